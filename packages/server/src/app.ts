@@ -1,0 +1,62 @@
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { keyAuthenticator } from './auth/key-auth.js';
+import { LIMITS } from './domain/limits.js';
+import { WriteQueue } from './ingest/write-queue.js';
+import { registerErrorHandling } from './routes/error-handler.js';
+import { logRoutes } from './routes/promptlayer/log.js';
+import { trackRoutes } from './routes/promptlayer/track.js';
+import { validatorCompiler } from './routes/validation.js';
+import type { Store } from './store/store.js';
+
+export interface AppDeps {
+  store: Store;
+  /** Pino options, `false` for none (tests). */
+  logger?: FastifyServerOptions['logger'];
+  trackBodyLimit?: number;
+  logBodyLimit?: number;
+  queueMaxBatch?: number;
+  queueMaxPending?: number;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    writeQueue: WriteQueue;
+  }
+}
+
+/**
+ * Logs carry an allowlist: method, route pattern, status, timing and the request's id. Never
+ * headers (keys), bodies (prompts) or query strings.
+ */
+const serializers = {
+  req: (req: { method: string; routeOptions?: { url?: string }; id: string }) => ({ id: req.id, method: req.method, route: req.routeOptions?.url ?? 'unmatched' }),
+  res: (res: { statusCode: number }) => ({ status: res.statusCode }),
+};
+
+/** Builds the HTTP app over a store. Only the CLI calls `listen`; tests use `app.inject`. */
+export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  const trackBodyLimit = deps.trackBodyLimit ?? LIMITS.trackBodyBytes;
+  const logBodyLimit = deps.logBodyLimit ?? LIMITS.logBodyBytes;
+  const logger = deps.logger === undefined || deps.logger === false ? false : deps.logger === true ? { serializers } : { serializers, ...deps.logger };
+  const app = Fastify({
+    logger,
+    bodyLimit: Math.max(trackBodyLimit, logBodyLimit),
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  app.setValidatorCompiler(validatorCompiler);
+  registerErrorHandling(app);
+
+  const queue = new WriteQueue(deps.store, { maxBatch: deps.queueMaxBatch ?? 256, maxPending: deps.queueMaxPending ?? 10_000 });
+  app.decorate('writeQueue', queue);
+  app.decorateRequest('auth', null);
+  // Closing stops intake first (Fastify refuses new requests), then everything queued commits.
+  app.addHook('onClose', async () => queue.close());
+
+  const routeDeps = { store: deps.store, queue, auth: keyAuthenticator(deps.store, app.log), trackBodyLimit, logBodyLimit };
+  await app.register(trackRoutes, routeDeps);
+  await app.register(logRoutes, routeDeps);
+  return app;
+}

@@ -1,0 +1,50 @@
+import type { FastifyRequest } from 'fastify';
+import { unauthorized } from '../domain/errors.js';
+import type { Actor, Store } from '../store/store.js';
+import { hashApiKey } from './api-keys.js';
+
+export interface KeyAuth {
+  workspaceId: number;
+  keyId: number;
+  actor: Actor;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    auth: KeyAuth | null;
+  }
+}
+
+// Recording last use on every call would turn each read into a write; once a minute is plenty.
+const TOUCH_INTERVAL_MS = 60_000;
+
+function keyFrom(request: FastifyRequest): string | null {
+  const header = request.headers['x-api-key'];
+  if (typeof header === 'string' && header.length > 0) return header;
+  const body = request.body;
+  if (typeof body === 'object' && body !== null && !Array.isArray(body)) {
+    const k = (body as Record<string, unknown>).api_key;
+    if (typeof k === 'string' && k.length > 0) return k;
+  }
+  return null;
+}
+
+/**
+ * Resolves the API key from `X-API-KEY` or the body's `api_key` (the SDKs' track calls) on every
+ * call, so a revoked key is refused on its next request, on every instance.
+ */
+export function keyAuthenticator(store: Store, log: { warn(obj: object, msg: string): void }) {
+  const touched = new Map<number, number>();
+  return async function authenticate(request: FastifyRequest): Promise<void> {
+    const key = keyFrom(request);
+    if (key === null) throw unauthorized();
+    const found = key.length <= 256 ? await store.findApiKey(hashApiKey(key)) : null;
+    if (!found) throw unauthorized('the API key is not valid or has been revoked');
+    request.auth = { workspaceId: found.workspaceId, keyId: found.id, actor: { id: `key:${found.id}`, source: 'api' } };
+    const now = Date.now();
+    if ((touched.get(found.id) ?? 0) + TOUCH_INTERVAL_MS < now) {
+      touched.set(found.id, now);
+      store.touchApiKey(found.id, now).catch((err: unknown) => log.warn({ err }, 'could not record API key use'));
+    }
+  };
+}

@@ -1,0 +1,44 @@
+import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
+import { TallyError, type ErrorCode } from '../domain/errors.js';
+import { describeValidation } from './validation.js';
+
+function send(reply: FastifyReply, status: number, code: ErrorCode | 'bad_request', message: string, retryAfter?: number) {
+  if (retryAfter !== undefined) reply.header('retry-after', String(retryAfter));
+  return reply.code(status).type('application/json; charset=utf-8').send({ success: false, message, code });
+}
+
+// Fastify's own client errors, mapped to the catalogue with messages that name what was wrong.
+const FASTIFY_CLIENT_ERRORS: Record<string, { code: ErrorCode; message: (limit?: number) => string }> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: { code: 'body_too_large', message: (limit) => `body: larger than the limit of ${limit} bytes` },
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: { code: 'unsupported_media_type', message: () => 'content-type: must be application/json' },
+  FST_ERR_CTP_INVALID_JSON_BODY: { code: 'invalid_json', message: () => 'body: is not valid JSON' },
+  FST_ERR_CTP_EMPTY_JSON_BODY: { code: 'invalid_json', message: () => 'body: is empty but content-type is application/json' },
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: { code: 'invalid_json', message: () => 'content-length: does not match the body' },
+};
+
+/**
+ * The one place errors become responses: `{ success: false, message, code }`. Unknown errors get a
+ * fixed body; their detail goes to the server log only.
+ */
+export function registerErrorHandling(app: FastifyInstance): void {
+  app.setErrorHandler((err: FastifyError | TallyError, request, reply) => {
+    if (err instanceof TallyError) return send(reply, err.status, err.code, err.message, err.retryAfter);
+    if (err.validation) {
+      const { message } = describeValidation(err.validation as never, err.validationContext ?? 'body');
+      return send(reply, 400, 'invalid_field', message);
+    }
+    const known = FASTIFY_CLIENT_ERRORS[err.code];
+    if (known) {
+      const limit = request.routeOptions.bodyLimit;
+      return send(reply, err.statusCode ?? 400, known.code, known.message(limit));
+    }
+    if (err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500) {
+      // Other parser refusals (e.g. a `__proto__` key): the message is Fastify's own and safe to show.
+      return send(reply, err.statusCode, 'bad_request', `body: ${err.message}`);
+    }
+    request.log.error({ err }, 'unhandled error');
+    return send(reply, 500, 'internal', 'internal error');
+  });
+
+  app.setNotFoundHandler((request, reply) => send(reply, 404, 'not_found', `route: no route for ${request.method} ${request.url.split('?')[0]}`));
+}

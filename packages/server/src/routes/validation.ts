@@ -1,0 +1,38 @@
+import { Ajv, type ErrorObject } from 'ajv';
+import type { FastifySchemaCompiler } from 'fastify';
+
+// Bodies are validated exactly: coercion would turn a score of `null` into 0 and `true` into 1.
+const bodyAjv = new Ajv({ coerceTypes: false, useDefaults: true, removeAdditional: false, allErrors: false, strict: false, verbose: true });
+// Query strings and path parameters are text on the wire, so they are converted to the schema's types.
+const textAjv = new Ajv({ coerceTypes: 'array', useDefaults: true, removeAdditional: false, allErrors: false, strict: false, verbose: true });
+
+export const validatorCompiler: FastifySchemaCompiler<unknown> = ({ schema, httpPart }) =>
+  (httpPart === 'body' ? bodyAjv : textAjv).compile(schema as object);
+
+const describe = (e: ErrorObject | undefined): string | undefined => {
+  const d = (e?.parentSchema as { description?: unknown } | undefined)?.description;
+  return typeof d === 'string' ? d : undefined;
+};
+
+/**
+ * Turns Ajv's errors into one message that starts with the offending field, e.g.
+ * `score: must be an integer from 0 to 100` or `request_id: is required`.
+ */
+export function describeValidation(errors: ErrorObject[], context: string): { field: string; message: string } {
+  const target = errors.find((e) => e.keyword === 'anyOf') ?? errors[0];
+  if (!target) return { field: context, message: `${context}: is invalid` };
+  const segments = target.instancePath
+    .split('/')
+    .slice(1)
+    .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
+  let problem: string;
+  if (target.keyword === 'required') {
+    segments.push(String((target.params as { missingProperty: string }).missingProperty));
+    problem = 'is required';
+  } else {
+    const samePath = errors.filter((e) => e.instancePath === target.instancePath);
+    problem = describe(target) ?? samePath.map(describe).find((d) => d !== undefined) ?? samePath[0]?.message ?? 'is invalid';
+  }
+  const field = segments.length > 0 ? segments.join('.') : context;
+  return { field, message: `${field}: ${problem}` };
+}

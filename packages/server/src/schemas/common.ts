@@ -1,0 +1,36 @@
+import { Type, type TSchema } from '@sinclair/typebox';
+import { LIMITS } from '../domain/limits.js';
+
+/** An id as the SDKs send it: a positive integer, or a decimal string of one. */
+export const Id = Type.Union([Type.Integer({ minimum: 1 }), Type.String({ pattern: '^[1-9][0-9]{0,15}$' })], {
+  description: 'must be a positive integer id',
+});
+
+/** Epoch seconds (int or float) or an ISO 8601 string. */
+export const Timestamp = Type.Union([Type.Number(), Type.String({ maxLength: 64 })], {
+  description: 'must be epoch seconds or an ISO 8601 date-time',
+});
+
+export const Score = Type.Integer({ minimum: 0, maximum: 100, description: 'must be an integer from 0 to 100' });
+export const ScoreName = Type.String({ minLength: 1, maxLength: LIMITS.scoreName });
+
+export const Tags = Type.Array(Type.String({ maxLength: LIMITS.tag }), { maxItems: LIMITS.tagsPerRequest });
+
+export const Metadata = Type.Record(
+  Type.String({ maxLength: LIMITS.metadataKey }),
+  Type.String({ maxLength: LIMITS.metadataValue }),
+  { maxProperties: LIMITS.metadataEntries },
+);
+
+/** The key may come in the body (what the SDKs' track calls send) instead of `X-API-KEY`. */
+export const ApiKeyField = Type.Optional(Type.String({ maxLength: 256 }));
+
+export const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
+
+export const ErrorBody = Type.Object({
+  success: Type.Literal(false),
+  message: Type.String(),
+  code: Type.String(),
+});
+
+export const TrackOk = Type.Object({ success: Type.Literal(true), message: Type.String() });

@@ -1,0 +1,27 @@
+import type { ColumnDataType, ColumnDefinitionBuilder, Kysely, Migration, MigrationProvider } from 'kysely';
+import * as initial from './001-initial.js';
+
+/** The one place the two backends' DDL differs: how an auto-assigned integer id is declared. */
+export interface MigrationDialect {
+  idType: ColumnDataType;
+  identity(c: ColumnDefinitionBuilder): ColumnDefinitionBuilder;
+}
+
+type VersionedMigration = { up(db: Kysely<unknown>, d: MigrationDialect): Promise<void> };
+
+// Append only: a migration that has shipped is never edited, a change is a new entry.
+const MIGRATIONS: Record<string, VersionedMigration> = {
+  '001-initial': initial,
+};
+
+export class TallyMigrations implements MigrationProvider {
+  constructor(private readonly dialect: MigrationDialect) {}
+
+  async getMigrations(): Promise<Record<string, Migration>> {
+    const out: Record<string, Migration> = {};
+    for (const [name, m] of Object.entries(MIGRATIONS)) {
+      out[name] = { up: (db) => m.up(db, this.dialect) };
+    }
+    return out;
+  }
+}

@@ -1,0 +1,53 @@
+import { Kysely, PostgresDialect } from 'kysely';
+import pg from 'pg';
+import type { Database } from '../schema.js';
+import { SqlStore } from '../sql-store.js';
+
+// Any fixed number shared by every Tally instance: the advisory lock that serializes migrations.
+const MIGRATION_LOCK_KEY = 7_316_051;
+
+const INT8_OID = 20;
+// Ids, counts and epoch-millisecond times are int8; all stay below 2^53, so numbers are exact.
+const types = {
+  getTypeParser: ((oid: number, format?: string) =>
+    oid === INT8_OID ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
+};
+
+export interface PostgresOptions {
+  connectionString: string;
+  /** Pool size; default 10. */
+  maxConnections?: number;
+}
+
+/** The scale-out backend: stateless Tally instances over one PostgreSQL. */
+export function openPostgresStore(opts: PostgresOptions): SqlStore {
+  const pool = new pg.Pool({ connectionString: opts.connectionString, max: opts.maxConnections ?? 10, types });
+  // An idle client that loses its connection must not crash the process; the pool replaces it.
+  pool.on('error', () => {});
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  return new SqlStore(db, {
+    backend: 'postgres',
+    migrationDialect: {
+      idType: 'bigint',
+      identity: (c) => c.primaryKey().generatedByDefaultAsIdentity(),
+    },
+    lockRowsForUpdate: true,
+    writeTransaction: (fn) => db.transaction().execute(fn),
+    // Kysely's own migration lock assumes its lock table exists; two instances creating it at once
+    // can collide, so a session-level advisory lock serializes the whole migration instead.
+    withMigrationLock: async (fn) => {
+      const client = await pool.connect();
+      try {
+        await client.query('select pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
+        try {
+          return await fn();
+        } finally {
+          await client.query('select pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]);
+        }
+      } finally {
+        client.release();
+      }
+    },
+    close: () => db.destroy(),
+  });
+}

@@ -1,0 +1,110 @@
+import type { Generated } from 'kysely';
+
+// Column types as both backends hand them to Kysely once converters run: times are epoch
+// milliseconds, JSON is text, ids are numbers (PostgreSQL's int8 is parsed to a number).
+
+export interface WorkspacesTable {
+  id: Generated<number>;
+  name: string;
+  created_at: number;
+}
+
+export interface ApiKeysTable {
+  id: Generated<number>;
+  workspace_id: number;
+  label: string;
+  prefix: string;
+  secret_hash: string;
+  created_at: number;
+  last_used_at: number | null;
+  revoked_at: number | null;
+}
+
+export interface RequestsTable {
+  id: Generated<number>;
+  workspace_id: number;
+  provider: string;
+  model: string;
+  function_name: string;
+  api_type: string | null;
+  input: string;
+  output: string;
+  parameters: string;
+  prompt_name: string | null;
+  prompt_id: string | null;
+  prompt_version: number | null;
+  prompt_label: string | null;
+  prompt_input_variables: string;
+  input_tokens: number;
+  output_tokens: number;
+  price: number;
+  status: string;
+  error_type: string | null;
+  error_message: string | null;
+  request_start_time: number;
+  request_end_time: number;
+  latency_ms: number;
+  span_id: string | null;
+  created_at: number;
+}
+
+export interface RequestTagsTable {
+  workspace_id: number;
+  request_id: number;
+  tag: string;
+}
+
+export interface RequestMetadataTable {
+  workspace_id: number;
+  request_id: number;
+  key: string;
+  value: string;
+}
+
+export interface GroupsTable {
+  id: Generated<number>;
+  workspace_id: number;
+  created_at: number;
+}
+
+export interface RequestGroupsTable {
+  workspace_id: number;
+  request_id: number;
+  group_id: number;
+}
+
+export interface ScoresTable {
+  workspace_id: number;
+  request_id: number;
+  name: string;
+  value: number;
+  updated_at: number;
+  updated_by: string;
+  source: string;
+}
+
+export interface ScoreEventsTable {
+  id: Generated<number>;
+  workspace_id: number;
+  request_id: number;
+  name: string;
+  old_value: number | null;
+  new_value: number | null;
+  actor: string;
+  source: string;
+  comment: string | null;
+  batch_id: string | null;
+  at: number;
+}
+
+export interface Database {
+  workspaces: WorkspacesTable;
+  api_keys: ApiKeysTable;
+  requests: RequestsTable;
+  request_tags: RequestTagsTable;
+  request_metadata: RequestMetadataTable;
+  groups: GroupsTable;
+  request_groups: RequestGroupsTable;
+  scores: ScoresTable;
+  score_events: ScoreEventsTable;
+}

@@ -1,0 +1,50 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import SQLite from 'better-sqlite3';
+import { Kysely, SqliteDialect, sql } from 'kysely';
+import type { Database } from '../schema.js';
+import { SqlStore } from '../sql-store.js';
+
+export interface SqliteOptions {
+  /** Path of the database file; its folder is created when missing. */
+  file: string;
+  /** `FULL` (the default) survives a power cut; `NORMAL` only a process crash. */
+  synchronous?: 'FULL' | 'NORMAL';
+}
+
+/** The embedded backend: one better-sqlite3 connection in WAL mode. */
+export function openSqliteStore(opts: SqliteOptions): SqlStore {
+  mkdirSync(dirname(opts.file), { recursive: true });
+  const conn = new SQLite(opts.file);
+  conn.pragma('journal_mode = WAL');
+  conn.pragma(`synchronous = ${opts.synchronous ?? 'FULL'}`);
+  conn.pragma('foreign_keys = ON');
+  // The CLI may write while a server runs on the same file: wait for its lock instead of failing.
+  conn.pragma('busy_timeout = 5000');
+
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: conn }) });
+  return new SqlStore(db, {
+    backend: 'sqlite',
+    migrationDialect: {
+      idType: 'integer',
+      identity: (c) => c.primaryKey().autoIncrement(),
+    },
+    lockRowsForUpdate: false,
+    // BEGIN IMMEDIATE takes the write lock up front, so a transaction that reads before it writes
+    // cannot fail half-way when another process (the CLI) writes to the same file.
+    writeTransaction: (fn) =>
+      db.connection().execute(async (c) => {
+        await sql`begin immediate`.execute(c);
+        try {
+          const result = await fn(c);
+          await sql`commit`.execute(c);
+          return result;
+        } catch (err) {
+          if (conn.inTransaction) await sql`rollback`.execute(c);
+          throw err;
+        }
+      }),
+    withMigrationLock: (fn) => fn(),
+    close: () => db.destroy(),
+  });
+}

@@ -1,0 +1,130 @@
+import type { NewRequest, RequestStatus } from '../domain/request-shape.js';
+import type { ScoreSource } from '../domain/score.js';
+
+export type Backend = 'sqlite' | 'postgres';
+
+export interface Workspace {
+  id: number;
+  name: string;
+  createdAt: number;
+}
+
+export interface ApiKeyInfo {
+  id: number;
+  workspaceId: number;
+  label: string;
+  prefix: string;
+  createdAt: number;
+  lastUsedAt: number | null;
+  revokedAt: number | null;
+}
+
+/** Who made a change: `key:<id>` or `user:<id>`, and through what. */
+export interface Actor {
+  id: string;
+  source: ScoreSource;
+}
+
+export interface ScoreChangeOptions {
+  comment?: string | null;
+  batchId?: string | null;
+}
+
+export interface ScoreChange {
+  requestId: number;
+  name: string;
+  oldValue: number | null;
+  newValue: number | null;
+}
+
+export interface ScoreEvent extends ScoreChange {
+  id: number;
+  actor: string;
+  source: string;
+  comment: string | null;
+  batchId: string | null;
+  at: number;
+}
+
+export interface PromptLink {
+  name: string;
+  version: number | null;
+  label: string | null;
+  inputVariables: Record<string, unknown>;
+}
+
+/** A logged request with everything attached to it, as reads return it. */
+export interface StoredRequest {
+  id: number;
+  workspaceId: number;
+  provider: string;
+  model: string;
+  functionName: string;
+  apiType: string | null;
+  input: unknown;
+  output: unknown;
+  parameters: Record<string, unknown>;
+  promptName: string | null;
+  promptId: string | null;
+  promptVersion: number | null;
+  promptLabel: string | null;
+  promptInputVariables: Record<string, unknown>;
+  inputTokens: number;
+  outputTokens: number;
+  price: number;
+  status: RequestStatus;
+  errorType: string | null;
+  errorMessage: string | null;
+  startMs: number;
+  endMs: number;
+  latencyMs: number;
+  spanId: string | null;
+  createdAt: number;
+  tags: string[];
+  metadata: Record<string, string>;
+  groupIds: number[];
+  scores: Record<string, number>;
+}
+
+/**
+ * Writes that run inside one transaction. The ingest queue hands one writer to a whole batch of
+ * HTTP writes, so every method must leave the transaction usable when it throws a TallyError
+ * (check, then write).
+ */
+export interface StoreWriter {
+  insertRequest(workspaceId: number, request: NewRequest, actor: Actor): Promise<number>;
+  setScore(workspaceId: number, requestId: number, name: string, value: number, actor: Actor, opts?: ScoreChangeOptions): Promise<ScoreChange>;
+  /** Returns null when the request has no score of that name (nothing is recorded then). */
+  deleteScore(workspaceId: number, requestId: number, name: string, actor: Actor, opts?: ScoreChangeOptions): Promise<ScoreChange | null>;
+  setMetadata(workspaceId: number, requestId: number, metadata: Record<string, string>): Promise<void>;
+  setPrompt(workspaceId: number, requestId: number, prompt: PromptLink): Promise<void>;
+  createGroup(workspaceId: number): Promise<number>;
+  addToGroup(workspaceId: number, requestId: number, groupId: number): Promise<void>;
+}
+
+/** The storage interface both backends implement; it knows SQL and nothing of HTTP. */
+export interface Store {
+  readonly backend: Backend;
+  /** Brings the schema to the newest version; safe to run from several processes at once. */
+  migrate(): Promise<void>;
+  close(): Promise<void>;
+  /** Runs `fn` in one write transaction and commits before resolving. */
+  write<T>(fn: (w: StoreWriter) => Promise<T>): Promise<T>;
+
+  /** On an empty store, creates workspace `default` and returns it; otherwise null. Race-safe. */
+  bootstrapDefaultWorkspace(): Promise<Workspace | null>;
+  createWorkspace(name: string): Promise<Workspace>;
+  listWorkspaces(): Promise<Workspace[]>;
+  findWorkspace(name: string): Promise<Workspace | null>;
+
+  createApiKey(workspaceId: number, label: string, prefix: string, secretHash: string): Promise<ApiKeyInfo>;
+  listApiKeys(workspaceId: number): Promise<ApiKeyInfo[]>;
+  /** Returns false when no such key exists or it was already revoked. */
+  revokeApiKey(id: number): Promise<boolean>;
+  /** The live (not revoked) key with this hash. */
+  findApiKey(secretHash: string): Promise<ApiKeyInfo | null>;
+  touchApiKey(id: number, at: number): Promise<void>;
+
+  getRequest(workspaceId: number, id: number): Promise<StoredRequest | null>;
+  scoreHistory(workspaceId: number, requestId: number): Promise<ScoreEvent[]>;
+}
