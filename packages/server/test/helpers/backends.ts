@@ -1,0 +1,72 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import type { Backend, Store } from '../../src/store/store.js';
+import { openStore } from '../../src/store/open-store.js';
+
+/** Where the tests find PostgreSQL (a server with trust auth); each test run makes its own database. */
+export const PG_ADMIN_URL = process.env.TALLY_TEST_PG_URL ?? 'postgres://root@127.0.0.1:5432/postgres';
+
+/**
+ * The backends the suite runs on, like kysely's DIALECTS: `TALLY_TEST_BACKENDS=sqlite` runs one,
+ * the default (and CI) runs both.
+ */
+export const BACKENDS: Backend[] = (process.env.TALLY_TEST_BACKENDS ?? 'sqlite,postgres')
+  .split(',')
+  .map((b) => b.trim())
+  .filter((b): b is Backend => b === 'sqlite' || b === 'postgres');
+
+export interface StoreLocationForTest {
+  /** For spawning real processes: the CLI flags that select this store. */
+  args: string[];
+  databaseUrl?: string;
+  dataDir: string;
+  drop(): Promise<void>;
+}
+
+async function admin<T>(fn: (c: pg.Client) => Promise<T>): Promise<T> {
+  const c = new pg.Client({ connectionString: PG_ADMIN_URL });
+  await c.connect();
+  try {
+    return await fn(c);
+  } finally {
+    await c.end();
+  }
+}
+
+/** A fresh, empty store location: a temporary folder, or a new PostgreSQL database. */
+export async function freshLocation(backend: Backend): Promise<StoreLocationForTest> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'tally-test-'));
+  if (backend === 'sqlite') {
+    return { args: ['--data', dataDir], dataDir, drop: async () => rmSync(dataDir, { recursive: true, force: true }) };
+  }
+  const name = `tally_test_${process.pid}_${randomBytes(4).toString('hex')}`;
+  await admin((c) => c.query(`create database ${name}`));
+  const url = new URL(PG_ADMIN_URL);
+  url.pathname = `/${name}`;
+  return {
+    args: ['--database-url', url.toString()],
+    databaseUrl: url.toString(),
+    dataDir,
+    drop: async () => {
+      rmSync(dataDir, { recursive: true, force: true });
+      await admin((c) => c.query(`drop database if exists ${name} with (force)`));
+    },
+  };
+}
+
+/** Opens a migrated store on a fresh location; `close` closes it and drops the location. */
+export async function freshStore(backend: Backend): Promise<{ store: Store; location: StoreLocationForTest; close(): Promise<void> }> {
+  const location = await freshLocation(backend);
+  const store = await openStore({ databaseUrl: location.databaseUrl, dataDir: location.dataDir });
+  return {
+    store,
+    location,
+    close: async () => {
+      await store.close();
+      await location.drop();
+    },
+  };
+}

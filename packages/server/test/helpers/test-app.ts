@@ -1,0 +1,74 @@
+import type { FastifyInstance, InjectOptions } from 'fastify';
+import { buildApp, type AppDeps } from '../../src/app.js';
+import { generateApiKey } from '../../src/auth/api-keys.js';
+import type { Backend, Store, Workspace } from '../../src/store/store.js';
+import { freshStore } from './backends.js';
+
+export interface TestWorkspace {
+  workspace: Workspace;
+  key: string;
+  keyId: number;
+}
+
+export interface TestApp {
+  app: FastifyInstance;
+  store: Store;
+  /** Workspace `alpha` and its key; `other` is a second workspace for isolation checks. */
+  alpha: TestWorkspace;
+  other: TestWorkspace;
+  /** POST JSON with the alpha key in `X-API-KEY` unless `key` is given (null sends none). */
+  post(url: string, body: unknown, opts?: { key?: string | null; headers?: Record<string, string> }): ReturnType<FastifyInstance['inject']>;
+  get(url: string, opts?: { key?: string | null }): ReturnType<FastifyInstance['inject']>;
+  inject(opts: InjectOptions): ReturnType<FastifyInstance['inject']>;
+  close(): Promise<void>;
+}
+
+export async function addWorkspace(store: Store, name: string): Promise<TestWorkspace> {
+  const workspace = await store.createWorkspace(name);
+  const { key, display, hash } = generateApiKey();
+  const info = await store.createApiKey(workspace.id, 'test', display, hash);
+  return { workspace, key, keyId: info.id };
+}
+
+/** An in-process app (no port) over a fresh store of the given backend, with two workspaces. */
+export async function createTestApp(backend: Backend, deps: Partial<AppDeps> = {}): Promise<TestApp> {
+  const fresh = await freshStore(backend);
+  const app = await buildApp({ store: fresh.store, logger: false, ...deps });
+  const alpha = await addWorkspace(fresh.store, 'alpha');
+  const other = await addWorkspace(fresh.store, 'other');
+  const headersFor = (key: string | null | undefined) => (key === null ? {} : { 'x-api-key': key ?? alpha.key });
+  return {
+    app,
+    store: fresh.store,
+    alpha,
+    other,
+    post: (url, body, opts = {}) =>
+      app.inject({ method: 'POST', url, headers: { ...headersFor(opts.key), ...opts.headers }, payload: body as object }),
+    get: (url, opts = {}) => app.inject({ method: 'GET', url, headers: headersFor(opts.key) }),
+    inject: (opts) => app.inject(opts),
+    close: async () => {
+      await app.close();
+      await fresh.close();
+    },
+  };
+}
+
+/** A valid `/log-request` body; override any field. */
+export function logBody(overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    provider: 'openai',
+    model: 'gpt-4o-mini',
+    input: { type: 'chat', messages: [{ role: 'user', content: [{ type: 'text', text: 'Say hello' }] }] },
+    output: { type: 'chat', messages: [{ role: 'assistant', content: [{ type: 'text', text: 'Hello!' }] }] },
+    request_start_time: 1732712345.123,
+    request_end_time: 1732712346.5,
+    ...overrides,
+  };
+}
+
+/** Logs a request through `/log-request` and returns its id. */
+export async function logRequest(t: TestApp, overrides: Record<string, unknown> = {}, key?: string): Promise<number> {
+  const res = await t.post('/log-request', logBody(overrides), { key });
+  if (res.statusCode !== 201) throw new Error(`log-request failed: ${res.statusCode} ${res.body}`);
+  return (res.json() as { id: number }).id;
+}
