@@ -19,7 +19,12 @@ const describe = (e: ErrorObject | undefined): string | undefined => {
  * `score: must be an integer from 0 to 100` or `request_id: is required`.
  */
 export function describeValidation(errors: ErrorObject[], context: string): { field: string; message: string } {
-  const target = errors.find((e) => e.keyword === 'anyOf') ?? errors[0];
+  // Blame the deepest field (`tags.1`, not `tags`); at equal depth prefer the union's own error,
+  // whose description says what the field may be.
+  const depth = (e: ErrorObject) => e.instancePath.split('/').length + (e.keyword === 'required' ? 1 : 0);
+  const deepest = Math.max(...errors.map(depth));
+  const atDeepest = errors.filter((e) => depth(e) === deepest);
+  const target = atDeepest.find((e) => e.keyword === 'anyOf') ?? atDeepest[0];
   if (!target) return { field: context, message: `${context}: is invalid` };
   const segments = target.instancePath
     .split('/')
