@@ -12,6 +12,36 @@ export interface SqliteOptions {
   synchronous?: 'FULL' | 'NORMAL';
 }
 
+const LOCK_WAIT_MS = 60_000;
+
+/**
+ * Serializes migrations across processes sharing one database file (a server and a CLI command
+ * started together). An exclusive transaction on a side file is the lock: SQLite releases it when
+ * its holder exits, even by a crash. Waiting polls instead of blocking, so the event loop runs on.
+ */
+async function withFileLock<T>(lockFile: string, fn: () => Promise<T>): Promise<T> {
+  const lock = new SQLite(lockFile, { timeout: 0 });
+  try {
+    const deadline = Date.now() + LOCK_WAIT_MS;
+    for (;;) {
+      try {
+        lock.exec('BEGIN EXCLUSIVE');
+        break;
+      } catch (err) {
+        if ((err as { code?: string }).code !== 'SQLITE_BUSY' || Date.now() > deadline) throw err;
+        await new Promise((r) => setTimeout(r, 25));
+      }
+    }
+    try {
+      return await fn();
+    } finally {
+      lock.exec('COMMIT');
+    }
+  } finally {
+    lock.close();
+  }
+}
+
 /** The embedded backend: one better-sqlite3 connection in WAL mode. */
 export function openSqliteStore(opts: SqliteOptions): SqlStore {
   mkdirSync(dirname(opts.file), { recursive: true });
@@ -44,7 +74,7 @@ export function openSqliteStore(opts: SqliteOptions): SqlStore {
           throw err;
         }
       }),
-    withMigrationLock: (fn) => fn(),
+    withMigrationLock: (fn) => withFileLock(`${opts.file}-migrate-lock`, fn),
     close: () => db.destroy(),
   });
 }

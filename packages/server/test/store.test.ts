@@ -1,0 +1,100 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { NewRequest } from '../src/domain/request-shape.js';
+import { openStore } from '../src/store/open-store.js';
+import type { Actor } from '../src/store/store.js';
+import { BACKENDS, freshLocation, freshStore } from './helpers/backends.js';
+
+const actor: Actor = { id: 'key:1', source: 'api' };
+
+function request(overrides: Partial<NewRequest> = {}): NewRequest {
+  return {
+    provider: 'openai', model: 'm', functionName: '', apiType: null, input: { type: 'chat', messages: [] }, output: { type: 'chat', messages: [] },
+    parameters: {}, promptName: null, promptId: null, promptVersion: null, promptInputVariables: {}, inputTokens: 0, outputTokens: 0, price: 0,
+    status: 'SUCCESS', errorType: null, errorMessage: null, startMs: 1_700_000_000_000, endMs: 1_700_000_000_250, tags: [], metadata: {},
+    groupId: null, spanId: null, score: null, ...overrides,
+  };
+}
+
+for (const backend of BACKENDS) {
+  describe(`store [${backend}]`, () => {
+    it('migrating an already migrated store changes nothing', async () => {
+      const s = await freshStore(backend);
+      try {
+        const ws = await s.store.createWorkspace('w');
+        await s.store.migrate();
+        await s.store.migrate();
+        assert.deepEqual((await s.store.listWorkspaces()).map((w) => w.name), ['w']);
+        assert.equal((await s.store.findWorkspace('w'))?.id, ws.id);
+      } finally {
+        await s.close();
+      }
+    });
+
+    it('two instances starting at once on one empty store both migrate, and exactly one creates "default"', async () => {
+      const loc = await freshLocation(backend);
+      try {
+        const opts = { databaseUrl: loc.databaseUrl, dataDir: loc.dataDir };
+        const [a, b] = await Promise.all([openStore(opts), openStore(opts)]);
+        try {
+          const boots = await Promise.all([a.bootstrapDefaultWorkspace(), b.bootstrapDefaultWorkspace()]);
+          assert.equal(boots.filter((w) => w !== null).length, 1);
+          assert.deepEqual((await a.listWorkspaces()).map((w) => w.name), ['default']);
+          // Both see one working schema.
+          const ws = (await b.findWorkspace('default'))!;
+          const id = await a.write((w) => w.insertRequest(ws.id, request(), actor));
+          assert.equal((await b.getRequest(ws.id, id))?.id, id);
+        } finally {
+          await a.close();
+          await b.close();
+        }
+      } finally {
+        await loc.drop();
+      }
+    });
+
+    it('a write transaction that throws leaves nothing behind', async () => {
+      const s = await freshStore(backend);
+      try {
+        const ws = await s.store.createWorkspace('w');
+        await assert.rejects(
+          s.store.write(async (w) => {
+            await w.insertRequest(ws.id, request({ tags: ['t'], metadata: { k: 'v' }, score: { name: 'default', value: 3 } }), actor);
+            throw new Error('abort');
+          }),
+          /abort/,
+        );
+        const id = await s.store.write((w) => w.insertRequest(ws.id, request(), actor));
+        // The aborted insert's row is gone: the only request is the one just written.
+        for (let other = 1; other < id; other++) assert.equal(await s.store.getRequest(ws.id, other), null);
+      } finally {
+        await s.close();
+      }
+    });
+
+    it('appends a history row for every create, replace and delete, and a delete of nothing records nothing', async () => {
+      const s = await freshStore(backend);
+      try {
+        const ws = await s.store.createWorkspace('w');
+        const id = await s.store.write((w) => w.insertRequest(ws.id, request(), actor));
+        await s.store.write((w) => w.setScore(ws.id, id, 'q', 10, actor));
+        await s.store.write((w) => w.setScore(ws.id, id, 'q', 20, { id: 'user:7', source: 'dashboard' }, { comment: 'looked again' }));
+        const deleted = await s.store.write((w) => w.deleteScore(ws.id, id, 'q', actor));
+        assert.deepEqual(deleted, { requestId: id, name: 'q', oldValue: 20, newValue: null });
+        assert.equal(await s.store.write((w) => w.deleteScore(ws.id, id, 'q', actor)), null);
+        const history = await s.store.scoreHistory(ws.id, id);
+        assert.deepEqual(
+          history.map((e) => [e.oldValue, e.newValue, e.actor, e.source, e.comment]),
+          [
+            [null, 10, 'key:1', 'api', null],
+            [10, 20, 'user:7', 'dashboard', 'looked again'],
+            [20, null, 'key:1', 'api', null],
+          ],
+        );
+        assert.deepEqual((await s.store.getRequest(ws.id, id))?.scores, {});
+      } finally {
+        await s.close();
+      }
+    });
+  });
+}
