@@ -1,4 +1,4 @@
-import type { FastifyInstance, InjectOptions } from 'fastify';
+import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
 import { buildApp, type AppDeps } from '../../src/app.js';
 import { generateApiKey } from '../../src/auth/api-keys.js';
 import type { Backend, Store, Workspace } from '../../src/store/store.js';
@@ -17,9 +17,9 @@ export interface TestApp {
   alpha: TestWorkspace;
   other: TestWorkspace;
   /** POST JSON with the alpha key in `X-API-KEY` unless `key` is given (null sends none). */
-  post(url: string, body: unknown, opts?: { key?: string | null; headers?: Record<string, string> }): ReturnType<FastifyInstance['inject']>;
-  get(url: string, opts?: { key?: string | null }): ReturnType<FastifyInstance['inject']>;
-  inject(opts: InjectOptions): ReturnType<FastifyInstance['inject']>;
+  post(url: string, body: unknown, opts?: { key?: string | null; headers?: Record<string, string> }): Promise<LightMyRequestResponse>;
+  get(url: string, opts?: { key?: string | null }): Promise<LightMyRequestResponse>;
+  inject(opts: InjectOptions): Promise<LightMyRequestResponse>;
   close(): Promise<void>;
 }
 
