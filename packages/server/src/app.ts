@@ -4,8 +4,11 @@ import { keyAuthenticator } from './auth/key-auth.js';
 import { LIMITS } from './domain/limits.js';
 import { WriteQueue } from './ingest/write-queue.js';
 import { registerErrorHandling } from './routes/error-handler.js';
+import { registerOpenApi } from './routes/openapi.js';
 import { logRoutes } from './routes/promptlayer/log.js';
 import { trackRoutes } from './routes/promptlayer/track.js';
+import { scoreAnalyticsRoutes } from './routes/v1/score-analytics.js';
+import { scoreRoutes } from './routes/v1/scores.js';
 import { validatorCompiler } from './routes/validation.js';
 import type { Store } from './store/store.js';
 

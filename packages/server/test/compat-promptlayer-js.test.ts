@@ -86,6 +86,13 @@ for (const backend of BACKENDS) {
         assert.deepEqual((await landed(id)).scores, {});
       });
 
+      it('works with a base URL given with a trailing slash', async () => {
+        const id = await logViaHttp(t);
+        const slashed = new PromptLayer({ apiKey: t.alpha.key, baseURL: `${t.baseURL}/` });
+        assert.equal(await slashed.track.score({ request_id: id, score: 33, name: 'slash' }), true);
+        assert.deepEqual((await landed(id)).scores, { slash: 33 });
+      });
+
       it("surfaces Tally's message for 50.5 (which the SDK lets through) as the Error message", async () => {
         const id = await logViaHttp(t);
         const message = await rejection(pl.track.score({ request_id: id, score: 50.5 }));
