@@ -1,0 +1,218 @@
+/**
+ * Load benchmark (`npm run bench`): Tally on SQLite and on PostgreSQL against a bare node:http
+ * baseline that parses the same JSON, driven alike by autocannon, alternating targets round by
+ * round so drift on a shared machine hits all of them. Prints medians and ratios to the baseline
+ * measured in the same run, and writes them as JSON under bench/results/.
+ *
+ *   npm run bench -- [--duration 10] [--connections 50] [--rounds 3] [--backends sqlite,postgres]
+ */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import autocannon from 'autocannon';
+import pg from 'pg';
+import { ROOT, median, startProcess, watchRss, type Served } from './lib/processes.js';
+
+const { values: opts } = parseArgs({
+  options: {
+    duration: { type: 'string', default: '10' },
+    connections: { type: 'string', default: '50' },
+    rounds: { type: 'string', default: '3' },
+    backends: { type: 'string', default: 'sqlite,postgres' },
+    'pg-url': { type: 'string', default: process.env.TALLY_TEST_PG_URL ?? 'postgres://root@127.0.0.1:5432/postgres' },
+  },
+});
+const duration = Number(opts.duration);
+const connections = Number(opts.connections);
+const rounds = Number(opts.rounds);
+const backends = opts.backends!.split(',');
+
+interface Target {
+  served: Served;
+  rss: { stop(): number };
+  ids: number[];
+  cleanup(): Promise<void>;
+}
+
+interface Sample {
+  rps: number;
+  p50: number;
+  p99: number;
+  non2xx: number;
+  errors: number;
+}
+
+// A 3 KB chat body, as a realistic /log-request.
+const paragraph = 'The quarterly report shows steady growth in every region, with retention up and churn down. ';
+const logBody = JSON.stringify({
+  provider: 'openai',
+  model: 'gpt-4o-mini',
+  input: { type: 'chat', messages: [{ role: 'system', content: [{ type: 'text', text: 'You summarise reports.' }] }, { role: 'user', content: [{ type: 'text', text: paragraph.repeat(18) }] }] },
+  output: { type: 'chat', messages: [{ role: 'assistant', content: [{ type: 'text', text: paragraph.repeat(12) }] }] },
+  request_start_time: 1764230400.123,
+  request_end_time: 1764230401.456,
+  tags: ['bench', 'summary'],
+  metadata: { team: 'bench', env: 'load' },
+  input_tokens: 700,
+  output_tokens: 240,
+  price: 0.0012,
+});
+
+async function startTally(backend: string): Promise<Target> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'tally-bench-'));
+  let dbName: string | null = null;
+  const args = [join(ROOT, 'packages/server/bin/tally.js'), 'serve', '--port', '0', '--log-level', 'warn', '--data', dataDir];
+  if (backend === 'postgres') {
+    dbName = `tally_bench_${process.pid}_${Date.now()}`;
+    const admin = new pg.Client({ connectionString: opts['pg-url'] });
+    await admin.connect();
+    await admin.query(`create database ${dbName}`);
+    await admin.end();
+    const url = new URL(opts['pg-url']!);
+    url.pathname = `/${dbName}`;
+    args.push('--database-url', url.toString());
+  }
+  const served = await startProcess(`tally-${backend}`, args);
+  // Requests to score: distinct ids so every score write touches its own rows.
+  const ids: number[] = [];
+  const res = await autocannon({
+    url: `${served.url}/log-request`,
+    connections: 20,
+    amount: 2000,
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-api-key': served.key! },
+    body: logBody,
+    setupClient: (client) => client.on('body', (b: Buffer) => ids.push((JSON.parse(b.toString()) as { id: number }).id)),
+  } as autocannon.Options);
+  if (res.non2xx > 0 || ids.length === 0) throw new Error(`seeding ${backend} failed: ${res.non2xx} non-2xx`);
+  return {
+    served,
+    rss: watchRss(served.child.pid!),
+    ids,
+    cleanup: async () => {
+      await served.stop();
+      rmSync(dataDir, { recursive: true, force: true });
+      if (dbName) {
+        const admin = new pg.Client({ connectionString: opts['pg-url'] });
+        await admin.connect();
+        await admin.query(`drop database if exists ${dbName} with (force)`);
+        await admin.end();
+      }
+    },
+  };
+}
+
+let counter = 0;
+function scoreRequest(key: string | null, ids: number[]): autocannon.Request {
+  return {
+    method: 'POST',
+    path: '/library-track-score',
+    headers: { 'content-type': 'application/json', ...(key ? { 'x-api-key': key } : {}) },
+    setupRequest: (req) => {
+      const n = counter++;
+      req.body = JSON.stringify({ request_id: ids[n % ids.length], score: n % 101, name: `n${n}` });
+      return req;
+    },
+  };
+}
+
+function logRequestSpec(key: string | null): autocannon.Request {
+  return { method: 'POST', path: '/log-request', headers: { 'content-type': 'application/json', ...(key ? { 'x-api-key': key } : {}) }, body: logBody };
+}
+
+async function drive(url: string, request: autocannon.Request, rate?: number): Promise<Sample> {
+  const r = await autocannon({ url, connections, duration, requests: [request], ...(rate ? { overallRate: rate } : {}) });
+  return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, non2xx: r.non2xx, errors: r.errors };
+}
+
+type Workload = 'track-score' | 'log-request';
+
+async function main() {
+  console.log(`load benchmark: ${rounds} rounds x ${duration} s, ${connections} connections, backends ${backends.join(', ')}`);
+  const baseline = await startProcess('baseline', [join(ROOT, 'bench/lib/baseline-server.mjs')]);
+  const baselineRss = watchRss(baseline.child.pid!);
+  const tallies = new Map<string, Target>();
+  for (const b of backends) tallies.set(b, await startTally(b));
+
+  const names = ['baseline', ...backends];
+  const spec = (name: string, w: Workload) => {
+    const t = tallies.get(name);
+    const key = t ? t.served.key : null;
+    return w === 'track-score' ? scoreRequest(key, t ? t.ids : [1]) : logRequestSpec(key);
+  };
+  const urlOf = (name: string) => (name === 'baseline' ? baseline.url : tallies.get(name)!.served.url);
+
+  const samples: Record<string, Record<string, Sample[]>> = {};
+  for (const w of ['track-score', 'log-request'] as Workload[]) {
+    samples[w] = Object.fromEntries(names.map((n) => [n, []]));
+    for (let r = 0; r < rounds; r++) {
+      // A B C, A B C, ...: every target sees the same drift.
+      for (const name of names) {
+        const s = await drive(urlOf(name), spec(name, w));
+        samples[w]![name]!.push(s);
+        console.log(`  ${w.padEnd(12)} round ${r + 1} ${name.padEnd(9)} ${s.rps.toFixed(0).padStart(7)} req/s  p50 ${s.p50} ms  p99 ${s.p99} ms${s.non2xx ? `  NON-2XX ${s.non2xx}` : ''}${s.errors ? `  ERRORS ${s.errors}` : ''}`);
+      }
+    }
+  }
+
+  // p99 at half the baseline's maximum rate, for the score route.
+  const halfRate = Math.floor(median(samples['track-score']!.baseline!.map((s) => s.rps)) / 2);
+  const atHalf: Record<string, Sample[]> = Object.fromEntries(names.map((n) => [n, []]));
+  for (let r = 0; r < rounds; r++) {
+    for (const name of names) {
+      const s = await drive(urlOf(name), spec(name, 'track-score'), halfRate);
+      atHalf[name]!.push(s);
+      console.log(`  half-rate    round ${r + 1} ${name.padEnd(9)} ${s.rps.toFixed(0).padStart(7)} req/s  p99 ${s.p99} ms`);
+    }
+  }
+
+  const peakRss: Record<string, number> = { baseline: baselineRss.stop() };
+  for (const [b, t] of tallies) peakRss[b] = t.rss.stop();
+
+  const summary: Record<string, unknown> = { duration, connections, rounds, halfRate, peakRssMB: {} };
+  const lines: string[] = [];
+  for (const w of ['track-score', 'log-request'] as Workload[]) {
+    const base = samples[w]!.baseline!;
+    const baseRps = median(base.map((s) => s.rps));
+    const rows: Record<string, unknown> = {};
+    for (const name of names) {
+      const s = samples[w]![name]!;
+      const rps = median(s.map((x) => x.rps));
+      const p50 = median(s.map((x) => x.p50));
+      const p99 = median(s.map((x) => x.p99));
+      // Ratios per round (each Tally round against the baseline round right before it), then the median.
+      const ratio = median(s.map((x, i) => x.rps / base[i]!.rps));
+      rows[name] = { rps, p50, p99, ratioToBaseline: ratio, non2xx: s.reduce((a, x) => a + x.non2xx, 0) };
+      lines.push(`${w.padEnd(12)} ${name.padEnd(9)} ${rps.toFixed(0).padStart(7)} req/s  ${ratio.toFixed(2)}x baseline  p50 ${p50} ms  p99 ${p99} ms`);
+    }
+    summary[w] = { baselineRps: baseRps, ...rows };
+  }
+  const baseHalfP99 = median(atHalf.baseline!.map((s) => s.p99));
+  const half: Record<string, unknown> = {};
+  for (const name of names) {
+    const p99 = median(atHalf[name]!.map((s) => s.p99));
+    half[name] = { p99, ratioToBaseline: p99 / baseHalfP99 };
+    lines.push(`half-rate    ${name.padEnd(9)} ${halfRate} req/s offered  p99 ${p99} ms  ${(p99 / baseHalfP99).toFixed(2)}x baseline p99`);
+  }
+  summary.trackScoreAtHalfRate = half;
+  for (const name of names) {
+    (summary.peakRssMB as Record<string, number>)[name] = Math.round(peakRss[name]! / 1048576);
+    lines.push(`peak RSS     ${name.padEnd(9)} ${Math.round(peakRss[name]! / 1048576)} MB`);
+  }
+
+  console.log('\nmedians of the rounds; ratios against the baseline measured in the same run');
+  for (const l of lines) console.log(l);
+  mkdirSync(join(ROOT, 'bench/results'), { recursive: true });
+  const file = join(ROOT, 'bench/results', `load-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+  writeFileSync(file, JSON.stringify(summary, null, 2));
+  console.log(`\nwritten to ${file}`);
+
+  await baseline.stop();
+  for (const t of tallies.values()) await t.cleanup();
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
