@@ -47,6 +47,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     bodyLimit: Math.max(trackBodyLimit, logBodyLimit),
     return503OnClosing: true,
     forceCloseConnections: 'idle',
+    // A score name (up to 512 characters, URL-encoded) is a path parameter of
+    // /v1/requests/{id}/scores/{name}; the default of 100 would answer 414 to valid names.
+    routerOptions: { maxParamLength: 8192 },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   app.setValidatorCompiler(validatorCompiler);
@@ -59,7 +62,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.addHook('onClose', async () => queue.close());
 
   const routeDeps = { store: deps.store, queue, auth: keyAuthenticator(deps.store, app.log), trackBodyLimit, logBodyLimit };
+  // Before the route plugins: the OpenAPI document is collected from routes as they are added.
+  await registerOpenApi(app);
   await app.register(trackRoutes, routeDeps);
   await app.register(logRoutes, routeDeps);
+  await app.register(scoreRoutes, routeDeps);
+  await app.register(scoreAnalyticsRoutes, routeDeps);
   return app;
 }

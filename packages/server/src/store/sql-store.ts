@@ -4,6 +4,8 @@ import type { NewRequest, RequestStatus } from '../domain/request-shape.js';
 import type { MigrationDialect } from './migrations/index.js';
 import { TallyMigrations } from './migrations/index.js';
 import type { ApiKeysTable, Database, RequestsTable, ScoreEventsTable, WorkspacesTable } from './schema.js';
+import { selectExistingRequestIds, selectScoreEvents, selectScoreNameExists, type ScoreEventQuery } from './score-events.js';
+import { selectScoreDistribution, selectScoreSeries, type DistributionRow, type ScoreAggregateQuery, type SeriesRow, type StatsInterval } from './score-stats.js';
 import type {
   Actor,
   ApiKeyInfo,
@@ -403,5 +405,25 @@ export class SqlStore implements Store {
       .orderBy('id')
       .execute();
     return rows.map(toScoreEvent);
+  }
+
+  async scoreEvents(workspaceId: number, query: ScoreEventQuery): Promise<ScoreEvent[]> {
+    return (await selectScoreEvents(this.db, workspaceId, query)).map(toScoreEvent);
+  }
+
+  existingRequestIds(workspaceId: number, ids: readonly number[]): Promise<Set<number>> {
+    return selectExistingRequestIds(this.db, workspaceId, ids);
+  }
+
+  scoreNameExists(workspaceId: number, name: string): Promise<boolean> {
+    return selectScoreNameExists(this.db, workspaceId, name);
+  }
+
+  scoreDistribution(workspaceId: number, query: ScoreAggregateQuery): Promise<DistributionRow[]> {
+    return selectScoreDistribution(this.db, workspaceId, query);
+  }
+
+  scoreSeries(workspaceId: number, query: ScoreAggregateQuery & { interval: StatsInterval }): Promise<SeriesRow[]> {
+    return selectScoreSeries(this.db, workspaceId, query);
   }
 }

@@ -1,5 +1,7 @@
 import type { NewRequest, RequestStatus } from '../domain/request-shape.js';
 import type { ScoreSource } from '../domain/score.js';
+import type { ScoreEventQuery } from './score-events.js';
+import type { DistributionRow, ScoreAggregateQuery, SeriesRow, StatsInterval } from './score-stats.js';
 
 export type Backend = 'sqlite' | 'postgres';
 
@@ -127,4 +129,13 @@ export interface Store {
 
   getRequest(workspaceId: number, id: number): Promise<StoredRequest | null>;
   scoreHistory(workspaceId: number, requestId: number): Promise<ScoreEvent[]>;
+
+  // Score history feed, statistics and comparisons (implemented in score-events.ts, score-stats.ts).
+  /** The workspace's score events after a keyset cursor, oldest first. */
+  scoreEvents(workspaceId: number, query: ScoreEventQuery): Promise<ScoreEvent[]>;
+  /** Which of `ids` are requests of this workspace. */
+  existingRequestIds(workspaceId: number, ids: readonly number[]): Promise<Set<number>>;
+  scoreNameExists(workspaceId: number, name: string): Promise<boolean>;
+  scoreDistribution(workspaceId: number, query: ScoreAggregateQuery): Promise<DistributionRow[]>;
+  scoreSeries(workspaceId: number, query: ScoreAggregateQuery & { interval: StatsInterval }): Promise<SeriesRow[]>;
 }

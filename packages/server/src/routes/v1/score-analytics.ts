@@ -1,0 +1,144 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { invalidField } from '../../domain/errors.js';
+import { CRITERIA_FIELDS, criteriaFilter, queryFilter, type RequestCriteria } from '../../domain/request-criteria.js';
+import { scoreName } from '../../domain/score.js';
+import { allOf } from '../../domain/search-query.js';
+import { DEFAULT_HISTOGRAM_BUCKETS, histogram, summarize, welchTTest, type ValueCount } from '../../domain/statistics.js';
+import { toIso } from '../../domain/timestamps.js';
+import { ErrorBody } from '../../schemas/common.js';
+import { CompareQuery, CompareReply, StatsQuery, StatsReply } from '../../schemas/scores.js';
+import type { StatsGroupKey } from '../../store/score-stats.js';
+import type { Store } from '../../store/store.js';
+import type { RouteDeps } from '../deps.js';
+
+const errors = { 400: ErrorBody, 401: ErrorBody };
+
+const STATS_PARAMS = new Set(['name', 'buckets', 'interval', 'group_by', 'filter', 'q', ...CRITERIA_FIELDS]);
+const COMPARE_PARAMS = new Set(['name', 'filter', 'q', ...CRITERIA_FIELDS.flatMap((f) => [`a.${f}`, `b.${f}`])]);
+
+function refuseUnknownParams(query: object, known: Set<string>, hint: string): void {
+  const unknown = Object.keys(query).find((k) => !known.has(k));
+  if (unknown !== undefined) throw invalidField(unknown, `unknown parameter; ${hint}`);
+}
+
+async function requireScoreName(store: Store, workspaceId: number, name: string): Promise<void> {
+  if (!(await store.scoreNameExists(workspaceId, name))) throw invalidField('name', `no score named "${name}" in this workspace`);
+}
+
+const wireGroup = (g: StatsGroupKey | null) => {
+  if (g === null) return null;
+  const out: Record<string, string | number | null> = {};
+  if (g.promptName !== undefined) out.prompt_name = g.promptName;
+  if (g.promptVersion !== undefined) out.prompt_version = g.promptVersion;
+  if (g.model !== undefined) out.model = g.model;
+  if (g.tag !== undefined) out.tag = g.tag;
+  return out;
+};
+
+function cohortCriteria(query: Record<string, unknown>, side: 'a' | 'b'): RequestCriteria {
+  const c: Record<string, unknown> = {};
+  for (const f of CRITERIA_FIELDS) if (query[`${side}.${f}`] !== undefined) c[f] = query[`${side}.${f}`];
+  return c as RequestCriteria;
+}
+
+/** Score statistics (`/v1/scores/stats`) and the two-cohort comparison (`/v1/scores/compare`). */
+export const scoreAnalyticsRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, { store, auth }) => {
+  app.get(
+    '/v1/scores/stats',
+    {
+      preValidation: auth,
+      schema: {
+        tags: ['v1'],
+        summary: 'Statistics per score name: count, mean, standard deviation, min, max, p50, p90, histogram and time series',
+        description: [
+          'One entry per score name (or only `name`), and per group with `group_by=prompt|model|tag` (a request with several tags counts in each tag; `tag: null` holds untagged requests).',
+          '`stddev` is the sample standard deviation (divides by n - 1; null below two scores). Percentiles interpolate linearly between the closest ranks (as PostgreSQL percentile_cont).',
+          'The histogram has `buckets` equal-width buckets over 0..100 (default 10: [0,10), [10,20), ..., [90,100], the last closed at 100). The series counts scores and their mean per UTC `interval` (hour or day, default day) of the request start time.',
+          'Filters, all combined with AND: `from` / `to` (request start time, `to` exclusive), `prompt_name`, `prompt_version`, `model`, `tag`, and the search filters `filter` (a native filter node as JSON) and `q` (text in input or output).',
+        ].join('\n\n'),
+        querystring: StatsQuery,
+        response: { 200: StatsReply, ...errors },
+      },
+    },
+    async (req) => {
+      const { workspaceId } = req.auth!;
+      const query = req.query;
+      refuseUnknownParams(query, STATS_PARAMS, `use ${[...STATS_PARAMS].join(', ')}`);
+      const name = query.name === undefined ? undefined : scoreName(query.name);
+      if (name !== undefined) await requireScoreName(store, workspaceId, name);
+      const buckets = query.buckets ?? DEFAULT_HISTOGRAM_BUCKETS;
+      const interval = query.interval ?? 'day';
+      const groupBy = query.group_by;
+      const filter = allOf(criteriaFilter(query), queryFilter(query.filter, query.q));
+      const aggregate = { name, groupBy, filter };
+      const [dist, series] = await Promise.all([store.scoreDistribution(workspaceId, aggregate), store.scoreSeries(workspaceId, { ...aggregate, interval })]);
+
+      // Rows arrive ordered by name and group; both queries see the same groups in the same order.
+      const entries = new Map<string, { name: string; group: StatsGroupKey | null; dist: ValueCount[]; series: { start: string; count: number; mean: number }[] }>();
+      const entryFor = (n: string, group: StatsGroupKey | null) => {
+        const key = JSON.stringify([n, group]);
+        let e = entries.get(key);
+        if (!e) entries.set(key, (e = { name: n, group, dist: [], series: [] }));
+        return e;
+      };
+      for (const r of dist) entryFor(r.name, r.group).dist.push({ value: r.value, count: r.count });
+      for (const r of series) entryFor(r.name, r.group).series.push({ start: toIso(r.bucketStart), count: r.count, mean: r.sum / r.count });
+
+      return {
+        success: true as const,
+        stddev: 'sample' as const,
+        percentiles: 'linear' as const,
+        interval,
+        group_by: groupBy ?? null,
+        scores: [...entries.values()].map((e) => ({
+          name: e.name,
+          group: wireGroup(e.group),
+          ...summarize(e.dist),
+          histogram: histogram(e.dist, buckets),
+          series: e.series,
+        })),
+      };
+    },
+  );
+
+  app.get(
+    '/v1/scores/compare',
+    {
+      preValidation: auth,
+      schema: {
+        tags: ['v1'],
+        summary: 'Compare one score between two cohorts of requests with Welch\'s t-test',
+        description: [
+          'Each cohort is given by `a.<field>` and `b.<field>` parameters, all of which must hold: `prompt_name`, `prompt_version`, `model`, `tag`, `from`, `to` (request start time; `to` exclusive). Example: `name=quality&a.prompt_name=summarize&a.prompt_version=2&b.prompt_name=summarize&b.prompt_version=3`. `filter` and `q` (search filters) apply to both cohorts.',
+          '`difference` is mean(b) - mean(a) with a 95% confidence interval; `test` is `welch_t` (two-sided Welch t-test, Welch-Satterthwaite degrees of freedom). Higher scores are better: the verdict is `b_better` or `a_better` when p < 0.05, `no_significant_difference` otherwise, and `not_enough_data` when a cohort has fewer than 2 scores or neither cohort has any variance.',
+          'An unknown score name is a 400 naming it.',
+        ].join('\n\n'),
+        querystring: CompareQuery,
+        response: { 200: CompareReply, ...errors },
+      },
+    },
+    async (req) => {
+      const { workspaceId } = req.auth!;
+      const query = req.query as Record<string, unknown> & CompareQuery;
+      refuseUnknownParams(query, COMPARE_PARAMS, `cohorts are given as a.FIELD and b.FIELD with FIELD one of ${CRITERIA_FIELDS.join(', ')}`);
+      const name = scoreName(query.name);
+      const sides = (['a', 'b'] as const).map((side) => {
+        const criteria = cohortCriteria(query, side);
+        const filter = criteriaFilter(criteria, `${side}.`);
+        if (filter === null) throw invalidField(side, `give at least one of ${CRITERIA_FIELDS.map((f) => `${side}.${f}`).join(', ')}`);
+        return { criteria, filter };
+      });
+      await requireScoreName(store, workspaceId, name);
+      const shared = queryFilter(query.filter, query.q);
+      const [a, b] = await Promise.all(sides.map((s) => store.scoreDistribution(workspaceId, { name, filter: allOf(s.filter, shared) })));
+      const result = welchTTest(a!, b!);
+      return {
+        success: true as const,
+        name,
+        ...result,
+        a: { criteria: sides[0]!.criteria as Record<string, string | number>, ...result.a },
+        b: { criteria: sides[1]!.criteria as Record<string, string | number>, ...result.b },
+      };
+    },
+  );
+};

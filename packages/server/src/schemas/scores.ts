@@ -1,0 +1,207 @@
+import { Type, type Static } from '@sinclair/typebox';
+import { MAX_HISTOGRAM_BUCKETS } from '../domain/statistics.js';
+import { Id, Nullable, Score, ScoreName, Timestamp } from './common.js';
+
+/** The most items one `POST /v1/scores/batch` takes; they commit in one transaction. */
+export const MAX_BATCH_ITEMS = 1000;
+export const MAX_COMMENT_CHARS = 4096;
+export const DEFAULT_FEED_LIMIT = 100;
+export const MAX_FEED_LIMIT = 1000;
+
+export const ScoreEventItem = Type.Object({
+  id: Type.Integer({ description: 'event id; increases with every change in the workspace' }),
+  request_id: Type.Integer(),
+  name: Type.String(),
+  old_value: Nullable(Type.Integer({ description: 'null when the score did not exist before' })),
+  new_value: Nullable(Type.Integer({ description: 'null when the change deleted the score' })),
+  actor: Type.String({ description: '`key:<id>` or `user:<id>`' }),
+  source: Type.String({ description: 'api, dashboard, sdk, batch or cli' }),
+  comment: Nullable(Type.String()),
+  batch_id: Nullable(Type.String({ description: 'shared by every change of one POST /v1/scores/batch call' })),
+  at: Type.String({ description: 'ISO 8601 time of the change' }),
+});
+export type ScoreEventItem = Static<typeof ScoreEventItem>;
+
+export const RequestIdParams = Type.Object({ id: Id });
+
+export const HistoryReply = Type.Object({
+  success: Type.Literal(true),
+  request_id: Type.Integer(),
+  events: Type.Array(ScoreEventItem, { description: 'oldest first' }),
+});
+
+export const FeedQuery = Type.Object({
+  after: Type.Optional(Type.String({ maxLength: 128, description: 'next_cursor of the previous page; absent: from the first event' })),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_FEED_LIMIT, default: DEFAULT_FEED_LIMIT, description: `must be an integer from 1 to ${MAX_FEED_LIMIT}` })),
+  name: Type.Optional(ScoreName),
+  request_id: Type.Optional(Id),
+});
+export type FeedQuery = Static<typeof FeedQuery>;
+
+export const FeedReply = Type.Object({
+  success: Type.Literal(true),
+  events: Type.Array(ScoreEventItem),
+  next_cursor: Nullable(Type.String({ description: 'pass as `after` for the next page; kept even when the page is empty, so a syncing client polls with it' })),
+  has_more: Type.Boolean(),
+});
+
+export const ScoreParams = Type.Object({ id: Id, name: ScoreName });
+
+export const PutScoreBody = Type.Object({
+  score: Score,
+  comment: Type.Optional(Nullable(Type.String({ maxLength: MAX_COMMENT_CHARS }))),
+});
+export type PutScoreBody = Static<typeof PutScoreBody>;
+
+export const DeleteScoreQuery = Type.Object({
+  comment: Type.Optional(Type.String({ maxLength: MAX_COMMENT_CHARS })),
+});
+
+export const ScoreChangeReply = Type.Object({
+  success: Type.Literal(true),
+  request_id: Type.Integer(),
+  name: Type.String(),
+  old_value: Nullable(Type.Integer()),
+  new_value: Nullable(Type.Integer()),
+});
+
+/**
+ * Batch items are checked one by one in the handler rather than by the schema, so that a bad item
+ * is reported with its index alongside every other bad item instead of stopping at the first.
+ */
+export const BatchBody = Type.Object({
+  items: Type.Array(Type.Unknown(), { minItems: 1, maxItems: MAX_BATCH_ITEMS, description: `1 to ${MAX_BATCH_ITEMS} items of { request_id, name?, score }` }),
+  comment: Type.Optional(Nullable(Type.String({ maxLength: MAX_COMMENT_CHARS }))),
+});
+export type BatchBody = Static<typeof BatchBody>;
+
+/** What each batch item must look like (documented; checked per item by the handler). */
+export const BatchItem = Type.Object({
+  request_id: Id,
+  name: Type.Optional(Nullable(ScoreName)),
+  score: Score,
+});
+
+export const BatchReply = Type.Object({
+  success: Type.Literal(true),
+  batch_id: Type.String(),
+  count: Type.Integer(),
+  changes: Type.Array(Type.Object({ request_id: Type.Integer(), name: Type.String(), old_value: Nullable(Type.Integer()), new_value: Type.Integer() })),
+});
+
+export const BatchItemError = Type.Object({ index: Type.Integer(), field: Type.String(), message: Type.String() });
+
+export const BatchErrorBody = Type.Object({
+  success: Type.Literal(false),
+  message: Type.String(),
+  code: Type.String(),
+  errors: Type.Optional(Type.Array(BatchItemError)),
+});
+
+const GroupBy = Type.Union([Type.Literal('prompt'), Type.Literal('model'), Type.Literal('tag')], { description: 'must be prompt, model or tag' });
+const Interval = Type.Union([Type.Literal('hour'), Type.Literal('day')], { description: 'must be hour or day' });
+
+/** Request start time range: `from` inclusive, `to` exclusive; epoch seconds or ISO 8601. */
+const RequestRange = {
+  from: Type.Optional(Timestamp),
+  to: Type.Optional(Timestamp),
+};
+
+/** The search filters as GET parameters: a native filter node as JSON text, and text over input/output. */
+const SearchParams = {
+  filter: Type.Optional(Type.String({ maxLength: 65_536, description: 'a native search filter node as JSON, e.g. {"field":"tags","op":"any","value":["prod"]}' })),
+  q: Type.Optional(Type.String({ maxLength: 1024, description: 'text contained in the input or output' })),
+};
+
+export const StatsQuery = Type.Object(
+  {
+    name: Type.Optional(ScoreName),
+    buckets: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_HISTOGRAM_BUCKETS, default: 10, description: `must be an integer from 1 to ${MAX_HISTOGRAM_BUCKETS}` })),
+    interval: Type.Optional(Interval),
+    group_by: Type.Optional(GroupBy),
+    ...RequestRange,
+    prompt_name: Type.Optional(Type.String({ minLength: 1, maxLength: 512 })),
+    prompt_version: Type.Optional(Type.Integer({ minimum: 1, description: 'must be a positive integer' })),
+    model: Type.Optional(Type.String({ minLength: 1, maxLength: 512 })),
+    tag: Type.Optional(Type.String({ minLength: 1, maxLength: 512 })),
+    ...SearchParams,
+  },
+  // Unknown parameters are named by the handler (a typo must not silently widen the statistics).
+  { additionalProperties: true },
+);
+export type StatsQuery = Static<typeof StatsQuery>;
+
+const GroupKey = Type.Object({
+  prompt_name: Type.Optional(Nullable(Type.String())),
+  prompt_version: Type.Optional(Nullable(Type.Integer())),
+  model: Type.Optional(Type.String()),
+  tag: Type.Optional(Nullable(Type.String({ description: 'null: requests without tags' }))),
+});
+
+const NullableNumber = Nullable(Type.Number());
+
+export const StatsEntry = Type.Object({
+  name: Type.String(),
+  group: Nullable(GroupKey),
+  count: Type.Integer(),
+  mean: NullableNumber,
+  stddev: Type.Union([Type.Number(), Type.Null()], { description: 'sample standard deviation (n - 1); null below 2 values' }),
+  min: NullableNumber,
+  max: NullableNumber,
+  p50: NullableNumber,
+  p90: NullableNumber,
+  histogram: Type.Array(Type.Object({ from: Type.Number(), to: Type.Number(), count: Type.Integer() })),
+  series: Type.Array(Type.Object({ start: Type.String({ description: 'ISO 8601 start of the UTC hour or day' }), count: Type.Integer(), mean: Type.Number() })),
+});
+
+export const StatsReply = Type.Object({
+  success: Type.Literal(true),
+  stddev: Type.Literal('sample'),
+  percentiles: Type.Literal('linear'),
+  interval: Interval,
+  group_by: Nullable(GroupBy),
+  scores: Type.Array(StatsEntry),
+});
+
+const cohortParams = (side: 'a' | 'b') => ({
+  [`${side}.prompt_name`]: Type.Optional(Type.String({ minLength: 1, maxLength: 512 })),
+  [`${side}.prompt_version`]: Type.Optional(Type.Integer({ minimum: 1, description: 'must be a positive integer' })),
+  [`${side}.model`]: Type.Optional(Type.String({ minLength: 1, maxLength: 512 })),
+  [`${side}.tag`]: Type.Optional(Type.String({ minLength: 1, maxLength: 512 })),
+  [`${side}.from`]: Type.Optional(Timestamp),
+  [`${side}.to`]: Type.Optional(Timestamp),
+});
+
+export const CompareQuery = Type.Object(
+  {
+    name: ScoreName,
+    ...cohortParams('a'),
+    ...cohortParams('b'),
+    ...SearchParams,
+  },
+  // Unknown parameters are named by the handler (a typo such as `a.version` must not pass silently).
+  { additionalProperties: true },
+);
+export type CompareQuery = Static<typeof CompareQuery>;
+
+const Cohort = Type.Object({
+  criteria: Type.Record(Type.String(), Type.Union([Type.String(), Type.Number()])),
+  count: Type.Integer(),
+  mean: NullableNumber,
+  stddev: NullableNumber,
+});
+
+export const CompareReply = Type.Object({
+  success: Type.Literal(true),
+  name: Type.String(),
+  test: Type.Literal('welch_t'),
+  confidence: Type.Number(),
+  a: Cohort,
+  b: Cohort,
+  difference: Type.Union([Type.Number(), Type.Null()], { description: 'mean of b minus mean of a' }),
+  ci: Nullable(Type.Object({ low: Type.Number(), high: Type.Number() })),
+  t: NullableNumber,
+  df: NullableNumber,
+  p_value: NullableNumber,
+  verdict: Type.Union([Type.Literal('a_better'), Type.Literal('b_better'), Type.Literal('no_significant_difference'), Type.Literal('not_enough_data')]),
+});

@@ -1,0 +1,125 @@
+import { sql, type Kysely } from 'kysely';
+import type { RequestFilter } from '../domain/search-query.js';
+import type { Database } from './schema.js';
+import { applyRequestFilter } from './search-filter.js';
+
+/**
+ * Aggregate reads behind score statistics and comparisons. Every query here is a GROUP BY that
+ * returns at most 101 rows per (score name, group), one per distinct integer value, or one per time
+ * bucket: the database does the scanning, Node never holds the individual scores.
+ */
+
+export type StatsGroupBy = 'prompt' | 'model' | 'tag';
+export type StatsInterval = 'hour' | 'day';
+
+export const INTERVAL_MS: Record<StatsInterval, number> = { hour: 3_600_000, day: 86_400_000 };
+
+type Tables = Database & { s: Database['scores']; t: Database['request_tags'] };
+
+export interface ScoreAggregateQuery {
+  name?: string | undefined;
+  groupBy?: StatsGroupBy | undefined;
+  /** The shared request filter (search's), compiled by search-filter.ts; null: the whole workspace. */
+  filter?: RequestFilter | null | undefined;
+}
+
+/** The group a row belongs to, as stored: prompt name and version, model, or tag (null: untagged). */
+export interface StatsGroupKey {
+  promptName?: string | null;
+  promptVersion?: number | null;
+  model?: string;
+  tag?: string | null;
+}
+
+export interface DistributionRow {
+  name: string;
+  group: StatsGroupKey | null;
+  value: number;
+  count: number;
+}
+
+export interface SeriesRow {
+  name: string;
+  group: StatsGroupKey | null;
+  /** Start of the UTC hour or day, epoch ms. */
+  bucketStart: number;
+  count: number;
+  /** Sum of the scores in the bucket: an exact integer, so the mean is the same on every backend. */
+  sum: number;
+}
+
+function scoredRequests(db: Kysely<Database>, workspaceId: number, q: ScoreAggregateQuery) {
+  // `requests` stays un-aliased: the shared filter refers to it by that name.
+  const qb = (db as unknown as Kysely<Tables>)
+    .selectFrom('requests')
+    .innerJoin('scores as s', 's.request_id', 'requests.id')
+    .leftJoin('request_tags as t', (j) => (q.groupBy === 'tag' ? j.onRef('t.request_id', '=', 'requests.id') : j.on(sql<boolean>`1 = 0`)))
+    .where('s.workspace_id', '=', workspaceId)
+    .$if(q.name !== undefined, (b) => b.where('s.name', '=', q.name!));
+  return applyRequestFilter(qb, workspaceId, q.filter ?? null);
+}
+
+// The group columns each grouping adds to the select list, the GROUP BY and the ORDER BY.
+const GROUP_COLUMNS = {
+  prompt: ['requests.prompt_name', 'requests.prompt_version'],
+  model: ['requests.model'],
+  tag: ['t.tag'],
+} as const;
+
+interface GroupedRow {
+  name: string;
+  prompt_name?: string | null;
+  prompt_version?: number | null;
+  model?: string;
+  tag?: string | null;
+}
+
+function groupKey(groupBy: StatsGroupBy | undefined, r: GroupedRow): StatsGroupKey | null {
+  switch (groupBy) {
+    case 'prompt':
+      return { promptName: r.prompt_name ?? null, promptVersion: r.prompt_version === null || r.prompt_version === undefined ? null : Number(r.prompt_version) };
+    case 'model':
+      return { model: r.model ?? '' };
+    case 'tag':
+      return { tag: r.tag ?? null };
+    default:
+      return null;
+  }
+}
+
+/** How many scores have each value, per score name (and group). */
+export async function selectScoreDistribution(db: Kysely<Database>, workspaceId: number, q: ScoreAggregateQuery): Promise<DistributionRow[]> {
+  const groupCols = q.groupBy ? GROUP_COLUMNS[q.groupBy] : [];
+  const rows = await scoredRequests(db, workspaceId, q)
+    .select(['s.name', ...groupCols, 's.value'])
+    .select((eb) => eb.fn.countAll<number>().as('count'))
+    .groupBy(['s.name', ...groupCols, 's.value'])
+    .orderBy('s.name')
+    .$call((qb) => groupCols.reduce((acc, c) => acc.orderBy(c), qb))
+    .orderBy('s.value')
+    .execute();
+  return rows.map((r) => ({ name: r.name, group: groupKey(q.groupBy, r as GroupedRow), value: Number(r.value), count: Number(r.count) }));
+}
+
+/** Count and exact sum of the scores per UTC hour or day of the request's start time. */
+export async function selectScoreSeries(db: Kysely<Database>, workspaceId: number, q: ScoreAggregateQuery & { interval: StatsInterval }): Promise<SeriesRow[]> {
+  const groupCols = q.groupBy ? GROUP_COLUMNS[q.groupBy] : [];
+  // A literal, not a parameter: PostgreSQL must see an integer to keep the arithmetic in bigint.
+  const width = sql.lit(INTERVAL_MS[q.interval]);
+  const bucket = sql<number>`(requests.request_start_time - (requests.request_start_time % ${width}))`;
+  const rows = await scoredRequests(db, workspaceId, q)
+    .select(['s.name', ...groupCols])
+    .select((eb) => [bucket.as('bucket_start'), eb.fn.countAll<number>().as('count'), eb.fn.sum<number>('s.value').as('sum')])
+    .groupBy(['s.name', ...groupCols, bucket])
+    .orderBy('s.name')
+    .$call((qb) => groupCols.reduce((acc, c) => acc.orderBy(c), qb))
+    .orderBy(bucket)
+    .execute();
+  return rows.map((r) => ({
+    name: r.name,
+    group: groupKey(q.groupBy, r as GroupedRow),
+    bucketStart: Number(r.bucket_start),
+    count: Number(r.count),
+    sum: Number(r.sum),
+  }));
+}
