@@ -35,6 +35,21 @@ const wireGroup = (g: StatsGroupKey | null) => {
   return out;
 };
 
+// SQLite sorts NULL first and PostgreSQL last: the order is set here so both backends answer alike.
+const nullFirst = (x: string | number | null | undefined, y: string | number | null | undefined): number => {
+  if (x === y) return 0;
+  if (x === null || x === undefined) return -1;
+  if (y === null || y === undefined) return 1;
+  return x < y ? -1 : 1;
+};
+
+function byNameThenGroup(x: { name: string; group: StatsGroupKey | null }, y: { name: string; group: StatsGroupKey | null }): number {
+  if (x.name !== y.name) return x.name < y.name ? -1 : 1;
+  const gx = x.group ?? {};
+  const gy = y.group ?? {};
+  return nullFirst(gx.promptName, gy.promptName) || nullFirst(gx.promptVersion, gy.promptVersion) || nullFirst(gx.model, gy.model) || nullFirst(gx.tag, gy.tag);
+}
+
 function cohortCriteria(query: Record<string, unknown>, side: 'a' | 'b'): RequestCriteria {
   const c: Record<string, unknown> = {};
   for (const f of CRITERIA_FIELDS) if (query[`${side}.${f}`] !== undefined) c[f] = query[`${side}.${f}`];
@@ -90,7 +105,7 @@ export const scoreAnalyticsRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async 
         percentiles: 'linear' as const,
         interval,
         group_by: groupBy ?? null,
-        scores: [...entries.values()].map((e) => ({
+        scores: [...entries.values()].sort(byNameThenGroup).map((e) => ({
           name: e.name,
           group: wireGroup(e.group),
           ...summarize(e.dist),
