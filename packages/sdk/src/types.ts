@@ -1,0 +1,350 @@
+/*
+ * The wire types of Tally's API, written to match the server's TypeBox schemas field for field
+ * (packages/server/src/schemas). test/types.test-d.ts checks them against those schemas, so the two
+ * cannot drift apart without the typecheck failing.
+ */
+
+/** A request id: a positive integer (a decimal string is accepted, as PromptLayer's SDKs send). */
+export type RequestId = number | string;
+
+/** Epoch seconds (int or float) or an ISO 8601 string. */
+export type Timestamp = number | string;
+
+export type RequestStatus = 'SUCCESS' | 'WARNING' | 'ERROR';
+
+export type ErrorType =
+  | 'PROVIDER_TIMEOUT'
+  | 'PROVIDER_QUOTA_LIMIT'
+  | 'PROVIDER_RATE_LIMIT'
+  | 'PROVIDER_PARTIAL_RESPONSE'
+  | 'PROVIDER_AUTH_ERROR'
+  | 'PROVIDER_ERROR'
+  | 'TEMPLATE_RENDER_ERROR'
+  | 'VARIABLE_MISSING_OR_EMPTY'
+  | 'UNKNOWN_ERROR';
+
+// ---- PromptLayer-shaped calls ---------------------------------------------------------------
+
+export interface TrackScoreParams {
+  request_id: RequestId;
+  /** Integer 0..100. */
+  score: number;
+  /** Score name; absent means `default`. */
+  name?: string | null;
+}
+
+export interface TrackMetadataParams {
+  request_id: RequestId;
+  /** String to string; a key tracked again replaces its value. */
+  metadata: Record<string, string>;
+}
+
+export interface TrackPromptParams {
+  request_id: RequestId;
+  prompt_name: string;
+  prompt_input_variables?: Record<string, unknown> | null;
+  /** Give a version or a label, not both. */
+  version?: RequestId | null;
+  label?: string | null;
+}
+
+export interface TrackGroupParams {
+  request_id: RequestId;
+  group_id: RequestId;
+}
+
+/** A chat or completion prompt blueprint, as `/log-request` takes it. */
+export interface PromptBlueprint {
+  type: 'chat' | 'completion';
+  /** Chat: messages whose `content` is an array of blocks such as `{ type: 'text', text }`. */
+  messages?: unknown[];
+  /** Completion: content blocks. */
+  content?: unknown[];
+  [key: string]: unknown;
+}
+
+/** The body of `POST /log-request`. */
+export interface LogRequestParams {
+  provider: string;
+  model: string;
+  input: PromptBlueprint;
+  output: PromptBlueprint;
+  request_start_time: Timestamp;
+  request_end_time: Timestamp;
+  parameters?: Record<string, unknown> | null;
+  tags?: string[] | null;
+  metadata?: Record<string, string> | null;
+  prompt_name?: string | null;
+  prompt_id?: number | string | null;
+  prompt_version_number?: number | null;
+  prompt_input_variables?: Record<string, unknown> | null;
+  input_tokens?: number | null;
+  output_tokens?: number | null;
+  price?: number | null;
+  function_name?: string | null;
+  /** Integer 0..100, stored under `score_name` (or `default`). A 0 without a name means none. */
+  score?: number | null;
+  score_name?: string | null;
+  api_type?: string | null;
+  status?: RequestStatus | null;
+  error_type?: ErrorType | null;
+  error_message?: string | null;
+  group_id?: RequestId | null;
+  span_id?: number | string | null;
+}
+
+/** The answer of `POST /log-request` (201). */
+export interface LogRequestResult {
+  id: number;
+  request_id: number;
+  prompt_version: number | null;
+  status: string;
+  error_type: string | null;
+  error_message: string | null;
+}
+
+// ---- Scores ---------------------------------------------------------------------------------
+
+/** One change of a score, as history and the event feed return it. */
+export interface ScoreEvent {
+  /** Increases with every change in the workspace. */
+  id: number;
+  request_id: number;
+  name: string;
+  /** null when the score did not exist before. */
+  old_value: number | null;
+  /** null when the change deleted the score. */
+  new_value: number | null;
+  /** `key:<id>` or `user:<id>`. */
+  actor: string;
+  /** `api`, `dashboard`, `sdk`, `batch` or `cli`. */
+  source: string;
+  comment: string | null;
+  batch_id: string | null;
+  /** ISO 8601. */
+  at: string;
+}
+
+export interface ScoreChange {
+  request_id: number;
+  name: string;
+  old_value: number | null;
+  new_value: number | null;
+}
+
+export interface ScoreEventsParams {
+  /** `next_cursor` of the previous page; absent: from the first event. */
+  after?: string;
+  /** 1..1000, default 100. */
+  limit?: number;
+  name?: string;
+  request_id?: RequestId;
+}
+
+export interface ScoreEventsPage {
+  events: ScoreEvent[];
+  /** Pass as `after` for the next page; kept even for an empty page, so a sync can poll with it. */
+  next_cursor: string | null;
+  has_more: boolean;
+}
+
+export interface BatchItem {
+  request_id: RequestId;
+  /** Absent means `default`. */
+  name?: string | null;
+  score: number;
+}
+
+export interface BatchResult {
+  batch_id: string;
+  count: number;
+  changes: { request_id: number; name: string; old_value: number | null; new_value: number }[];
+}
+
+/** The search filters shared by search, stats, compare and export (GET form). */
+export interface FilterParams {
+  /** A native filter node; sent as JSON text in GET calls. */
+  filter?: FilterNode;
+  /** Text contained in the input or output. */
+  q?: string;
+}
+
+export interface StatsParams extends FilterParams {
+  /** One score name; absent: every name. */
+  name?: string;
+  /** Histogram buckets over 0..100, default 10. */
+  buckets?: number;
+  interval?: 'hour' | 'day';
+  group_by?: 'prompt' | 'model' | 'tag';
+  /** Request start time range: `from` inclusive, `to` exclusive. */
+  from?: Timestamp;
+  to?: Timestamp;
+  prompt_name?: string;
+  prompt_version?: number;
+  model?: string;
+  tag?: string;
+}
+
+export interface StatsEntry {
+  name: string;
+  group: { prompt_name?: string | null; prompt_version?: number | null; model?: string; tag?: string | null } | null;
+  count: number;
+  mean: number | null;
+  /** Sample standard deviation; null below 2 values. */
+  stddev: number | null;
+  min: number | null;
+  max: number | null;
+  p50: number | null;
+  p90: number | null;
+  histogram: { from: number; to: number; count: number }[];
+  series: { start: string; count: number; mean: number }[];
+}
+
+export interface StatsResult {
+  stddev: 'sample';
+  percentiles: 'linear';
+  interval: 'hour' | 'day';
+  group_by: 'prompt' | 'model' | 'tag' | null;
+  scores: StatsEntry[];
+}
+
+/** One side of a comparison; give at least one criterion. */
+export interface Cohort {
+  prompt_name?: string;
+  prompt_version?: number;
+  model?: string;
+  tag?: string;
+  from?: Timestamp;
+  to?: Timestamp;
+}
+
+export interface CompareParams extends FilterParams {
+  /** The score name compared. */
+  name: string;
+  a: Cohort;
+  b: Cohort;
+}
+
+export interface CompareResult {
+  name: string;
+  test: 'welch_t';
+  confidence: number;
+  a: { criteria: Record<string, string | number>; count: number; mean: number | null; stddev: number | null };
+  b: { criteria: Record<string, string | number>; count: number; mean: number | null; stddev: number | null };
+  /** Mean of b minus mean of a. */
+  difference: number | null;
+  ci: { low: number; high: number } | null;
+  t: number | null;
+  df: number | null;
+  p_value: number | null;
+  verdict: 'a_better' | 'b_better' | 'no_significant_difference' | 'not_enough_data';
+}
+
+// ---- Search ---------------------------------------------------------------------------------
+
+export type NumberOp = '=' | '!=' | '<' | '<=' | '>' | '>=' | 'eq' | 'neq' | 'lt' | 'lte' | 'gt' | 'gte' | 'between' | 'in' | 'not_in' | 'exists' | 'not_exists';
+export type StringOp = '=' | '!=' | 'eq' | 'neq' | 'in' | 'not_in' | 'contains' | 'not_contains' | 'starts_with' | 'ends_with' | 'exists' | 'not_exists';
+export type TagOp = 'any' | 'all' | 'none' | 'empty' | 'not_empty';
+
+/** A condition of a native filter. */
+export type FilterCondition =
+  | { field: 'score'; name?: string; op: NumberOp; value?: number | number[] }
+  | { field: 'tags'; op: TagOp; value?: string[] }
+  | { field: 'metadata'; key: string; op: StringOp; value?: string | string[] }
+  | { field: 'provider' | 'model' | 'function_name' | 'prompt_name' | 'prompt_label' | 'status' | 'error_type'; op: StringOp; value?: string | string[] }
+  | {
+      field: 'id' | 'prompt_version' | 'latency_ms' | 'price' | 'cost' | 'input_tokens' | 'output_tokens' | 'tokens' | 'request_start_time' | 'request_end_time';
+      op: NumberOp;
+      value?: number | string | (number | string)[];
+    }
+  | { field: 'text' | 'input' | 'output'; op: 'contains' | 'not_contains'; value: string };
+
+/** A native filter node: a condition or an AND/OR group of nodes (nestable). */
+export type FilterNode = FilterCondition | { logic: 'and' | 'or'; filters: FilterNode[] };
+
+/** Sort keys: a column, `score` (the `default` score) or `score.NAME`. */
+export type SortBy =
+  | 'request_start_time'
+  | 'latency_ms'
+  | 'cost'
+  | 'price'
+  | 'tokens'
+  | 'input_tokens'
+  | 'output_tokens'
+  | 'status'
+  | 'id'
+  | 'score'
+  | `score.${string}`;
+
+export interface SearchParams extends FilterParams {
+  sort_by?: SortBy;
+  sort_order?: 'asc' | 'desc';
+  /** Page size, 1..500 (default 50). */
+  limit?: number;
+  /** `next_cursor` of the previous page. */
+  cursor?: string;
+}
+
+/** A request as search returns it: everything but the logged content. */
+export interface RequestItem {
+  id: number;
+  provider: string;
+  model: string;
+  function_name: string;
+  api_type: string | null;
+  prompt_name: string | null;
+  prompt_id: string | null;
+  prompt_version: number | null;
+  prompt_label: string | null;
+  input_tokens: number;
+  output_tokens: number;
+  /** Input plus output tokens. */
+  tokens: number;
+  price: number;
+  status: string;
+  error_type: string | null;
+  error_message: string | null;
+  /** ISO 8601. */
+  request_start_time: string;
+  /** ISO 8601. */
+  request_end_time: string;
+  latency_ms: number;
+  span_id: string | null;
+  group_ids: number[];
+  tags: string[];
+  metadata: Record<string, string>;
+  /** Current scores by name. */
+  scores: Record<string, number>;
+  /** ISO 8601: when Tally stored it. */
+  created_at: string;
+}
+
+export interface SearchPage {
+  items: RequestItem[];
+  /** Pass as `cursor` for the next page; null on the last page. */
+  next_cursor: string | null;
+  has_more: boolean;
+}
+
+/** Everything logged about one request, with its current scores. */
+export interface RequestDetail extends RequestItem {
+  input: unknown;
+  output: unknown;
+  parameters: Record<string, unknown>;
+  prompt_input_variables: Record<string, unknown>;
+}
+
+/**
+ * The simple query-parameter filters of `GET /v1/requests/search` and export, AND-combined:
+ * e.g. `{ model: 'gpt-4o', tag: ['prod'], 'score.quality': 'lt:50', 'metadata.team': 'search' }`.
+ * Repeat a filter with an array.
+ */
+export type SimpleFilters = Record<string, string | number | (string | number)[] | undefined>;
+
+export interface ExportParams extends FilterParams {
+  format: 'csv' | 'jsonl';
+  sort_by?: SortBy;
+  sort_order?: 'asc' | 'desc';
+  /** More filters as query parameters; see {@link SimpleFilters}. */
+  where?: SimpleFilters;
+}

@@ -1,0 +1,89 @@
+/*
+ * Type-level tests of the public types, checked by `npm run typecheck` (tsc --noEmit): each
+ * `@ts-expect-error` line must fail to compile, every other line must compile. The `Equal` checks
+ * tie the SDK's wire types to the server's schemas, so a field added or renamed on one side breaks
+ * the typecheck until the other follows.
+ */
+import type { Static } from '@sinclair/typebox';
+import type { LogRequestReply, TrackScoreBody } from '../../server/src/schemas/promptlayer.js';
+import type { BatchReply, ScoreChangeReply, ScoreEventItem } from '../../server/src/schemas/scores.js';
+import { Tally, TallyError, type BatchResult, type LogRequestResult, type RequestDetail, type ScoreChange, type ScoreEvent, type TrackScoreParams } from '../src/index.js';
+
+type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
+const assertType = <T extends true>(_: T): void => undefined;
+
+// The SDK's types are the server's schemas, minus the `success` flag the SDK strips.
+assertType<Equal<ScoreEvent, Static<typeof ScoreEventItem>>>(true);
+assertType<Equal<ScoreChange, Omit<Static<typeof ScoreChangeReply>, 'success'>>>(true);
+assertType<Equal<BatchResult, Omit<Static<typeof BatchReply>, 'success'>>>(true);
+assertType<Equal<LogRequestResult, Static<typeof LogRequestReply>>>(true);
+// Every body the SDK sends for track.score is one the server accepts.
+const toWire = (p: TrackScoreParams): Omit<Static<typeof TrackScoreBody>, 'api_key'> => p;
+void toWire;
+
+declare const tally: Tally;
+
+export async function usage(): Promise<void> {
+  const ok: true = await tally.track.score({ request_id: 1, score: 5 });
+  await tally.track.score({ request_id: '42', score: 5, name: 'quality' });
+  // @ts-expect-error score is required
+  await tally.track.score({ request_id: 1 });
+  // @ts-expect-error score is a number, not a string
+  await tally.track.score({ request_id: 1, score: '5' });
+  // @ts-expect-error the metadata values are strings
+  await tally.track.metadata({ request_id: 1, metadata: { n: 1 } });
+
+  const groupId: number = await tally.group.create();
+  await tally.track.group({ request_id: 1, group_id: groupId });
+
+  const logged = await tally.logRequest({
+    provider: 'openai',
+    model: 'gpt-4o-mini',
+    input: { type: 'chat', messages: [] },
+    output: { type: 'chat', messages: [] },
+    request_start_time: 1732712345.5,
+    request_end_time: '2024-11-27T12:59:06Z',
+  });
+  const id: number = logged.id;
+  // @ts-expect-error the blueprint type is chat or completion
+  await tally.logRequest({ provider: 'p', model: 'm', input: { type: 'image' }, output: { type: 'chat' }, request_start_time: 1, request_end_time: 2 });
+  // @ts-expect-error status is SUCCESS, WARNING or ERROR
+  await tally.logRequest({ provider: 'p', model: 'm', input: { type: 'chat' }, output: { type: 'chat' }, request_start_time: 1, request_end_time: 2, status: 'OK' });
+
+  const change: ScoreChange = await tally.scores.set(id, 'quality', 90, { comment: 'ok', timeoutMs: 1000 });
+  const newValue: number | null = change.new_value;
+  const history: ScoreEvent[] = await tally.scores.history(id);
+  await tally.scores.batch([{ request_id: id, score: 1 }, { request_id: id, name: 'q', score: 2 }]);
+  // @ts-expect-error batch items need a score
+  await tally.scores.batch([{ request_id: id }]);
+
+  const detail: RequestDetail = await tally.requests.get(id);
+  const scores: Record<string, number> = detail.scores;
+  for await (const r of tally.requests.search({ filter: { logic: 'and', filters: [{ field: 'score', name: 'quality', op: '<', value: 50 }, { field: 'tags', op: 'any', value: ['prod'] }] }, sort_by: 'score.quality' })) {
+    const rid: number = r.id;
+    void rid;
+  }
+  // @ts-expect-error tags take tag operators
+  tally.requests.search({ filter: { field: 'tags', op: '<', value: ['x'] } });
+  // @ts-expect-error unknown sort key
+  tally.requests.search({ sort_by: 'price_desc' });
+
+  const exp = await tally.export({ format: 'jsonl' });
+  for await (const row of exp.rows()) void row.id;
+  // @ts-expect-error export formats are csv and jsonl
+  await tally.export({ format: 'xlsx' });
+
+  const cmp = await tally.scores.compare({ name: 'quality', a: { prompt_version: 1 }, b: { prompt_version: 2 } });
+  const verdict: 'a_better' | 'b_better' | 'no_significant_difference' | 'not_enough_data' = cmp.verdict;
+
+  try {
+    await tally.scores.delete(id, 'quality');
+  } catch (err) {
+    if (err instanceof TallyError) {
+      const status: number = err.status;
+      const code: string = err.code;
+      void [status, code];
+    }
+  }
+  void [ok, newValue, history, scores, verdict];
+}
