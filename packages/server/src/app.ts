@@ -1,12 +1,17 @@
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import fastifyCookie from '@fastify/cookie';
 import { keyAuthenticator } from './auth/key-auth.js';
+import { keyOrSessionAuthenticator } from './auth/sessions.js';
 import { LIMITS } from './domain/limits.js';
 import { WriteQueue } from './ingest/write-queue.js';
 import { registerErrorHandling } from './routes/error-handler.js';
 import { registerOpenApi } from './routes/openapi.js';
 import { logRoutes } from './routes/promptlayer/log.js';
 import { trackRoutes } from './routes/promptlayer/track.js';
+import { accountRoutes } from './routes/ui/accounts.js';
+import { dashboardRoutes } from './routes/ui/dashboard.js';
+import { keyRoutes } from './routes/ui/keys.js';
 import { scoreAnalyticsRoutes } from './routes/v1/score-analytics.js';
 import { scoreRoutes } from './routes/v1/scores.js';
 import { validatorCompiler } from './routes/validation.js';
@@ -20,6 +25,8 @@ export interface AppDeps {
   logBodyLimit?: number;
   queueMaxBatch?: number;
   queueMaxPending?: number;
+  /** The built dashboard (default: packages/dashboard/dist). */
+  dashboardDir?: string;
 }
 
 declare module 'fastify' {
@@ -58,15 +65,24 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const queue = new WriteQueue(deps.store, { maxBatch: deps.queueMaxBatch ?? 256, maxPending: deps.queueMaxPending ?? 10_000 });
   app.decorate('writeQueue', queue);
   app.decorateRequest('auth', null);
+  app.decorateRequest('session', null);
+  await app.register(fastifyCookie);
   // Closing stops intake first (Fastify refuses new requests), then everything queued commits.
   app.addHook('onClose', async () => queue.close());
 
-  const routeDeps = { store: deps.store, queue, auth: keyAuthenticator(deps.store, app.log), trackBodyLimit, logBodyLimit };
+  const auth = keyAuthenticator(deps.store, app.log);
+  // The native API serves programs (API key) and the dashboard (session cookie + CSRF token) alike;
+  // the PromptLayer routes (plDeps) stay key-only.
+  const routeDeps = { store: deps.store, queue, auth: keyOrSessionAuthenticator(auth, deps.store.accounts), trackBodyLimit, logBodyLimit };
+  const plDeps = { ...routeDeps, auth };
   // Before the route plugins: the OpenAPI document is collected from routes as they are added.
   await registerOpenApi(app);
-  await app.register(trackRoutes, routeDeps);
-  await app.register(logRoutes, routeDeps);
+  await app.register(trackRoutes, plDeps);
+  await app.register(logRoutes, plDeps);
   await app.register(scoreRoutes, routeDeps);
   await app.register(scoreAnalyticsRoutes, routeDeps);
+  await app.register(accountRoutes, { accounts: deps.store.accounts, loginFailuresPerMinute: 60 });
+  await app.register(keyRoutes, { store: deps.store });
+  await app.register(dashboardRoutes, { accounts: deps.store.accounts, dir: deps.dashboardDir });
   return app;
 }

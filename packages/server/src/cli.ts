@@ -1,6 +1,7 @@
 import { Command, Option } from 'commander';
 import { generateApiKey } from './auth/api-keys.js';
 import { buildApp } from './app.js';
+import { addUserCommands, ownerSetupToken, setupUrl } from './commands/users.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { TallyError } from './domain/errors.js';
 import { LIMITS } from './domain/limits.js';
@@ -54,6 +55,8 @@ async function serve(flags: Record<string, unknown>): Promise<void> {
     console.log(`Created workspace "default". Its API key, shown this once (store it now):`);
     console.log(key);
   }
+  // While nobody has a dashboard account, each start prints a fresh one-time owner link (after listen).
+  const setupToken = await ownerSetupToken(store);
   const app = await buildApp({
     store,
     logger: config.logLevel === 'silent' ? false : { level: config.logLevel },
@@ -65,6 +68,10 @@ async function serve(flags: Record<string, unknown>): Promise<void> {
   const address = await app.listen({ host: config.host, port: config.port });
   const where = config.databaseUrl ? 'PostgreSQL' : `SQLite at ${config.dataDir}/tally.db`;
   console.log(`Tally listening on ${address} (${where})`);
+  if (setupToken !== null) {
+    console.log('Open this one-time link to create the dashboard owner account (whoever opens it first):');
+    console.log(setupUrl(address, setupToken));
+  }
 
   let stopping = false;
   const stop = async (signal: string) => {
@@ -144,6 +151,7 @@ export function buildCli(): Command {
         console.log(`revoked key ${id}`);
       }),
   );
+  addUserCommands(program, { withStoreOptions, withStore });
   return program;
 }
 

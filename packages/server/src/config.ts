@@ -17,6 +17,9 @@ export const ConfigSchema = Type.Object({
   queueMaxBatch: Type.Integer({ minimum: 1, maximum: 10_000, default: 256 }),
   queueMaxPending: Type.Integer({ minimum: 1, default: 10_000 }),
   logLevel: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'silent'].map((l) => Type.Literal(l)), { default: 'info' }),
+  rateLimitPerKey: Type.Integer({ minimum: 0, default: 60_000 }),
+  authFailuresPerMinute: Type.Integer({ minimum: 0, default: 60 }),
+  requestTimeoutMs: Type.Integer({ minimum: 1000, default: 60_000 }),
 });
 export type Config = Static<typeof ConfigSchema>;
 
@@ -32,6 +35,9 @@ export const CONFIG_SOURCES: Record<keyof Config, { env: string; flag: string }>
   queueMaxBatch: { env: 'TALLY_QUEUE_MAX_BATCH', flag: '--queue-max-batch' },
   queueMaxPending: { env: 'TALLY_QUEUE_MAX_PENDING', flag: '--queue-max-pending' },
   logLevel: { env: 'TALLY_LOG_LEVEL', flag: '--log-level' },
+  rateLimitPerKey: { env: 'TALLY_RATE_LIMIT_PER_KEY', flag: '--rate-limit-per-key' },
+  authFailuresPerMinute: { env: 'TALLY_AUTH_FAILURES_PER_MINUTE', flag: '--auth-failures-per-minute' },
+  requestTimeoutMs: { env: 'TALLY_REQUEST_TIMEOUT_MS', flag: '--request-timeout-ms' },
 };
 
 export class ConfigError extends Error {}

@@ -3,9 +3,13 @@ import { unauthorized } from '../domain/errors.js';
 import type { Actor, Store } from '../store/store.js';
 import { hashApiKey } from './api-keys.js';
 
+/** Who a request acts as: an API key, or a dashboard user's session (auth/sessions.ts). */
 export interface KeyAuth {
   workspaceId: number;
-  keyId: number;
+  /** The API key's id; null for a dashboard session. */
+  keyId: number | null;
+  /** The signed-in user's id; absent for an API key. */
+  userId?: number;
   actor: Actor;
 }
 

@@ -14,6 +14,8 @@ export interface WriteQueueOptions {
   maxBatch: number;
   /** Writes waiting beyond this are refused with 503 and Retry-After rather than queued. */
   maxPending: number;
+  /** Called with the size of every batch as it starts to commit (metrics). */
+  onBatch?: (size: number) => void;
 }
 
 /**
@@ -56,6 +58,7 @@ export class WriteQueue {
   }
 
   private async commit(batch: Pending[]): Promise<void> {
+    this.opts.onBatch?.(batch.length);
     try {
       const results = await this.store.write(async (w) => {
         const out: unknown[] = [];
@@ -64,8 +67,9 @@ export class WriteQueue {
       });
       batch.forEach((p, i) => p.resolve(results[i]));
     } catch (err) {
-      if (batch.length === 1) {
-        batch[0]!.reject(err);
+      // An outage fails every write alike: retrying each alone would only make the clients wait.
+      if (batch.length === 1 || (err instanceof TallyError && err.code === 'unavailable')) {
+        for (const p of batch) p.reject(err);
         return;
       }
       // The whole batch rolled back; one bad write must not fail its neighbours, so each runs alone.

@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
 import { TallyError, type ErrorCode } from '../domain/errors.js';
+import { DatabaseUnavailableError } from '../store/database-errors.js';
 import { describeValidation } from './validation.js';
 
 function send(reply: FastifyReply, status: number, code: ErrorCode | 'bad_request', message: string, retryAfter?: number) {
@@ -22,6 +23,10 @@ const FASTIFY_CLIENT_ERRORS: Record<string, { code: ErrorCode; message: (limit?:
  */
 export function registerErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((err: FastifyError | TallyError, request, reply) => {
+    if (err instanceof DatabaseUnavailableError) {
+      // The operator's clue: what the database said (never the query or its values).
+      request.log.error({ problem: err.problem, driverCode: err.driverCode }, `database unavailable: ${err.problem}`);
+    }
     if (err instanceof TallyError) return send(reply, err.status, err.code, err.message, err.retryAfter);
     if (err.validation) {
       const { message } = describeValidation(err.validation as never, err.validationContext ?? 'body');

@@ -1,6 +1,7 @@
 import { Migrator, type Kysely, type Selectable } from 'kysely';
 import { notFound, TallyError } from '../domain/errors.js';
 import type { NewRequest, RequestStatus } from '../domain/request-shape.js';
+import { SqlAccounts } from './accounts.js';
 import type { MigrationDialect } from './migrations/index.js';
 import { TallyMigrations } from './migrations/index.js';
 import type { ApiKeysTable, Database, RequestsTable, ScoreEventsTable, WorkspacesTable } from './schema.js';
@@ -277,12 +278,14 @@ class SqlWriter implements StoreWriter {
 /** The Store over Kysely; the backend folders supply the connection and their few differences. */
 export class SqlStore implements Store {
   readonly backend: Backend;
+  readonly accounts: SqlAccounts;
 
   constructor(
     readonly db: Kysely<Database>,
     private readonly traits: BackendTraits,
   ) {
     this.backend = traits.backend;
+    this.accounts = new SqlAccounts(db);
   }
 
   async migrate(): Promise<void> {

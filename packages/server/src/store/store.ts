@@ -1,5 +1,6 @@
 import type { NewRequest, RequestStatus } from '../domain/request-shape.js';
 import type { ScoreSource } from '../domain/score.js';
+import type { Accounts } from './accounts.js';
 import type { ScoreEventQuery } from './score-events.js';
 import type { DistributionRow, ScoreAggregateQuery, SeriesRow, StatsInterval } from './score-stats.js';
 
@@ -107,6 +108,8 @@ export interface StoreWriter {
 /** The storage interface both backends implement; it knows SQL and nothing of HTTP. */
 export interface Store {
   readonly backend: Backend;
+  /** Dashboard users, memberships, sessions and setup links (store/accounts.ts). */
+  readonly accounts: Accounts;
   /** Brings the schema to the newest version; safe to run from several processes at once. */
   migrate(): Promise<void>;
   close(): Promise<void>;

@@ -1,6 +1,7 @@
 import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import type { Database } from '../schema.js';
+import { withOutageErrors } from '../database-errors.js';
 import { SqlStore } from '../sql-store.js';
 
 // Any fixed number shared by every Tally instance: the advisory lock that serializes migrations.
@@ -17,14 +18,26 @@ export interface PostgresOptions {
   connectionString: string;
   /** Pool size; default 10. */
   maxConnections?: number;
+  /** How long to wait for a new connection before answering 503; default 3000 ms. */
+  connectTimeoutMs?: number;
+  /** How long one query may run before it fails (and the request answers 503); default 30000 ms. */
+  queryTimeoutMs?: number;
 }
 
 /** The scale-out backend: stateless Tally instances over one PostgreSQL. */
 export function openPostgresStore(opts: PostgresOptions): SqlStore {
-  const pool = new pg.Pool({ connectionString: opts.connectionString, max: opts.maxConnections ?? 10, types });
+  // Both timeouts keep a request from hanging while PostgreSQL is down or unreachable: it fails
+  // fast with 503 and Retry-After, and the pool connects again once the server is back.
+  const pool = new pg.Pool({
+    connectionString: opts.connectionString,
+    max: opts.maxConnections ?? 10,
+    types,
+    connectionTimeoutMillis: opts.connectTimeoutMs ?? 3000,
+    query_timeout: opts.queryTimeoutMs ?? 30_000,
+  });
   // An idle client that loses its connection must not crash the process; the pool replaces it.
   pool.on('error', () => {});
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  const db = new Kysely<Database>({ dialect: withOutageErrors(new PostgresDialect({ pool })) });
   return new SqlStore(db, {
     backend: 'postgres',
     migrationDialect: {

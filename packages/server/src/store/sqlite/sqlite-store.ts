@@ -3,7 +3,9 @@ import { dirname } from 'node:path';
 import SQLite from 'better-sqlite3';
 import { Kysely, SqliteDialect, sql } from 'kysely';
 import type { Database } from '../schema.js';
+import { withOutageErrors } from '../database-errors.js';
 import { SqlStore } from '../sql-store.js';
+import { holdInUseLock } from './sqlite-backup.js';
 
 export interface SqliteOptions {
   /** Path of the database file; its folder is created when missing. */
@@ -46,13 +48,15 @@ async function withFileLock<T>(lockFile: string, fn: () => Promise<T>): Promise<
 export function openSqliteStore(opts: SqliteOptions): SqlStore {
   mkdirSync(dirname(opts.file), { recursive: true });
   const conn = new SQLite(opts.file);
+  // Lets `tally restore` see that the store is open (see sqlite-backup.ts).
+  const releaseInUse = holdInUseLock(opts.file);
   conn.pragma('journal_mode = WAL');
   conn.pragma(`synchronous = ${opts.synchronous ?? 'FULL'}`);
   conn.pragma('foreign_keys = ON');
   // The CLI may write while a server runs on the same file: wait for its lock instead of failing.
   conn.pragma('busy_timeout = 5000');
 
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: conn }) });
+  const db = new Kysely<Database>({ dialect: withOutageErrors(new SqliteDialect({ database: conn })) });
   return new SqlStore(db, {
     backend: 'sqlite',
     migrationDialect: {
@@ -75,6 +79,9 @@ export function openSqliteStore(opts: SqliteOptions): SqlStore {
         }
       }),
     withMigrationLock: (fn) => withFileLock(`${opts.file}-migrate-lock`, fn),
-    close: () => db.destroy(),
+    close: async () => {
+      await db.destroy();
+      releaseInUse();
+    },
   });
 }

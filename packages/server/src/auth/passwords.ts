@@ -1,0 +1,53 @@
+import { randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from 'node:crypto';
+
+// scrypt's recommended interactive cost (N=2^15, r=8, p=1): about 50 ms and 32 MiB per hash.
+const PARAMS = { N: 32768, r: 8, p: 1 } as const;
+const KEY_LEN = 64;
+const SALT_LEN = 16;
+const MAX_MEM = 64 * 1024 * 1024;
+
+export const PASSWORD_MIN = 10;
+export const PASSWORD_MAX = 1024;
+
+function derive(password: string, salt: Buffer, opts: ScryptOptions): Promise<Buffer> {
+  return new Promise((resolve, reject) =>
+    scrypt(password.normalize('NFKC'), salt, KEY_LEN, { ...opts, maxmem: MAX_MEM }, (err, key) => (err ? reject(err) : resolve(key))),
+  );
+}
+
+/**
+ * Hashes a password with scrypt and a fresh random salt. The result carries its own parameters
+ * (`scrypt$N$r$p$salt$hash`, base64), so the cost can rise later without invalidating old hashes.
+ */
+export async function hashPassword(password: string): Promise<string> {
+  const salt = randomBytes(SALT_LEN);
+  const key = await derive(password, salt, PARAMS);
+  return ['scrypt', PARAMS.N, PARAMS.r, PARAMS.p, salt.toString('base64'), key.toString('base64')].join('$');
+}
+
+// A real hash of nothing in particular: verifying against it costs the same as a real check, so
+// "no such user" and "wrong password" take equally long.
+let decoy: Promise<string> | null = null;
+
+/** Checks a password against a stored hash in constant time; a null hash (no such user) is false. */
+export async function verifyPassword(password: string, stored: string | null): Promise<boolean> {
+  if (stored === null) {
+    decoy ??= hashPassword(randomBytes(16).toString('hex'));
+    await verifyPassword(password, await decoy);
+    return false;
+  }
+  const parts = stored.split('$');
+  if (parts.length !== 6 || parts[0] !== 'scrypt') return false;
+  const [N, r, p] = parts.slice(1, 4).map(Number) as [number, number, number];
+  const salt = Buffer.from(parts[4]!, 'base64');
+  const expected = Buffer.from(parts[5]!, 'base64');
+  const key = await derive(password, salt, { N, r, p });
+  return key.length === expected.length && timingSafeEqual(key, expected);
+}
+
+/** The password rule, as a problem message, or null when the password is acceptable. */
+export function passwordProblem(password: string): string | null {
+  if (password.length < PASSWORD_MIN) return `must be at least ${PASSWORD_MIN} characters`;
+  if (password.length > PASSWORD_MAX) return `must be at most ${PASSWORD_MAX} characters`;
+  return null;
+}

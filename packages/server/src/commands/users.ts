@@ -1,0 +1,89 @@
+import type { Command } from 'commander';
+import { createSetupToken } from '../auth/sessions.js';
+import { loadConfig } from '../config.js';
+import { TallyError } from '../domain/errors.js';
+import type { Store, Workspace } from '../store/store.js';
+
+interface StoreFlags {
+  data?: string;
+  databaseUrl?: string;
+}
+
+/** What cli.ts lends this module: its store options and its open-run-close helper. */
+export interface CliStoreHelpers {
+  withStoreOptions(cmd: Command): Command;
+  withStore<T>(flags: StoreFlags, fn: (store: Store) => Promise<T>): Promise<T>;
+}
+
+/** `http://HOST:PORT` from the same settings `tally serve` uses. */
+function defaultBaseUrl(): string {
+  const { host, port } = loadConfig({});
+  const shown = host === '0.0.0.0' || host === '::' ? 'localhost' : host.includes(':') ? `[${host}]` : host;
+  return `http://${shown}:${port}`;
+}
+
+export const setupUrl = (base: string, token: string) => `${base.replace(/\/+$/, '')}/setup/${token}`;
+
+/**
+ * At start, while nobody has an account, a one-time link that creates the owner of workspace
+ * `default` (or the first workspace). A new link each start until one is used; null once someone
+ * has signed up.
+ */
+export async function ownerSetupToken(store: Store): Promise<string | null> {
+  if ((await store.accounts.countUsers()) > 0) return null;
+  const ws = (await store.findWorkspace('default')) ?? (await store.listWorkspaces())[0];
+  if (!ws) return null;
+  return createSetupToken(store.accounts, { purpose: 'owner', workspaceId: ws.id });
+}
+
+/**
+ * Adds a person to a workspace. A new email gets an account without a password and a one-time link
+ * to choose one; an existing account just gains the workspace (it appears in their switcher).
+ */
+export async function inviteUser(store: Store, ws: Workspace, rawEmail: string): Promise<{ userId: number; token: string | null }> {
+  const email = rawEmail.trim().toLowerCase();
+  if (!/^[^\s@]+@[^\s@]+$/.test(email) || email.length > 254) throw new TallyError('invalid_field', '--email: must be an email address');
+  const existing = await store.accounts.findUserByEmail(email);
+  if (existing && existing.passwordHash !== null) {
+    await store.accounts.addMembership(existing.id, ws.id, 'member');
+    return { userId: existing.id, token: null };
+  }
+  const user = existing ?? (await store.accounts.createUser(email, null));
+  await store.accounts.addMembership(user.id, ws.id, 'member');
+  const token = await createSetupToken(store.accounts, { purpose: 'invite', workspaceId: ws.id, userId: user.id, email });
+  return { userId: user.id, token };
+}
+
+/** `tally users create` and `tally users list`. */
+export function addUserCommands(program: Command, { withStoreOptions, withStore }: CliStoreHelpers): void {
+  const users = program.command('users').description('dashboard accounts: invite people to a workspace');
+  withStoreOptions(
+    users
+      .command('create')
+      .description('add a person to a workspace; prints a one-time link to set their password, alone on the last line')
+      .requiredOption('--workspace <name>', 'workspace to add them to')
+      .requiredOption('--email <email>', 'their email, used to sign in')
+      .option('--base-url <url>', 'where people reach the dashboard (default http://TALLY_HOST:TALLY_PORT)'),
+  ).action((opts: StoreFlags & { workspace: string; email: string; baseUrl?: string }) =>
+    withStore(opts, async (store) => {
+      const ws = await store.findWorkspace(opts.workspace);
+      if (!ws) throw new TallyError('not_found', `--workspace: no workspace named "${opts.workspace}"`);
+      const { userId, token } = await inviteUser(store, ws, opts.email);
+      if (token === null) {
+        console.log(`user ${userId} already has an account; added to workspace ${ws.name} (they sign in as before)`);
+        return;
+      }
+      console.log(`created user ${userId} in workspace ${ws.name}; send them this one-time link to set a password (valid 7 days):`);
+      console.log(setupUrl(opts.baseUrl ?? defaultBaseUrl(), token));
+    }),
+  );
+  withStoreOptions(users.command('list').description('list the people of a workspace').requiredOption('--workspace <name>', 'workspace')).action(
+    (opts: StoreFlags & { workspace: string }) =>
+      withStore(opts, async (store) => {
+        const ws = await store.findWorkspace(opts.workspace);
+        if (!ws) throw new TallyError('not_found', `--workspace: no workspace named "${opts.workspace}"`);
+        console.log('id\temail\trole\tpassword set');
+        for (const m of await store.accounts.workspaceMembers(ws.id)) console.log(`${m.userId}\t${m.email}\t${m.role}\t${m.hasPassword ? 'yes' : 'no'}`);
+      }),
+  );
+}

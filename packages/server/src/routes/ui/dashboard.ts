@@ -1,0 +1,57 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import fastifyStatic from '@fastify/static';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { loadSession } from '../../auth/sessions.js';
+import type { Accounts } from '../../store/accounts.js';
+
+/** Where `npm run build -w packages/dashboard` writes the SPA (same path from src/ and dist/). */
+export const DEFAULT_DASHBOARD_DIR = fileURLToPath(new URL('../../../../dashboard/dist/', import.meta.url));
+
+// Client-side routes of the SPA. Every one answers with index.html; the router takes it from there.
+const PUBLIC_PAGES = ['/login', '/setup/:token'];
+const PRIVATE_PAGES = ['/', '/requests', '/requests/:id', '/review', '/analytics', '/keys'];
+
+// Logged prompts are untrusted; even if some content ever reached the DOM as HTML, no inline or
+// foreign script could run. Charts set inline styles, hence 'unsafe-inline' for styles only.
+const CSP = [
+  "default-src 'self'",
+  "script-src 'self'",
+  "style-src 'self' 'unsafe-inline'",
+  "img-src 'self' data:",
+  "connect-src 'self'",
+  "object-src 'none'",
+  "base-uri 'none'",
+  "frame-ancestors 'none'",
+  "form-action 'self'",
+].join('; ');
+
+/**
+ * Serves the built dashboard: hashed assets under `/assets/` (cached forever) and index.html for
+ * each client route. A private page without a session answers 401 (with the same app shell, which
+ * shows the sign-in form): nothing about the workspace is in it.
+ */
+export async function dashboardRoutes(app: FastifyInstance, opts: { accounts: Accounts; dir?: string }): Promise<void> {
+  const dir = opts.dir ?? DEFAULT_DASHBOARD_DIR;
+  await app.register(fastifyStatic, {
+    root: join(dir, 'assets'),
+    prefix: '/assets/',
+    index: false,
+    immutable: true,
+    maxAge: '365d',
+    // Without a build the plugin would refuse to start; the pages below explain instead.
+    ...(existsSync(join(dir, 'assets')) ? {} : { root: dir, serve: false }),
+  });
+
+  const page = (privatePage: boolean) => async (req: FastifyRequest, reply: FastifyReply) => {
+    reply.header('content-security-policy', CSP).header('x-content-type-options', 'nosniff').header('referrer-policy', 'same-origin').header('cache-control', 'no-cache');
+    if (!existsSync(join(dir, 'index.html'))) {
+      return reply.code(503).type('text/plain; charset=utf-8').send('The dashboard is not built: run `npm run build` at the repository root.\n');
+    }
+    if (privatePage && !(await loadSession(opts.accounts, req, { csrf: false }))) reply.code(401);
+    return reply.sendFile('index.html', dir);
+  };
+  for (const url of PUBLIC_PAGES) app.get(url, { schema: { hide: true } }, page(false));
+  for (const url of PRIVATE_PAGES) app.get(url, { schema: { hide: true } }, page(true));
+}
