@@ -1,6 +1,7 @@
 import { Command, Option } from 'commander';
 import { generateApiKey } from './auth/api-keys.js';
 import { buildApp } from './app.js';
+import { registerScoreCommand } from './commands/score.js';
 import { addUserCommands, ownerSetupToken, setupUrl } from './commands/users.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { TallyError } from './domain/errors.js';
@@ -152,6 +153,7 @@ export function buildCli(): Command {
       }),
   );
   addUserCommands(program, { withStoreOptions, withStore });
+  registerScoreCommand(program, { withStoreOptions, withStore });
   return program;
 }
 

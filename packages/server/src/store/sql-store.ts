@@ -1,9 +1,11 @@
 import { Migrator, type Kysely, type Selectable } from 'kysely';
 import { notFound, TallyError } from '../domain/errors.js';
+import type { RequestFilter } from '../domain/search-query.js';
 import type { NewRequest, RequestStatus } from '../domain/request-shape.js';
 import { SqlAccounts } from './accounts.js';
 import type { MigrationDialect } from './migrations/index.js';
 import { TallyMigrations } from './migrations/index.js';
+import { countMatchingRequests, selectRequestContentPage, selectRequestPage, selectScoreNamesOf, type RequestPage, type RequestSearch, type RequestSummary } from './search.js';
 import type { ApiKeysTable, Database, RequestsTable, ScoreEventsTable, WorkspacesTable } from './schema.js';
 import { selectExistingRequestIds, selectScoreEvents, selectScoreNameExists, type ScoreEventQuery } from './score-events.js';
 import { selectScoreDistribution, selectScoreSeries, type DistributionRow, type ScoreAggregateQuery, type SeriesRow, type StatsInterval } from './score-stats.js';
@@ -397,6 +399,22 @@ export class SqlStore implements Store {
       groupIds: groups.map((g) => Number(g.group_id)),
       scores: Object.fromEntries(scores.map((s) => [s.name, s.value])),
     };
+  }
+
+  searchRequests(workspaceId: number, query: RequestSearch): Promise<RequestPage<RequestSummary>> {
+    return selectRequestPage(this.db, workspaceId, query);
+  }
+
+  searchRequestContents(workspaceId: number, query: RequestSearch): Promise<RequestPage<StoredRequest>> {
+    return selectRequestContentPage(this.db, workspaceId, query);
+  }
+
+  countRequests(workspaceId: number, filter: RequestFilter | null): Promise<number> {
+    return countMatchingRequests(this.db, workspaceId, filter);
+  }
+
+  scoreNamesOf(workspaceId: number, filter: RequestFilter | null): Promise<string[]> {
+    return selectScoreNamesOf(this.db, workspaceId, filter);
   }
 
   async scoreHistory(workspaceId: number, requestId: number): Promise<ScoreEvent[]> {

@@ -1,4 +1,6 @@
 import type { NewRequest, RequestStatus } from '../domain/request-shape.js';
+import type { RequestFilter } from '../domain/search-query.js';
+import type { RequestPage, RequestSearch, RequestSummary } from './search.js';
 import type { ScoreSource } from '../domain/score.js';
 import type { Accounts } from './accounts.js';
 import type { ScoreEventQuery } from './score-events.js';
@@ -131,6 +133,14 @@ export interface Store {
   touchApiKey(id: number, at: number): Promise<void>;
 
   getRequest(workspaceId: number, id: number): Promise<StoredRequest | null>;
+  // Filtered reads of requests: search, PromptLayer's search and export (implemented in search.ts).
+  /** One page of matching requests, without input, output, parameters or prompt variables. */
+  searchRequests(workspaceId: number, query: RequestSearch): Promise<RequestPage<RequestSummary>>;
+  /** One page of matching requests with everything logged. */
+  searchRequestContents(workspaceId: number, query: RequestSearch): Promise<RequestPage<StoredRequest>>;
+  countRequests(workspaceId: number, filter: RequestFilter | null): Promise<number>;
+  /** The distinct score names on the matching requests, sorted. */
+  scoreNamesOf(workspaceId: number, filter: RequestFilter | null): Promise<string[]>;
   scoreHistory(workspaceId: number, requestId: number): Promise<ScoreEvent[]>;
 
   // Score history feed, statistics and comparisons (implemented in score-events.ts, score-stats.ts).

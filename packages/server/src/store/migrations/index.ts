@@ -1,5 +1,6 @@
 import type { ColumnDataType, ColumnDefinitionBuilder, Kysely, Migration, MigrationProvider } from 'kysely';
 import * as initial from './001-initial.js';
+import * as searchIndexes from './002-search-indexes.js';
 import * as accounts from './004-accounts.js';
 
 /** The one place the two backends' DDL differs: how an auto-assigned integer id is declared. */
@@ -13,6 +14,7 @@ type VersionedMigration = { up(db: Kysely<unknown>, d: MigrationDialect): Promis
 // Append only: a migration that has shipped is never edited, a change is a new entry.
 const MIGRATIONS: Record<string, VersionedMigration> = {
   '001-initial': initial,
+  '002-search-indexes': searchIndexes,
   '004-accounts': accounts,
 };
 

@@ -1,0 +1,89 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { generateApiKey } from '../src/auth/api-keys.js';
+import { openStore } from '../src/store/open-store.js';
+import type { Store } from '../src/store/store.js';
+import { BACKENDS, freshLocation, type StoreLocationForTest } from './helpers/backends.js';
+import { createLiveApp, type LiveApp } from './helpers/live-app.js';
+import { logRequest } from './helpers/test-app.js';
+import { runCli } from './helpers/process.js';
+
+for (const backend of BACKENDS) {
+  describe(`tally score (a real process) [${backend}]`, () => {
+    let location: StoreLocationForTest;
+    let store: Store;
+    let requestId: number;
+    before(async () => {
+      location = await freshLocation(backend);
+      store = await openStore({ databaseUrl: location.databaseUrl, dataDir: location.dataDir });
+      const ws = await store.createWorkspace('default');
+      requestId = await store.write((w) =>
+        w.insertRequest(ws.id, {
+          provider: 'openai', model: 'm', functionName: '', apiType: null, input: {}, output: {}, parameters: {}, promptName: null, promptId: null, promptVersion: null,
+          promptInputVariables: {}, inputTokens: 0, outputTokens: 0, price: 0, status: 'SUCCESS', errorType: null, errorMessage: null, startMs: 1000, endMs: 2000,
+          tags: [], metadata: {}, groupId: null, spanId: null, score: null,
+        }, { id: 'test', source: 'api' }),
+      );
+    });
+    after(async () => {
+      await store.close();
+      await location.drop();
+    });
+
+    it('sets a score in the store and records source "cli" with the comment', async () => {
+      const res = await runCli(['score', String(requestId), '87', '--name', 'quality', '--comment', 'by hand', ...location.args]);
+      assert.equal(res.code, 0, res.stderr);
+      assert.equal(res.stdout.trim(), `request ${requestId}: quality (none) -> 87`);
+      const again = await runCli(['score', String(requestId), '90', '--name', 'quality', '--json', ...location.args]);
+      assert.equal(again.code, 0, again.stderr);
+      assert.deepEqual(JSON.parse(again.stdout), { request_id: requestId, name: 'quality', old_value: 87, new_value: 90 });
+      const ws = await store.findWorkspace('default');
+      const history = await store.scoreHistory(ws!.id, requestId);
+      assert.deepEqual(history.map((e) => [e.newValue, e.source, e.comment]), [[87, 'cli', 'by hand'], [90, 'cli', null]]);
+    });
+
+    it('refuses 101 with exit code 2 and the server wording, and writes nothing', async () => {
+      const res = await runCli(['score', String(requestId), '101', '--name', 'refused', ...location.args]);
+      assert.equal(res.code, 2);
+      assert.equal(res.stderr.trim(), 'tally: value: must be an integer from 0 to 100');
+      const ws = await store.findWorkspace('default');
+      assert.equal((await store.getRequest(ws!.id, requestId))?.scores.refused, undefined);
+    });
+
+    it('answers an unknown request with exit code 2 naming it', async () => {
+      const res = await runCli(['score', '987654321', '5', ...location.args]);
+      assert.equal(res.code, 2);
+      assert.match(res.stderr, /^tally: request_id: no request with this id/);
+    });
+
+    it('prints help', async () => {
+      const res = await runCli(['score', '--help']);
+      assert.equal(res.code, 0);
+      assert.match(res.stdout, /Usage: tally score \[options\] <request-id> <value>/);
+      assert.match(res.stdout, /--url <url>/);
+    });
+  });
+
+  describe(`tally score --url --key (through @tally/sdk) [${backend}]`, () => {
+    let t: LiveApp;
+    before(async () => {
+      t = await createLiveApp(backend);
+    });
+    after(() => t.close());
+
+    it('sets the score on a running server', async () => {
+      const id = await logRequest(t);
+      const res = await runCli(['score', String(id), '64', '--name', 'remote', '--url', t.baseURL, '--key', t.alpha.key]);
+      assert.equal(res.code, 0, res.stderr);
+      assert.equal(res.stdout.trim(), `request ${id}: remote (none) -> 64`);
+      assert.deepEqual((await t.store.getRequest(t.alpha.workspace.id, id))?.scores, { remote: 64 });
+    });
+
+    it('reports a wrong key with exit code 2', async () => {
+      const id = await logRequest(t);
+      const res = await runCli(['score', String(id), '64', '--url', t.baseURL, '--key', generateApiKey().key]);
+      assert.equal(res.code, 2);
+      assert.equal(res.stderr.trim(), 'tally: the API key is not valid or has been revoked');
+    });
+  });
+}
