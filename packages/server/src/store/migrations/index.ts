@@ -1,6 +1,7 @@
 import type { ColumnDataType, ColumnDefinitionBuilder, Kysely, Migration, MigrationProvider } from 'kysely';
 import * as initial from './001-initial.js';
 import * as searchIndexes from './002-search-indexes.js';
+import * as scoreIndexes from './003-score-indexes.js';
 import * as accounts from './004-accounts.js';
 
 /** The one place the two backends' DDL differs: how an auto-assigned integer id is declared. */
@@ -15,6 +16,7 @@ type VersionedMigration = { up(db: Kysely<unknown>, d: MigrationDialect): Promis
 const MIGRATIONS: Record<string, VersionedMigration> = {
   '001-initial': initial,
   '002-search-indexes': searchIndexes,
+  '003-score-indexes': scoreIndexes,
   '004-accounts': accounts,
 };
 
