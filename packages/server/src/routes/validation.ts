@@ -34,6 +34,10 @@ export function describeValidation(errors: ErrorObject[], context: string): { fi
   if (target.keyword === 'required') {
     segments.push(String((target.params as { missingProperty: string }).missingProperty));
     problem = 'is required';
+  } else if (target.keyword === 'additionalProperties') {
+    // Name the unknown property itself (e.g. a misspelt query parameter), not its parent.
+    segments.push(String((target.params as { additionalProperty: string }).additionalProperty));
+    problem = 'is not a known field';
   } else {
     const samePath = errors.filter((e) => e.instancePath === target.instancePath);
     problem = describe(target) ?? samePath.map(describe).find((d) => d !== undefined) ?? samePath[0]?.message ?? 'is invalid';

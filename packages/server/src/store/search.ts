@@ -1,0 +1,268 @@
+/**
+ * Filtered, sorted, paged reads of requests: native search (keyset cursors), PromptLayer's search
+ * (page numbers) and export (keyset pages of full rows). A page is one query for the rows plus one
+ * batch query each for tags, metadata, scores and groups of exactly those rows.
+ */
+import { sql, type Kysely, type SqlBool } from 'kysely';
+import type { RequestStatus } from '../domain/request-shape.js';
+import type { RequestFilter, SortPosition, SortSpec } from '../domain/search-query.js';
+import type { Database } from './schema.js';
+import { applyRequestFilter, requestColumn } from './search-filter.js';
+import type { StoredRequest } from './store.js';
+
+export interface RequestSearch {
+  filter: RequestFilter | null;
+  sort: SortSpec;
+  /** Keyset paging: only rows strictly after this position in sort order. */
+  after?: SortPosition | null;
+  /** Page-number paging (PromptLayer's search): rows to skip. Not combined with `after`. */
+  offset?: number;
+  limit: number;
+}
+
+/** A request without its bulky content (input, output, parameters, prompt variables). */
+export type RequestSummary = Omit<StoredRequest, 'input' | 'output' | 'parameters' | 'promptInputVariables'>;
+
+export interface RequestPage<T> {
+  items: T[];
+  /** Where the next page starts (the last item's position), or null when this page is the last. */
+  next: SortPosition | null;
+}
+
+const SUMMARY_COLUMNS = [
+  'requests.id',
+  'requests.workspace_id',
+  'requests.provider',
+  'requests.model',
+  'requests.function_name',
+  'requests.api_type',
+  'requests.prompt_name',
+  'requests.prompt_id',
+  'requests.prompt_version',
+  'requests.prompt_label',
+  'requests.input_tokens',
+  'requests.output_tokens',
+  'requests.price',
+  'requests.status',
+  'requests.error_type',
+  'requests.error_message',
+  'requests.request_start_time',
+  'requests.request_end_time',
+  'requests.latency_ms',
+  'requests.span_id',
+  'requests.created_at',
+] as const;
+const CONTENT_COLUMNS = ['requests.input', 'requests.output', 'requests.parameters', 'requests.prompt_input_variables'] as const;
+
+interface Row {
+  id: number;
+  workspace_id: number;
+  provider: string;
+  model: string;
+  function_name: string;
+  api_type: string | null;
+  prompt_name: string | null;
+  prompt_id: string | null;
+  prompt_version: number | null;
+  prompt_label: string | null;
+  input_tokens: number;
+  output_tokens: number;
+  price: number;
+  status: string;
+  error_type: string | null;
+  error_message: string | null;
+  request_start_time: number;
+  request_end_time: number;
+  latency_ms: number;
+  span_id: string | null;
+  created_at: number;
+  input?: string;
+  output?: string;
+  parameters?: string;
+  prompt_input_variables?: string;
+  sort_value?: number | null;
+}
+
+type Details = Pick<StoredRequest, 'tags' | 'metadata' | 'groupIds' | 'scores'>;
+
+function toSummary(r: Row, d: Details): RequestSummary {
+  return {
+    id: Number(r.id),
+    workspaceId: Number(r.workspace_id),
+    provider: r.provider,
+    model: r.model,
+    functionName: r.function_name,
+    apiType: r.api_type,
+    promptName: r.prompt_name,
+    promptId: r.prompt_id,
+    promptVersion: r.prompt_version,
+    promptLabel: r.prompt_label,
+    inputTokens: r.input_tokens,
+    outputTokens: r.output_tokens,
+    price: r.price,
+    status: r.status as RequestStatus,
+    errorType: r.error_type,
+    errorMessage: r.error_message,
+    startMs: Number(r.request_start_time),
+    endMs: Number(r.request_end_time),
+    latencyMs: Number(r.latency_ms),
+    spanId: r.span_id,
+    createdAt: Number(r.created_at),
+    ...d,
+  };
+}
+
+function toStored(r: Row, d: Details): StoredRequest {
+  return {
+    ...toSummary(r, d),
+    input: JSON.parse(r.input ?? 'null'),
+    output: JSON.parse(r.output ?? 'null'),
+    parameters: JSON.parse(r.parameters ?? '{}') as Record<string, unknown>,
+    promptInputVariables: JSON.parse(r.prompt_input_variables ?? '{}') as Record<string, unknown>,
+  };
+}
+
+/** Tags, metadata, scores and groups of a page's rows: one query per table, never one per row. */
+async function detailsOf(db: Kysely<Database>, ws: number, ids: number[]): Promise<Map<number, Details>> {
+  const out = new Map<number, Details>(ids.map((id) => [id, { tags: [], metadata: {}, groupIds: [], scores: {} }]));
+  if (ids.length === 0) return out;
+  const [tags, metadata, scores, groups] = await Promise.all([
+    db.selectFrom('request_tags').select(['request_id', 'tag']).where('workspace_id', '=', ws).where('request_id', 'in', ids).orderBy('tag').execute(),
+    db.selectFrom('request_metadata').select(['request_id', 'key', 'value']).where('workspace_id', '=', ws).where('request_id', 'in', ids).orderBy('key').execute(),
+    db.selectFrom('scores').select(['request_id', 'name', 'value']).where('workspace_id', '=', ws).where('request_id', 'in', ids).orderBy('name').execute(),
+    db.selectFrom('request_groups').select(['request_id', 'group_id']).where('workspace_id', '=', ws).where('request_id', 'in', ids).orderBy('group_id').execute(),
+  ]);
+  for (const t of tags) out.get(Number(t.request_id))?.tags.push(t.tag);
+  for (const m of metadata) {
+    const d = out.get(Number(m.request_id));
+    if (d) d.metadata[m.key] = m.value;
+  }
+  for (const s of scores) {
+    const d = out.get(Number(s.request_id));
+    if (d) d.scores[s.name] = s.value;
+  }
+  for (const g of groups) out.get(Number(g.request_id))?.groupIds.push(Number(g.group_id));
+  return out;
+}
+
+const cmp = (order: 'asc' | 'desc') => sql.raw(order === 'desc' ? '<' : '>');
+const dir = (order: 'asc' | 'desc') => sql.raw(order);
+const ID = sql.ref('requests.id');
+
+function baseQuery(db: Kysely<Database>, ws: number, filter: RequestFilter | null, content: boolean) {
+  const columns = content ? [...SUMMARY_COLUMNS, ...CONTENT_COLUMNS] : SUMMARY_COLUMNS;
+  return applyRequestFilter(db.selectFrom('requests').select(columns), ws, filter);
+}
+
+/** Fetches `limit + 1` rows in sort order after `q.after` (or from `q.offset`). */
+async function fetchRows(db: Kysely<Database>, ws: number, q: RequestSearch, content: boolean): Promise<Row[]> {
+  const { sort } = q;
+  const want = q.limit + 1;
+  const offset = q.after ? 0 : (q.offset ?? 0);
+
+  if (sort.key.kind === 'column') {
+    const key = requestColumn(sort.key.column);
+    let qb = baseQuery(db, ws, q.filter, content);
+    if (q.after) qb = qb.where(sql<SqlBool>`(${key}, ${ID}) ${cmp(sort.order)} (${q.after.value}, ${q.after.id})`);
+    if (sort.key.column !== 'id') qb = qb.orderBy(sql`${key} ${dir(sort.order)}`);
+    return (await qb.orderBy(sql`${ID} ${dir(sort.order)}`).limit(want).offset(offset).execute()) as Row[];
+  }
+
+  const name = sort.key.name;
+  if (!q.after) {
+    // Page numbers: one query, the unscored after the scored.
+    const rows = await baseQuery(db, ws, q.filter, content)
+      .leftJoin('scores as ss', (j) => j.onRef('ss.request_id', '=', 'requests.id').on('ss.workspace_id', '=', ws).on('ss.name', '=', name))
+      .select('ss.value as sort_value')
+      .orderBy(sql`${sql.ref('ss.value')} ${dir(sort.order)} nulls last`)
+      .orderBy(sql`${ID} ${dir(sort.order)}`)
+      .limit(want)
+      .offset(offset)
+      .execute();
+    return rows as Row[];
+  }
+
+  // Keyset over a score runs in two phases, each walking an index in order: first the scored rows
+  // by (value, request_id) on scores(workspace_id, name, value, request_id), then the unscored rows
+  // by id. A cursor whose value is null is already in the second phase.
+  const rows: Row[] = [];
+  const after = q.after;
+  if (after.value !== null) {
+    const scored = await baseQuery(db, ws, q.filter, content)
+      .innerJoin('scores as ss', (j) => j.onRef('ss.request_id', '=', 'requests.id').on('ss.workspace_id', '=', ws).on('ss.name', '=', name))
+      .select('ss.value as sort_value')
+      .where(sql<SqlBool>`(${sql.ref('ss.value')}, ${sql.ref('ss.request_id')}) ${cmp(sort.order)} (${after.value}, ${after.id})`)
+      .orderBy(sql`${sql.ref('ss.value')} ${dir(sort.order)}`)
+      .orderBy(sql`${sql.ref('ss.request_id')} ${dir(sort.order)}`)
+      .limit(want)
+      .execute();
+    rows.push(...(scored as Row[]));
+  }
+  if (rows.length < want) {
+    let unscored = baseQuery(db, ws, q.filter, content)
+      .select(sql<null>`null`.as('sort_value'))
+      .where(({ not, exists, selectFrom }) =>
+        not(exists(selectFrom('scores as sf').select('sf.request_id').whereRef('sf.request_id', '=', 'requests.id').where('sf.workspace_id', '=', ws).where('sf.name', '=', name))),
+      );
+    if (after.value === null) unscored = unscored.where(sql<SqlBool>`${ID} ${cmp(sort.order)} ${after.id}`);
+    rows.push(...((await unscored.orderBy(sql`${ID} ${dir(sort.order)}`).limit(want - rows.length).execute()) as Row[]));
+  }
+  return rows;
+}
+
+function positionOf(sort: SortSpec, r: Row): SortPosition {
+  const id = Number(r.id);
+  if (sort.key.kind === 'score') return { value: r.sort_value ?? null, id };
+  switch (sort.key.column) {
+    case 'tokens':
+      return { value: r.input_tokens + r.output_tokens, id };
+    case 'status':
+      return { value: r.status, id };
+    case 'id':
+      return { value: id, id };
+    default:
+      return { value: Number(r[sort.key.column]), id };
+  }
+}
+
+async function page<T>(db: Kysely<Database>, ws: number, q: RequestSearch, content: boolean, convert: (r: Row, d: Details) => T): Promise<RequestPage<T>> {
+  const rows = await fetchRows(db, ws, q, content);
+  const more = rows.length > q.limit;
+  const pageRows = more ? rows.slice(0, q.limit) : rows;
+  const details = await detailsOf(db, ws, pageRows.map((r) => Number(r.id)));
+  const last = pageRows[pageRows.length - 1];
+  return {
+    items: pageRows.map((r) => convert(r, details.get(Number(r.id))!)),
+    next: more && last ? positionOf(q.sort, last) : null,
+  };
+}
+
+/** One page of matching requests, without their content. */
+export function selectRequestPage(db: Kysely<Database>, workspaceId: number, q: RequestSearch): Promise<RequestPage<RequestSummary>> {
+  return page(db, workspaceId, q, false, toSummary);
+}
+
+/** One page of matching requests with everything logged (export). */
+export function selectRequestContentPage(db: Kysely<Database>, workspaceId: number, q: RequestSearch): Promise<RequestPage<StoredRequest>> {
+  return page(db, workspaceId, q, true, toStored);
+}
+
+export async function countMatchingRequests(db: Kysely<Database>, workspaceId: number, filter: RequestFilter | null): Promise<number> {
+  const row = await applyRequestFilter(db.selectFrom('requests').select((eb) => eb.fn.countAll().as('n')), workspaceId, filter).executeTakeFirstOrThrow();
+  return Number(row.n);
+}
+
+/** The score names present on matching requests, sorted: one DISTINCT query. */
+export async function selectScoreNamesOf(db: Kysely<Database>, workspaceId: number, filter: RequestFilter | null): Promise<string[]> {
+  const matching = applyRequestFilter(db.selectFrom('requests').select('requests.id'), workspaceId, filter);
+  const rows = await db
+    .selectFrom('scores')
+    .select('scores.name')
+    .distinct()
+    .where('scores.workspace_id', '=', workspaceId)
+    .where('scores.request_id', 'in', matching)
+    .orderBy('scores.name')
+    .execute();
+  return rows.map((r) => r.name);
+}
+
