@@ -3,9 +3,10 @@ import { dirname } from 'node:path';
 import SQLite from 'better-sqlite3';
 import { Kysely, SqliteDialect, sql } from 'kysely';
 import type { Database } from '../schema.js';
+import { withStatementCache } from './statement-cache.js';
 import { withOutageErrors } from '../database-errors.js';
-import { SqlStore } from '../sql-store.js';
 import { holdInUseLock } from './sqlite-backup.js';
+import { SqlStore } from '../sql-store.js';
 
 export interface SqliteOptions {
   /** Path of the database file; its folder is created when missing. */
@@ -56,7 +57,7 @@ export function openSqliteStore(opts: SqliteOptions): SqlStore {
   // The CLI may write while a server runs on the same file: wait for its lock instead of failing.
   conn.pragma('busy_timeout = 5000');
 
-  const db = new Kysely<Database>({ dialect: withOutageErrors(new SqliteDialect({ database: conn })) });
+  const db = new Kysely<Database>({ dialect: withOutageErrors(new SqliteDialect({ database: withStatementCache(conn) })) });
   return new SqlStore(db, {
     backend: 'sqlite',
     migrationDialect: {
