@@ -1,0 +1,187 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { BACKENDS } from './helpers/backends.js';
+import { BASE, bulkInsert, chat, reply, score } from './helpers/search-fixtures.js';
+import { createTestApp, logRequest, type TestApp } from './helpers/test-app.js';
+
+/** An RFC 4180 reader written for the test, independent of the server's writer. */
+function parseCsv(text: string): string[][] {
+  const rows: string[][] = [];
+  let row: string[] = [];
+  let field = '';
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (quoted) {
+      if (c === '"' && text[i + 1] === '"') {
+        field += '"';
+        i++;
+      } else if (c === '"') quoted = false;
+      else field += c;
+    } else if (c === '"') quoted = true;
+    else if (c === ',') {
+      row.push(field);
+      field = '';
+    } else if (c === '\r' && text[i + 1] === '\n') {
+      row.push(field);
+      rows.push(row);
+      row = [];
+      field = '';
+      i++;
+    } else field += c;
+  }
+  assert.equal(quoted, false, 'unterminated quoted field');
+  assert.equal(field, '', 'the last record ends in CRLF');
+  return rows;
+}
+
+const TRICKY = 'He said "hi, there"\nthen, on a new line: "bye"\r\nend';
+
+for (const backend of BACKENDS) {
+  describe(`GET /v1/requests/export [${backend}]`, () => {
+    let t: TestApp;
+    let tricky: number;
+    let plain: number;
+    before(async () => {
+      t = await createTestApp(backend);
+      tricky = await logRequest(t, {
+        tags: ['exp', 'a,b'],
+        metadata: { note: 'x, "y"\nz' },
+        input: chat(TRICKY),
+        output: reply('Sure, "ok"'),
+        error_message: 'bad, "very"\nbad',
+        status: 'ERROR',
+        prompt_name: 'sum, mary',
+        request_start_time: BASE + 2,
+        request_end_time: BASE + 3,
+      });
+      plain = await logRequest(t, { tags: ['exp'], request_start_time: BASE + 1, request_end_time: BASE + 2 });
+      await score(t, tricky, 'quality', 91);
+      await score(t, tricky, 'with,comma', 5);
+      await score(t, plain, 'default', 40);
+      // A score name only outside the exported set must not get a column.
+      const elsewhere = await logRequest(t, { tags: ['other-set'] });
+      await score(t, elsewhere, 'unrelated', 1);
+    });
+    after(() => t.close());
+
+    const exportOf = async (qs: string, key?: string) => {
+      const res = await t.get(`/v1/requests/export?${qs}`, { key });
+      assert.equal(res.statusCode, 200, res.body);
+      return res;
+    };
+
+    it('writes CSV that parses back exactly, commas, quotes and newlines included', async () => {
+      const res = await exportOf('format=csv&tag=exp');
+      assert.match(String(res.headers['content-type']), /^text\/csv/);
+      assert.match(String(res.headers['content-disposition']), /attachment; filename="tally-requests-.*\.csv"/);
+      const [header, ...rows] = parseCsv(res.body);
+      assert.ok(header);
+      const scoreColumns = header.filter((h) => h.startsWith('score:'));
+      assert.deepEqual(scoreColumns, ['score:default', 'score:quality', 'score:with,comma']);
+      assert.equal(rows.length, 2);
+      const col = (row: string[], name: string) => row[header.indexOf(name)];
+      // Newest first by default.
+      const [first, second] = rows as [string[], string[]];
+      assert.equal(col(first, 'id'), String(tricky));
+      assert.deepEqual(JSON.parse(col(first, 'input')!), chat(TRICKY));
+      assert.deepEqual(JSON.parse(col(first, 'output')!), reply('Sure, "ok"'));
+      assert.equal(col(first, 'error_message'), 'bad, "very"\nbad');
+      assert.equal(col(first, 'prompt_name'), 'sum, mary');
+      assert.deepEqual(JSON.parse(col(first, 'tags')!), ['a,b', 'exp']);
+      assert.deepEqual(JSON.parse(col(first, 'metadata')!), { note: 'x, "y"\nz' });
+      assert.equal(col(first, 'status'), 'ERROR');
+      assert.equal(col(first, 'score:quality'), '91');
+      assert.equal(col(first, 'score:with,comma'), '5');
+      assert.equal(col(first, 'score:default'), '');
+      assert.equal(col(second, 'id'), String(plain));
+      assert.equal(col(second, 'score:default'), '40');
+      assert.equal(col(second, 'score:quality'), '');
+      assert.equal(col(first, 'request_start_time'), new Date((BASE + 2) * 1000).toISOString());
+    });
+
+    it('writes JSON Lines holding each request as GET /v1/requests/{id} does', async () => {
+      const res = await exportOf('format=jsonl&tag=exp&sort_order=asc');
+      assert.match(String(res.headers['content-type']), /^application\/x-ndjson/);
+      const lines = res.body.split('\n');
+      assert.equal(lines.pop(), '', 'ends in a newline');
+      const items = lines.map((l) => JSON.parse(l) as { id: number });
+      assert.deepEqual(items.map((i) => i.id), [plain, tricky]);
+      for (const item of items) {
+        const one = await t.get(`/v1/requests/${item.id}`);
+        assert.deepEqual(item, (one.json() as { request: unknown }).request);
+      }
+    });
+
+    it('applies the search filters and sort', async () => {
+      const scored = await exportOf('format=jsonl&score.quality=gte:90');
+      assert.deepEqual(scored.body.trim().split('\n').map((l) => (JSON.parse(l) as { id: number }).id), [tricky]);
+      const json = await exportOf(`format=jsonl&filter=${encodeURIComponent(JSON.stringify({ field: 'text', op: 'contains', value: 'then, on a new line' }))}`);
+      assert.deepEqual(json.body.trim().split('\n').map((l) => (JSON.parse(l) as { id: number }).id), [tricky]);
+      const none = await exportOf('format=csv&tag=nothing-has-this');
+      assert.deepEqual(parseCsv(none.body).length, 1, 'only the header');
+      const byScore = await exportOf('format=jsonl&tag=exp&sort_by=score.default&sort_order=desc');
+      assert.deepEqual(byScore.body.trim().split('\n').map((l) => (JSON.parse(l) as { id: number }).id), [plain, tricky]);
+    });
+
+    it('walks large exports in keyset pages of 1000 rows, each row once', async () => {
+      const ids = await bulkInsert(t, 2100, 'many', BASE + 100_000, (i) => ({ request_start_time: BASE + 100_000 + Math.floor(i / 3), request_end_time: BASE + 100_001 + Math.floor(i / 3) }));
+      const limits: number[] = [];
+      const original = t.store.searchRequestContents.bind(t.store);
+      t.store.searchRequestContents = async (ws, q) => {
+        limits.push(q.limit);
+        return original(ws, q);
+      };
+      try {
+        const res = await exportOf('format=csv&tag=many');
+        const [header, ...rows] = parseCsv(res.body);
+        const idCol = header!.indexOf('id');
+        const got = rows.map((r) => Number(r[idCol]));
+        assert.equal(got.length, 2100);
+        assert.equal(new Set(got).size, 2100);
+        assert.deepEqual([...got].sort((a, b) => a - b), [...ids].sort((a, b) => a - b));
+        assert.deepEqual(limits, [1000, 1000, 1000]);
+      } finally {
+        t.store.searchRequestContents = original;
+      }
+    });
+
+    describe('bad input: 400 naming the offending part, before any row is sent', () => {
+      const bad: [string, string][] = [
+        ['format=xml', 'format'],
+        ['colour=red', 'colour'],
+        ['score.quality=about:3', 'score.quality'],
+        ['sort_by=colour', 'sort_by'],
+        ['filter=%5B', 'filter'],
+        ['to=never', 'to'],
+      ];
+      for (const [qs, field] of bad) {
+        it(`rejects ${qs} naming "${field}"`, async () => {
+          const res = await t.get(`/v1/requests/export?${qs}`);
+          assert.equal(res.statusCode, 400, res.body);
+          const json = res.json() as { success: boolean; message: string };
+          assert.equal(json.success, false);
+          assert.ok(json.message.startsWith(`${field}: `), `message "${json.message}" should start with "${field}: "`);
+        });
+      }
+    });
+
+    describe('workspace isolation', () => {
+      it("exports only the caller's requests and score names", async () => {
+        const foreign = await logRequest(t, { tags: ['exp'] }, t.other.key);
+        await t.post('/rest/track-score', { request_id: foreign, score: 3, name: 'secret-name' }, { key: t.other.key });
+        const mine = await exportOf('format=csv&tag=exp');
+        const [header, ...rows] = parseCsv(mine.body);
+        assert.ok(!header!.includes('score:secret-name'));
+        assert.deepEqual(rows.map((r) => Number(r[0])).sort((a, b) => a - b), [plain, tricky].sort((a, b) => a - b));
+        const theirs = await exportOf('format=jsonl', t.other.key);
+        assert.deepEqual(theirs.body.trim().split('\n').map((l) => (JSON.parse(l) as { id: number }).id), [foreign]);
+      });
+
+      it('refuses a call without a key', async () => {
+        const res = await t.get('/v1/requests/export?format=csv', { key: null });
+        assert.equal(res.statusCode, 401);
+      });
+    });
+  });
+}
