@@ -220,6 +220,12 @@ for (const backend of BACKENDS) {
         [`filter=${encodeURIComponent(JSON.stringify({ field: 'score', name: 'tone', op: '>=', value: 50 }))}`, (r) => (r.scores.tone ?? -1) >= 50],
         [`filter=${encodeURIComponent(JSON.stringify({ logic: 'or', filters: [{ field: 'model', op: '=', value: 'm1' }, { field: 'tags', op: 'any', value: ['eu'] }] }))}`, (r) => r.model === 'm1' || r.tags.includes('eu')],
         ['q=needle', (r) => r.text !== undefined],
+        // The query-parameter filters of GET /v1/requests/search mean the same here.
+        ['score.tone=gte:50', (r) => (r.scores.tone ?? -1) >= 50],
+        ['has_score=tone', (r) => r.scores.tone !== undefined],
+        ['no_score=tone', (r) => r.scores.tone === undefined],
+        ['tag=prod&tag=eu&tag_match=any', (r) => r.tags.includes('prod') || r.tags.includes('eu')],
+        ['model=m1&model=m2&prompt_version=2', (r) => r.prompt?.[1] === 2],
       ];
       for (const [query, pick] of cases) {
         const body = await stats(`name=quality&${query}`);

@@ -1,6 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { MAX_HISTOGRAM_BUCKETS } from '../domain/statistics.js';
 import { Id, Nullable, Score, ScoreName, Timestamp } from './common.js';
+import { FilterParams, familyParams } from './search.js';
 
 /** The most items one `POST /v1/scores/batch` takes; they commit in one transaction. */
 export const MAX_BATCH_ITEMS = 1000;
@@ -101,33 +102,16 @@ export const BatchErrorBody = Type.Object({
 const GroupBy = Type.Union([Type.Literal('prompt'), Type.Literal('model'), Type.Literal('tag')], { description: 'must be prompt, model or tag' });
 const Interval = Type.Union([Type.Literal('hour'), Type.Literal('day')], { description: 'must be hour or day' });
 
-/** Request start time range: `from` inclusive, `to` exclusive; epoch seconds or ISO 8601. */
-const RequestRange = {
-  from: Type.Optional(Timestamp),
-  to: Type.Optional(Timestamp),
-};
-
-/** The search filters as GET parameters: a native filter node as JSON text, and text over input/output. */
-const SearchParams = {
-  filter: Type.Optional(Type.String({ maxLength: 65_536, description: 'a native search filter node as JSON, e.g. {"field":"tags","op":"any","value":["prod"]}' })),
-  q: Type.Optional(Type.String({ maxLength: 1024, description: 'text contained in the input or output' })),
-};
-
 export const StatsQuery = Type.Object(
   {
     name: Type.Optional(ScoreName),
     buckets: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_HISTOGRAM_BUCKETS, default: 10, description: `must be an integer from 1 to ${MAX_HISTOGRAM_BUCKETS}` })),
     interval: Type.Optional(Interval),
     group_by: Type.Optional(GroupBy),
-    ...RequestRange,
-    prompt_name: Type.Optional(Type.String({ minLength: 1, maxLength: 512 })),
-    prompt_version: Type.Optional(Type.Integer({ minimum: 1, description: 'must be a positive integer' })),
-    model: Type.Optional(Type.String({ minLength: 1, maxLength: 512 })),
-    tag: Type.Optional(Type.String({ minLength: 1, maxLength: 512 })),
-    ...SearchParams,
+    // Exactly the filters of GET /v1/requests/search; an unknown parameter is refused, naming it.
+    ...FilterParams,
   },
-  // Unknown parameters are named by the handler (a typo must not silently widen the statistics).
-  { additionalProperties: true },
+  familyParams,
 );
 export type StatsQuery = Static<typeof StatsQuery>;
 
@@ -177,10 +161,10 @@ export const CompareQuery = Type.Object(
     name: ScoreName,
     ...cohortParams('a'),
     ...cohortParams('b'),
-    ...SearchParams,
+    // The search filters apply to both cohorts; a typo such as `a.version` is refused, naming it.
+    ...FilterParams,
   },
-  // Unknown parameters are named by the handler (a typo such as `a.version` must not pass silently).
-  { additionalProperties: true },
+  familyParams,
 );
 export type CompareQuery = Static<typeof CompareQuery>;
 

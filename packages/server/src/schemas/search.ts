@@ -68,12 +68,14 @@ const filterParams = {
   max_cost: Type.Optional(Type.Number({ minimum: 0 })),
   min_tokens: Type.Optional(Type.Number({ minimum: 0 })),
   max_tokens: Type.Optional(Type.Number({ minimum: 0 })),
-  sort_by: Type.Optional(SortBy),
-  sort_order: Type.Optional(SortOrder),
 };
 
+/** The search filters as query parameters, shared by every filtered GET (search, export, stats, compare). */
+export const FilterParams = filterParams;
+const sortParams = { sort_by: Type.Optional(SortBy), sort_order: Type.Optional(SortOrder) };
+
 // `score.NAME=OP:VALUE` and `metadata.KEY=VALUE` are families of parameters; anything else unknown is refused.
-const familyParams = {
+export const familyParams = {
   patternProperties: {
     '^score\\.': Many(Type.String({ maxLength: 1024 })),
     '^metadata\\.': Many(Type.String({ maxLength: 65_536 })),
@@ -81,11 +83,11 @@ const familyParams = {
   additionalProperties: false,
 };
 
-export const SearchQuery = Type.Object({ ...filterParams, cursor: Type.Optional(Cursor), limit: Type.Optional(Limit) }, familyParams);
+export const SearchQuery = Type.Object({ ...filterParams, ...sortParams, cursor: Type.Optional(Cursor), limit: Type.Optional(Limit) }, familyParams);
 export type SearchQuery = Static<typeof SearchQuery>;
 
 export const ExportQuery = Type.Object(
-  { ...filterParams, format: Type.Optional(Type.Union([Type.Literal('csv'), Type.Literal('jsonl')], { default: 'csv', description: 'must be "csv" or "jsonl"' })) },
+  { ...filterParams, ...sortParams, format: Type.Optional(Type.Union([Type.Literal('csv'), Type.Literal('jsonl')], { default: 'csv', description: 'must be "csv" or "jsonl"' })) },
   familyParams,
 );
 export type ExportQuery = Static<typeof ExportQuery>;

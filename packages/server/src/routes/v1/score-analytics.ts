@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { invalidField } from '../../domain/errors.js';
-import { CRITERIA_FIELDS, criteriaFilter, queryFilter, type RequestCriteria } from '../../domain/request-criteria.js';
+import { CRITERIA_FIELDS, criteriaFilter, type RequestCriteria } from '../../domain/request-criteria.js';
+import { filterFromParams } from '../../domain/search-params.js';
 import { scoreName } from '../../domain/score.js';
 import { allOf } from '../../domain/search-query.js';
 import { DEFAULT_HISTOGRAM_BUCKETS, histogram, summarize, welchTTest, type ValueCount } from '../../domain/statistics.js';
@@ -12,14 +13,6 @@ import type { Store } from '../../store/store.js';
 import type { RouteDeps } from '../deps.js';
 
 const errors = { 400: ErrorBody, 401: ErrorBody };
-
-const STATS_PARAMS = new Set(['name', 'buckets', 'interval', 'group_by', 'filter', 'q', ...CRITERIA_FIELDS]);
-const COMPARE_PARAMS = new Set(['name', 'filter', 'q', ...CRITERIA_FIELDS.flatMap((f) => [`a.${f}`, `b.${f}`])]);
-
-function refuseUnknownParams(query: object, known: Set<string>, hint: string): void {
-  const unknown = Object.keys(query).find((k) => !known.has(k));
-  if (unknown !== undefined) throw invalidField(unknown, `unknown parameter; ${hint}`);
-}
 
 async function requireScoreName(store: Store, workspaceId: number, name: string): Promise<void> {
   if (!(await store.scoreNameExists(workspaceId, name))) throw invalidField('name', `no score named "${name}" in this workspace`);
@@ -69,7 +62,7 @@ export const scoreAnalyticsRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async 
           'One entry per score name (or only `name`), and per group with `group_by=prompt|model|tag` (a request with several tags counts in each tag; `tag: null` holds untagged requests).',
           '`stddev` is the sample standard deviation (divides by n - 1; null below two scores). Percentiles interpolate linearly between the closest ranks (as PostgreSQL percentile_cont).',
           'The histogram has `buckets` equal-width buckets over 0..100 (default 10: [0,10), [10,20), ..., [90,100], the last closed at 100). The series counts scores and their mean per UTC `interval` (hour or day, default day) of the request start time.',
-          'Filters, all combined with AND: `from` / `to` (request start time, `to` exclusive), `prompt_name`, `prompt_version`, `model`, `tag`, and the search filters `filter` (a native filter node as JSON) and `q` (text in input or output).',
+          'Filters: exactly those of `GET /v1/requests/search` (all combined with AND), e.g. `from` / `to` (request start time, `to` exclusive), `prompt_name`, `prompt_version`, `model`, `tag`, `score.NAME=gte:80`, `has_score`, `no_score`, `metadata.KEY`, latency, cost and token ranges, `filter` (a native filter node as JSON) and `q` (text in input or output).',
         ].join('\n\n'),
         querystring: StatsQuery,
         response: { 200: StatsReply, ...errors },
@@ -78,13 +71,12 @@ export const scoreAnalyticsRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async 
     async (req) => {
       const { workspaceId } = req.auth!;
       const query = req.query;
-      refuseUnknownParams(query, STATS_PARAMS, `use ${[...STATS_PARAMS].join(', ')}`);
       const name = query.name === undefined ? undefined : scoreName(query.name);
       if (name !== undefined) await requireScoreName(store, workspaceId, name);
       const buckets = query.buckets ?? DEFAULT_HISTOGRAM_BUCKETS;
       const interval = query.interval ?? 'day';
       const groupBy = query.group_by;
-      const filter = allOf(criteriaFilter(query), queryFilter(query.filter, query.q));
+      const filter = filterFromParams(query, query as Record<string, unknown>);
       const aggregate = { name, groupBy, filter };
       const [dist, series] = await Promise.all([store.scoreDistribution(workspaceId, aggregate), store.scoreSeries(workspaceId, { ...aggregate, interval })]);
 
@@ -124,7 +116,7 @@ export const scoreAnalyticsRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async 
         tags: ['v1'],
         summary: 'Compare one score between two cohorts of requests with Welch\'s t-test',
         description: [
-          'Each cohort is given by `a.<field>` and `b.<field>` parameters, all of which must hold: `prompt_name`, `prompt_version`, `model`, `tag`, `from`, `to` (request start time; `to` exclusive). Example: `name=quality&a.prompt_name=summarize&a.prompt_version=2&b.prompt_name=summarize&b.prompt_version=3`. `filter` and `q` (search filters) apply to both cohorts.',
+          'Each cohort is given by `a.<field>` and `b.<field>` parameters, all of which must hold: `prompt_name`, `prompt_version`, `model`, `tag`, `from`, `to` (request start time; `to` exclusive). Example: `name=quality&a.prompt_name=summarize&a.prompt_version=2&b.prompt_name=summarize&b.prompt_version=3`. The search filters of `GET /v1/requests/search` apply to both cohorts.',
           '`difference` is mean(b) - mean(a) with a 95% confidence interval; `test` is `welch_t` (two-sided Welch t-test, Welch-Satterthwaite degrees of freedom). Higher scores are better: the verdict is `b_better` or `a_better` when p < 0.05, `no_significant_difference` otherwise, and `not_enough_data` when a cohort has fewer than 2 scores or neither cohort has any variance.',
           'An unknown score name is a 400 naming it.',
         ].join('\n\n'),
@@ -135,7 +127,6 @@ export const scoreAnalyticsRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async 
     async (req) => {
       const { workspaceId } = req.auth!;
       const query = req.query as Record<string, unknown> & CompareQuery;
-      refuseUnknownParams(query, COMPARE_PARAMS, `cohorts are given as a.FIELD and b.FIELD with FIELD one of ${CRITERIA_FIELDS.join(', ')}`);
       const name = scoreName(query.name);
       const sides = (['a', 'b'] as const).map((side) => {
         const criteria = cohortCriteria(query, side);
@@ -144,7 +135,7 @@ export const scoreAnalyticsRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async 
         return { criteria, filter };
       });
       await requireScoreName(store, workspaceId, name);
-      const shared = queryFilter(query.filter, query.q);
+      const shared = filterFromParams(query, query);
       const [a, b] = await Promise.all(sides.map((s) => store.scoreDistribution(workspaceId, { name, filter: allOf(s.filter, shared) })));
       const result = welchTTest(a!, b!);
       return {
