@@ -149,6 +149,19 @@ export const accountRoutes: FastifyPluginAsyncTypebox<{ accounts: Accounts; logi
     return sessionReply(s.userId, s.email, s.workspaceId, s.csrfToken);
   });
 
+  // Names for the actors in score history (`user:<id>`), limited to the current workspace.
+  app.get(
+    '/ui/api/members',
+    {
+      preValidation: requireSession,
+      schema: { response: { 200: Type.Object({ success: Type.Literal(true), members: Type.Array(Type.Object({ id: Type.Integer(), email: Type.String(), role: Type.String() })) }), 401: ErrorBody } },
+    },
+    async (req) => ({
+      success: true as const,
+      members: (await accounts.workspaceMembers(req.session!.workspaceId)).map((m) => ({ id: m.userId, email: m.email, role: m.role })),
+    }),
+  );
+
   app.put(
     '/ui/api/session/workspace',
     {

@@ -40,8 +40,6 @@ export async function dashboardRoutes(app: FastifyInstance, opts: { accounts: Ac
     index: false,
     immutable: true,
     maxAge: '365d',
-    // Without a build the plugin would refuse to start; the pages below explain instead.
-    ...(existsSync(join(dir, 'assets')) ? {} : { root: dir, serve: false }),
   });
 
   const page = (privatePage: boolean) => async (req: FastifyRequest, reply: FastifyReply) => {

@@ -1,0 +1,109 @@
+import { createContext, useCallback, useContext, useEffect, useState } from 'react';
+import { api, setCsrfToken, setUnauthorizedHandler, type SessionInfo } from './api.js';
+import { AnalyticsPage } from './pages/analytics.js';
+import { KeysPage } from './pages/keys.js';
+import { LoginPage } from './pages/login.js';
+import { RequestLogPage } from './pages/request-log.js';
+import { RequestPage } from './pages/request-page.js';
+import { ReviewPage } from './pages/review.js';
+import { SetupPage } from './pages/setup.js';
+import { Link, match, navigate, useLocation } from './router.js';
+
+interface SessionContext {
+  session: SessionInfo;
+  /** Bumped on a workspace switch, so pages reload their data. */
+  epoch: number;
+}
+
+const Ctx = createContext<SessionContext | null>(null);
+export const useSession = (): SessionContext => useContext(Ctx)!;
+
+export function App() {
+  const loc = useLocation();
+  const [session, setSession] = useState<SessionInfo | null | undefined>(undefined);
+  const [epoch, setEpoch] = useState(0);
+
+  const signedIn = useCallback((s: SessionInfo | null) => {
+    setCsrfToken(s?.csrf_token ?? null);
+    setSession(s);
+  }, []);
+
+  useEffect(() => {
+    setUnauthorizedHandler(() => signedIn(null));
+    api<SessionInfo>('GET', '/ui/api/session').then(signedIn, () => signedIn(null));
+  }, [signedIn]);
+
+  const setup = match('/setup/:token', loc.path);
+  if (setup) return <SetupPage token={setup.token!} onSignedIn={(s) => (signedIn(s), navigate('/requests', { replace: true }))} />;
+  if (session === undefined) return <p className="loading">Loading…</p>;
+  if (session === null || loc.path === '/login') {
+    if (session) {
+      navigate('/requests', { replace: true });
+      return null;
+    }
+    const next = loc.path === '/login' ? (loc.query.get('next') ?? '/requests') : loc.path + loc.search;
+    return <LoginPage onSignedIn={(s) => (signedIn(s), navigate(next.startsWith('/') && !next.startsWith('//') ? next : '/requests', { replace: true }))} />;
+  }
+
+  let page: React.ReactNode;
+  let m: Record<string, string> | null;
+  if (loc.path === '/' || loc.path === '/requests') page = <RequestLogPage />;
+  else if ((m = match('/requests/:id', loc.path))) page = <RequestPage id={Number(m.id)} />;
+  else if (loc.path === '/review') page = <ReviewPage />;
+  else if (loc.path === '/analytics') page = <AnalyticsPage />;
+  else if (loc.path === '/keys') page = <KeysPage />;
+  else page = <p>Nothing here. <Link to="/requests">Back to the request log</Link></p>;
+
+  const nav = [
+    ['/requests', 'Requests'],
+    ['/review', 'Review'],
+    ['/analytics', 'Analytics'],
+    ['/keys', 'API keys'],
+  ] as const;
+  return (
+    <Ctx.Provider value={{ session, epoch }}>
+      <header className="topbar">
+        <span className="brand">Tally</span>
+        <nav aria-label="Main">
+          {nav.map(([to, label]) => (
+            <span key={to} className={loc.path === to || (to === '/requests' && (loc.path === '/' || loc.path.startsWith('/requests/'))) ? 'active' : ''}>
+              <Link to={to}>{label}</Link>
+            </span>
+          ))}
+        </nav>
+        <div className="spacer" />
+        <label className="workspace">
+          Workspace{' '}
+          <select
+            value={session.workspace.id}
+            disabled={session.workspaces.length < 2}
+            onChange={async (e) => {
+              const s = await api<SessionInfo>('PUT', '/ui/api/session/workspace', { workspace_id: Number(e.target.value) });
+              signedIn(s);
+              setEpoch((n) => n + 1);
+              navigate('/requests');
+            }}
+          >
+            {session.workspaces.map((w) => (
+              <option key={w.id} value={w.id}>
+                {w.name}
+              </option>
+            ))}
+          </select>
+        </label>
+        <span className="user">{session.user.email}</span>
+        <button
+          type="button"
+          onClick={async () => {
+            await api('POST', '/ui/api/logout').catch(() => undefined);
+            signedIn(null);
+            navigate('/login');
+          }}
+        >
+          Sign out
+        </button>
+      </header>
+      <main key={epoch}>{page}</main>
+    </Ctx.Provider>
+  );
+}

@@ -1,0 +1,273 @@
+import { useEffect, useMemo, useState } from 'react';
+import { api, ApiError, type RequestSummary, type SearchReply } from '../api.js';
+import { FilterPanel } from '../components/filter-panel.js';
+import { filterOnly, filtersFromQuery, filtersToQuery, scoreNamesInQuery } from '../filters.js';
+import { fmtCost, fmtLatency, fmtTime } from '../format.js';
+import { Link, navigate, useLocation } from '../router.js';
+
+const PAGE = 50;
+const BATCH_MAX = 1000;
+// "All matching" stops here: past it, narrow the filter (each chunk of 1000 is one batch).
+const ALL_MATCHING_CAP = 20_000;
+
+type SortKey = 'request_start_time' | 'latency_ms' | 'tokens' | 'cost' | `score.${string}`;
+
+function SortHeader({ label, sortKey, query }: { label: string; sortKey: SortKey; query: URLSearchParams }) {
+  const current = query.get('sort_by') ?? 'request_start_time';
+  const order = query.get('sort_order') ?? 'desc';
+  const active = current === sortKey;
+  const next = new URLSearchParams(query);
+  next.delete('cursor');
+  next.set('sort_by', sortKey);
+  next.set('sort_order', active && order === 'desc' ? 'asc' : 'desc');
+  return (
+    <th scope="col" className={sortKey === 'request_start_time' ? undefined : 'num'} aria-sort={active ? (order === 'asc' ? 'ascending' : 'descending') : 'none'}>
+      <button type="button" className="sort" onClick={() => navigate(`/requests?${next}`)}>
+        {label}
+        <span aria-hidden="true">{active ? (order === 'asc' ? ' ▲' : ' ▼') : ''}</span>
+      </button>
+    </th>
+  );
+}
+
+/** Every id matching the filter, walked with the search cursor (500 a page). */
+async function allMatchingIds(filter: URLSearchParams): Promise<number[]> {
+  const ids: number[] = [];
+  let cursor: string | null = null;
+  do {
+    const q = new URLSearchParams(filter);
+    q.set('limit', '500');
+    if (cursor) q.set('cursor', cursor);
+    const page: SearchReply = await api<SearchReply>('GET', `/v1/requests/search?${q}`);
+    ids.push(...page.items.map((i) => i.id));
+    cursor = page.has_more ? page.next_cursor : null;
+  } while (cursor && ids.length < ALL_MATCHING_CAP);
+  return ids;
+}
+
+export function RequestLogPage() {
+  const loc = useLocation();
+  const query = loc.query;
+  const [data, setData] = useState<SearchReply | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [showFilters, setShowFilters] = useState(false);
+  const [selected, setSelected] = useState<Set<number>>(new Set());
+  const [allMatching, setAllMatching] = useState(false);
+  const [bulkName, setBulkName] = useState('default');
+  const [bulkValue, setBulkValue] = useState(50);
+  const [bulkMsg, setBulkMsg] = useState<string | null>(null);
+  const [reload, setReload] = useState(0);
+  // Cursors of the pages before this one, for "Previous" (the API's cursors only go forward).
+  const [prevCursors, setPrevCursors] = useState<string[]>([]);
+
+  const apiQuery = useMemo(() => {
+    const q = new URLSearchParams(query);
+    q.set('limit', String(PAGE));
+    return q;
+  }, [loc.search]);
+
+  useEffect(() => {
+    let live = true;
+    setError(null);
+    api<SearchReply>('GET', `/v1/requests/search?${apiQuery}`).then(
+      (r) => live && setData(r),
+      (e: ApiError) => live && (setError(e.message), setData({ items: [], next_cursor: null, has_more: false })),
+    );
+    return () => {
+      live = false;
+    };
+  }, [apiQuery, reload]);
+
+  const filter = filterOnly(query);
+  const filterKey = filter.toString();
+  useEffect(() => {
+    setSelected(new Set());
+    setAllMatching(false);
+  }, [filterKey]);
+
+  const items: RequestSummary[] = data?.items ?? [];
+  const scoreNames = useMemo(() => {
+    const names = new Set<string>(scoreNamesInQuery(query));
+    for (const it of items) for (const n of Object.keys(it.scores)) names.add(n);
+    return [...names].sort((a, b) => (a === 'default' ? -1 : b === 'default' ? 1 : a.localeCompare(b)));
+  }, [data, loc.search]);
+
+  const sortParams = new URLSearchParams();
+  for (const k of ['sort_by', 'sort_order']) if (query.get(k)) sortParams.set(k, query.get(k)!);
+  const exportQuery = new URLSearchParams(filter);
+  for (const [k, v] of sortParams) exportQuery.set(k, v);
+
+  const applyFilters = (f: ReturnType<typeof filtersFromQuery>) => {
+    const q = filtersToQuery(f);
+    for (const [k, v] of sortParams) q.set(k, v);
+    setPrevCursors([]);
+    navigate(`/requests?${q}`);
+  };
+
+  const go = (cursor: string | null, back: boolean) => {
+    const q = new URLSearchParams(query);
+    if (cursor) q.set('cursor', cursor);
+    else q.delete('cursor');
+    if (!back) setPrevCursors([...prevCursors, query.get('cursor') ?? '']);
+    else setPrevCursors(prevCursors.slice(0, -1));
+    navigate(`/requests?${q}`);
+  };
+
+  const allOnPage = items.length > 0 && items.every((i) => selected.has(i.id));
+  const count = allMatching ? 'all matching' : String(selected.size);
+
+  async function applyBulk() {
+    setBulkMsg('Saving…');
+    try {
+      const ids = allMatching ? await allMatchingIds(filter) : [...selected];
+      let batches = 0;
+      for (let i = 0; i < ids.length; i += BATCH_MAX) {
+        await api('POST', '/v1/scores/batch', { items: ids.slice(i, i + BATCH_MAX).map((id) => ({ request_id: id, name: bulkName, score: bulkValue })) });
+        batches++;
+      }
+      setBulkMsg(`Set ${bulkName} = ${bulkValue} on ${ids.length} request${ids.length === 1 ? '' : 's'}${batches > 1 ? ` in ${batches} batches` : ' in one batch'}.`);
+      setSelected(new Set());
+      setAllMatching(false);
+      setReload((n) => n + 1);
+    } catch (e) {
+      setBulkMsg(`Not saved: ${(e as Error).message}`);
+    }
+  }
+
+  const reviewQuery = filter.toString() ? `?${filter}` : '';
+  return (
+    <div className="page">
+      <div className="page-head">
+        <h1>Requests</h1>
+        <div className="head-actions">
+          <button type="button" aria-expanded={showFilters} onClick={() => setShowFilters(!showFilters)}>
+            {showFilters ? 'Hide filters' : 'Filters'}
+            {filter.toString() ? ` (${[...new Set([...filter.keys()])].length} active)` : ''}
+          </button>
+          <Link to={`/review${reviewQuery}`} className="button">
+            Review these
+          </Link>
+          <a className="button" href={`/v1/requests/export?${new URLSearchParams([...exportQuery, ['format', 'csv']])}`} download>
+            Export CSV
+          </a>
+          <a className="button" href={`/v1/requests/export?${new URLSearchParams([...exportQuery, ['format', 'jsonl']])}`} download>
+            Export JSONL
+          </a>
+        </div>
+      </div>
+      {showFilters && <FilterPanel key={filterKey} initial={filtersFromQuery(query)} onApply={applyFilters} />}
+      {error && (
+        <p role="alert" className="error">
+          {error}
+        </p>
+      )}
+      <div className="bulk-bar" role="region" aria-label="Bulk scoring">
+        <span>{allMatching ? 'All requests matching the filter' : `${selected.size} selected`}</span>
+        {allOnPage && !allMatching && data?.has_more && (
+          <button type="button" onClick={() => setAllMatching(true)}>
+            Select all matching the filter
+          </button>
+        )}
+        <label>
+          Score name
+          <input value={bulkName} onChange={(e) => setBulkName(e.target.value)} name="bulk-name" />
+        </label>
+        <label>
+          Value
+          <input type="number" min={0} max={100} value={bulkValue} name="bulk-value" onChange={(e) => setBulkValue(Math.max(0, Math.min(100, Math.round(Number(e.target.value)))))} />
+        </label>
+        <button type="button" className="primary" disabled={(!allMatching && selected.size === 0) || !bulkName} onClick={applyBulk}>
+          Set score on {count}
+        </button>
+        {bulkMsg && <span role="status">{bulkMsg}</span>}
+      </div>
+      <div className="table-wrap">
+        <table className="log">
+          <thead>
+            <tr>
+              <th scope="col">
+                <input
+                  type="checkbox"
+                  aria-label="Select all rows on this page"
+                  checked={allOnPage || allMatching}
+                  onChange={(e) => {
+                    setAllMatching(false);
+                    setSelected(e.target.checked ? new Set(items.map((i) => i.id)) : new Set());
+                  }}
+                />
+              </th>
+              <SortHeader label="Time" sortKey="request_start_time" query={query} />
+              <th scope="col">Provider / model</th>
+              <th scope="col">Prompt</th>
+              <SortHeader label="Latency" sortKey="latency_ms" query={query} />
+              <SortHeader label="Tokens" sortKey="tokens" query={query} />
+              <SortHeader label="Cost" sortKey="cost" query={query} />
+              <th scope="col">Tags</th>
+              {scoreNames.map((n) => (
+                <SortHeader key={n} label={`Score: ${n}`} sortKey={`score.${n}`} query={query} />
+              ))}
+            </tr>
+          </thead>
+          <tbody>
+            {items.map((r) => (
+              <tr key={r.id} className={r.status === 'ERROR' ? 'row-error' : ''}>
+                <td>
+                  <input
+                    type="checkbox"
+                    aria-label={`Select request ${r.id}`}
+                    checked={allMatching || selected.has(r.id)}
+                    onChange={(e) => {
+                      setAllMatching(false);
+                      const next = new Set(selected);
+                      if (e.target.checked) next.add(r.id);
+                      else next.delete(r.id);
+                      setSelected(next);
+                    }}
+                  />
+                </td>
+                <td>
+                  <Link to={`/requests/${r.id}`}>{fmtTime(r.request_start_time)}</Link>
+                </td>
+                <td>
+                  {r.provider} / {r.model}
+                </td>
+                <td>{r.prompt_name ? `${r.prompt_name}${r.prompt_version !== null ? ` v${r.prompt_version}` : ''}` : '–'}</td>
+                <td className="num">{fmtLatency(r.latency_ms)}</td>
+                <td className="num">{r.tokens}</td>
+                <td className="num">{fmtCost(r.price)}</td>
+                <td>
+                  {r.tags.map((t) => (
+                    <span key={t} className="tag">
+                      {t}
+                    </span>
+                  ))}
+                </td>
+                {scoreNames.map((n) => (
+                  <td key={n} className="num score-cell" data-score-name={n}>
+                    {r.scores[n] ?? '–'}
+                  </td>
+                ))}
+              </tr>
+            ))}
+            {data && items.length === 0 && (
+              <tr>
+                <td colSpan={8 + scoreNames.length} className="empty">
+                  No requests match.
+                </td>
+              </tr>
+            )}
+          </tbody>
+        </table>
+      </div>
+      <nav className="pager" aria-label="Pages">
+        <button type="button" disabled={prevCursors.length === 0 && !query.get('cursor')} onClick={() => go(prevCursors.at(-1) || null, true)}>
+          ← Previous
+        </button>
+        <span>{items.length} shown</span>
+        <button type="button" disabled={!data?.has_more} onClick={() => go(data?.next_cursor ?? null, false)}>
+          Next →
+        </button>
+      </nav>
+    </div>
+  );
+}
