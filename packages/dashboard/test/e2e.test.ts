@@ -279,6 +279,17 @@ describe('dashboard in a real browser', { timeout: 150_000 }, () => {
     assert.deepEqual(await cells.allTextContents(), ['40', '65', '76']);
     await shot('request-log-filtered');
 
+    // Export of the current filter, with the browser's session cookie.
+    const href = (await page.getByRole('link', { name: 'Export CSV' }).getAttribute('href'))!;
+    assert.match(href, /score\.default=between%3A30%2C80/);
+    const csv = await page.request.get(`${base}${href}`);
+    assert.equal(csv.status(), 200);
+    const lines = (await csv.text()).trim().split('\n');
+    assert.equal(lines.length, 4, 'a header and the 3 matching rows');
+    const jsonl = await page.request.get(`${base}${(await page.getByRole('link', { name: 'Export JSONL' }).getAttribute('href'))!}`);
+    const rows = (await jsonl.text()).trim().split('\n').map((l) => JSON.parse(l) as { scores: Record<string, number> });
+    assert.deepEqual(rows.map((r) => r.scores.default).sort(), [40, 65, 76]);
+
     // The "unscored" filter, from a bookmarked URL.
     await page.goto(`${base}/requests?no_score=default`);
     await page.waitForFunction(() => document.querySelectorAll('table.log tbody tr').length === 9);
@@ -300,8 +311,10 @@ describe('dashboard in a real browser', { timeout: 150_000 }, () => {
     await page.locator('body').click({ position: { x: 5, y: 200 } });
     await page.keyboard.press('j');
     await progress.filter({ hasText: 'Request 3 of 9' }).waitFor();
+    await page.getByRole('link', { name: /^Open request \d+$/ }).waitFor();
     await page.keyboard.press('k');
     await progress.filter({ hasText: 'Request 2 of 9' }).waitFor();
+    await page.getByRole('link', { name: `Open request ${second}` }).waitFor();
     await page.keyboard.press('s');
     for (let i = 0; i < 3; i++) await page.keyboard.press('ArrowLeft');
     await shot('review');

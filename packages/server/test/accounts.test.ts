@@ -9,7 +9,7 @@ import { createSetupToken } from '../src/auth/sessions.js';
 import { inviteUser, ownerSetupToken } from '../src/commands/users.js';
 import { openStore } from '../src/store/open-store.js';
 import { BACKENDS, freshLocation } from './helpers/backends.js';
-import { runCli } from './helpers/process.js';
+import { runCli, startServer } from './helpers/process.js';
 import { createTestApp, logRequest, type TestApp } from './helpers/test-app.js';
 
 const PASSWORD = 'correct horse battery';
@@ -238,6 +238,26 @@ for (const backend of BACKENDS) {
       } finally {
         await app.close();
         rmSync(dir, { recursive: true, force: true });
+      }
+    });
+  });
+
+  describe(`first start prints the owner setup link [${backend}]`, () => {
+    it('prints /setup/<token> after the listening line; the link opens the owner form', async () => {
+      const loc = await freshLocation(backend);
+      const server = await startServer(loc.args);
+      try {
+        // The link follows the listening line; give the process a moment to print it.
+        for (let i = 0; i < 50 && !/\/setup\//.test(server.stdout()); i++) await new Promise((r) => setTimeout(r, 50));
+        const m = new RegExp(`^${server.url.replace(/[.]/g, '\\.')}/setup/([0-9a-f]{64})$`, 'm').exec(server.stdout());
+        assert.ok(m, `a setup link on the server's own address:\n${server.stdout()}`);
+        const info = await fetch(`${server.url}/ui/api/setup/${m[1]}`);
+        assert.equal(info.status, 200);
+        assert.deepEqual(await info.json(), { success: true, purpose: 'owner', email: null, workspace: 'default' });
+      } finally {
+        server.child.kill('SIGTERM');
+        await server.exited;
+        await loc.drop();
       }
     });
   });

@@ -58,7 +58,9 @@ export function ReviewPage() {
 
   const currentId = ids?.[index];
   useEffect(() => {
-    if (currentId === undefined) return setRequest(null);
+    // Until the next request is loaded nothing is shown, so no key press can score a stale one.
+    setRequest(null);
+    if (currentId === undefined) return;
     let live = true;
     api<{ request: RequestDetail }>('GET', `/v1/requests/${currentId}`).then((r) => {
       if (!live) return;
