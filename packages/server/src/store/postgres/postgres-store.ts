@@ -37,6 +37,9 @@ export function openPostgresStore(opts: PostgresOptions): SqlStore {
   });
   // An idle client that loses its connection must not crash the process; the pool replaces it.
   pool.on('error', () => {});
+  // Nor may a checked-out client whose server goes away between queries (PostgreSQL stopped): its
+  // next query fails and the request answers 503 (database-errors.ts); the pool then discards it.
+  pool.on('connect', (client) => client.on('error', () => {}));
   const db = new Kysely<Database>({ dialect: withOutageErrors(new PostgresDialect({ pool })) });
   return new SqlStore(db, {
     backend: 'postgres',
