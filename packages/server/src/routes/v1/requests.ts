@@ -2,26 +2,15 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { notFound } from '../../domain/errors.js';
 import { parseId } from '../../domain/ids.js';
 import { filterFromParams } from '../../domain/search-params.js';
-import { allOf, decodeCursor, encodeCursor, parseFilter, parseSort, PAGE_SIZE, textQuery, type RequestFilter, type SortSpec } from '../../domain/search-query.js';
+import { allOf, parseFilter, parseSort, PAGE_SIZE, textQuery } from '../../domain/search-query.js';
 import { ErrorBody } from '../../schemas/common.js';
 import { RequestParams, RequestReply, SearchBody, SearchQuery, SearchReply } from '../../schemas/search.js';
-import type { Store } from '../../store/store.js';
 import type { RouteDeps } from '../deps.js';
 import { exportRoute } from './request-export.js';
-import { detailItem, summaryItem } from './request-items.js';
+import { detailItem } from './request-items.js';
+import { searchPage } from './search-page.js';
 
 const errors = { 400: ErrorBody, 401: ErrorBody, 404: ErrorBody, 503: ErrorBody };
-
-async function searchPage(store: Store, workspaceId: number, filter: RequestFilter | null, sort: SortSpec, cursor: string | null | undefined, limit: number) {
-  const after = cursor ? decodeCursor(cursor, sort) : null;
-  const page = await store.searchRequests(workspaceId, { filter, sort, after, limit });
-  return {
-    success: true as const,
-    items: page.items.map(summaryItem),
-    next_cursor: page.next ? encodeCursor(sort, page.next) : null,
-    has_more: page.next !== null,
-  };
-}
 
 const SEARCH_DESCRIPTION =
   'Sorted by `sort_by` (request_start_time by default, latency_ms, cost, tokens, input_tokens, output_tokens, status, id, score or score.NAME; requests without the sorted score come last) and `sort_order` (desc by default). ' +
