@@ -62,8 +62,12 @@ const strip = <T extends { success?: unknown }>(body: T): Omit<T, 'success'> => 
 };
 
 /** Turns filter parameters into GET query parameters: the filter node travels as JSON text. */
-function filterQuery(p: FilterParams): Record<string, string | undefined> {
-  return { filter: p.filter === undefined ? undefined : JSON.stringify(p.filter), q: p.q };
+function filterQuery(p: FilterParams): Record<string, string> {
+  // Only what is given: an absent key must not override the same parameter given in `where`.
+  const out: Record<string, string> = {};
+  if (p.filter !== undefined) out.filter = JSON.stringify(p.filter);
+  if (p.q !== undefined) out.q = p.q;
+  return out;
 }
 
 /**
@@ -198,13 +202,20 @@ export class RequestsResource {
    * @example
    * ```ts
    * const page = await tally.requests.searchPage({ filter: { field: 'score', name: 'quality', op: '<', value: 50 }, limit: 100 });
+   * const prod = await tally.requests.searchPage({ where: { model: 'gpt-4o', tag: ['prod'], 'score.quality': 'lt:50' } });
    * ```
    */
   async searchPage(params: SearchParams = {}, opts?: RequestOptions): Promise<SearchPage> {
     if (params.limit !== undefined && (!Number.isInteger(params.limit) || params.limit < 1 || params.limit > 500)) {
       throw invalidField('limit', 'must be an integer from 1 to 500');
     }
-    const res = await call<Ok<SearchPage>>(this.#t, { method: 'POST', path: '/v1/requests/search', body: params, idempotent: true }, opts);
+    const { where, ...body } = params;
+    // The simple filters exist only as query parameters, so a search with them goes by GET.
+    const spec: CallSpec =
+      where === undefined
+        ? { method: 'POST', path: '/v1/requests/search', body, idempotent: true }
+        : { method: 'GET', path: '/v1/requests/search', query: { ...where, sort_by: body.sort_by, sort_order: body.sort_order, limit: body.limit, cursor: body.cursor, ...filterQuery(body) }, idempotent: true };
+    const res = await call<Ok<SearchPage>>(this.#t, spec, opts);
     return strip(res);
   }
 

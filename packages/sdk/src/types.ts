@@ -283,6 +283,12 @@ export interface SearchParams extends FilterParams {
   limit?: number;
   /** `next_cursor` of the previous page. */
   cursor?: string;
+  /**
+   * More filters as query parameters, AND-combined with `filter` and `q`; see {@link SimpleFilters}.
+   * With `where` the page is fetched by `GET /v1/requests/search` (a long `filter` may then exceed
+   * a URL's length); without it by `POST`.
+   */
+  where?: SimpleFilters;
 }
 
 /** A request as search returns it: everything but the logged content. */
