@@ -79,8 +79,21 @@ async function serve(flags: Record<string, unknown>): Promise<void> {
     if (stopping) return;
     stopping = true;
     app.log.info({ signal }, 'stopping: refusing new requests, committing queued writes');
-    await app.close();
-    await store.close();
+    // Fastify closes idle keep-alive connections once, when closing starts; a connection that
+    // finishes its request later (answered 503 while closing) or was accepted but sent nothing would
+    // hold the close until its timeout. Sweep idle ones while draining, and cut the rest after 10 s.
+    const sweep = setInterval(() => app.server.closeIdleConnections(), 50);
+    const cut = setTimeout(() => app.server.closeAllConnections(), 10_000);
+    try {
+      await app.close();
+      await store.close();
+    } catch (err) {
+      app.log.error({ err }, 'stopping failed');
+      process.exit(1);
+    } finally {
+      clearInterval(sweep);
+      clearTimeout(cut);
+    }
     process.exit(0);
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));
