@@ -2,6 +2,8 @@ import { Command, Option } from 'commander';
 import { generateApiKey } from './auth/api-keys.js';
 import { buildApp } from './app.js';
 import { registerScoreCommand } from './commands/score.js';
+import { registerRequestsCommands } from './commands/requests.js';
+import { registerExportCommand } from './commands/export.js';
 import { addUserCommands, ownerSetupToken, setupUrl } from './commands/users.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { TallyError } from './domain/errors.js';
@@ -167,6 +169,8 @@ export function buildCli(): Command {
   );
   addUserCommands(program, { withStoreOptions, withStore });
   registerScoreCommand(program, { withStoreOptions, withStore });
+  registerRequestsCommands(program, { withStoreOptions, withStore });
+  registerExportCommand(program, { withStoreOptions, withStore });
   return program;
 }
 

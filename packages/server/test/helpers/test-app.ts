@@ -2,7 +2,7 @@ import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fas
 import { buildApp, type AppDeps } from '../../src/app.js';
 import { generateApiKey } from '../../src/auth/api-keys.js';
 import type { Backend, Store, Workspace } from '../../src/store/store.js';
-import { freshStore } from './backends.js';
+import { freshStore, type StoreLocationForTest } from './backends.js';
 
 export interface TestWorkspace {
   workspace: Workspace;
@@ -13,6 +13,8 @@ export interface TestWorkspace {
 export interface TestApp {
   app: FastifyInstance;
   store: Store;
+  /** Where the store lives: `location.args` selects it for a CLI process. */
+  location: StoreLocationForTest;
   /** Workspace `alpha` and its key; `other` is a second workspace for isolation checks. */
   alpha: TestWorkspace;
   other: TestWorkspace;
@@ -40,6 +42,7 @@ export async function createTestApp(backend: Backend, deps: Partial<AppDeps> = {
   return {
     app,
     store: fresh.store,
+    location: fresh.location,
     alpha,
     other,
     post: (url, body, opts = {}) =>
