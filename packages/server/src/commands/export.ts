@@ -134,7 +134,7 @@ export function registerExportCommand<F extends object>(program: Command, helper
         } finally {
           progress.finish();
         }
-        if (flags.output !== undefined) console.log(`exported ${progress.rows} requests to ${flags.output}`);
+        if (flags.output !== undefined) console.log(`exported ${progress.rows} request${progress.rows === 1 ? '' : 's'} to ${flags.output}`);
       };
 
       const tally = await remoteClient(flags);
