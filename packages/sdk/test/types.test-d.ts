@@ -7,7 +7,8 @@
 import type { Static } from '@sinclair/typebox';
 import type { LogRequestReply, TrackScoreBody } from '../../server/src/schemas/promptlayer.js';
 import type { BatchReply, ScoreChangeReply, ScoreEventItem } from '../../server/src/schemas/scores.js';
-import { Tally, TallyError, type BatchResult, type LogRequestResult, type RequestDetail, type ScoreChange, type ScoreEvent, type TrackScoreParams } from '../src/index.js';
+import type { RequestDetail as RequestDetailSchema, RequestSummary, SearchReply } from '../../server/src/schemas/search.js';
+import { Tally, TallyError, type BatchResult, type LogRequestResult, type RequestDetail, type RequestItem, type ScoreChange, type ScoreEvent, type SearchPage, type TrackScoreParams } from '../src/index.js';
 
 type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
 const assertType = <T extends true>(_: T): void => undefined;
@@ -17,6 +18,9 @@ assertType<Equal<ScoreEvent, Static<typeof ScoreEventItem>>>(true);
 assertType<Equal<ScoreChange, Omit<Static<typeof ScoreChangeReply>, 'success'>>>(true);
 assertType<Equal<BatchResult, Omit<Static<typeof BatchReply>, 'success'>>>(true);
 assertType<Equal<LogRequestResult, Static<typeof LogRequestReply>>>(true);
+assertType<Equal<RequestItem, Static<typeof RequestSummary>>>(true);
+assertType<Equal<RequestDetail, Static<typeof RequestDetailSchema>>>(true);
+assertType<Equal<SearchPage, Omit<Static<typeof SearchReply>, 'success'>>>(true);
 // Every body the SDK sends for track.score is one the server accepts.
 const toWire = (p: TrackScoreParams): Omit<Static<typeof TrackScoreBody>, 'api_key'> => p;
 void toWire;
@@ -67,6 +71,10 @@ export async function usage(): Promise<void> {
   tally.requests.search({ filter: { field: 'tags', op: '<', value: ['x'] } });
   // @ts-expect-error unknown sort key
   tally.requests.search({ sort_by: 'price_desc' });
+  const page: SearchPage = await tally.requests.searchPage({ where: { tag: ['prod', 'eu'], 'score.quality': 'lt:50', min_latency_ms: 100 }, limit: 10 });
+  void page.next_cursor;
+  // @ts-expect-error simple filters take text or numbers
+  tally.requests.searchPage({ where: { tag: { any: 'prod' } } });
 
   const exp = await tally.export({ format: 'jsonl' });
   for await (const row of exp.rows()) void row.id;
