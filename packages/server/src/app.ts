@@ -2,11 +2,15 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastif
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import fastifyCookie from '@fastify/cookie';
 import { keyAuthenticator } from './auth/key-auth.js';
+import { limitAuthFailures, registerKeyRateLimit } from './auth/rate-limits.js';
 import { keyOrSessionAuthenticator } from './auth/sessions.js';
 import { LIMITS } from './domain/limits.js';
 import { WriteQueue } from './ingest/write-queue.js';
-import { registerErrorHandling } from './routes/error-handler.js';
+import { createMetrics, instrumentRequests } from './metrics.js';
+import { answerFrameworkError, registerErrorHandling } from './routes/error-handler.js';
+import { refuseNulCharacters } from './routes/nul-guard.js';
 import { registerOpenApi } from './routes/openapi.js';
+import { opsRoutes } from './routes/ops.js';
 import { logRoutes } from './routes/promptlayer/log.js';
 import { promptLayerSearchRoutes } from './routes/promptlayer/search.js';
 import { trackRoutes } from './routes/promptlayer/track.js';
@@ -27,6 +31,16 @@ export interface AppDeps {
   logBodyLimit?: number;
   queueMaxBatch?: number;
   queueMaxPending?: number;
+  /** Requests per API key per minute (429 above); 0 for no limit. Default 60000. */
+  rateLimitPerKey?: number;
+  /** Failed authentications per client address per minute (429 above); 0 for no limit. Default 60. */
+  authFailuresPerMinute?: number;
+  /** Most time a request may take from its first byte to its answer, ms (408 after). Default 60000. */
+  requestTimeoutMs?: number;
+  /** Most time a client may take to send the request headers, ms. Default 15000. */
+  headersTimeoutMs?: number;
+  /** Process metrics (CPU, memory, event loop) in /metrics; the CLI turns them on. */
+  processMetrics?: boolean;
   /** The built dashboard (default: packages/dashboard/dist). */
   dashboardDir?: string;
 }
@@ -56,6 +70,13 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     bodyLimit: Math.max(trackBodyLimit, logBodyLimit),
     return503OnClosing: true,
     forceCloseConnections: 'idle',
+    frameworkErrors: answerFrameworkError,
+    // A slow client cannot hold a connection: headers must arrive within headersTimeout, the whole
+    // request within requestTimeout, and a silent socket is closed after connectionTimeout.
+    requestTimeout: deps.requestTimeoutMs ?? 60_000,
+    connectionTimeout: (deps.requestTimeoutMs ?? 60_000) + 5_000,
+    // Node checks those timeouts every connectionsCheckingInterval (30 s by default); check each second.
+    http: { headersTimeout: deps.headersTimeoutMs ?? 15_000, connectionsCheckingInterval: 1000 },
     // A score name (up to 512 characters, URL-encoded) is a path parameter of
     // /v1/requests/{id}/scores/{name}; the default of 100 would answer 414 to valid names.
     routerOptions: { maxParamLength: 8192 },
@@ -63,8 +84,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   app.setValidatorCompiler(validatorCompiler);
   registerErrorHandling(app);
+  refuseNulCharacters(app);
 
-  const queue = new WriteQueue(deps.store, { maxBatch: deps.queueMaxBatch ?? 256, maxPending: deps.queueMaxPending ?? 10_000 });
+  const metrics = createMetrics({ queueDepth: () => queue.depth, processMetrics: deps.processMetrics ?? false });
+  const queue = new WriteQueue(deps.store, { maxBatch: deps.queueMaxBatch ?? 256, maxPending: deps.queueMaxPending ?? 10_000, onBatch: metrics.observeBatch });
   app.decorate('writeQueue', queue);
   app.decorateRequest('auth', null);
   app.decorateRequest('session', null);
@@ -72,7 +95,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   // Closing stops intake first (Fastify refuses new requests), then everything queued commits.
   app.addHook('onClose', async () => queue.close());
 
-  const auth = keyAuthenticator(deps.store, app.log);
+  instrumentRequests(app, metrics);
+  await registerKeyRateLimit(app, { maxPerMinute: deps.rateLimitPerKey ?? 60_000 });
+  await app.register(opsRoutes, { store: deps.store, metrics });
+  const auth = limitAuthFailures(keyAuthenticator(deps.store, app.log), { maxPerMinute: deps.authFailuresPerMinute ?? 60 });
   // The native API serves programs (API key) and the dashboard (session cookie + CSRF token) alike;
   // the PromptLayer routes (plDeps) stay key-only.
   const routeDeps = { store: deps.store, queue, auth: keyOrSessionAuthenticator(auth, deps.store.accounts), trackBodyLimit, logBodyLimit };
@@ -85,7 +111,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(scoreRoutes, routeDeps);
   await app.register(scoreAnalyticsRoutes, routeDeps);
   await app.register(requestRoutes, routeDeps);
-  await app.register(accountRoutes, { accounts: deps.store.accounts, loginFailuresPerMinute: 60 });
+  await app.register(accountRoutes, { accounts: deps.store.accounts, loginFailuresPerMinute: deps.authFailuresPerMinute ?? 60 });
   await app.register(keyRoutes, { store: deps.store });
   await app.register(dashboardRoutes, { accounts: deps.store.accounts, dir: deps.dashboardDir });
   return app;

@@ -1,6 +1,7 @@
 import { Command, Option } from 'commander';
 import { generateApiKey } from './auth/api-keys.js';
 import { buildApp } from './app.js';
+import { registerBackupCommands } from './commands/backup.js';
 import { registerScoreCommand } from './commands/score.js';
 import { registerRequestsCommands } from './commands/requests.js';
 import { registerExportCommand } from './commands/export.js';
@@ -67,6 +68,10 @@ async function serve(flags: Record<string, unknown>): Promise<void> {
     logBodyLimit: config.logBodyLimit,
     queueMaxBatch: config.queueMaxBatch,
     queueMaxPending: config.queueMaxPending,
+    rateLimitPerKey: config.rateLimitPerKey,
+    authFailuresPerMinute: config.authFailuresPerMinute,
+    requestTimeoutMs: config.requestTimeoutMs,
+    processMetrics: true,
   });
   const address = await app.listen({ host: config.host, port: config.port });
   const where = config.databaseUrl ? 'PostgreSQL' : `SQLite at ${config.dataDir}/tally.db`;
@@ -114,7 +119,10 @@ export function buildCli(): Command {
       .addOption(new Option('--sqlite-synchronous <mode>', 'FULL survives power loss, NORMAL only crashes (env TALLY_SQLITE_SYNCHRONOUS)').choices(['FULL', 'NORMAL']))
       .option('--track-body-limit <bytes>', `body limit of the track routes (env TALLY_TRACK_BODY_LIMIT, default ${LIMITS.trackBodyBytes})`)
       .option('--log-body-limit <bytes>', `body limit of the log routes (env TALLY_LOG_BODY_LIMIT, default ${LIMITS.logBodyBytes})`)
-      .option('--log-level <level>', 'fatal, error, warn, info, debug or silent (env TALLY_LOG_LEVEL)'),
+      .option('--log-level <level>', 'fatal, error, warn, info, debug or silent (env TALLY_LOG_LEVEL)')
+      .option('--rate-limit-per-key <n>', 'requests per API key per minute, 0 for no limit (env TALLY_RATE_LIMIT_PER_KEY, default 60000)')
+      .option('--auth-failures-per-minute <n>', 'failed authentications per client address per minute (env TALLY_AUTH_FAILURES_PER_MINUTE, default 60)')
+      .option('--request-timeout-ms <ms>', 'most time one request may take (env TALLY_REQUEST_TIMEOUT_MS, default 60000)'),
   ).action((opts: Record<string, unknown>) => serve(opts));
 
   const workspaces = program.command('workspaces').description('create and list workspaces');
@@ -171,6 +179,7 @@ export function buildCli(): Command {
   registerScoreCommand(program, { withStoreOptions, withStore });
   registerRequestsCommands(program, { withStoreOptions, withStore });
   registerExportCommand(program, { withStoreOptions, withStore });
+  registerBackupCommands(program);
   return program;
 }
 

@@ -1,4 +1,4 @@
-import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { TallyError, type ErrorCode } from '../domain/errors.js';
 import { DatabaseUnavailableError } from '../store/database-errors.js';
 import { describeValidation } from './validation.js';
@@ -16,6 +16,16 @@ const FASTIFY_CLIENT_ERRORS: Record<string, { code: ErrorCode; message: (limit?:
   FST_ERR_CTP_EMPTY_JSON_BODY: { code: 'invalid_json', message: () => 'body: is empty but content-type is application/json' },
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: { code: 'invalid_json', message: () => 'content-length: does not match the body' },
 };
+
+/**
+ * Errors the router raises before any route runs (a path with malformed percent-encoding such as
+ * `/v1/requests/%ED%A0%80`): passed to Fastify as `frameworkErrors`, so they too get the JSON shape.
+ */
+export function answerFrameworkError(err: FastifyError, request: FastifyRequest, reply: FastifyReply) {
+  if (err.code === 'FST_ERR_BAD_URL') return send(reply, 400, 'bad_request', `url: ${request.url.split('?')[0]} is not a valid URL (malformed percent-encoding)`);
+  const status = err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 400;
+  return send(reply, status, 'bad_request', `request: ${err.message}`);
+}
 
 /**
  * The one place errors become responses: `{ success: false, message, code }`. Unknown errors get a

@@ -1,4 +1,4 @@
-import { Migrator, type Kysely, type Selectable } from 'kysely';
+import { Migrator, sql, type Kysely, type Selectable } from 'kysely';
 import { notFound, TallyError } from '../domain/errors.js';
 import type { RequestFilter } from '../domain/search-query.js';
 import type { NewRequest, RequestStatus } from '../domain/request-shape.js';
@@ -303,6 +303,10 @@ export class SqlStore implements Store {
 
   close(): Promise<void> {
     return this.traits.close();
+  }
+
+  async ping(): Promise<void> {
+    await sql`select 1`.execute(this.db);
   }
 
   write<T>(fn: (w: StoreWriter) => Promise<T>): Promise<T> {

@@ -115,6 +115,8 @@ export interface Store {
   /** Brings the schema to the newest version; safe to run from several processes at once. */
   migrate(): Promise<void>;
   close(): Promise<void>;
+  /** One cheap round trip to the database (readiness); rejects when it is unreachable. */
+  ping(): Promise<void>;
   /** Runs `fn` in one write transaction and commits before resolving. */
   write<T>(fn: (w: StoreWriter) => Promise<T>): Promise<T>;
 
