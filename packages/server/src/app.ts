@@ -77,9 +77,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     connectionTimeout: (deps.requestTimeoutMs ?? 60_000) + 5_000,
     // Node checks those timeouts every connectionsCheckingInterval (30 s by default); check each second.
     http: { headersTimeout: deps.headersTimeoutMs ?? 15_000, connectionsCheckingInterval: 1000 },
-    // A score name (up to 512 characters, URL-encoded) is a path parameter of
+    // SDKs append `/path` to the base URL as given, so `PROMPTLAYER_BASE_URL=http://host:8787/`
+    // sends `//library-track-score`; route it rather than answer 404.
+    // maxParamLength: a score name (up to 512 characters, URL-encoded) is a path parameter of
     // /v1/requests/{id}/scores/{name}; the default of 100 would answer 414 to valid names.
-    routerOptions: { maxParamLength: 8192 },
+    routerOptions: { ignoreDuplicateSlashes: true, maxParamLength: 8192 },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   app.setValidatorCompiler(validatorCompiler);
