@@ -98,3 +98,41 @@ for (const backend of BACKENDS) {
     });
   });
 }
+
+describe('store [postgres]: write order across instances', { skip: !BACKENDS.includes('postgres') }, () => {
+  it('a write transaction that began later commits later, so the history feed never shows event N+1 before N', async () => {
+    const loc = await freshLocation('postgres');
+    const opts = { databaseUrl: loc.databaseUrl, dataDir: loc.dataDir };
+    const [a, b, reader] = await Promise.all([openStore(opts), openStore(opts), openStore(opts)]);
+    let release = () => {};
+    try {
+      const ws = await a.createWorkspace('w');
+      const [r1, r2] = [await a.write((w) => w.insertRequest(ws.id, request(), actor)), await a.write((w) => w.insertRequest(ws.id, request(), actor))];
+      const gate = new Promise<void>((r) => (release = r));
+      let firstWrote!: () => void;
+      const wrote = new Promise<void>((r) => (firstWrote = r));
+      const first = a.write(async (w) => {
+        await w.setScore(ws.id, r1, 'q', 1, actor);
+        firstWrote();
+        await gate;
+      });
+      await wrote;
+      let secondDone = false;
+      const second = b.write((w) => w.setScore(ws.id, r2, 'q', 2, actor)).then(() => (secondDone = true));
+      await new Promise((r) => setTimeout(r, 300));
+      // Another instance's write waits for the open one instead of committing a higher event id first.
+      assert.equal(secondDone, false);
+      assert.deepEqual(await reader.scoreEvents(ws.id, { afterId: 0, limit: 10 }), []);
+      release();
+      await Promise.all([first, second]);
+      const events = await reader.scoreEvents(ws.id, { afterId: 0, limit: 10 });
+      assert.deepEqual(events.map((e) => [e.requestId, e.newValue]), [[r1, 1], [r2, 2]]);
+      assert.ok(events[0]!.id < events[1]!.id);
+    } finally {
+      // Never leave the first transaction open, or closing its pool would wait for ever.
+      release();
+      await Promise.all([a.close(), b.close(), reader.close()]);
+      await loc.drop();
+    }
+  });
+});

@@ -27,9 +27,12 @@ import type {
 export interface BackendTraits {
   backend: Backend;
   migrationDialect: MigrationDialect;
-  /** PostgreSQL locks the request row so concurrent instances serialize score changes per request. */
-  lockRowsForUpdate: boolean;
-  /** Runs `fn` in one write transaction (SQLite: BEGIN IMMEDIATE; PostgreSQL: BEGIN). */
+  /**
+   * Runs `fn` in one write transaction that no other write transaction overlaps, whatever process
+   * runs it (SQLite: BEGIN IMMEDIATE; PostgreSQL: an advisory lock taken first). So a score's old
+   * value cannot change between reading and replacing it, and history ids are handed out in commit
+   * order: a feed reader never sees event N+1 before event N.
+   */
   writeTransaction<T>(fn: (trx: Kysely<Database>) => Promise<T>): Promise<T>;
   /** Runs migrations, holding whatever lock keeps concurrent starts apart. */
   withMigrationLock<T>(fn: () => Promise<T>): Promise<T>;
@@ -93,16 +96,11 @@ function toRequest(r: Selectable<RequestsTable>): Omit<StoredRequest, 'tags' | '
 }
 
 class SqlWriter implements StoreWriter {
-  constructor(
-    private readonly trx: Kysely<Database>,
-    private readonly lockRows: boolean,
-  ) {}
+  constructor(private readonly trx: Kysely<Database>) {}
 
   /** Checks that the request is in the workspace (a foreign id answers like a missing one). */
   private async requireRequest(workspaceId: number, requestId: number): Promise<void> {
-    let q = this.trx.selectFrom('requests').select('id').where('id', '=', requestId).where('workspace_id', '=', workspaceId);
-    if (this.lockRows) q = q.forUpdate();
-    const row = await q.executeTakeFirst();
+    const row = await this.trx.selectFrom('requests').select('id').where('id', '=', requestId).where('workspace_id', '=', workspaceId).executeTakeFirst();
     if (!row) throw notFound('request_id', 'request');
   }
 
@@ -310,7 +308,7 @@ export class SqlStore implements Store {
   }
 
   write<T>(fn: (w: StoreWriter) => Promise<T>): Promise<T> {
-    return this.traits.writeTransaction((trx) => fn(new SqlWriter(trx, this.traits.lockRowsForUpdate)));
+    return this.traits.writeTransaction((trx) => fn(new SqlWriter(trx)));
   }
 
   async bootstrapDefaultWorkspace(): Promise<Workspace | null> {

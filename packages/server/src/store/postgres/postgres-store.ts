@@ -1,4 +1,4 @@
-import { Kysely, PostgresDialect } from 'kysely';
+import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import type { Database } from '../schema.js';
 import { withOutageErrors } from '../database-errors.js';
@@ -6,6 +6,7 @@ import { SqlStore } from '../sql-store.js';
 
 // Any fixed number shared by every Tally instance: the advisory lock that serializes migrations.
 const MIGRATION_LOCK_KEY = 7_316_051;
+const WRITE_ORDER_LOCK_KEY = 7_316_052;
 
 const INT8_OID = 20;
 // Ids, counts and epoch-millisecond times are int8; all stay below 2^53, so numbers are exact.
@@ -47,8 +48,13 @@ export function openPostgresStore(opts: PostgresOptions): SqlStore {
       idType: 'bigint',
       identity: (c) => c.primaryKey().generatedByDefaultAsIdentity(),
     },
-    lockRowsForUpdate: true,
-    writeTransaction: (fn) => db.transaction().execute(fn),
+    // Group commit makes each instance's writes one transaction at a time; this lock lines up the
+    // transactions of every instance (and of the CLI) so that they commit in the order they began.
+    writeTransaction: (fn) =>
+      db.transaction().execute(async (trx) => {
+        await sql`select pg_advisory_xact_lock(${WRITE_ORDER_LOCK_KEY})`.execute(trx);
+        return fn(trx);
+      }),
     // Kysely's own migration lock assumes its lock table exists; two instances creating it at once
     // can collide, so a session-level advisory lock serializes the whole migration instead.
     withMigrationLock: async (fn) => {

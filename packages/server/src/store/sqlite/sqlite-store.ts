@@ -64,7 +64,6 @@ export function openSqliteStore(opts: SqliteOptions): SqlStore {
       idType: 'integer',
       identity: (c) => c.primaryKey().autoIncrement(),
     },
-    lockRowsForUpdate: false,
     // BEGIN IMMEDIATE takes the write lock up front, so a transaction that reads before it writes
     // cannot fail half-way when another process (the CLI) writes to the same file.
     writeTransaction: (fn) =>
