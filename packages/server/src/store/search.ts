@@ -122,6 +122,19 @@ function toStored(r: Row, d: Details): StoredRequest {
   };
 }
 
+/** One request with everything attached, or null when it is not in the workspace. */
+export async function readRequest(db: Kysely<Database>, workspaceId: number, id: number): Promise<StoredRequest | null> {
+  const row = (await db
+    .selectFrom('requests')
+    .select([...SUMMARY_COLUMNS, ...CONTENT_COLUMNS])
+    .where('requests.id', '=', id)
+    .where('requests.workspace_id', '=', workspaceId)
+    .executeTakeFirst()) as Row | undefined;
+  if (!row) return null;
+  const details = await detailsOf(db, workspaceId, [id]);
+  return toStored(row, details.get(id)!);
+}
+
 /** Tags, metadata, scores and groups of a page's rows: one query per table, never one per row. */
 async function detailsOf(db: Kysely<Database>, ws: number, ids: number[]): Promise<Map<number, Details>> {
   const out = new Map<number, Details>(ids.map((id) => [id, { tags: [], metadata: {}, groupIds: [], scores: {} }]));

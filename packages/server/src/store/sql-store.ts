@@ -1,12 +1,12 @@
 import { Migrator, sql, type Kysely, type Selectable } from 'kysely';
 import { notFound, TallyError } from '../domain/errors.js';
 import type { RequestFilter } from '../domain/search-query.js';
-import type { NewRequest, RequestStatus } from '../domain/request-shape.js';
+import type { NewRequest } from '../domain/request-shape.js';
 import { SqlAccounts } from './accounts.js';
 import type { MigrationDialect } from './migrations/index.js';
 import { TallyMigrations } from './migrations/index.js';
-import { countMatchingRequests, selectRequestContentPage, selectRequestPage, selectScoreNamesOf, type RequestPage, type RequestSearch, type RequestSummary } from './search.js';
-import type { ApiKeysTable, Database, RequestsTable, ScoreEventsTable, WorkspacesTable } from './schema.js';
+import { countMatchingRequests, readRequest, selectRequestContentPage, selectRequestPage, selectScoreNamesOf, type RequestPage, type RequestSearch, type RequestSummary } from './search.js';
+import type { ApiKeysTable, Database, ScoreEventsTable, WorkspacesTable } from './schema.js';
 import { selectExistingRequestIds, selectScoreEvents, selectScoreNameExists, type ScoreEventQuery } from './score-events.js';
 import { selectScoreDistribution, selectScoreSeries, type DistributionRow, type ScoreAggregateQuery, type SeriesRow, type StatsInterval } from './score-stats.js';
 import type {
@@ -65,35 +65,6 @@ const toScoreEvent = (r: Selectable<ScoreEventsTable>): ScoreEvent => ({
   at: Number(r.at),
 });
 
-function toRequest(r: Selectable<RequestsTable>): Omit<StoredRequest, 'tags' | 'metadata' | 'groupIds' | 'scores'> {
-  return {
-    id: r.id,
-    workspaceId: Number(r.workspace_id),
-    provider: r.provider,
-    model: r.model,
-    functionName: r.function_name,
-    apiType: r.api_type,
-    input: JSON.parse(r.input),
-    output: JSON.parse(r.output),
-    parameters: JSON.parse(r.parameters) as Record<string, unknown>,
-    promptName: r.prompt_name,
-    promptId: r.prompt_id,
-    promptVersion: r.prompt_version,
-    promptLabel: r.prompt_label,
-    promptInputVariables: JSON.parse(r.prompt_input_variables) as Record<string, unknown>,
-    inputTokens: r.input_tokens,
-    outputTokens: r.output_tokens,
-    price: r.price,
-    status: r.status as RequestStatus,
-    errorType: r.error_type,
-    errorMessage: r.error_message,
-    startMs: Number(r.request_start_time),
-    endMs: Number(r.request_end_time),
-    latencyMs: Number(r.latency_ms),
-    spanId: r.span_id,
-    createdAt: Number(r.created_at),
-  };
-}
 
 class SqlWriter implements StoreWriter {
   constructor(private readonly trx: Kysely<Database>) {}
@@ -385,22 +356,8 @@ export class SqlStore implements Store {
     await this.db.updateTable('api_keys').set({ last_used_at: at }).where('id', '=', id).execute();
   }
 
-  async getRequest(workspaceId: number, id: number): Promise<StoredRequest | null> {
-    const row = await this.db.selectFrom('requests').selectAll().where('id', '=', id).where('workspace_id', '=', workspaceId).executeTakeFirst();
-    if (!row) return null;
-    const [tags, metadata, groups, scores] = await Promise.all([
-      this.db.selectFrom('request_tags').select('tag').where('request_id', '=', id).orderBy('tag').execute(),
-      this.db.selectFrom('request_metadata').select(['key', 'value']).where('request_id', '=', id).orderBy('key').execute(),
-      this.db.selectFrom('request_groups').select('group_id').where('request_id', '=', id).orderBy('group_id').execute(),
-      this.db.selectFrom('scores').select(['name', 'value']).where('request_id', '=', id).orderBy('name').execute(),
-    ]);
-    return {
-      ...toRequest(row),
-      tags: tags.map((t) => t.tag),
-      metadata: Object.fromEntries(metadata.map((m) => [m.key, m.value])),
-      groupIds: groups.map((g) => Number(g.group_id)),
-      scores: Object.fromEntries(scores.map((s) => [s.name, s.value])),
-    };
+  getRequest(workspaceId: number, id: number): Promise<StoredRequest | null> {
+    return readRequest(this.db, workspaceId, id);
   }
 
   searchRequests(workspaceId: number, query: RequestSearch): Promise<RequestPage<RequestSummary>> {
