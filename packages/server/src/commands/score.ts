@@ -3,6 +3,7 @@ import { TallyError } from '../domain/errors.js';
 import { parseId } from '../domain/ids.js';
 import { checkScore, scoreName } from '../domain/score.js';
 import type { Store } from '../store/store.js';
+import { remote, remoteClient } from './remote.js';
 
 /** What cli.ts lends the command: its store options and the way it opens a store. */
 export interface StoreCommandHelpers<F> {
@@ -49,18 +50,10 @@ export function registerScoreCommand<F extends object>(program: Command, helpers
       const id = parseId(requestId, 'request-id');
       const score = checkScore(/^-?\d+$/.test(value) ? Number(value) : Number.NaN, 'value');
       const name = scoreName(flags.name);
-      const url = flags.url ?? (flags.key !== undefined ? process.env.TALLY_BASE_URL : undefined);
+      const client = await remoteClient(flags);
       let change: { request_id: number; name: string; old_value: number | null; new_value: number | null };
-      if (url !== undefined) {
-        const { Tally, TallyError: SdkError } = await import('@tally/sdk');
-        const key = flags.key ?? process.env.TALLY_API_KEY;
-        if (!key) throw new TallyError('invalid_field', '--key: an API key is required with --url (or env TALLY_API_KEY)');
-        try {
-          change = await new Tally({ apiKey: key, baseURL: url }).scores.set(id, name, score, flags.comment === undefined ? {} : { comment: flags.comment });
-        } catch (err) {
-          if (err instanceof SdkError) throw new TallyError(err.status === 404 ? 'not_found' : err.status === 401 ? 'unauthorized' : 'invalid_field', err.message);
-          throw err;
-        }
+      if (client) {
+        change = await remote(() => client.scores.set(id, name, score, flags.comment === undefined ? {} : { comment: flags.comment }));
       } else {
         change = await helpers.withStore(flags, async (store) => {
           const ws = await store.findWorkspace(flags.workspace);
