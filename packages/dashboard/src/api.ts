@@ -56,84 +56,15 @@ export interface SessionInfo {
   csrf_token: string;
 }
 
-export interface RequestSummary {
-  id: number;
-  provider: string;
-  model: string;
-  function_name: string;
-  prompt_name: string | null;
-  prompt_version: number | null;
-  prompt_label: string | null;
-  input_tokens: number;
-  output_tokens: number;
-  tokens: number;
-  price: number;
-  status: string;
-  error_type: string | null;
-  error_message: string | null;
-  request_start_time: string;
-  request_end_time: string;
-  latency_ms: number;
-  tags: string[];
-  metadata: Record<string, string>;
-  scores: Record<string, number>;
-  group_ids: number[];
-  created_at: string;
-}
-
-export interface RequestDetail extends RequestSummary {
-  input: unknown;
-  output: unknown;
-  parameters: Record<string, unknown>;
-  prompt_input_variables: Record<string, unknown>;
-}
-
-export interface SearchReply {
-  items: RequestSummary[];
-  next_cursor: string | null;
-  has_more: boolean;
-}
-
-export interface ScoreEvent {
-  id: number;
-  request_id: number;
-  name: string;
-  old_value: number | null;
-  new_value: number | null;
-  actor: string;
-  source: string;
-  comment: string | null;
-  batch_id: string | null;
-  at: string;
-}
-
-export interface StatsEntry {
-  name: string;
-  group: Record<string, string | number | null> | null;
-  count: number;
-  mean: number | null;
-  stddev: number | null;
-  min: number | null;
-  max: number | null;
-  p50: number | null;
-  p90: number | null;
-  histogram: { from: number; to: number; count: number }[];
-  series: { start: string; count: number; mean: number }[];
-}
-
-export interface CompareReply {
-  name: string;
-  test: string;
-  confidence: number;
-  a: { criteria: Record<string, string | number>; count: number; mean: number | null; stddev: number | null };
-  b: { criteria: Record<string, string | number>; count: number; mean: number | null; stddev: number | null };
-  difference: number | null;
-  ci: { low: number; high: number } | null;
-  t: number | null;
-  df: number | null;
-  p_value: number | null;
-  verdict: 'a_better' | 'b_better' | 'no_significant_difference' | 'not_enough_data';
-}
+// The wire types of /v1 are the SDK's, which its type tests hold equal to the server's schemas.
+export type {
+  CompareResult as CompareReply,
+  RequestDetail,
+  RequestItem as RequestSummary,
+  ScoreEvent,
+  SearchPage as SearchReply,
+  StatsEntry,
+} from '@tally/sdk';
 
 export interface ApiKeyItem {
   id: number;

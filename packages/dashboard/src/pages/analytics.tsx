@@ -20,7 +20,7 @@ const COHORT_FIELDS = [
 type Cohort = Record<(typeof COHORT_FIELDS)[number][0], string>;
 const emptyCohort = (): Cohort => ({ prompt_name: '', prompt_version: '', model: '', tag: '', from: '', to: '' });
 
-function GroupTable({ title, entries, columns }: { title: string; entries: StatsEntry[]; columns: [string, string][] }) {
+function GroupTable({ title, entries, columns }: { title: string; entries: StatsEntry[]; columns: [keyof NonNullable<StatsEntry['group']>, string][] }) {
   return (
     <section aria-label={title} className="card">
       <h2>{title}</h2>
