@@ -1,0 +1,105 @@
+/**
+ * Query benchmark (`npm run bench:queries`) on a store filled by `npm run bench:seed`: the reads
+ * the dashboard and API users run, each repeated and reported as a median, in-process through the
+ * HTTP app (routing, validation and serialization included). The by-id read measured in the same
+ * run is the baseline every other median is also given against. Then a CSV export of every row
+ * from a real server process: rows per second and the server's peak RSS.
+ *
+ *   npm run bench:queries -- [--data ./bench-data] [--database-url URL] [--runs 7]
+ */
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { buildApp } from '../packages/server/src/app.js';
+import { generateApiKey } from '../packages/server/src/auth/api-keys.js';
+import { openStore } from '../packages/server/src/store/open-store.js';
+import { ROOT, median, startProcess, watchRss } from './lib/processes.js';
+
+const { values: opts } = parseArgs({
+  options: {
+    data: { type: 'string', default: join(ROOT, 'bench-data') },
+    'database-url': { type: 'string' },
+    workspace: { type: 'string', default: 'default' },
+    runs: { type: 'string', default: '7' },
+    'skip-export': { type: 'boolean', default: false },
+  },
+});
+const RUNS = Number(opts.runs);
+
+async function main() {
+  const store = await openStore({ dataDir: opts.data!, databaseUrl: opts['database-url'] });
+  const ws = await store.findWorkspace(opts.workspace!);
+  if (!ws) throw new Error(`no workspace "${opts.workspace}": run npm run bench:seed first`);
+  const { key, display, hash } = generateApiKey();
+  await store.createApiKey(ws.id, 'bench queries', display, hash);
+  const app = await buildApp({ store, logger: false, rateLimitPerKey: 0 });
+  const get = async (url: string) => {
+    const res = await app.inject({ method: 'GET', url, headers: { 'x-api-key': key } });
+    if (res.statusCode !== 200) throw new Error(`${url}: ${res.statusCode} ${res.body.slice(0, 300)}`);
+    return res.json() as Record<string, unknown>;
+  };
+  const total = ((await get('/v1/requests/search?limit=1')) as { items: { id: number }[] }).items[0]?.id ?? 0;
+  console.log(`query benchmark on ${store.backend}: newest request id ${total}, ${RUNS} runs each, medians`);
+
+  // The cursor of page 101 of the score-range search, found by walking (not timed).
+  const range = '/v1/requests/search?score.quality=between:40,60&sort_by=score.quality&sort_order=desc&limit=50';
+  let cursor: string | null = null;
+  for (let page = 0; page < 100; page++) {
+    const body = (await get(cursor ? `${range}&cursor=${encodeURIComponent(cursor)}` : range)) as { next_cursor: string | null };
+    cursor = body.next_cursor;
+    if (!cursor) throw new Error(`the score range has fewer than ${page + 1} pages: seed more requests`);
+  }
+  const mid = Math.floor(total / 2);
+  const from = new Date(Date.UTC(2026, 3, 1)).toISOString();
+  const to = new Date(Date.UTC(2026, 3, 8)).toISOString();
+  const queries: [string, string][] = [
+    ['one request by id (baseline)', `/v1/requests/${mid}`],
+    ['score range sorted by score, first page of 50', range],
+    ['score range sorted by score, page 101', `${range}&cursor=${encodeURIComponent(cursor!)}`],
+    ['tag plus a one-week time range, page of 50', `/v1/requests/search?tag=eu&from=${from}&to=${to}&limit=50`],
+    ['stats for one score name over all rows', '/v1/scores/stats?name=quality'],
+    ['stats for one name grouped by prompt version', '/v1/scores/stats?name=quality&group_by=prompt'],
+    ['compare prompt version 1 with 3', '/v1/scores/compare?name=quality&a.prompt_version=1&b.prompt_version=3'],
+  ];
+  const results: { what: string; ms: number }[] = [];
+  for (const [what, url] of queries) {
+    await get(url); // warm-up: caches and prepared statements, as on a running server
+    const times: number[] = [];
+    for (let i = 0; i < RUNS; i++) {
+      const t0 = process.hrtime.bigint();
+      await get(url);
+      times.push(Number(process.hrtime.bigint() - t0) / 1e6);
+    }
+    const ms = median(times);
+    results.push({ what, ms });
+    console.log(`  ${what.padEnd(48)} ${ms.toFixed(2).padStart(9)} ms  ${(ms / results[0]!.ms).toFixed(1).padStart(7)}x by-id`);
+  }
+  await app.close();
+  await store.close();
+
+  if (!opts['skip-export']) {
+    const args = [join(ROOT, 'packages/server/bin/tally.js'), 'serve', '--port', '0', '--log-level', 'warn', '--data', opts.data!];
+    if (opts['database-url']) args.push('--database-url', opts['database-url']);
+    const server = await startProcess('tally', args);
+    const rss = watchRss(server.child.pid!);
+    const t0 = Date.now();
+    const res = await fetch(`${server.url}/v1/requests/export?format=csv`, { headers: { 'x-api-key': key } });
+    if (!res.ok || !res.body) throw new Error(`export: ${res.status}`);
+    let lines = 0;
+    let bytes = 0;
+    // Count records, not lines: quoted prompt text may hold newlines (the seeded bodies do not).
+    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+      bytes += chunk.length;
+      for (const b of chunk) if (b === 10) lines++;
+    }
+    const seconds = (Date.now() - t0) / 1000;
+    const peak = rss.stop();
+    await server.stop();
+    const rows = lines - 1;
+    console.log(`  export all rows as CSV: ${rows.toLocaleString('en-US')} rows, ${(bytes / 1048576).toFixed(0)} MB in ${seconds.toFixed(1)} s = ${Math.round(rows / seconds).toLocaleString('en-US')} rows/s, server peak RSS ${Math.round(peak / 1048576)} MB`);
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
