@@ -3,29 +3,16 @@ import { after, before, describe, it } from 'node:test';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { LightMyRequestResponse } from 'fastify';
 import { buildApp } from '../src/app.js';
 import { createSetupToken } from '../src/auth/sessions.js';
 import { inviteUser, ownerSetupToken } from '../src/commands/users.js';
 import { openStore } from '../src/store/open-store.js';
 import { BACKENDS, freshLocation } from './helpers/backends.js';
+import { sessionCookieOf, type Browser } from './helpers/dashboard-users.js';
 import { runCli, startServer } from './helpers/process.js';
 import { createTestApp, logRequest, type TestApp } from './helpers/test-app.js';
 
 const PASSWORD = 'correct horse battery';
-
-function sessionCookieOf(res: LightMyRequestResponse): { value: string; header: string } {
-  const raw = res.headers['set-cookie'];
-  const all = Array.isArray(raw) ? raw : raw ? [raw] : [];
-  const header = all.find((c) => c.startsWith('tally_session='));
-  assert.ok(header, `a tally_session cookie is set: ${JSON.stringify(all)}`);
-  return { value: header.split(';')[0]!.slice('tally_session='.length), header };
-}
-
-interface Browser {
-  cookie: string;
-  csrf: string;
-}
 
 for (const backend of BACKENDS) {
   describe(`dashboard accounts and sessions [${backend}]`, () => {

@@ -25,11 +25,16 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
+/** A new live API key of a workspace: the secret and the key's id. */
+export async function addApiKey(store: Store, workspaceId: number, label: string): Promise<{ key: string; keyId: number }> {
+  const { key, display, hash } = generateApiKey();
+  const info = await store.createApiKey(workspaceId, label, display, hash);
+  return { key, keyId: info.id };
+}
+
 export async function addWorkspace(store: Store, name: string): Promise<TestWorkspace> {
   const workspace = await store.createWorkspace(name);
-  const { key, display, hash } = generateApiKey();
-  const info = await store.createApiKey(workspace.id, 'test', display, hash);
-  return { workspace, key, keyId: info.id };
+  return { workspace, ...(await addApiKey(store, workspace.id, 'test')) };
 }
 
 /** An in-process app (no port) over a fresh store of the given backend, with two workspaces. */
