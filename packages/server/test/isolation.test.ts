@@ -7,114 +7,248 @@ import fc from 'fast-check';
 import { sql } from 'kysely';
 import type { SqlStore } from '../src/store/sql-store.js';
 import { BACKENDS } from './helpers/backends.js';
+import { addDashboardUser, browserHeaders, signIn, type Browser } from './helpers/dashboard-users.js';
 import { listRoutes, type RouteEntry } from './helpers/routes.js';
-import { createTestApp, logRequest, type TestApp, type TestWorkspace } from './helpers/test-app.js';
+import { addApiKey, addWorkspace, createTestApp, logRequest, type TestApp, type TestWorkspace } from './helpers/test-app.js';
 
 /**
- * A workspace is a wall: random operations by two workspaces' keys on every route the app serves
- * (read from the router). After each operation the other workspace's rows are unchanged; no answer
- * contains the other workspace's markers; and an id of the other workspace answers byte for byte
- * like an id that does not exist. `TALLY_ISOLATION_RUNS` sets the number of operations (default 300).
+ * A workspace is a wall: random operations on every route the app serves (read from the router),
+ * each made by an API key or a signed-in dashboard user of either workspace, or by a user who is a
+ * member of both and has switched to one of them. After each operation the other workspace's rows
+ * are unchanged; no answer contains the other workspace's markers; and an id of the other workspace
+ * (request, group, key, workspace, a member's email) answers byte for byte like one that does not
+ * exist. `TALLY_ISOLATION_RUNS` sets the number of operations per backend (default 150).
  */
-const RUNS = Number(process.env.TALLY_ISOLATION_RUNS ?? 300);
+const RUNS = Number(process.env.TALLY_ISOLATION_RUNS ?? 150);
+const PASSWORD = 'correct horse battery';
+const WRONG_PASSWORD = 'not the password at all';
+const NOBODY = 'nobody@example.com';
+// Routes that end the session the browser carries (logout; login replaces it): each call of these
+// gets a session of its own, so the actor's main session outlives the operation.
+const ENDS_SESSION = new Set(['POST /ui/api/logout', 'POST /ui/api/login']);
+
+interface DashboardUser {
+  userId: number;
+  email: string;
+  browser: Browser;
+}
 
 interface Side {
   ws: TestWorkspace;
   marker: string;
   requestIds: number[];
   groupId: number;
+  /** A key labelled with the marker: what a foreign revoke would hit. */
+  labelledKeyId: number;
+  /** A dashboard user who is a member of this workspace only. */
+  user: DashboardUser;
 }
 
-/** Every row of a workspace in every table that has a workspace_id (last_used_at aside). */
-async function snapshot(store: SqlStore, backend: string, workspaceId: number): Promise<string> {
+type ActorKind = 'key' | 'session' | 'both-member';
+/** Who acts, and in which workspace (0: alpha, 1: other). A both-member switches there first. */
+interface Actor {
+  kind: ActorKind;
+  in: 0 | 1;
+}
+const ACTORS: Actor[] = (['key', 'session', 'both-member'] as const).flatMap((kind) => [{ kind, in: 0 as const }, { kind, in: 1 as const }]);
+
+/** The ids an operation puts into paths and bodies. */
+interface Target {
+  requestId: number;
+  groupId: number;
+  keyId: number;
+  workspaceId: number;
+  email: string;
+  password: string;
+  name: string;
+}
+
+/** The strings a request carried (path segments, query values, body strings): an answer may quote these. */
+function sentStrings(url: string, payload: unknown): string[] {
+  const [path = '', query = ''] = url.split('?');
+  const leaves = (v: unknown): string[] => (typeof v === 'string' ? [v] : typeof v === 'object' && v !== null ? Object.values(v).flatMap(leaves) : []);
+  return [...path.split('/').map(decodeURIComponent), ...new URLSearchParams(query).values(), ...leaves(payload)];
+}
+
+/**
+ * Every row of a workspace in every table that has a workspace_id (last_used_at aside), its
+ * members' user rows and its workspace row. The acting user's own sessions and user row are left
+ * out: signing in and switching are theirs to change, wherever their session points.
+ */
+async function snapshot(store: SqlStore, backend: string, workspaceId: number, actorUserId: number | null): Promise<string> {
   const db = store.db;
   const tables =
     backend === 'sqlite'
       ? (await sql<{ name: string }>`select m.name from sqlite_master m join pragma_table_info(m.name) p where m.type = 'table' and p.name = 'workspace_id' order by m.name`.execute(db)).rows
       : (await sql<{ name: string }>`select table_name as name from information_schema.columns where table_schema = 'public' and column_name = 'workspace_id' order by table_name`.execute(db)).rows;
+  const notActor = (column: string) => (actorUserId === null ? '' : ` and ${column} <> ${actorUserId}`);
   const out: Record<string, unknown[]> = {};
   for (const { name } of tables) {
-    const rows = (await sql.raw<Record<string, unknown>>(`select * from "${name}" where workspace_id = ${workspaceId} order by 1`).execute(db)).rows;
+    const rows = (await sql.raw<Record<string, unknown>>(`select * from "${name}" where workspace_id = ${workspaceId}${name === 'sessions' ? notActor('user_id') : ''} order by 1`).execute(db)).rows;
     out[name] = rows.map((r) => ({ ...r, last_used_at: undefined }));
   }
+  out.users = (await sql.raw<Record<string, unknown>>(`select u.* from users u join memberships m on m.user_id = u.id where m.workspace_id = ${workspaceId}${notActor('u.id')} order by u.id`).execute(db)).rows;
+  out.workspaces = (await sql.raw<Record<string, unknown>>(`select * from workspaces where id = ${workspaceId}`).execute(db)).rows;
   return JSON.stringify(out);
 }
 
 for (const backend of BACKENDS) {
-  describe(`workspace isolation on every route [${backend}]`, () => {
+  describe(`workspace isolation on every route, by keys and dashboard users [${backend}]`, () => {
     let t: TestApp;
     let routes: RouteEntry[];
     let a: Side;
     let b: Side;
+    let both: DashboardUser;
     let missingId = 0;
-    let ops = 0;
+    const ops: Record<ActorKind, number> = { key: 0, session: 0, 'both-member': 0 };
     before(async () => {
       // A stand-in for the built dashboard, so its pages answer whether or not it was built here.
       const dashboardDir = mkdtempSync(join(tmpdir(), 'tally-iso-ui-'));
       mkdirSync(join(dashboardDir, 'assets'));
       writeFileSync(join(dashboardDir, 'index.html'), '<!doctype html><title>Tally</title>');
-      t = await createTestApp(backend, { rateLimitPerKey: 0, authFailuresPerMinute: 0, dashboardDir } as Parameters<typeof createTestApp>[1]);
+      t = await createTestApp(backend, { rateLimitPerKey: 0, authFailuresPerMinute: 0, dashboardDir });
       routes = listRoutes(t.app).filter((r) => !r.url.startsWith('/docs') && r.url !== '/openapi.json' && r.url !== '/metrics');
-      const seed = async (ws: TestWorkspace, marker: string): Promise<Side> => {
+      // Workspace names and emails carry the markers too, so a leaked name or member is seen.
+      const seed = async (marker: string): Promise<Side> => {
+        const ws = await addWorkspace(t.store, `${marker}-ws`);
         const requestIds: number[] = [];
         for (let i = 0; i < 3; i++) {
           requestIds.push(await logRequest(t, { model: `${marker}-model`, tags: [`${marker}-tag`], metadata: { [`${marker}-key`]: `${marker}-value` }, score: 40 + i, score_name: `${marker}-score`, prompt_name: `${marker}-prompt` }, ws.key));
         }
         const g = await t.post('/create-group', {}, { key: ws.key });
-        return { ws, marker, requestIds, groupId: (g.json() as { id: number }).id };
+        const labelled = await addApiKey(t.store, ws.workspace.id, `${marker}-label`);
+        const user = await addDashboardUser(t, ws.workspace, `user@${marker.toLowerCase()}.example`, PASSWORD);
+        return { ws, marker, requestIds, groupId: (g.json() as { id: number }).id, labelledKeyId: labelled.keyId, user };
       };
-      a = await seed(t.alpha, 'ALPHAMARK');
-      b = await seed(t.other, 'OTHERMARK');
-      missingId = Math.max(...a.requestIds, ...b.requestIds, a.groupId, b.groupId) + 100_000;
+      a = await seed('ALPHAMARK');
+      b = await seed('OTHERMARK');
+      await addDashboardUser(t, a.ws.workspace, 'both@example.com', PASSWORD);
+      both = await addDashboardUser(t, b.ws.workspace, 'both@example.com', PASSWORD);
+      missingId = Math.max(...a.requestIds, ...b.requestIds, a.groupId, b.groupId, a.labelledKeyId, b.labelledKeyId, b.ws.workspace.id) + 100_000;
     });
     after(async () => {
-      console.log(`isolation [${backend}]: ${ops} operations over ${routes.length} routes, each compared foreign against missing ids`);
+      const total = ops.key + ops.session + ops['both-member'];
+      console.log(
+        `isolation [${backend}]: ${total} operations over ${routes.length} routes (by keys ${ops.key}, by single-workspace users ${ops.session}, by a member of both ${ops['both-member']}), each compared foreign against missing ids`,
+      );
       await t.close();
     });
 
-    const bodyFor = (route: RouteEntry, id: number, groupId: number, name: string): unknown => {
-      if (route.method === 'GET' || route.method === 'DELETE') return undefined;
-      if (route.url.includes('batch')) return { items: [{ request_id: id, name, value: 7 }] };
+    const bodyFor = (route: RouteEntry, x: Target, label: string): unknown => {
+      if (route.method === 'GET' || route.method === 'DELETE' || route.url === '/ui/api/logout') return undefined;
+      if (route.url === '/ui/api/session/workspace') return { workspace_id: x.workspaceId };
+      if (route.url === '/ui/api/login') return { email: x.email, password: x.password };
+      if (route.url === '/ui/api/setup/:token') return { password: PASSWORD };
+      if (route.url === '/ui/api/keys') return { label };
+      if (route.url === '/v1/scores/batch') return { items: [{ request_id: x.requestId, name: x.name, score: 7 }] };
+      if (route.url === '/v1/requests/search') return { q: 'MARK', limit: 50 };
+      if (route.url === '/v1/requests/:id/scores/:name') return { score: 9 };
+      if (route.url.includes('batch')) return { items: [{ request_id: x.requestId, name: x.name, value: 7 }] };
       if (route.url.includes('search')) return { q: 'MARK', filter_group: { logic: 'AND', filters: [] } };
-      if (route.url.includes('/scores/')) return { value: 9 };
-      return { request_id: id, group_id: groupId, score: 9, name, metadata: { k: 'v' }, prompt_name: 'p', prompt_input_variables: {}, version: 1 };
+      return { request_id: x.requestId, group_id: x.groupId, score: 9, name: x.name, metadata: { k: 'v' }, prompt_name: 'p', prompt_input_variables: {}, version: 1 };
     };
 
-    const call = (route: RouteEntry, key: string, id: number, groupId: number, name: string, query: string) => {
-      const url = route.url.replace(/:request_id|:id/g, String(id)).replace(/:name/g, encodeURIComponent(name)).replace(/:token/g, 'x').replace(/\*/g, 'x') + query;
-      const payload = bodyFor(route, id, groupId, name);
-      return t.inject({ method: route.method as 'GET', url, headers: { 'x-api-key': key }, ...(payload === undefined ? {} : { payload: payload as object }) });
+    /** The id in the path (or the switch body) that a foreign or missing target varies. */
+    const primaryId = (route: RouteEntry, x: Target) => (route.url.startsWith('/ui/api/keys/') ? x.keyId : route.url === '/ui/api/session/workspace' ? x.workspaceId : x.requestId);
+
+    const call = async (route: RouteEntry, who: { key: string } | { email: string; browser: Browser }, x: Target, label: string, query: string) => {
+      const url = route.url.replace(/:request_id|:id/g, String(primaryId(route, x))).replace(/:name/g, encodeURIComponent(x.name)).replace(/:token/g, 'x').replace(/\*/g, 'x') + query;
+      const payload = bodyFor(route, x, label);
+      const headers = 'key' in who ? { 'x-api-key': who.key } : browserHeaders(ENDS_SESSION.has(`${route.method} ${route.url}`) ? await signIn(t, who.email, PASSWORD) : who.browser);
+      const res = await t.inject({ method: route.method as 'GET', url, headers, ...(payload === undefined ? {} : { payload: payload as object }) });
+      return Object.assign(res, { sent: sentStrings(url, payload) });
     };
 
-    it('lets neither key read, change or detect the other workspace, whatever it calls', { timeout: 10 * 60_000 }, async () => {
+    it('lets neither keys nor dashboard users read, change or detect the other workspace, whatever they call', { timeout: 20 * 60_000 }, async () => {
       await fc.assert(
         fc.asyncProperty(
           fc.constantFrom(...routes),
-          fc.boolean(),
+          fc.constantFrom(...ACTORS),
           fc.nat(),
-          fc.constantFrom('', '?limit=50', '?q=MARK', '?name=OTHERMARK-score', '?name=ALPHAMARK-score', '?per_page=25&page=1', '?format=csv', '?format=jsonl', '?tag=OTHERMARK-tag', '?tag=ALPHAMARK-tag'),
-          async (route, alphaActs, pick, query) => {
-            ops++;
-            const [me, them] = alphaActs ? [a, b] : [b, a];
-            const theirsBefore = await snapshot(t.store as SqlStore, backend, them.ws.workspace.id);
-            const foreignId = them.requestIds[pick % them.requestIds.length]!;
-            const name = `${them.marker}-score`;
-            const foreign = await call(route, me.ws.key, foreignId, them.groupId, name, query);
-            const missing = await call(route, me.ws.key, missingId, missingId, name, query);
-            const what = `${route.method} ${route.url}${query} as ${me.marker}`;
+          fc.constantFrom(
+            '',
+            '?limit=50',
+            '?q=MARK',
+            '?name=OTHERMARK-score',
+            '?name=ALPHAMARK-score',
+            '?per_page=25&page=1',
+            '?format=csv',
+            '?format=jsonl',
+            '?tag=OTHERMARK-tag',
+            '?tag=ALPHAMARK-tag',
+            '?group_by=tag',
+            '?group_by=model',
+            ...['ALPHAMARK', 'OTHERMARK'].map((m) => `?name=${m}-score&a.model=${m}-model&b.prompt_name=${m}-prompt`),
+          ),
+          async (route, actor, pick, query) => {
+            ops[actor.kind]++;
+            const [me, them] = actor.in === 0 ? [a, b] : [b, a];
+            const user = actor.kind === 'both-member' ? both : me.user;
+            const who = actor.kind === 'key' ? { key: me.ws.key } : { email: user.email, browser: user.browser };
+            const what = `${route.method} ${route.url}${query} as ${actor.kind} in ${me.marker}`;
+            if (actor.kind === 'both-member') {
+              const sw = await t.inject({ method: 'PUT', url: '/ui/api/session/workspace', headers: browserHeaders(both.browser), payload: { workspace_id: me.ws.workspace.id } });
+              assert.equal(sw.statusCode, 200, `${what}: switch ${sw.body}`);
+              assert.equal((sw.json() as { workspace: { id: number } }).workspace.id, me.ws.workspace.id);
+            }
+            const theirsBefore = await snapshot(t.store as SqlStore, backend, them.ws.workspace.id, actor.kind === 'key' ? null : user.userId);
+
+            const label = `${me.marker}-made`;
+            const foreign: Target = {
+              requestId: them.requestIds[pick % them.requestIds.length]!,
+              groupId: them.groupId,
+              keyId: them.labelledKeyId,
+              // A member of both may switch to either, so its foreign workspace is one it is not in.
+              workspaceId: actor.kind === 'both-member' ? t.alpha.workspace.id : them.ws.workspace.id,
+              email: them.user.email,
+              password: WRONG_PASSWORD,
+              name: `${them.marker}-score`,
+            };
+            const missing: Target = { ...foreign, requestId: missingId, groupId: missingId, keyId: missingId, workspaceId: missingId, email: NOBODY };
+            // My own call on my own ids: a throwaway key for the revoke route, so my key stays live.
+            const ownKeyId = route.url === '/ui/api/keys/:id' ? (await addApiKey(t.store, me.ws.workspace.id, `${me.marker}-spare`)).keyId : me.labelledKeyId;
+            const own: Target = {
+              requestId: me.requestIds[pick % me.requestIds.length]!,
+              groupId: me.groupId,
+              keyId: ownKeyId,
+              workspaceId: me.ws.workspace.id,
+              email: user.email,
+              password: PASSWORD,
+              name: `${me.marker}-score`,
+            };
+
+            const foreignRes = await call(route, who, foreign, label, query);
+            const missingRes = await call(route, who, missing, label, query);
             // A foreign id answers exactly like a missing one (the id itself may be echoed back).
-            // Fresh ids of rows the call itself creates (a new group) differ from call to call.
-            const norm = (s: string, id: number) => s.split(String(id)).join('<id>').replace(/"(id|took|at|generated_at)":[^,}]*/g, '');
-            assert.equal(foreign.statusCode, missing.statusCode, what);
-            assert.equal(norm(foreign.body, foreignId), norm(missing.body.split(String(missingId)).join(String(foreignId)), foreignId), what);
-            // Nothing of theirs leaks into my answers; my own call on my own id sees only mine.
-            const own = await call(route, me.ws.key, me.requestIds[pick % me.requestIds.length]!, me.groupId, `${me.marker}-score`, query);
-            // An error may quote what the caller itself sent (`no score named "X"`): that is no leak.
-            const sent = [name, ...new URLSearchParams(query).values()].filter((v) => v.includes(them.marker));
-            const unechoed = (body: string) => sent.reduce((text, v) => text.split(v).join('<sent>'), body);
-            for (const res of [foreign, missing, own]) assert.ok(!unechoed(res.body).includes(them.marker), `${what} leaked ${them.marker}: ${res.body.slice(0, 300)}`);
-            assert.ok(own.statusCode < 500, `${what}: ${own.statusCode} ${own.body.slice(0, 200)}`);
-            assert.equal(await snapshot(t.store as SqlStore, backend, them.ws.workspace.id), theirsBefore, `${what} changed the other workspace`);
+            // Fresh ids, secrets and times of rows the call itself creates differ from call to call.
+            const fid = String(primaryId(route, foreign));
+            const norm = (s: string) => s.split(fid).join('<id>').replace(/"(id|took|at|generated_at|key|prefix|created_at)":[^,}]*/g, '');
+            assert.equal(foreignRes.statusCode, missingRes.statusCode, what);
+            assert.equal(norm(foreignRes.body), norm(missingRes.body.split(String(missingId)).join(fid).split(NOBODY).join(foreign.email)), what);
+            if (route.url === '/ui/api/session/workspace' && actor.kind !== 'key') assert.equal(foreignRes.statusCode, 404, `${what}: a workspace I am not in is refused like an unknown one`);
+
+            const ownRes = await call(route, who, own, label, query);
+            assert.ok(ownRes.statusCode < 500, `${what}: ${ownRes.statusCode} ${ownRes.body.slice(0, 200)}`);
+            // My own reads see my workspace (for a member of both: the one switched to).
+            if (route.method === 'GET' && route.url === '/v1/requests/:id') {
+              assert.equal(ownRes.statusCode, 200, `${what}: ${ownRes.body.slice(0, 200)}`);
+              assert.ok(ownRes.body.includes(me.marker), `${what}: own request carries ${me.marker}`);
+            }
+            if (route.method === 'GET' && route.url === '/ui/api/session' && actor.kind !== 'key') {
+              assert.equal((ownRes.json() as { workspace: { id: number } }).workspace.id, me.ws.workspace.id, what);
+            }
+
+            // Nothing of theirs leaks into my answers. An error may quote what the caller itself sent
+            // (`no score named "X"`, an email typed at login): that is no leak. A member of both
+            // knows the other workspace's name (it is in their switcher), but nothing inside it.
+            const mark = them.marker.toLowerCase();
+            const known = actor.kind === 'both-member' ? [them.ws.workspace.name] : [];
+            for (const res of [foreignRes, missingRes, ownRes]) {
+              const quoted = [...res.sent.filter((v) => v.toLowerCase().includes(mark)), ...known];
+              const unechoed = quoted.reduce((text, v) => text.split(v).join('<sent>'), res.body).toLowerCase();
+              assert.ok(!unechoed.includes(mark), `${what} leaked ${them.marker}: ${res.body.slice(0, 300)}`);
+            }
+            assert.equal(await snapshot(t.store as SqlStore, backend, them.ws.workspace.id, actor.kind === 'key' ? null : user.userId), theirsBefore, `${what} changed the other workspace`);
           },
         ),
         { numRuns: RUNS },
