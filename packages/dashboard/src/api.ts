@@ -2,6 +2,8 @@
  * The dashboard speaks the same `/v1` API as programs, signed in by its session cookie; every
  * state-changing call carries the session's CSRF token in `x-csrf-token`.
  */
+import type { SearchPage } from '@tally/sdk';
+
 let csrfToken: string | null = null;
 let onUnauthorized: (() => void) | null = null;
 
@@ -83,3 +85,18 @@ export interface Member {
 
 export const setScore = (id: number, name: string, score: number) => api('PUT', `/v1/requests/${id}/scores/${encodeURIComponent(name)}`, { score });
 export const deleteScore = (id: number, name: string) => api('DELETE', `/v1/requests/${id}/scores/${encodeURIComponent(name)}`);
+
+/** Ids of every request matching a search filter, newest first, walked with the cursor 500 a page, up to `cap`. */
+export async function matchingIds(filter: URLSearchParams, cap: number): Promise<number[]> {
+  const ids: number[] = [];
+  let cursor: string | null = null;
+  do {
+    const q = new URLSearchParams(filter);
+    q.set('limit', '500');
+    if (cursor) q.set('cursor', cursor);
+    const page: SearchPage = await api('GET', `/v1/requests/search?${q}`);
+    ids.push(...page.items.map((i) => i.id));
+    cursor = page.has_more ? page.next_cursor : null;
+  } while (cursor && ids.length < cap);
+  return ids;
+}

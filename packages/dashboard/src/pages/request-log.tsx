@@ -1,5 +1,5 @@
 import { useEffect, useMemo, useState } from 'react';
-import { api, ApiError, type RequestSummary, type SearchReply } from '../api.js';
+import { api, ApiError, matchingIds, type RequestSummary, type SearchReply } from '../api.js';
 import { FilterPanel } from '../components/filter-panel.js';
 import { filterOnly, filtersFromQuery, filtersToQuery, scoreNamesInQuery } from '../filters.js';
 import { fmtCost, fmtLatency, fmtTime } from '../format.js';
@@ -28,21 +28,6 @@ function SortHeader({ label, sortKey, query }: { label: string; sortKey: SortKey
       </button>
     </th>
   );
-}
-
-/** Every id matching the filter, walked with the search cursor (500 a page). */
-async function allMatchingIds(filter: URLSearchParams): Promise<number[]> {
-  const ids: number[] = [];
-  let cursor: string | null = null;
-  do {
-    const q = new URLSearchParams(filter);
-    q.set('limit', '500');
-    if (cursor) q.set('cursor', cursor);
-    const page: SearchReply = await api<SearchReply>('GET', `/v1/requests/search?${q}`);
-    ids.push(...page.items.map((i) => i.id));
-    cursor = page.has_more ? page.next_cursor : null;
-  } while (cursor && ids.length < ALL_MATCHING_CAP);
-  return ids;
 }
 
 export function RequestLogPage() {
@@ -119,7 +104,7 @@ export function RequestLogPage() {
   async function applyBulk() {
     setBulkMsg('Saving…');
     try {
-      const ids = allMatching ? await allMatchingIds(filter) : [...selected];
+      const ids = allMatching ? await matchingIds(filter, ALL_MATCHING_CAP) : [...selected];
       let batches = 0;
       for (let i = 0; i < ids.length; i += BATCH_MAX) {
         await api('POST', '/v1/scores/batch', { items: ids.slice(i, i + BATCH_MAX).map((id) => ({ request_id: id, name: bulkName, score: bulkValue })) });

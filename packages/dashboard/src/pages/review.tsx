@@ -1,5 +1,5 @@
 import { useEffect, useRef, useState } from 'react';
-import { api, setScore, type RequestDetail, type SearchReply } from '../api.js';
+import { api, matchingIds, setScore, type RequestDetail } from '../api.js';
 import { ScoreSlider } from '../components/score-slider.js';
 import { filterOnly } from '../filters.js';
 import { Link, useLocation } from '../router.js';
@@ -36,16 +36,7 @@ export function ReviewPage() {
   useEffect(() => {
     let live = true;
     (async () => {
-      const out: number[] = [];
-      let cursor: string | null = null;
-      do {
-        const q = new URLSearchParams(filter);
-        q.set('limit', '500');
-        if (cursor) q.set('cursor', cursor);
-        const page: SearchReply = await api<SearchReply>('GET', `/v1/requests/search?${q}`);
-        out.push(...page.items.map((i) => i.id));
-        cursor = page.has_more ? page.next_cursor : null;
-      } while (cursor && out.length < SNAPSHOT_MAX);
+      const out = await matchingIds(filter, SNAPSHOT_MAX);
       if (live) {
         setIds(out);
         setIndex(0);

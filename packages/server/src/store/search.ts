@@ -3,10 +3,10 @@
  * (page numbers) and export (keyset pages of full rows). A page is one query for the rows plus one
  * batch query each for tags, metadata, scores and groups of exactly those rows.
  */
-import { sql, type Kysely, type SqlBool } from 'kysely';
+import { sql, type Kysely, type Selectable, type SqlBool } from 'kysely';
 import type { RequestStatus } from '../domain/request-shape.js';
 import type { RequestFilter, SortPosition, SortSpec } from '../domain/search-query.js';
-import type { Database } from './schema.js';
+import type { Database, RequestsTable } from './schema.js';
 import { applyRequestFilter, requestColumn } from './search-filter.js';
 import type { StoredRequest } from './store.js';
 
@@ -54,34 +54,9 @@ const SUMMARY_COLUMNS = [
 ] as const;
 const CONTENT_COLUMNS = ['requests.input', 'requests.output', 'requests.parameters', 'requests.prompt_input_variables'] as const;
 
-interface Row {
-  id: number;
-  workspace_id: number;
-  provider: string;
-  model: string;
-  function_name: string;
-  api_type: string | null;
-  prompt_name: string | null;
-  prompt_id: string | null;
-  prompt_version: number | null;
-  prompt_label: string | null;
-  input_tokens: number;
-  output_tokens: number;
-  price: number;
-  status: string;
-  error_type: string | null;
-  error_message: string | null;
-  request_start_time: number;
-  request_end_time: number;
-  latency_ms: number;
-  span_id: string | null;
-  created_at: number;
-  input?: string;
-  output?: string;
-  parameters?: string;
-  prompt_input_variables?: string;
-  sort_value?: number | null;
-}
+type ContentColumn = 'input' | 'output' | 'parameters' | 'prompt_input_variables';
+/** A selected request row: the summary columns, the content columns when asked for, and the sort value. */
+type Row = Omit<Selectable<RequestsTable>, ContentColumn> & Partial<Pick<Selectable<RequestsTable>, ContentColumn>> & { sort_value?: number | null };
 
 type Details = Pick<StoredRequest, 'tags' | 'metadata' | 'groupIds' | 'scores'>;
 
