@@ -3,22 +3,34 @@ import { describe, it } from 'node:test';
 import { TallyError, notFound } from '../src/domain/errors.js';
 import { WriteQueue } from '../src/ingest/write-queue.js';
 import type { Store, StoreWriter } from '../src/store/store.js';
+import { commitBatch, type WriteCommand } from '../src/store/write-commands.js';
 
-/** A store whose transactions record what they committed, and can be held open. */
+/**
+ * A store whose transactions record what they committed, and can be held open. Its writer's
+ * createGroup(n) records n and returns n; addToGroup always fails its checks like a missing
+ * request (a TallyError, nothing written); setMetadata always fails like a database error.
+ */
 function fakeStore() {
-  const committed: string[][] = [];
+  const committed: number[][] = [];
   let gate: Promise<void> = Promise.resolve();
   let release = () => {};
-  const store = {
-    async write<T>(fn: (w: StoreWriter) => Promise<T>): Promise<T> {
-      await gate;
-      const tx: string[] = [];
-      const writer = { tx } as unknown as StoreWriter;
-      const result = await fn(writer);
-      committed.push(tx);
-      return result;
-    },
-  } as unknown as Store;
+  const write = async <T>(fn: (w: StoreWriter) => Promise<T>): Promise<T> => {
+    await gate;
+    const tx: number[] = [];
+    const writer = {
+      createGroup: async (n: number) => (tx.push(n), n),
+      addToGroup: async () => {
+        throw notFound('request_id', 'request');
+      },
+      setMetadata: async () => {
+        throw new Error('UNIQUE constraint failed');
+      },
+    } as unknown as StoreWriter;
+    const result = await fn(writer);
+    committed.push(tx);
+    return result;
+  };
+  const store = { writeBatch: (batch: readonly WriteCommand[]) => commitBatch(write, batch) } as unknown as Store;
   return {
     store,
     committed,
@@ -29,18 +41,17 @@ function fakeStore() {
   };
 }
 
-const job = (name: string, fail = false) => async (w: StoreWriter) => {
-  if (fail) throw notFound('request_id', 'request');
-  (w as unknown as { tx: string[] }).tx.push(name);
-  return name;
-};
+const job = (n: number) => ({ op: 'createGroup' as const, workspaceId: n });
+const refusedJob = { op: 'addToGroup' as const, workspaceId: 1, requestId: 1, groupId: 1 };
+const failingJob = { op: 'setMetadata' as const, workspaceId: 1, requestId: 1, metadata: {} };
+const range = (n: number) => Array.from({ length: n }, (_, i) => i + 1);
 
 describe('write queue', () => {
   it('commits writes that arrive together in one transaction and answers each after the commit', async () => {
     const f = fakeStore();
     const q = new WriteQueue(f.store, { maxBatch: 100, maxPending: 1000 });
-    const results = await Promise.all(Array.from({ length: 50 }, (_, i) => q.submit(job(`w${i}`))));
-    assert.deepEqual(results, Array.from({ length: 50 }, (_, i) => `w${i}`));
+    const results = await Promise.all(range(50).map((i) => q.submit(job(i))));
+    assert.deepEqual(results, range(50));
     assert.equal(f.committed.length, 1);
     assert.equal(f.committed[0]!.length, 50);
   });
@@ -48,41 +59,51 @@ describe('write queue', () => {
   it('bounds a batch by maxBatch', async () => {
     const f = fakeStore();
     const q = new WriteQueue(f.store, { maxBatch: 8, maxPending: 1000 });
-    await Promise.all(Array.from({ length: 20 }, (_, i) => q.submit(job(`w${i}`))));
+    await Promise.all(range(20).map((i) => q.submit(job(i))));
     assert.deepEqual(f.committed.map((t) => t.length), [8, 8, 4]);
   });
 
-  it('fails only the bad write of a batch; its neighbours commit', async () => {
+  it('fails only a write its checks refuse; its neighbours commit in the same transaction', async () => {
     const f = fakeStore();
     const q = new WriteQueue(f.store, { maxBatch: 100, maxPending: 1000 });
-    const outcomes = await Promise.allSettled([q.submit(job('a')), q.submit(job('bad', true)), q.submit(job('c'))]);
+    const outcomes = await Promise.allSettled([q.submit(job(1)), q.submit(refusedJob), q.submit(job(3))]);
     assert.deepEqual(outcomes.map((o) => o.status), ['fulfilled', 'rejected', 'fulfilled']);
     assert.equal(((outcomes[1] as PromiseRejectedResult).reason as TallyError).code, 'not_found');
-    assert.deepEqual(f.committed.flat().sort(), ['a', 'c']);
+    assert.deepEqual(f.committed, [[1, 3]]);
+  });
+
+  it('after any other failure the batch rolls back and each write runs alone, so only the bad one fails', async () => {
+    const f = fakeStore();
+    const q = new WriteQueue(f.store, { maxBatch: 100, maxPending: 1000 });
+    const outcomes = await Promise.allSettled([q.submit(job(1)), q.submit(failingJob), q.submit(job(3))]);
+    assert.deepEqual(outcomes.map((o) => o.status), ['fulfilled', 'rejected', 'fulfilled']);
+    assert.match(String((outcomes[1] as PromiseRejectedResult).reason), /UNIQUE constraint/);
+    // The failed transaction left nothing behind (the fake records only what committed).
+    assert.deepEqual(f.committed, [[1], [3]]);
   });
 
   it('refuses with 503 and Retry-After when the queue is full, instead of growing', async () => {
     const f = fakeStore();
     f.hold();
     const q = new WriteQueue(f.store, { maxBatch: 2, maxPending: 3 });
-    const accepted = [q.submit(job('1')), q.submit(job('2')), q.submit(job('3'))];
+    const accepted = [q.submit(job(1)), q.submit(job(2)), q.submit(job(3))];
     await new Promise((r) => setImmediate(r));
     // The first batch of 2 is in flight; 1 waits; room for 2 more.
-    accepted.push(q.submit(job('4')), q.submit(job('5')));
-    await assert.rejects(q.submit(job('6')), (err: unknown) => err instanceof TallyError && err.status === 503 && err.retryAfter === 1);
+    accepted.push(q.submit(job(4)), q.submit(job(5)));
+    await assert.rejects(q.submit(job(6)), (err: unknown) => err instanceof TallyError && err.status === 503 && err.retryAfter === 1);
     f.release();
-    assert.deepEqual(await Promise.all(accepted), ['1', '2', '3', '4', '5']);
+    assert.deepEqual(await Promise.all(accepted), [1, 2, 3, 4, 5]);
   });
 
   it('close() commits what is queued and then refuses new writes', async () => {
     const f = fakeStore();
     f.hold();
     const q = new WriteQueue(f.store, { maxBatch: 100, maxPending: 100 });
-    const pending = [q.submit(job('x')), q.submit(job('y'))];
+    const pending = [q.submit(job(7)), q.submit(job(8))];
     const closed = q.close();
     f.release();
     await closed;
-    assert.deepEqual(await Promise.all(pending), ['x', 'y']);
-    await assert.rejects(q.submit(job('z')), (err: unknown) => err instanceof TallyError && err.status === 503);
+    assert.deepEqual(await Promise.all(pending), [7, 8]);
+    await assert.rejects(q.submit(job(9)), (err: unknown) => err instanceof TallyError && err.status === 503);
   });
 });

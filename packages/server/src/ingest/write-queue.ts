@@ -1,10 +1,9 @@
 import { TallyError } from '../domain/errors.js';
-import type { Store, StoreWriter } from '../store/store.js';
-
-export type WriteJob<T> = (w: StoreWriter) => Promise<T>;
+import type { Store } from '../store/store.js';
+import type { ResultOf, WriteCommand } from '../store/write-commands.js';
 
 interface Pending {
-  job: WriteJob<unknown>;
+  command: WriteCommand;
   resolve(value: unknown): void;
   reject(err: unknown): void;
 }
@@ -19,9 +18,10 @@ export interface WriteQueueOptions {
 }
 
 /**
- * The write path: handlers enqueue, the queue commits every pending write in one transaction, then
- * each handler answers. Nothing resolves before its transaction has committed, so an answered write
- * is durable. While one batch commits, the next one gathers (group commit).
+ * The write path: handlers enqueue commands, the queue hands every pending command to the store as
+ * one batch (one transaction, one fsync: store/write-commands.ts), then each handler answers.
+ * Nothing resolves before its transaction has committed, so an answered write is durable. While
+ * one batch commits, the next one gathers (group commit).
  */
 export class WriteQueue {
   private pending: Pending[] = [];
@@ -37,13 +37,13 @@ export class WriteQueue {
     return this.pending.length;
   }
 
-  submit<T>(job: WriteJob<T>): Promise<T> {
+  submit<C extends WriteCommand>(command: C): Promise<ResultOf<C>> {
     if (this.closed) return Promise.reject(new TallyError('unavailable', 'server is shutting down; retry shortly', { retryAfter: 1 }));
     if (this.pending.length >= this.opts.maxPending) {
       return Promise.reject(new TallyError('unavailable', 'write queue is full; retry shortly', { retryAfter: 1 }));
     }
-    return new Promise<T>((resolve, reject) => {
-      this.pending.push({ job, resolve: resolve as (v: unknown) => void, reject });
+    return new Promise<ResultOf<C>>((resolve, reject) => {
+      this.pending.push({ command, resolve: resolve as (v: unknown) => void, reject });
       // Start on the next turn of the event loop so writes arriving together share a transaction.
       this.running ??= new Promise<void>((done) => setImmediate(() => void this.drain().then(done)));
     });
@@ -52,35 +52,19 @@ export class WriteQueue {
   private async drain(): Promise<void> {
     while (this.pending.length > 0) {
       const batch = this.pending.splice(0, this.opts.maxBatch);
-      await this.commit(batch);
+      this.opts.onBatch?.(batch.length);
+      try {
+        const outcomes = await this.store.writeBatch(batch.map((p) => p.command));
+        batch.forEach((p, i) => {
+          const o = outcomes[i]!;
+          if (o.ok) p.resolve(o.value);
+          else p.reject(o.error);
+        });
+      } catch (err) {
+        for (const p of batch) p.reject(err);
+      }
     }
     this.running = null;
-  }
-
-  private async commit(batch: Pending[]): Promise<void> {
-    this.opts.onBatch?.(batch.length);
-    try {
-      const results = await this.store.write(async (w) => {
-        const out: unknown[] = [];
-        for (const p of batch) out.push(await p.job(w));
-        return out;
-      });
-      batch.forEach((p, i) => p.resolve(results[i]));
-    } catch (err) {
-      // An outage fails every write alike: retrying each alone would only make the clients wait.
-      if (batch.length === 1 || (err instanceof TallyError && err.code === 'unavailable')) {
-        for (const p of batch) p.reject(err);
-        return;
-      }
-      // The whole batch rolled back; one bad write must not fail its neighbours, so each runs alone.
-      for (const p of batch) {
-        try {
-          p.resolve(await this.store.write(p.job));
-        } catch (e) {
-          p.reject(e);
-        }
-      }
-    }
   }
 
   /** Refuses new writes and resolves once everything queued has been committed or rejected. */

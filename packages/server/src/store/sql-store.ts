@@ -1,21 +1,18 @@
 import { Migrator, sql, type Kysely, type Selectable } from 'kysely';
-import { notFound, TallyError } from '../domain/errors.js';
+import { TallyError } from '../domain/errors.js';
 import type { RequestFilter } from '../domain/search-query.js';
-import type { NewRequest } from '../domain/request-shape.js';
 import { SqlAccounts } from './accounts.js';
 import type { MigrationDialect } from './migrations/index.js';
 import { TallyMigrations } from './migrations/index.js';
 import { countMatchingRequests, readRequest, selectRequestContentPage, selectRequestPage, selectScoreNamesOf, type RequestPage, type RequestSearch, type RequestSummary } from './search.js';
 import type { ApiKeysTable, Database, ScoreEventsTable, WorkspacesTable } from './schema.js';
+import { SqlWriter } from './sql-writer.js';
 import { selectExistingRequestIds, selectScoreEvents, selectScoreNameExists, type ScoreEventQuery } from './score-events.js';
+import { commitBatch, type Outcome, type WriteCommand } from './write-commands.js';
 import { selectScoreDistribution, selectScoreSeries, type DistributionRow, type ScoreAggregateQuery, type SeriesRow, type StatsInterval } from './score-stats.js';
 import type {
-  Actor,
   ApiKeyInfo,
   Backend,
-  PromptLink,
-  ScoreChange,
-  ScoreChangeOptions,
   ScoreEvent,
   Store,
   StoreWriter,
@@ -36,6 +33,18 @@ export interface BackendTraits {
   writeTransaction<T>(fn: (trx: Kysely<Database>) => Promise<T>): Promise<T>;
   /** Runs migrations, holding whatever lock keeps concurrent starts apart. */
   withMigrationLock<T>(fn: () => Promise<T>): Promise<T>;
+  /** Commits a batch elsewhere (SQLite's writer thread); absent, batches run on this connection. */
+  writeBatch?(batch: readonly WriteCommand[]): Promise<Outcome[]>;
+  /** Readies whatever `writeBatch` runs on, so the first batch does not wait for it. */
+  startWriter?(): Promise<void>;
+  /**
+   * A number that changes whenever another connection or process may have changed API keys
+   * (SQLite: `data_version`; PostgreSQL: a notification), or null when that cannot be known right
+   * now. Found keys are served from memory while it stays the same.
+   */
+  keyChangeToken?(): number | null;
+  /** Runs in the transaction that revokes a key, to tell the other processes (PostgreSQL: NOTIFY). */
+  announceKeyChange?(trx: Kysely<Database>): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -65,191 +74,14 @@ const toScoreEvent = (r: Selectable<ScoreEventsTable>): ScoreEvent => ({
   at: Number(r.at),
 });
 
-
-class SqlWriter implements StoreWriter {
-  constructor(private readonly trx: Kysely<Database>) {}
-
-  /** Checks that the request is in the workspace (a foreign id answers like a missing one). */
-  private async requireRequest(workspaceId: number, requestId: number): Promise<void> {
-    const row = await this.trx.selectFrom('requests').select('id').where('id', '=', requestId).where('workspace_id', '=', workspaceId).executeTakeFirst();
-    if (!row) throw notFound('request_id', 'request');
-  }
-
-  async insertRequest(workspaceId: number, r: NewRequest, actor: Actor): Promise<number> {
-    if (r.groupId !== null) await this.requireGroup(workspaceId, r.groupId);
-    const now = Date.now();
-    const row = await this.trx
-      .insertInto('requests')
-      .values({
-        workspace_id: workspaceId,
-        provider: r.provider,
-        model: r.model,
-        function_name: r.functionName,
-        api_type: r.apiType,
-        input: JSON.stringify(r.input),
-        output: JSON.stringify(r.output),
-        parameters: JSON.stringify(r.parameters),
-        prompt_name: r.promptName,
-        prompt_id: r.promptId,
-        prompt_version: r.promptVersion,
-        prompt_label: null,
-        prompt_input_variables: JSON.stringify(r.promptInputVariables),
-        input_tokens: r.inputTokens,
-        output_tokens: r.outputTokens,
-        price: r.price,
-        status: r.status,
-        error_type: r.errorType,
-        error_message: r.errorMessage,
-        request_start_time: r.startMs,
-        request_end_time: r.endMs,
-        latency_ms: r.endMs - r.startMs,
-        span_id: r.spanId,
-        created_at: now,
-      })
-      .returning('id')
-      .executeTakeFirstOrThrow();
-    const id = Number(row.id);
-    if (r.tags.length > 0) {
-      await this.trx
-        .insertInto('request_tags')
-        .values(r.tags.map((tag) => ({ workspace_id: workspaceId, request_id: id, tag })))
-        .execute();
-    }
-    const meta = Object.entries(r.metadata);
-    if (meta.length > 0) {
-      await this.trx
-        .insertInto('request_metadata')
-        .values(meta.map(([key, value]) => ({ workspace_id: workspaceId, request_id: id, key, value })))
-        .execute();
-    }
-    if (r.groupId !== null) {
-      await this.trx.insertInto('request_groups').values({ workspace_id: workspaceId, request_id: id, group_id: r.groupId }).execute();
-    }
-    if (r.score) await this.writeScore(workspaceId, id, r.score.name, r.score.value, actor, {}, null, now);
-    return id;
-  }
-
-  async setScore(workspaceId: number, requestId: number, name: string, value: number, actor: Actor, opts: ScoreChangeOptions = {}): Promise<ScoreChange> {
-    await this.requireRequest(workspaceId, requestId);
-    const old = await this.trx
-      .selectFrom('scores')
-      .select('value')
-      .where('request_id', '=', requestId)
-      .where('name', '=', name)
-      .executeTakeFirst();
-    return this.writeScore(workspaceId, requestId, name, value, actor, opts, old ? old.value : null, Date.now());
-  }
-
-  private async writeScore(
-    workspaceId: number,
-    requestId: number,
-    name: string,
-    value: number,
-    actor: Actor,
-    opts: ScoreChangeOptions,
-    oldValue: number | null,
-    at: number,
-  ): Promise<ScoreChange> {
-    await this.trx
-      .insertInto('scores')
-      .values({ workspace_id: workspaceId, request_id: requestId, name, value, updated_at: at, updated_by: actor.id, source: actor.source })
-      .onConflict((oc) => oc.columns(['request_id', 'name']).doUpdateSet({ value, updated_at: at, updated_by: actor.id, source: actor.source }))
-      .execute();
-    await this.appendEvent(workspaceId, requestId, name, oldValue, value, actor, opts, at);
-    return { requestId, name, oldValue, newValue: value };
-  }
-
-  private async appendEvent(
-    workspaceId: number,
-    requestId: number,
-    name: string,
-    oldValue: number | null,
-    newValue: number | null,
-    actor: Actor,
-    opts: ScoreChangeOptions,
-    at: number,
-  ): Promise<void> {
-    await this.trx
-      .insertInto('score_events')
-      .values({
-        workspace_id: workspaceId,
-        request_id: requestId,
-        name,
-        old_value: oldValue,
-        new_value: newValue,
-        actor: actor.id,
-        source: actor.source,
-        comment: opts.comment ?? null,
-        batch_id: opts.batchId ?? null,
-        at,
-      })
-      .execute();
-  }
-
-  async deleteScore(workspaceId: number, requestId: number, name: string, actor: Actor, opts: ScoreChangeOptions = {}): Promise<ScoreChange | null> {
-    await this.requireRequest(workspaceId, requestId);
-    const old = await this.trx
-      .deleteFrom('scores')
-      .where('request_id', '=', requestId)
-      .where('name', '=', name)
-      .returning('value')
-      .executeTakeFirst();
-    if (!old) return null;
-    await this.appendEvent(workspaceId, requestId, name, old.value, null, actor, opts, Date.now());
-    return { requestId, name, oldValue: old.value, newValue: null };
-  }
-
-  async setMetadata(workspaceId: number, requestId: number, metadata: Record<string, string>): Promise<void> {
-    await this.requireRequest(workspaceId, requestId);
-    const entries = Object.entries(metadata);
-    if (entries.length === 0) return;
-    await this.trx
-      .insertInto('request_metadata')
-      .values(entries.map(([key, value]) => ({ workspace_id: workspaceId, request_id: requestId, key, value })))
-      .onConflict((oc) => oc.columns(['request_id', 'key']).doUpdateSet((eb) => ({ value: eb.ref('excluded.value') })))
-      .execute();
-  }
-
-  async setPrompt(workspaceId: number, requestId: number, p: PromptLink): Promise<void> {
-    await this.requireRequest(workspaceId, requestId);
-    await this.trx
-      .updateTable('requests')
-      .set({
-        prompt_name: p.name,
-        prompt_version: p.version,
-        prompt_label: p.label,
-        prompt_input_variables: JSON.stringify(p.inputVariables),
-      })
-      .where('id', '=', requestId)
-      .where('workspace_id', '=', workspaceId)
-      .execute();
-  }
-
-  async createGroup(workspaceId: number): Promise<number> {
-    const row = await this.trx.insertInto('groups').values({ workspace_id: workspaceId, created_at: Date.now() }).returning('id').executeTakeFirstOrThrow();
-    return Number(row.id);
-  }
-
-  private async requireGroup(workspaceId: number, groupId: number): Promise<void> {
-    const row = await this.trx.selectFrom('groups').select('id').where('id', '=', groupId).where('workspace_id', '=', workspaceId).executeTakeFirst();
-    if (!row) throw notFound('group_id', 'group');
-  }
-
-  async addToGroup(workspaceId: number, requestId: number, groupId: number): Promise<void> {
-    await this.requireRequest(workspaceId, requestId);
-    await this.requireGroup(workspaceId, groupId);
-    await this.trx
-      .insertInto('request_groups')
-      .values({ workspace_id: workspaceId, request_id: requestId, group_id: groupId })
-      .onConflict((oc) => oc.columns(['request_id', 'group_id']).doNothing())
-      .execute();
-  }
-}
+const MAX_LIVE_KEYS = 10_000;
 
 /** The Store over Kysely; the backend folders supply the connection and their few differences. */
 export class SqlStore implements Store {
   readonly backend: Backend;
   readonly accounts: SqlAccounts;
+  private readonly liveKeys = new Map<string, ApiKeyInfo>();
+  private liveKeysToken: number | null = null;
 
   constructor(
     readonly db: Kysely<Database>,
@@ -280,6 +112,14 @@ export class SqlStore implements Store {
 
   write<T>(fn: (w: StoreWriter) => Promise<T>): Promise<T> {
     return this.traits.writeTransaction((trx) => fn(new SqlWriter(trx)));
+  }
+
+  async startWriter(): Promise<void> {
+    await this.traits.startWriter?.();
+  }
+
+  writeBatch(batch: readonly WriteCommand[]): Promise<Outcome[]> {
+    return this.traits.writeBatch ? this.traits.writeBatch(batch) : commitBatch((fn) => this.write(fn), batch);
   }
 
   async bootstrapDefaultWorkspace(): Promise<Workspace | null> {
@@ -333,23 +173,40 @@ export class SqlStore implements Store {
   }
 
   async revokeApiKey(id: number): Promise<boolean> {
-    const res = await this.db
-      .updateTable('api_keys')
-      .set({ revoked_at: Date.now() })
-      .where('id', '=', id)
-      .where('revoked_at', 'is', null)
-      .executeTakeFirst();
-    return Number(res.numUpdatedRows) > 0;
+    const revoked = await this.db.transaction().execute(async (trx) => {
+      const res = await trx.updateTable('api_keys').set({ revoked_at: Date.now() }).where('id', '=', id).where('revoked_at', 'is', null).executeTakeFirst();
+      if (Number(res.numUpdatedRows) === 0) return false;
+      await this.traits.announceKeyChange?.(trx);
+      return true;
+    });
+    // This connection's own change does not move SQLite's data_version, so forget keys here too.
+    this.liveKeys.clear();
+    return revoked;
   }
 
+  /**
+   * The live key with this hash. Every request asks, so found keys are kept in memory for as long
+   * as the backend's key-change token stays the same: a key revoked by any process is refused on
+   * its next request. Unknown hashes are never kept (a flood of bad keys cannot grow memory).
+   */
   async findApiKey(secretHash: string): Promise<ApiKeyInfo | null> {
-    const row = await this.db
-      .selectFrom('api_keys')
-      .selectAll()
-      .where('secret_hash', '=', secretHash)
-      .where('revoked_at', 'is', null)
-      .executeTakeFirst();
-    return row ? toApiKey(row) : null;
+    const token = this.traits.keyChangeToken?.() ?? null;
+    if (token !== null) {
+      if (token !== this.liveKeysToken) {
+        this.liveKeys.clear();
+        this.liveKeysToken = token;
+      }
+      const hit = this.liveKeys.get(secretHash);
+      if (hit) return hit;
+    }
+    const row = await this.db.selectFrom('api_keys').selectAll().where('secret_hash', '=', secretHash).where('revoked_at', 'is', null).executeTakeFirst();
+    const key = row ? toApiKey(row) : null;
+    // Kept only if nothing changed while the query ran (a revocation may have raced it).
+    if (key && token !== null && this.traits.keyChangeToken!() === token && this.liveKeysToken === token) {
+      if (this.liveKeys.size >= MAX_LIVE_KEYS) this.liveKeys.clear();
+      this.liveKeys.set(secretHash, key);
+    }
+    return key;
   }
 
   async touchApiKey(id: number, at: number): Promise<void> {

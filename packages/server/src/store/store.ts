@@ -5,6 +5,7 @@ import type { ScoreSource } from '../domain/score.js';
 import type { Accounts } from './accounts.js';
 import type { ScoreEventQuery } from './score-events.js';
 import type { DistributionRow, ScoreAggregateQuery, SeriesRow, StatsInterval } from './score-stats.js';
+import type { Outcome, WriteCommand } from './write-commands.js';
 
 export type Backend = 'sqlite' | 'postgres';
 
@@ -93,12 +94,14 @@ export interface StoredRequest {
 
 /**
  * Writes that run inside one transaction. The ingest queue hands one writer to a whole batch of
- * HTTP writes, so every method must leave the transaction usable when it throws a TallyError
- * (check, then write).
+ * HTTP writes, so every method must leave the transaction usable, and have written nothing, when
+ * it throws a TallyError (check, then write): that write then fails alone and the batch commits.
  */
 export interface StoreWriter {
   insertRequest(workspaceId: number, request: NewRequest, actor: Actor): Promise<number>;
   setScore(workspaceId: number, requestId: number, name: string, value: number, actor: Actor, opts?: ScoreChangeOptions): Promise<ScoreChange>;
+  /** Several scores, all or none: every request is checked before anything is written. */
+  setScores(workspaceId: number, items: readonly { requestId: number; name: string; value: number }[], actor: Actor, opts?: ScoreChangeOptions): Promise<ScoreChange[]>;
   /** Returns null when the request has no score of that name (nothing is recorded then). */
   deleteScore(workspaceId: number, requestId: number, name: string, actor: Actor, opts?: ScoreChangeOptions): Promise<ScoreChange | null>;
   setMetadata(workspaceId: number, requestId: number, metadata: Record<string, string>): Promise<void>;
@@ -119,6 +122,13 @@ export interface Store {
   ping(): Promise<void>;
   /** Runs `fn` in one write transaction and commits before resolving. */
   write<T>(fn: (w: StoreWriter) => Promise<T>): Promise<T>;
+  /**
+   * Commits a batch of commands together (group commit, see write-commands.ts) and resolves with
+   * each one's outcome, in order, once committed. Rejects only when the batch could not be run at all.
+   */
+  writeBatch(batch: readonly WriteCommand[]): Promise<Outcome[]>;
+  /** Readies the batch write path (SQLite: its writer thread) so the first write does not wait. */
+  startWriter(): Promise<void>;
 
   /** On an empty store, creates workspace `default` and returns it; otherwise null. Race-safe. */
   bootstrapDefaultWorkspace(): Promise<Workspace | null>;

@@ -17,7 +17,7 @@ export const logRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, { sto
     app.post(url, { ...base, schema: { tags: ['promptlayer'], summary: 'Log a provider call (legacy; used by the SDKs\' run() and wrapped clients)', body: TrackRequestBody, response: { 200: TrackRequestReply, ...errors } } }, async (req) => {
       const { workspaceId, actor } = req.auth!;
       const request = fromTrackRequest(req.body);
-      const id = await queue.submit((w) => w.insertRequest(workspaceId, request, actor));
+      const id = await queue.submit({ op: 'insertRequest', workspaceId, request, actor });
       const blueprint = req.body.return_prompt_blueprint ? promptBlueprint(request) : null;
       return { success: true as const, request_id: id, prompt_blueprint: blueprint };
     });
@@ -26,7 +26,7 @@ export const logRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, { sto
   app.post('/log-request', { ...base, schema: { tags: ['promptlayer'], summary: 'Log a request with prompt blueprints as input and output', body: LogRequestBody, response: { 201: LogRequestReply, ...errors } } }, async (req, reply) => {
     const { workspaceId, actor } = req.auth!;
     const request = fromLogRequest(req.body);
-    const id = await queue.submit((w) => w.insertRequest(workspaceId, request, actor));
+    const id = await queue.submit({ op: 'insertRequest', workspaceId, request, actor });
     return reply.code(201).send({
       id,
       request_id: id,

@@ -17,7 +17,7 @@ export const trackRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, { q
       const { workspaceId, actor } = req.auth!;
       const requestId = parseId(req.body.request_id, 'request_id');
       const name = scoreName(req.body.name);
-      await queue.submit((w) => w.setScore(workspaceId, requestId, name, req.body.score, actor));
+      await queue.submit({ op: 'setScore', workspaceId, requestId, name, value: req.body.score, actor });
       return { success: true as const, message: 'score tracked' };
     });
   }
@@ -26,7 +26,7 @@ export const trackRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, { q
     app.post(url, { ...base, schema: { tags: ['promptlayer'], summary: 'Attach metadata to a request; a key tracked again is replaced', body: TrackMetadataBody, response: { 200: TrackOk, ...errors } } }, async (req) => {
       const { workspaceId } = req.auth!;
       const requestId = parseId(req.body.request_id, 'request_id');
-      await queue.submit((w) => w.setMetadata(workspaceId, requestId, req.body.metadata));
+      await queue.submit({ op: 'setMetadata', workspaceId, requestId, metadata: req.body.metadata });
       return { success: true as const, message: 'metadata tracked' };
     });
   }
@@ -40,14 +40,12 @@ export const trackRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, { q
       const hasLabel = body.label !== undefined && body.label !== null;
       if (hasVersion && hasLabel) throw invalidField('version', 'give either version or label, not both');
       const version = hasVersion ? parseId(body.version, 'version') : null;
-      await queue.submit((w) =>
-        w.setPrompt(workspaceId, requestId, {
-          name: body.prompt_name,
-          version,
-          label: hasLabel ? body.label! : null,
-          inputVariables: body.prompt_input_variables ?? {},
-        }),
-      );
+      await queue.submit({
+        op: 'setPrompt',
+        workspaceId,
+        requestId,
+        prompt: { name: body.prompt_name, version, label: hasLabel ? body.label! : null, inputVariables: body.prompt_input_variables ?? {} },
+      });
       return { success: true as const, message: 'prompt tracked' };
     });
   }
@@ -57,14 +55,14 @@ export const trackRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, { q
       const { workspaceId } = req.auth!;
       const requestId = parseId(req.body.request_id, 'request_id');
       const groupId = parseId(req.body.group_id, 'group_id');
-      await queue.submit((w) => w.addToGroup(workspaceId, requestId, groupId));
+      await queue.submit({ op: 'addToGroup', workspaceId, requestId, groupId });
       return { success: true as const, message: 'group tracked' };
     });
   }
 
   app.post('/create-group', { ...base, schema: { tags: ['promptlayer'], summary: 'Create a group of requests', body: CreateGroupBody, response: { 200: CreateGroupReply, ...errors } } }, async (req) => {
     const { workspaceId } = req.auth!;
-    const id = await queue.submit((w) => w.createGroup(workspaceId));
+    const id = await queue.submit({ op: 'createGroup', workspaceId });
     return { success: true as const, id };
   });
 };

@@ -165,7 +165,7 @@ export const scoreRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, { s
       const { workspaceId, actor } = req.auth!;
       const id = parseId(req.params.id, 'id');
       const name = scoreName(req.params.name);
-      const change = await queue.submit((w) => w.setScore(workspaceId, id, name, req.body.score, actor, { comment: req.body.comment ?? null }));
+      const change = await queue.submit({ op: 'setScore', workspaceId, requestId: id, name, value: req.body.score, actor, opts: { comment: req.body.comment ?? null } });
       return { success: true as const, request_id: id, name, old_value: change.oldValue, new_value: change.newValue };
     },
   );
@@ -187,7 +187,7 @@ export const scoreRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, { s
       const { workspaceId, actor } = req.auth!;
       const id = parseId(req.params.id, 'id');
       const name = scoreName(req.params.name);
-      const change = await queue.submit((w) => w.deleteScore(workspaceId, id, name, actor, { comment: req.query.comment ?? null }));
+      const change = await queue.submit({ op: 'deleteScore', workspaceId, requestId: id, name, actor, opts: { comment: req.query.comment ?? null } });
       if (!change) throw new TallyError('not_found', `name: the request has no score named "${name}"`, { field: 'name' });
       return { success: true as const, request_id: id, name, old_value: change.oldValue, new_value: null };
     },
@@ -233,10 +233,12 @@ export const scoreRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, { s
       const comment = req.body.comment ?? null;
       // One job is one transaction: if any item fails here (a request gone since the check), the
       // whole job rolls back, so the batch stays all or nothing.
-      const changes = await queue.submit(async (w) => {
-        const out = [];
-        for (const item of ok) out.push(await w.setScore(workspaceId, item.requestId, item.name, item.score, batchActor, { batchId, comment }));
-        return out;
+      const changes = await queue.submit({
+        op: 'setScores',
+        workspaceId,
+        items: ok.map((i) => ({ requestId: i.requestId, name: i.name, value: i.score })),
+        actor: batchActor,
+        opts: { batchId, comment },
       });
       return {
         success: true as const,

@@ -1,0 +1,120 @@
+import { TallyError } from '../domain/errors.js';
+import type { NewRequest } from '../domain/request-shape.js';
+import { DatabaseUnavailableError } from './database-errors.js';
+import type { Actor, PromptLink, ScoreChange, ScoreChangeOptions, StoreWriter } from './store.js';
+
+/**
+ * A write as plain data. The HTTP handlers describe what to write; the store decides where it runs
+ * (on this thread, or on SQLite's writer thread), so a command must survive structured cloning.
+ */
+export type WriteCommand =
+  | { op: 'insertRequest'; workspaceId: number; request: NewRequest; actor: Actor }
+  | { op: 'setScore'; workspaceId: number; requestId: number; name: string; value: number; actor: Actor; opts?: ScoreChangeOptions }
+  /** Several scores in one command: all are written or none (the batch endpoint). */
+  | { op: 'setScores'; workspaceId: number; items: { requestId: number; name: string; value: number }[]; actor: Actor; opts?: ScoreChangeOptions }
+  | { op: 'deleteScore'; workspaceId: number; requestId: number; name: string; actor: Actor; opts?: ScoreChangeOptions }
+  | { op: 'setMetadata'; workspaceId: number; requestId: number; metadata: Record<string, string> }
+  | { op: 'setPrompt'; workspaceId: number; requestId: number; prompt: PromptLink }
+  | { op: 'createGroup'; workspaceId: number }
+  | { op: 'addToGroup'; workspaceId: number; requestId: number; groupId: number };
+
+/** What each command resolves to. */
+interface Results {
+  insertRequest: number;
+  setScore: ScoreChange;
+  setScores: ScoreChange[];
+  deleteScore: ScoreChange | null;
+  setMetadata: void;
+  setPrompt: void;
+  createGroup: number;
+  addToGroup: void;
+}
+export type ResultOf<C extends WriteCommand> = Results[C['op']];
+
+/** Runs one command through a writer inside the caller's transaction. */
+export async function runCommand(w: StoreWriter, c: WriteCommand): Promise<unknown> {
+  switch (c.op) {
+    case 'insertRequest':
+      return w.insertRequest(c.workspaceId, c.request, c.actor);
+    case 'setScore':
+      return w.setScore(c.workspaceId, c.requestId, c.name, c.value, c.actor, c.opts);
+    case 'setScores':
+      return w.setScores(c.workspaceId, c.items, c.actor, c.opts);
+    case 'deleteScore':
+      return w.deleteScore(c.workspaceId, c.requestId, c.name, c.actor, c.opts);
+    case 'setMetadata':
+      return w.setMetadata(c.workspaceId, c.requestId, c.metadata);
+    case 'setPrompt':
+      return w.setPrompt(c.workspaceId, c.requestId, c.prompt);
+    case 'createGroup':
+      return w.createGroup(c.workspaceId);
+    case 'addToGroup':
+      return w.addToGroup(c.workspaceId, c.requestId, c.groupId);
+  }
+}
+
+/** One command's fate in a batch. */
+export type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
+
+/**
+ * Group commit: every command of the batch in one transaction (one fsync), each answered only
+ * after that commit. A command refused by its checks (a TallyError: unknown request, bad group)
+ * has written nothing (writers check, then write), so it fails alone and the rest commit together.
+ * Any other failure may have left the transaction unusable: an outage fails the whole batch alike
+ * (retrying each alone would only make clients wait); otherwise each command runs again in a
+ * transaction of its own, so one bad write cannot fail its neighbours.
+ */
+export async function commitBatch(write: <T>(fn: (w: StoreWriter) => Promise<T>) => Promise<T>, batch: readonly WriteCommand[]): Promise<Outcome[]> {
+  try {
+    return await write(async (w) => {
+      const out: Outcome[] = [];
+      for (const c of batch) {
+        try {
+          out.push({ ok: true, value: await runCommand(w, c) });
+        } catch (error) {
+          if (!(error instanceof TallyError) || error.code === 'unavailable') throw error;
+          out.push({ ok: false, error });
+        }
+      }
+      return out;
+    });
+  } catch (err) {
+    if (batch.length === 1 || (err instanceof TallyError && err.code === 'unavailable')) return batch.map(() => ({ ok: false, error: err }));
+    const outcomes: Outcome[] = [];
+    for (const c of batch) {
+      try {
+        outcomes.push({ ok: true, value: await write((w) => runCommand(w, c)) });
+      } catch (error) {
+        outcomes.push({ ok: false, error });
+      }
+    }
+    return outcomes;
+  }
+}
+
+/** An error as it crosses a thread: structured cloning keeps neither the class nor its fields. */
+export type SentError =
+  | { kind: 'unavailable'; problem: string; driverCode: string }
+  | { kind: 'tally'; code: TallyError['code']; message: string; field?: string; retryAfter?: number }
+  | { kind: 'other'; message: string; stack?: string };
+
+export function sendError(err: unknown): SentError {
+  if (err instanceof DatabaseUnavailableError) return { kind: 'unavailable', problem: err.problem, driverCode: err.driverCode };
+  if (err instanceof TallyError) return { kind: 'tally', code: err.code, message: err.message, field: err.field, retryAfter: err.retryAfter };
+  const e = err instanceof Error ? err : new Error(String(err));
+  return { kind: 'other', message: e.message, stack: e.stack };
+}
+
+export function receiveError(sent: SentError): Error {
+  switch (sent.kind) {
+    case 'unavailable':
+      return new DatabaseUnavailableError(sent.problem, sent.driverCode);
+    case 'tally':
+      return new TallyError(sent.code, sent.message, { field: sent.field, retryAfter: sent.retryAfter });
+    case 'other': {
+      const e = new Error(sent.message);
+      if (sent.stack) e.stack = sent.stack;
+      return e;
+    }
+  }
+}
