@@ -61,6 +61,8 @@ async function serve(flags: Record<string, unknown>): Promise<void> {
   }
   // While nobody has a dashboard account, each start prints a fresh one-time owner link (after listen).
   const setupToken = await ownerSetupToken(store);
+  // Before listening: the first write should not wait for SQLite's writer thread to start.
+  await store.startWriter();
   const app = await buildApp({
     store,
     logger: config.logLevel === 'silent' ? false : { level: config.logLevel },

@@ -1,18 +1,14 @@
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
 import SQLite from 'better-sqlite3';
-import { Kysely, SqliteDialect, sql } from 'kysely';
-import type { Database } from '../schema.js';
-import { withStatementCache } from './statement-cache.js';
-import { withOutageErrors } from '../database-errors.js';
-import { holdInUseLock } from './sqlite-backup.js';
 import { SqlStore } from '../sql-store.js';
+import { immediateTransaction, kyselyOver, openConnection, type Synchronous } from './connection.js';
+import { holdInUseLock } from './sqlite-backup.js';
+import { WriterConnection } from './writer-client.js';
 
 export interface SqliteOptions {
   /** Path of the database file; its folder is created when missing. */
   file: string;
   /** `FULL` (the default) survives a power cut; `NORMAL` only a process crash. */
-  synchronous?: 'FULL' | 'NORMAL';
+  synchronous?: Synchronous;
 }
 
 const LOCK_WAIT_MS = 60_000;
@@ -45,41 +41,33 @@ async function withFileLock<T>(lockFile: string, fn: () => Promise<T>): Promise<
   }
 }
 
-/** The embedded backend: one better-sqlite3 connection in WAL mode. */
+/**
+ * The embedded backend: a better-sqlite3 connection in WAL mode for reads and the occasional
+ * write, and a connection on the process's writer thread (writer-thread.ts) for the write queue's
+ * batches, so their fsync never blocks the event loop. WAL lets the reader and the writer work at once.
+ */
 export function openSqliteStore(opts: SqliteOptions): SqlStore {
-  mkdirSync(dirname(opts.file), { recursive: true });
-  const conn = new SQLite(opts.file);
+  const synchronous = opts.synchronous ?? 'FULL';
+  const conn = openConnection(opts.file, synchronous);
   // Lets `tally restore` see that the store is open (see sqlite-backup.ts).
   const releaseInUse = holdInUseLock(opts.file);
-  conn.pragma('journal_mode = WAL');
-  conn.pragma(`synchronous = ${opts.synchronous ?? 'FULL'}`);
-  conn.pragma('foreign_keys = ON');
-  // The CLI may write while a server runs on the same file: wait for its lock instead of failing.
-  conn.pragma('busy_timeout = 5000');
-
-  const db = new Kysely<Database>({ dialect: withOutageErrors(new SqliteDialect({ database: withStatementCache(conn) })) });
+  const writer = new WriterConnection(opts.file, synchronous);
+  const db = kyselyOver(conn);
+  // Moves whenever another connection (the writer thread, another process) commits anything.
+  const dataVersion = conn.prepare('PRAGMA data_version').pluck();
   return new SqlStore(db, {
     backend: 'sqlite',
     migrationDialect: {
       idType: 'integer',
       identity: (c) => c.primaryKey().autoIncrement(),
     },
-    // BEGIN IMMEDIATE takes the write lock up front, so a transaction that reads before it writes
-    // cannot fail half-way when another process (the CLI) writes to the same file.
-    writeTransaction: (fn) =>
-      db.connection().execute(async (c) => {
-        await sql`begin immediate`.execute(c);
-        try {
-          const result = await fn(c);
-          await sql`commit`.execute(c);
-          return result;
-        } catch (err) {
-          if (conn.inTransaction) await sql`rollback`.execute(c);
-          throw err;
-        }
-      }),
+    writeTransaction: (fn) => immediateTransaction(db, conn, fn),
     withMigrationLock: (fn) => withFileLock(`${opts.file}-migrate-lock`, fn),
+    startWriter: () => writer.start(),
+    keyChangeToken: () => dataVersion.get() as number,
+    writeBatch: (batch) => writer.writeBatch(batch),
     close: async () => {
+      await writer.close();
       await db.destroy();
       releaseInUse();
     },
