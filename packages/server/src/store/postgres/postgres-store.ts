@@ -3,6 +3,7 @@ import pg from 'pg';
 import type { Database } from '../schema.js';
 import { withOutageErrors } from '../database-errors.js';
 import { SqlStore } from '../sql-store.js';
+import { KEY_CHANGE_CHANNEL, KeyChangeListener } from './key-change-listener.js';
 
 // Any fixed number shared by every Tally instance: the advisory lock that serializes migrations.
 const MIGRATION_LOCK_KEY = 7_316_051;
@@ -42,6 +43,7 @@ export function openPostgresStore(opts: PostgresOptions): SqlStore {
   // next query fails and the request answers 503 (database-errors.ts); the pool then discards it.
   pool.on('connect', (client) => client.on('error', () => {}));
   const db = new Kysely<Database>({ dialect: withOutageErrors(new PostgresDialect({ pool })) });
+  const keyChanges = new KeyChangeListener(opts.connectionString);
   return new SqlStore(db, {
     backend: 'postgres',
     migrationDialect: {
@@ -70,6 +72,14 @@ export function openPostgresStore(opts: PostgresOptions): SqlStore {
         client.release();
       }
     },
-    close: () => db.destroy(),
+    keyChangeToken: () => keyChanges.token(),
+    // Delivered to every listener when the revoking transaction commits.
+    announceKeyChange: async (trx) => {
+      await sql`select pg_notify(${KEY_CHANGE_CHANNEL}, '')`.execute(trx);
+    },
+    close: async () => {
+      await keyChanges.close();
+      await db.destroy();
+    },
   });
 }

@@ -1,0 +1,100 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { generateApiKey } from '../src/auth/api-keys.js';
+import { openStore } from '../src/store/open-store.js';
+import type { SqlStore } from '../src/store/sql-store.js';
+import { BACKENDS, freshLocation } from './helpers/backends.js';
+
+/**
+ * API keys are looked up on every request, so found keys are served from memory. These tests prove
+ * both halves: the memory is really used (a change made behind its back is not seen), and any
+ * revocation, by this store or by another process's, is seen on the next lookup.
+ */
+for (const backend of BACKENDS) {
+  describe(`API key lookups served from memory [${backend}]`, () => {
+    async function twoStores() {
+      const loc = await freshLocation(backend);
+      const opts = { databaseUrl: loc.databaseUrl, dataDir: loc.dataDir };
+      // Two stores on one database stand for two processes (SQLite: two connections to one file).
+      const a = (await openStore(opts)) as SqlStore;
+      const b = (await openStore(opts)) as SqlStore;
+      const ws = await a.createWorkspace('w');
+      return {
+        a,
+        b,
+        ws,
+        async newKey(label: string) {
+          const k = generateApiKey();
+          const info = await a.createApiKey(ws.id, label, k.display, k.hash);
+          return { ...info, hash: k.hash };
+        },
+        async close() {
+          await a.close();
+          await b.close();
+          await loc.drop();
+        },
+      };
+    }
+
+    /** Waits until `a` serves this key from memory: a label changed through a's own connection (which announces nothing) is not seen. */
+    async function untilCached(a: SqlStore, hash: string, id: number): Promise<void> {
+      const deadline = Date.now() + 10_000;
+      for (let n = 0; Date.now() < deadline; n++) {
+        assert.ok(await a.findApiKey(hash));
+        await a.db.updateTable('api_keys').set({ label: `changed ${n}` }).where('id', '=', id).execute();
+        const seen = await a.findApiKey(hash);
+        if (seen && seen.label !== `changed ${n}`) return;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      assert.fail('the key was never served from memory');
+    }
+
+    it('a key revoked through another store is refused at its next lookup', async () => {
+      const t = await twoStores();
+      try {
+        const key = await t.newKey('k');
+        await untilCached(t.a, key.hash, key.id);
+        assert.equal(await t.b.revokeApiKey(key.id), true);
+        // SQLite: the other connection's commit moves data_version at once. PostgreSQL: the
+        // notification arrives when the revoking transaction commits; allow it the time to travel.
+        const deadline = Date.now() + (backend === 'postgres' ? 2000 : 0);
+        let found = await t.a.findApiKey(key.hash);
+        while (found && Date.now() < deadline) {
+          await new Promise((r) => setTimeout(r, 5));
+          found = await t.a.findApiKey(key.hash);
+        }
+        assert.equal(found, null);
+      } finally {
+        await t.close();
+      }
+    });
+
+    it('a key revoked through the same store is refused at once, and other keys stay valid', async () => {
+      const t = await twoStores();
+      try {
+        const key = await t.newKey('k');
+        const other = await t.newKey('other');
+        await untilCached(t.a, key.hash, key.id);
+        assert.equal(await t.a.revokeApiKey(key.id), true);
+        assert.equal(await t.a.findApiKey(key.hash), null);
+        assert.equal((await t.a.findApiKey(other.hash))?.id, other.id);
+        assert.equal(await t.b.findApiKey(key.hash), null);
+      } finally {
+        await t.close();
+      }
+    });
+
+    it('unknown keys are looked up every time and never kept', async () => {
+      const t = await twoStores();
+      try {
+        const k = generateApiKey();
+        assert.equal(await t.a.findApiKey(k.hash), null);
+        // Created after a failed lookup: found at once, not hidden by a remembered miss.
+        const info = await t.b.createApiKey(t.ws.id, 'late', k.display, k.hash);
+        assert.equal((await t.a.findApiKey(k.hash))?.id, info.id);
+      } finally {
+        await t.close();
+      }
+    });
+  });
+}
