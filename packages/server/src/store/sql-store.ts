@@ -8,7 +8,7 @@ import { countMatchingRequests, readRequest, selectRequestContentPage, selectReq
 import type { ApiKeysTable, Database, ScoreEventsTable, WorkspacesTable } from './schema.js';
 import { SqlWriter } from './sql-writer.js';
 import { selectExistingRequestIds, selectScoreEvents, selectScoreNameExists, type ScoreEventQuery } from './score-events.js';
-import { commitBatch, type Outcome, type WriteCommand } from './write-commands.js';
+import { commitBatch, type Outcome, type SetScoreCommand, type WriteCommand } from './write-commands.js';
 import { selectScoreDistribution, selectScoreSeries, type DistributionRow, type ScoreAggregateQuery, type SeriesRow, type StatsInterval } from './score-stats.js';
 import type {
   ApiKeyInfo,
@@ -35,6 +35,8 @@ export interface BackendTraits {
   withMigrationLock<T>(fn: () => Promise<T>): Promise<T>;
   /** Commits a batch elsewhere (SQLite's writer thread); absent, batches run on this connection. */
   writeBatch?(batch: readonly WriteCommand[]): Promise<Outcome[]>;
+  /** Writes many scores in one statement (StoreWriter.setEachScore), where the backend can. */
+  setEachScore?(trx: Kysely<Database>, cmds: readonly SetScoreCommand[]): Promise<Outcome[]>;
   /** Readies whatever `writeBatch` runs on, so the first batch does not wait for it. */
   startWriter?(): Promise<void>;
   /**
@@ -111,7 +113,7 @@ export class SqlStore implements Store {
   }
 
   write<T>(fn: (w: StoreWriter) => Promise<T>): Promise<T> {
-    return this.traits.writeTransaction((trx) => fn(new SqlWriter(trx)));
+    return this.traits.writeTransaction((trx) => fn(new SqlWriter(trx, this.traits.setEachScore)));
   }
 
   async startWriter(): Promise<void> {

@@ -3,6 +3,7 @@ import { notFound } from '../domain/errors.js';
 import type { NewRequest } from '../domain/request-shape.js';
 import type { Database } from './schema.js';
 import { selectExistingRequestIds } from './score-events.js';
+import type { Outcome, SetScoreCommand } from './write-commands.js';
 import type { Actor, PromptLink, ScoreChange, ScoreChangeOptions, StoreWriter } from './store.js';
 
 /**
@@ -10,7 +11,15 @@ import type { Actor, PromptLink, ScoreChange, ScoreChangeOptions, StoreWriter } 
  * thread loads only what it runs.
  */
 export class SqlWriter implements StoreWriter {
-  constructor(private readonly trx: Kysely<Database>) {}
+  readonly setEachScore?: (cmds: readonly SetScoreCommand[]) => Promise<Outcome[]>;
+
+  constructor(
+    private readonly trx: Kysely<Database>,
+    /** The backend's way of writing many scores at once, if it has one. */
+    eachScore?: (trx: Kysely<Database>, cmds: readonly SetScoreCommand[]) => Promise<Outcome[]>,
+  ) {
+    if (eachScore) this.setEachScore = (cmds) => eachScore(trx, cmds);
+  }
 
   /** Checks that the request is in the workspace (a foreign id answers like a missing one). */
   private async requireRequest(workspaceId: number, requestId: number): Promise<void> {

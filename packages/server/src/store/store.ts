@@ -5,7 +5,7 @@ import type { ScoreSource } from '../domain/score.js';
 import type { Accounts } from './accounts.js';
 import type { ScoreEventQuery } from './score-events.js';
 import type { DistributionRow, ScoreAggregateQuery, SeriesRow, StatsInterval } from './score-stats.js';
-import type { Outcome, WriteCommand } from './write-commands.js';
+import type { Outcome, SetScoreCommand, WriteCommand } from './write-commands.js';
 
 export type Backend = 'sqlite' | 'postgres';
 
@@ -102,6 +102,11 @@ export interface StoreWriter {
   setScore(workspaceId: number, requestId: number, name: string, value: number, actor: Actor, opts?: ScoreChangeOptions): Promise<ScoreChange>;
   /** Several scores, all or none: every request is checked before anything is written. */
   setScores(workspaceId: number, items: readonly { requestId: number; name: string; value: number }[], actor: Actor, opts?: ScoreChangeOptions): Promise<ScoreChange[]>;
+  /**
+   * Score writes of different requests or names, each its own outcome (an unknown request is
+   * refused alone, having written nothing), where a backend can do them together faster.
+   */
+  setEachScore?(cmds: readonly SetScoreCommand[]): Promise<Outcome[]>;
   /** Returns null when the request has no score of that name (nothing is recorded then). */
   deleteScore(workspaceId: number, requestId: number, name: string, actor: Actor, opts?: ScoreChangeOptions): Promise<ScoreChange | null>;
   setMetadata(workspaceId: number, requestId: number, metadata: Record<string, string>): Promise<void>;

@@ -7,9 +7,11 @@ import type { Actor, PromptLink, ScoreChange, ScoreChangeOptions, StoreWriter } 
  * A write as plain data. The HTTP handlers describe what to write; the store decides where it runs
  * (on this thread, or on SQLite's writer thread), so a command must survive structured cloning.
  */
+export type SetScoreCommand = { op: 'setScore'; workspaceId: number; requestId: number; name: string; value: number; actor: Actor; opts?: ScoreChangeOptions };
+
 export type WriteCommand =
   | { op: 'insertRequest'; workspaceId: number; request: NewRequest; actor: Actor }
-  | { op: 'setScore'; workspaceId: number; requestId: number; name: string; value: number; actor: Actor; opts?: ScoreChangeOptions }
+  | SetScoreCommand
   /** Several scores in one command: all are written or none (the batch endpoint). */
   | { op: 'setScores'; workspaceId: number; items: { requestId: number; name: string; value: number }[]; actor: Actor; opts?: ScoreChangeOptions }
   | { op: 'deleteScore'; workspaceId: number; requestId: number; name: string; actor: Actor; opts?: ScoreChangeOptions }
@@ -68,7 +70,23 @@ export async function commitBatch(write: <T>(fn: (w: StoreWriter) => Promise<T>)
   try {
     return await write(async (w) => {
       const out: Outcome[] = [];
-      for (const c of batch) {
+      for (let i = 0; i < batch.length; i++) {
+        const c = batch[i]!;
+        if (c.op === 'setScore' && w.setEachScore) {
+          // The run of score writes from here, up to a second write of one request and name.
+          const run: SetScoreCommand[] = [];
+          const seen = new Set<string>();
+          for (let j = i; j < batch.length; j++) {
+            const d = batch[j]!;
+            const key = d.op === 'setScore' ? `${d.requestId}\u0000${d.name}` : null;
+            if (key === null || seen.has(key)) break;
+            seen.add(key);
+            run.push(d as SetScoreCommand);
+          }
+          out.push(...(await w.setEachScore(run)));
+          i += run.length - 1;
+          continue;
+        }
         try {
           out.push({ ok: true, value: await runCommand(w, c) });
         } catch (error) {

@@ -4,6 +4,7 @@ import type { Database } from '../schema.js';
 import { withOutageErrors } from '../database-errors.js';
 import { SqlStore } from '../sql-store.js';
 import { KEY_CHANGE_CHANNEL, KeyChangeListener } from './key-change-listener.js';
+import { setEachScore } from './score-run.js';
 
 // Any fixed number shared by every Tally instance: the advisory lock that serializes migrations.
 const MIGRATION_LOCK_KEY = 7_316_051;
@@ -72,6 +73,7 @@ export function openPostgresStore(opts: PostgresOptions): SqlStore {
         client.release();
       }
     },
+    setEachScore,
     keyChangeToken: () => keyChanges.token(),
     // Delivered to every listener when the revoking transaction commits.
     announceKeyChange: async (trx) => {
