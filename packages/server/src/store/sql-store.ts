@@ -113,7 +113,7 @@ export class SqlStore implements Store {
   }
 
   write<T>(fn: (w: StoreWriter) => Promise<T>): Promise<T> {
-    return this.traits.writeTransaction((trx) => fn(new SqlWriter(trx, this.traits.setEachScore)));
+    return this.traits.writeTransaction((trx) => fn(new SqlWriter(trx, { numberedParameters: this.backend === 'postgres', eachScore: this.traits.setEachScore })));
   }
 
   async startWriter(): Promise<void> {

@@ -1,10 +1,46 @@
-import type { Kysely } from 'kysely';
+import { CompiledQuery, type Insertable, type Kysely } from 'kysely';
 import { notFound } from '../domain/errors.js';
 import type { NewRequest } from '../domain/request-shape.js';
-import type { Database } from './schema.js';
+import type { Database, RequestsTable } from './schema.js';
 import { selectExistingRequestIds } from './score-events.js';
 import type { Outcome, SetScoreCommand } from './write-commands.js';
 import type { Actor, PromptLink, ScoreChange, ScoreChangeOptions, StoreWriter } from './store.js';
+
+/**
+ * The statements every logged request and every score write runs, as SQL text written once
+ * instead of built by Kysely's query builder on every call: building costs more than SQLite takes
+ * to run them (bench/writer.ts). `?` placeholders; PostgreSQL gets `$n` (see `numbered`).
+ */
+const REQUEST_COLUMNS = [
+  'workspace_id', 'provider', 'model', 'function_name', 'api_type', 'input', 'output', 'parameters', 'prompt_name', 'prompt_id',
+  'prompt_version', 'prompt_label', 'prompt_input_variables', 'input_tokens', 'output_tokens', 'price', 'status', 'error_type',
+  'error_message', 'request_start_time', 'request_end_time', 'latency_ms', 'span_id', 'created_at',
+] as const satisfies readonly (keyof Insertable<RequestsTable>)[];
+
+const HOT_SQL = {
+  insertRequest: `insert into requests (${REQUEST_COLUMNS.join(', ')}) values (${REQUEST_COLUMNS.map(() => '?').join(', ')}) returning id`,
+  insertTag: 'insert into request_tags (workspace_id, request_id, tag) values (?, ?, ?)',
+  insertMetadata: 'insert into request_metadata (workspace_id, request_id, key, value) values (?, ?, ?, ?)',
+  requireRequest: 'select id from requests where id = ? and workspace_id = ?',
+  oldScore: 'select value from scores where request_id = ? and name = ?',
+  upsertScore:
+    'insert into scores (workspace_id, request_id, name, value, updated_at, updated_by, source) values (?, ?, ?, ?, ?, ?, ?) ' +
+    'on conflict (request_id, name) do update set value = excluded.value, updated_at = excluded.updated_at, updated_by = excluded.updated_by, source = excluded.source',
+  appendEvent: 'insert into score_events (workspace_id, request_id, name, old_value, new_value, actor, source, comment, batch_id, at) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+};
+type HotSql = typeof HOT_SQL;
+const numbered = (q: string) => {
+  let n = 0;
+  return q.replace(/\?/g, () => `$${++n}`);
+};
+const HOT_SQL_DOLLAR = Object.fromEntries(Object.entries(HOT_SQL).map(([k, q]) => [k, numbered(q)])) as HotSql;
+
+export interface SqlWriterOptions {
+  /** PostgreSQL numbers its parameters (`$1`); SQLite takes `?`. */
+  numberedParameters: boolean;
+  /** The backend's way of writing many scores at once, if it has one. */
+  eachScore?: (trx: Kysely<Database>, cmds: readonly SetScoreCommand[]) => Promise<Outcome[]>;
+}
 
 /**
  * The writes, inside one transaction. Kept apart from the rest of the store so SQLite's writer
@@ -13,67 +49,60 @@ import type { Actor, PromptLink, ScoreChange, ScoreChangeOptions, StoreWriter } 
 export class SqlWriter implements StoreWriter {
   readonly setEachScore?: (cmds: readonly SetScoreCommand[]) => Promise<Outcome[]>;
 
+  private readonly sql: HotSql;
+
   constructor(
     private readonly trx: Kysely<Database>,
-    /** The backend's way of writing many scores at once, if it has one. */
-    eachScore?: (trx: Kysely<Database>, cmds: readonly SetScoreCommand[]) => Promise<Outcome[]>,
+    opts: SqlWriterOptions,
   ) {
+    this.sql = opts.numberedParameters ? HOT_SQL_DOLLAR : HOT_SQL;
+    const eachScore = opts.eachScore;
     if (eachScore) this.setEachScore = (cmds) => eachScore(trx, cmds);
+  }
+
+  private async run<R>(query: string, parameters: readonly unknown[]): Promise<R[]> {
+    return (await this.trx.executeQuery<R>(CompiledQuery.raw(query, parameters as unknown[]))).rows;
   }
 
   /** Checks that the request is in the workspace (a foreign id answers like a missing one). */
   private async requireRequest(workspaceId: number, requestId: number): Promise<void> {
-    const row = await this.trx.selectFrom('requests').select('id').where('id', '=', requestId).where('workspace_id', '=', workspaceId).executeTakeFirst();
-    if (!row) throw notFound('request_id', 'request');
+    const rows = await this.run(this.sql.requireRequest, [requestId, workspaceId]);
+    if (rows.length === 0) throw notFound('request_id', 'request');
   }
 
   async insertRequest(workspaceId: number, r: NewRequest, actor: Actor): Promise<number> {
     if (r.groupId !== null) await this.requireGroup(workspaceId, r.groupId);
     const now = Date.now();
-    const row = await this.trx
-      .insertInto('requests')
-      .values({
-        workspace_id: workspaceId,
-        provider: r.provider,
-        model: r.model,
-        function_name: r.functionName,
-        api_type: r.apiType,
-        input: JSON.stringify(r.input),
-        output: JSON.stringify(r.output),
-        parameters: JSON.stringify(r.parameters),
-        prompt_name: r.promptName,
-        prompt_id: r.promptId,
-        prompt_version: r.promptVersion,
-        prompt_label: null,
-        prompt_input_variables: JSON.stringify(r.promptInputVariables),
-        input_tokens: r.inputTokens,
-        output_tokens: r.outputTokens,
-        price: r.price,
-        status: r.status,
-        error_type: r.errorType,
-        error_message: r.errorMessage,
-        request_start_time: r.startMs,
-        request_end_time: r.endMs,
-        latency_ms: r.endMs - r.startMs,
-        span_id: r.spanId,
-        created_at: now,
-      })
-      .returning('id')
-      .executeTakeFirstOrThrow();
-    const id = Number(row.id);
-    if (r.tags.length > 0) {
-      await this.trx
-        .insertInto('request_tags')
-        .values(r.tags.map((tag) => ({ workspace_id: workspaceId, request_id: id, tag })))
-        .execute();
-    }
-    const meta = Object.entries(r.metadata);
-    if (meta.length > 0) {
-      await this.trx
-        .insertInto('request_metadata')
-        .values(meta.map(([key, value]) => ({ workspace_id: workspaceId, request_id: id, key, value })))
-        .execute();
-    }
+    const row: Insertable<RequestsTable> = {
+      workspace_id: workspaceId,
+      provider: r.provider,
+      model: r.model,
+      function_name: r.functionName,
+      api_type: r.apiType,
+      input: JSON.stringify(r.input),
+      output: JSON.stringify(r.output),
+      parameters: JSON.stringify(r.parameters),
+      prompt_name: r.promptName,
+      prompt_id: r.promptId,
+      prompt_version: r.promptVersion,
+      prompt_label: null,
+      prompt_input_variables: JSON.stringify(r.promptInputVariables),
+      input_tokens: r.inputTokens,
+      output_tokens: r.outputTokens,
+      price: r.price,
+      status: r.status,
+      error_type: r.errorType,
+      error_message: r.errorMessage,
+      request_start_time: r.startMs,
+      request_end_time: r.endMs,
+      latency_ms: r.endMs - r.startMs,
+      span_id: r.spanId,
+      created_at: now,
+    };
+    const [inserted] = await this.run<{ id: number }>(this.sql.insertRequest, REQUEST_COLUMNS.map((c) => row[c] ?? null));
+    const id = Number(inserted!.id);
+    for (const tag of r.tags) await this.run(this.sql.insertTag, [workspaceId, id, tag]);
+    for (const [key, value] of Object.entries(r.metadata)) await this.run(this.sql.insertMetadata, [workspaceId, id, key, value]);
     if (r.groupId !== null) {
       await this.trx.insertInto('request_groups').values({ workspace_id: workspaceId, request_id: id, group_id: r.groupId }).execute();
     }
@@ -83,12 +112,7 @@ export class SqlWriter implements StoreWriter {
 
   async setScore(workspaceId: number, requestId: number, name: string, value: number, actor: Actor, opts: ScoreChangeOptions = {}): Promise<ScoreChange> {
     await this.requireRequest(workspaceId, requestId);
-    const old = await this.trx
-      .selectFrom('scores')
-      .select('value')
-      .where('request_id', '=', requestId)
-      .where('name', '=', name)
-      .executeTakeFirst();
+    const [old] = await this.run<{ value: number }>(this.sql.oldScore, [requestId, name]);
     return this.writeScore(workspaceId, requestId, name, value, actor, opts, old ? old.value : null, Date.now());
   }
 
@@ -110,11 +134,7 @@ export class SqlWriter implements StoreWriter {
     oldValue: number | null,
     at: number,
   ): Promise<ScoreChange> {
-    await this.trx
-      .insertInto('scores')
-      .values({ workspace_id: workspaceId, request_id: requestId, name, value, updated_at: at, updated_by: actor.id, source: actor.source })
-      .onConflict((oc) => oc.columns(['request_id', 'name']).doUpdateSet({ value, updated_at: at, updated_by: actor.id, source: actor.source }))
-      .execute();
+    await this.run(this.sql.upsertScore, [workspaceId, requestId, name, value, at, actor.id, actor.source]);
     await this.appendEvent(workspaceId, requestId, name, oldValue, value, actor, opts, at);
     return { requestId, name, oldValue, newValue: value };
   }
@@ -129,21 +149,7 @@ export class SqlWriter implements StoreWriter {
     opts: ScoreChangeOptions,
     at: number,
   ): Promise<void> {
-    await this.trx
-      .insertInto('score_events')
-      .values({
-        workspace_id: workspaceId,
-        request_id: requestId,
-        name,
-        old_value: oldValue,
-        new_value: newValue,
-        actor: actor.id,
-        source: actor.source,
-        comment: opts.comment ?? null,
-        batch_id: opts.batchId ?? null,
-        at,
-      })
-      .execute();
+    await this.run(this.sql.appendEvent, [workspaceId, requestId, name, oldValue, newValue, actor.id, actor.source, opts.comment ?? null, opts.batchId ?? null, at]);
   }
 
   async deleteScore(workspaceId: number, requestId: number, name: string, actor: Actor, opts: ScoreChangeOptions = {}): Promise<ScoreChange | null> {

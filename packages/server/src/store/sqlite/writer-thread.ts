@@ -38,7 +38,7 @@ async function handle(msg: ToWriter): Promise<void> {
         return;
       }
       try {
-        const outcomes = await commitBatch((fn) => immediateTransaction(s.db, s.conn, (trx) => fn(new SqlWriter(trx))), msg.batch);
+        const outcomes = await commitBatch((fn) => immediateTransaction(s.db, s.conn, (trx) => fn(new SqlWriter(trx, { numberedParameters: false }))), msg.batch);
         port.postMessage({ type: 'batch', id: msg.id, outcomes: outcomes.map((o) => (o.ok ? o : { ok: false, error: sendError(o.error) })) });
       } catch (err) {
         port.postMessage({ type: 'batch', id: msg.id, failed: sendError(err) });

@@ -1,0 +1,183 @@
+/**
+ * Write-path benchmark (`npm run bench:writer`): what the store spends per logged request and per
+ * score write, against the floor of the same rows inserted with raw prepared statements on the
+ * same SQLite schema, in the same run. Batches of 50 per transaction, as the write queue groups
+ * them under load; CPU microseconds per write (process.cpuUsage, both threads) and writes per
+ * second, medians of the rounds, and the ratio of Tally's CPU per write to the floor's. A third
+ * row shows what the floor costs without the search indexes on `requests` (what they cost writes).
+ *
+ *   npm run bench:writer -- [--rounds 5] [--seconds 2]
+ */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import SQLite from 'better-sqlite3';
+import type { NewRequest } from '../packages/server/src/domain/request-shape.js';
+import { openStore } from '../packages/server/src/store/open-store.js';
+import type { Actor } from '../packages/server/src/store/store.js';
+import type { WriteCommand } from '../packages/server/src/store/write-commands.js';
+import { ROOT, median } from './lib/processes.js';
+
+const { values: opts } = parseArgs({ options: { rounds: { type: 'string', default: '5' }, seconds: { type: 'string', default: '2' } } });
+const ROUNDS = Number(opts.rounds);
+const SECONDS = Number(opts.seconds);
+const BATCH = 50;
+
+const paragraph = 'The quarterly report shows steady growth in every region, with retention up and churn down. ';
+const request: NewRequest = {
+  provider: 'openai', model: 'gpt-4o-mini', functionName: '', apiType: null,
+  input: { type: 'chat', messages: [{ role: 'user', content: [{ type: 'text', text: paragraph.repeat(18) }] }] },
+  output: { type: 'chat', messages: [{ role: 'assistant', content: [{ type: 'text', text: paragraph.repeat(12) }] }] },
+  parameters: {}, promptName: null, promptId: null, promptVersion: null, promptInputVariables: {}, inputTokens: 700, outputTokens: 240, price: 0.0012,
+  status: 'SUCCESS', errorType: null, errorMessage: null, startMs: 1_764_230_400_123, endMs: 1_764_230_401_456, tags: ['bench', 'summary'],
+  metadata: { team: 'bench', env: 'load' }, groupId: null, spanId: null, score: null,
+};
+const actor: Actor = { id: 'key:1', source: 'api' };
+
+interface Sample {
+  cpuUsPerWrite: number;
+  writesPerSecond: number;
+}
+
+/** Runs `batch` over and over for SECONDS; CPU of the whole process (the writer thread included). */
+async function measure(batch: () => Promise<void> | void): Promise<Sample> {
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  let writes = 0;
+  while (performance.now() - t0 < SECONDS * 1000) {
+    await batch();
+    writes += BATCH;
+  }
+  const cpu = process.cpuUsage(cpu0);
+  return { cpuUsPerWrite: (cpu.user + cpu.system) / writes, writesPerSecond: (writes / (performance.now() - t0)) * 1000 };
+}
+
+async function tallyStore() {
+  const dir = mkdtempSync(join(tmpdir(), 'tally-bench-writer-'));
+  const store = await openStore({ dataDir: dir });
+  const ws = await store.createWorkspace('bench');
+  await store.startWriter();
+  return { dir, store, ws };
+}
+
+/** The same rows with raw prepared statements on a connection of its own (the floor). */
+async function rawStore(withSearchIndexes: boolean) {
+  const { dir, store, ws } = await tallyStore();
+  await store.close();
+  const db = new SQLite(join(dir, 'tally.db'));
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = FULL');
+  if (!withSearchIndexes) {
+    const indexes = db.prepare("select name from sqlite_master where type = 'index' and tbl_name = 'requests' and sql is not null").pluck().all() as string[];
+    for (const name of indexes) db.exec(`drop index ${name}`);
+  }
+  const insert = db.prepare(
+    'insert into requests (workspace_id, provider, model, function_name, api_type, input, output, parameters, prompt_name, prompt_id, prompt_version, prompt_label, ' +
+      'prompt_input_variables, input_tokens, output_tokens, price, status, error_type, error_message, request_start_time, request_end_time, latency_ms, span_id, created_at) ' +
+      'values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) returning id',
+  );
+  const tag = db.prepare('insert into request_tags (workspace_id, request_id, tag) values (?, ?, ?)');
+  const meta = db.prepare('insert into request_metadata (workspace_id, request_id, key, value) values (?, ?, ?, ?)');
+  const exists = db.prepare('select id from requests where id = ? and workspace_id = ?');
+  const old = db.prepare('select value from scores where request_id = ? and name = ?');
+  const upsert = db.prepare(
+    'insert into scores (workspace_id, request_id, name, value, updated_at, updated_by, source) values (?, ?, ?, ?, ?, ?, ?) ' +
+      'on conflict (request_id, name) do update set value = excluded.value, updated_at = excluded.updated_at, updated_by = excluded.updated_by, source = excluded.source',
+  );
+  const event = db.prepare('insert into score_events (workspace_id, request_id, name, old_value, new_value, actor, source, comment, batch_id, at) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)');
+  const r = request;
+  const logOne = () => {
+    const now = Date.now();
+    const { id } = insert.get(ws.id, r.provider, r.model, r.functionName, r.apiType, JSON.stringify(r.input), JSON.stringify(r.output), '{}', null, null, null, null, '{}',
+      r.inputTokens, r.outputTokens, r.price, r.status, null, null, r.startMs, r.endMs, r.endMs - r.startMs, null, now) as { id: number };
+    for (const t of r.tags) tag.run(ws.id, id, t);
+    for (const [k, v] of Object.entries(r.metadata)) meta.run(ws.id, id, k, v);
+    return id;
+  };
+  const scoreOne = (requestId: number, name: string, value: number) => {
+    if (!exists.get(requestId, ws.id)) throw new Error('missing request');
+    const before = old.get(requestId, name) as { value: number } | undefined;
+    const at = Date.now();
+    upsert.run(ws.id, requestId, name, value, at, actor.id, actor.source);
+    event.run(ws.id, requestId, name, before?.value ?? null, value, actor.id, actor.source, null, null, at);
+  };
+  const inTransaction = (fn: () => void) => {
+    db.exec('begin immediate');
+    fn();
+    db.exec('commit');
+  };
+  return { dir, db, logOne, scoreOne, inTransaction };
+}
+
+async function main() {
+  console.log(`write-path benchmark: ${ROUNDS} rounds x ${SECONDS} s per target, batches of ${BATCH}, SQLite synchronous=FULL`);
+  const tally = await tallyStore();
+  const floor = await rawStore(true);
+  const bare = await rawStore(false);
+  const ids: number[] = [];
+  for (let i = 0; i < 2000; i++) ids.push(floor.logOne());
+  const tallyIds = (await tally.store.writeBatch(Array.from({ length: 2000 }, () => ({ op: 'insertRequest', workspaceId: tally.ws.id, request, actor }) as WriteCommand))).map((o) =>
+    o.ok ? (o.value as number) : assert(o.error),
+  );
+  let n = 0;
+  const targets: Record<string, Record<string, () => Promise<void> | void>> = {
+    'log-request': {
+      tally: async () => {
+        const out = await tally.store.writeBatch(Array.from({ length: BATCH }, () => ({ op: 'insertRequest', workspaceId: tally.ws.id, request, actor }) as WriteCommand));
+        if (!out.every((o) => o.ok)) throw new Error('a write failed');
+      },
+      floor: () => floor.inTransaction(() => Array.from({ length: BATCH }, () => floor.logOne())),
+      'floor without search indexes': () => bare.inTransaction(() => Array.from({ length: BATCH }, () => bare.logOne())),
+    },
+    'track-score': {
+      tally: async () => {
+        const batch = Array.from({ length: BATCH }, () => {
+          n++;
+          return { op: 'setScore', workspaceId: tally.ws.id, requestId: tallyIds[n % tallyIds.length]!, name: `n${n}`, value: n % 101, actor } as WriteCommand;
+        });
+        const out = await tally.store.writeBatch(batch);
+        if (!out.every((o) => o.ok)) throw new Error('a write failed');
+      },
+      floor: () =>
+        floor.inTransaction(() => {
+          for (let i = 0; i < BATCH; i++) {
+            n++;
+            floor.scoreOne(ids[n % ids.length]!, `n${n}`, n % 101);
+          }
+        }),
+    },
+  };
+
+  const summary: Record<string, Record<string, { cpuUsPerWrite: number; writesPerSecond: number; cpuRatioToFloor: number }>> = {};
+  for (const [workload, runs] of Object.entries(targets)) {
+    const samples: Record<string, Sample[]> = Object.fromEntries(Object.keys(runs).map((k) => [k, []]));
+    // Alternating, round by round, so drift on a shared machine hits every target alike.
+    for (let r = 0; r < ROUNDS; r++) for (const [name, fn] of Object.entries(runs)) samples[name]!.push(await measure(fn));
+    const floorCpu = median(samples.floor!.map((s) => s.cpuUsPerWrite));
+    summary[workload] = {};
+    for (const [name, s] of Object.entries(samples)) {
+      const cpu = median(s.map((x) => x.cpuUsPerWrite));
+      const wps = median(s.map((x) => x.writesPerSecond));
+      summary[workload]![name] = { cpuUsPerWrite: cpu, writesPerSecond: wps, cpuRatioToFloor: cpu / floorCpu };
+      console.log(`${workload.padEnd(12)} ${name.padEnd(30)} ${cpu.toFixed(1).padStart(6)} us CPU per write  ${(cpu / floorCpu).toFixed(2)}x the floor  ${wps.toFixed(0).padStart(6)} writes/s`);
+    }
+  }
+  mkdirSync(join(ROOT, 'bench/results'), { recursive: true });
+  const file = join(ROOT, 'bench/results', `writer-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+  writeFileSync(file, JSON.stringify({ batch: BATCH, rounds: ROUNDS, seconds: SECONDS, ...summary }, null, 2));
+  console.log(`\nwritten to ${file}`);
+
+  await tally.store.close();
+  for (const s of [floor, bare]) s.db.close();
+  for (const d of [tally.dir, floor.dir, bare.dir]) rmSync(d, { recursive: true, force: true });
+}
+
+function assert(err: unknown): never {
+  throw err instanceof Error ? err : new Error(String(err));
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
