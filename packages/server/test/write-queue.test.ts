@@ -82,17 +82,42 @@ describe('write queue', () => {
     assert.deepEqual(f.committed, [[1], [3]]);
   });
 
+  it('hands the store at most two batches at once, in order, and gathers what arrives meanwhile into the next', async () => {
+    const handed: number[][] = [];
+    let inStore = 0;
+    let most = 0;
+    const store = {
+      async writeBatch(batch: readonly WriteCommand[]) {
+        handed.push(batch.map((c) => c.workspaceId));
+        most = Math.max(most, ++inStore);
+        await new Promise((r) => setTimeout(r, 20));
+        inStore--;
+        return batch.map((c) => ({ ok: true, value: c.workspaceId }));
+      },
+    } as unknown as Store;
+    const q = new WriteQueue(store, { maxBatch: 100, maxPending: 1000 });
+    const first = [q.submit(job(1)), q.submit(job(2))];
+    await new Promise((r) => setImmediate(r));
+    const second = [q.submit(job(3))];
+    await new Promise((r) => setImmediate(r));
+    // Both batches are with the store now; these wait and go together once one is done.
+    const third = range(5).map((i) => q.submit(job(3 + i)));
+    assert.deepEqual(await Promise.all([...first, ...second, ...third]), [1, 2, 3, 4, 5, 6, 7, 8]);
+    assert.equal(most, 2);
+    assert.deepEqual(handed, [[1, 2], [3], [4, 5, 6, 7, 8]]);
+  });
+
   it('refuses with 503 and Retry-After when the queue is full, instead of growing', async () => {
     const f = fakeStore();
     f.hold();
     const q = new WriteQueue(f.store, { maxBatch: 2, maxPending: 3 });
     const accepted = [q.submit(job(1)), q.submit(job(2)), q.submit(job(3))];
     await new Promise((r) => setImmediate(r));
-    // The first batch of 2 is in flight; 1 waits; room for 2 more.
-    accepted.push(q.submit(job(4)), q.submit(job(5)));
-    await assert.rejects(q.submit(job(6)), (err: unknown) => err instanceof TallyError && err.status === 503 && err.retryAfter === 1);
+    // Two batches are with the store ([1, 2] and [3]); nothing waits; room for 3 more.
+    accepted.push(q.submit(job(4)), q.submit(job(5)), q.submit(job(6)));
+    await assert.rejects(q.submit(job(7)), (err: unknown) => err instanceof TallyError && err.status === 503 && err.retryAfter === 1);
     f.release();
-    assert.deepEqual(await Promise.all(accepted), [1, 2, 3, 4, 5]);
+    assert.deepEqual(await Promise.all(accepted), [1, 2, 3, 4, 5, 6]);
   });
 
   it('close() commits what is queued and then refuses new writes', async () => {

@@ -18,15 +18,20 @@ export interface WriteQueueOptions {
 }
 
 /**
- * The write path: handlers enqueue commands, the queue hands every pending command to the store as
- * one batch (one transaction, one fsync: store/write-commands.ts), then each handler answers.
- * Nothing resolves before its transaction has committed, so an answered write is durable. While
- * one batch commits, the next one gathers (group commit).
+ * The write path: handlers enqueue commands, the queue hands pending commands to the store as
+ * batches (one transaction and one fsync each: store/write-commands.ts), then each handler answers.
+ * Nothing resolves before its transaction has committed, so an answered write is durable. Two
+ * batches may be in flight: while one commits, the next is already with the store, ready to begin
+ * the moment the first is done, and the commands arriving meanwhile gather into the batch after.
+ * The store commits batches in the order they were handed over (SQLite: one writer thread taking
+ * them in turn; PostgreSQL: an advisory lock taken in order).
  */
 export class WriteQueue {
   private pending: Pending[] = [];
-  private running: Promise<void> | null = null;
+  private inFlight = 0;
+  private scheduled = false;
   private closed = false;
+  private whenIdle: (() => void)[] = [];
 
   constructor(
     private readonly store: Store,
@@ -44,32 +49,53 @@ export class WriteQueue {
     }
     return new Promise<ResultOf<C>>((resolve, reject) => {
       this.pending.push({ command, resolve: resolve as (v: unknown) => void, reject });
-      // Start on the next turn of the event loop so writes arriving together share a transaction.
-      this.running ??= new Promise<void>((done) => setImmediate(() => void this.drain().then(done)));
+      this.schedule();
     });
   }
 
-  private async drain(): Promise<void> {
-    while (this.pending.length > 0) {
+  /** Sends a batch on the next turn of the event loop, so writes arriving together share it. */
+  private schedule(): void {
+    if (this.scheduled || this.inFlight >= MAX_IN_FLIGHT || this.pending.length === 0) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      this.send();
+    });
+  }
+
+  private send(): void {
+    while (this.inFlight < MAX_IN_FLIGHT && this.pending.length > 0) {
       const batch = this.pending.splice(0, this.opts.maxBatch);
-      this.opts.onBatch?.(batch.length);
-      try {
-        const outcomes = await this.store.writeBatch(batch.map((p) => p.command));
-        batch.forEach((p, i) => {
-          const o = outcomes[i]!;
-          if (o.ok) p.resolve(o.value);
-          else p.reject(o.error);
-        });
-      } catch (err) {
-        for (const p of batch) p.reject(err);
-      }
+      this.inFlight++;
+      void this.commit(batch).finally(() => {
+        this.inFlight--;
+        this.schedule();
+        if (this.inFlight === 0 && this.pending.length === 0) for (const done of this.whenIdle.splice(0)) done();
+      });
     }
-    this.running = null;
+  }
+
+  private async commit(batch: Pending[]): Promise<void> {
+    this.opts.onBatch?.(batch.length);
+    try {
+      const outcomes = await this.store.writeBatch(batch.map((p) => p.command));
+      batch.forEach((p, i) => {
+        const o = outcomes[i]!;
+        if (o.ok) p.resolve(o.value);
+        else p.reject(o.error);
+      });
+    } catch (err) {
+      for (const p of batch) p.reject(err);
+    }
   }
 
   /** Refuses new writes and resolves once everything queued has been committed or rejected. */
   async close(): Promise<void> {
     this.closed = true;
-    while (this.running) await this.running;
+    if (this.inFlight === 0 && this.pending.length === 0) return;
+    await new Promise<void>((resolve) => this.whenIdle.push(resolve));
   }
 }
+
+/** Batches handed to the store at once: one committing, one ready to begin. */
+const MAX_IN_FLIGHT = 2;
