@@ -72,7 +72,7 @@ function abortError(signal: AbortSignal): TallyError {
   return new TallyError(0, 'aborted', 'request: aborted by the caller', { cause: signal.reason });
 }
 
-/** One signal that fires on the caller's abort or after `timeoutMs` (AbortSignal.any is Node 20+). */
+/** One signal that fires on the caller's abort or after `timeoutMs` (AbortSignal.any needs Node 18.17 or 20.3). */
 function attemptSignal(timeoutMs: number, outer: AbortSignal | undefined): { signal: AbortSignal; timedOut: () => boolean; stopTimer: () => void; done: () => void } {
   const controller = new AbortController();
   let timedOut = false;

@@ -4,6 +4,7 @@ import fastifyCookie from '@fastify/cookie';
 import { keyAuthenticator } from './auth/key-auth.js';
 import { limitAuthFailures, registerKeyRateLimit } from './auth/rate-limits.js';
 import { keyOrSessionAuthenticator } from './auth/sessions.js';
+import { registerCors } from './routes/cors.js';
 import { LIMITS } from './domain/limits.js';
 import { WriteQueue } from './ingest/write-queue.js';
 import { createMetrics, instrumentRequests } from './metrics.js';
@@ -43,6 +44,11 @@ export interface AppDeps {
   processMetrics?: boolean;
   /** The built dashboard (default: packages/dashboard/dist). */
   dashboardDir?: string;
+  /**
+   * Exact browser origins (`https://app.example.com`) allowed to call the API with a key (CORS,
+   * never with cookies). Default none: no CORS headers at all.
+   */
+  corsOrigins?: readonly string[];
 }
 
 declare module 'fastify' {
@@ -86,6 +92,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   app.setValidatorCompiler(validatorCompiler);
   registerErrorHandling(app);
+  // First among the hooks, so answers refused early (401, 413, 429) still reach an allowed page.
+  await registerCors(app, { origins: deps.corsOrigins ?? [] });
   refuseNulCharacters(app);
 
   const metrics = createMetrics({ queueDepth: () => queue.depth, processMetrics: deps.processMetrics ?? false });

@@ -73,6 +73,7 @@ async function serve(flags: Record<string, unknown>): Promise<void> {
     rateLimitPerKey: config.rateLimitPerKey,
     authFailuresPerMinute: config.authFailuresPerMinute,
     requestTimeoutMs: config.requestTimeoutMs,
+    corsOrigins: config.corsOrigins,
     processMetrics: true,
   });
   const address = await app.listen({ host: config.host, port: config.port });
@@ -124,7 +125,11 @@ export function buildCli(): Command {
       .option('--log-level <level>', 'fatal, error, warn, info, debug or silent (env TALLY_LOG_LEVEL)')
       .option('--rate-limit-per-key <n>', 'requests per API key per minute, 0 for no limit (env TALLY_RATE_LIMIT_PER_KEY, default 60000)')
       .option('--auth-failures-per-minute <n>', 'failed authentications per client address per minute (env TALLY_AUTH_FAILURES_PER_MINUTE, default 60)')
-      .option('--request-timeout-ms <ms>', 'most time one request may take (env TALLY_REQUEST_TIMEOUT_MS, default 60000)'),
+      .option('--request-timeout-ms <ms>', 'most time one request may take (env TALLY_REQUEST_TIMEOUT_MS, default 60000)')
+      .option(
+        '--cors-origins <origins>',
+        'comma-separated exact origins (e.g. https://app.example.com,http://localhost:5173) whose web pages may call the API with an API key (X-API-KEY); never with cookies, never the dashboard (env TALLY_CORS_ORIGINS, default none: no CORS headers)',
+      ),
   ).action((opts: Record<string, unknown>) => serve(opts));
 
   const workspaces = program.command('workspaces').description('create and list workspaces');

@@ -20,6 +20,8 @@ export const ConfigSchema = Type.Object({
   rateLimitPerKey: Type.Integer({ minimum: 0, default: 60_000 }),
   authFailuresPerMinute: Type.Integer({ minimum: 0, default: 60 }),
   requestTimeoutMs: Type.Integer({ minimum: 1000, default: 60_000 }),
+  // Browser origins allowed to call the API with a key (CORS). Empty: no CORS headers at all.
+  corsOrigins: Type.Array(Type.String({ minLength: 1 }), { default: [] }),
 });
 export type Config = Static<typeof ConfigSchema>;
 
@@ -38,7 +40,26 @@ export const CONFIG_SOURCES: Record<keyof Config, { env: string; flag: string }>
   rateLimitPerKey: { env: 'TALLY_RATE_LIMIT_PER_KEY', flag: '--rate-limit-per-key' },
   authFailuresPerMinute: { env: 'TALLY_AUTH_FAILURES_PER_MINUTE', flag: '--auth-failures-per-minute' },
   requestTimeoutMs: { env: 'TALLY_REQUEST_TIMEOUT_MS', flag: '--request-timeout-ms' },
+  corsOrigins: { env: 'TALLY_CORS_ORIGINS', flag: '--cors-origins' },
 };
+
+// Settings given as one comma-separated text (a flag or a variable) that hold a list.
+const LIST_SETTINGS = new Set<keyof Config>(['corsOrigins']);
+
+/**
+ * The origin as a browser sends it in the `Origin` header (`scheme://host[:port]`, lower case, no
+ * default port, no path), or null when the text is not an http(s) URL. Origins are compared as exact
+ * strings, so a setting that differs from this form would never match any browser.
+ */
+export function canonicalOrigin(text: string): string | null {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    return null;
+  }
+  return url.protocol === 'http:' || url.protocol === 'https:' ? url.origin : null;
+}
 
 export class ConfigError extends Error {}
 
@@ -46,15 +67,25 @@ export function loadConfig(flags: Partial<Record<keyof Config, unknown>>, env: N
   const raw: Record<string, unknown> = {};
   for (const [key, src] of Object.entries(CONFIG_SOURCES) as [keyof Config, { env: string }][]) {
     const value = flags[key] ?? env[src.env];
-    if (value !== undefined && value !== '') raw[key] = value;
+    if (value === undefined || value === '') continue;
+    raw[key] = LIST_SETTINGS.has(key) && typeof value === 'string' ? value.split(',').map((v) => v.trim()).filter((v) => v !== '') : value;
   }
   const converted = Value.Default(ConfigSchema, Value.Convert(ConfigSchema, raw));
   const first = Value.Errors(ConfigSchema, converted).First();
   if (first) {
-    const key = first.path.replace(/^\//, '') as keyof Config;
+    const key = first.path.split('/')[1] as keyof Config;
     const src = CONFIG_SOURCES[key];
     const name = src ? `${src.flag} / ${src.env}` : key;
     throw new ConfigError(`invalid setting ${name}: ${first.message} (got ${JSON.stringify(raw[key])})`);
   }
-  return converted as Config;
+  const config = converted as Config;
+  for (const origin of config.corsOrigins) {
+    const canonical = canonicalOrigin(origin);
+    if (canonical === origin) continue;
+    const hint = canonical === null ? '' : `; did you mean ${JSON.stringify(canonical)}?`;
+    throw new ConfigError(
+      `invalid setting --cors-origins / TALLY_CORS_ORIGINS: ${JSON.stringify(origin)} is not an origin as browsers send it: scheme://host[:port] in lower case, http or https, no path, no trailing slash, no default port, no wildcard${hint}`,
+    );
+  }
+  return config;
 }

@@ -87,6 +87,9 @@ describe('tally configuration', () => {
     const env = await runCli(['serve'], { TALLY_DATABASE_URL: 'mysql://x' });
     assert.equal(env.code, 2);
     assert.match(env.stderr, /--database-url \/ TALLY_DATABASE_URL/);
+    const origin = await runCli(['serve', '--cors-origins', 'https://app.example.com,https://app.example.com/']);
+    assert.equal(origin.code, 2);
+    assert.match(origin.stderr, /invalid setting --cors-origins \/ TALLY_CORS_ORIGINS: "https:\/\/app\.example\.com\/" is not an origin .*did you mean "https:\/\/app\.example\.com"\?/);
   });
 
   it('--help describes every command', async () => {
