@@ -53,8 +53,23 @@ export function openSqliteStore(opts: SqliteOptions): SqlStore {
   const releaseInUse = holdInUseLock(opts.file);
   const writer = new WriterConnection(opts.file, synchronous);
   const db = kyselyOver(conn);
-  // Moves whenever another connection (the writer thread, another process) commits anything.
+  // The key-change token: how many keys have been revoked (keys are never deleted or restored, so
+  // it only grows). It is counted again only when data_version says another connection (the
+  // writer thread, another process) committed something, so API-key lookups stay in memory while
+  // the writer thread commits scores and logs.
   const dataVersion = conn.prepare('PRAGMA data_version').pluck();
+  let revokedKeys: SQLite.Statement | null = null; // prepared on first use: the table exists once migrated
+  let seenVersion: unknown = null;
+  let revokedCount = 0;
+  const keyChangeToken = () => {
+    const version = dataVersion.get();
+    if (version !== seenVersion) {
+      revokedKeys ??= conn.prepare('select count(*) from api_keys where revoked_at is not null').pluck();
+      revokedCount = revokedKeys.get() as number;
+      seenVersion = version;
+    }
+    return revokedCount;
+  };
   return new SqlStore(db, {
     backend: 'sqlite',
     migrationDialect: {
@@ -64,7 +79,7 @@ export function openSqliteStore(opts: SqliteOptions): SqlStore {
     writeTransaction: (fn) => immediateTransaction(db, conn, fn),
     withMigrationLock: (fn) => withFileLock(`${opts.file}-migrate-lock`, fn),
     startWriter: () => writer.start(),
-    keyChangeToken: () => dataVersion.get() as number,
+    keyChangeToken,
     writeBatch: (batch) => writer.writeBatch(batch),
     close: async () => {
       await writer.close();
