@@ -171,6 +171,27 @@ function compile(f: RequestFilter, ws: number): Bool {
   }
 }
 
+/** The conditions every match must meet: the filter itself, or the members of its AND groups. */
+function conjuncts(f: RequestFilter): RequestFilter[] {
+  return f.kind === 'group' && f.logic === 'and' ? f.filters.flatMap(conjuncts) : [f];
+}
+
+/**
+ * What a filter says about the score a search is sorted by, for a query that walks
+ * scores(workspace_id, name, value, request_id) in sort order: `value` holds the filter's tests on
+ * that score's value (top-level AND members only), so the walk starts and stops inside the range
+ * instead of testing every scored row; `required` is true when no unscored request can match. The
+ * filter itself is still applied in full: these are consequences of it, never replacements.
+ */
+export function sortScoreBounds(filter: RequestFilter | null, name: string, value: Sql): { value: Bool | null; required: boolean } {
+  const tests = (filter === null ? [] : conjuncts(filter)).flatMap((c) => (c.kind === 'score' && c.name === name ? [c.test] : []));
+  const ranges = tests.filter((t): t is Exclude<NumberTest, { op: 'neq' | 'not_in' | 'exists' | 'not_exists' }> => !['neq', 'not_in', 'exists', 'not_exists'].includes(t.op));
+  return {
+    value: ranges.length === 0 ? null : and(ranges.map((t) => numberPositive(value, t))),
+    required: tests.some((t) => t.op !== 'neq' && t.op !== 'not_in' && t.op !== 'not_exists'),
+  };
+}
+
 /**
  * The WHERE condition for "requests of this workspace matching this filter" (a null filter matches
  * the whole workspace). It refers to the table as `requests`, so the query must select from
