@@ -91,6 +91,22 @@ function groupKey(groupBy: StatsGroupBy | undefined, r: GroupedRow): StatsGroupK
 
 /** How many scores have each value, per score name (and group). */
 export async function selectScoreDistribution(db: Kysely<Database>, workspaceId: number, q: ScoreAggregateQuery): Promise<DistributionRow[]> {
+  if (!q.groupBy && !q.filter) {
+    // Nothing of the request is needed: count straight off the covering index
+    // scores(workspace_id, name, value, request_id). Every score row belongs to a request of its
+    // own workspace, so this counts the same rows as the join, without a lookup per score.
+    const rows = await db
+      .selectFrom('scores')
+      .select(['name', 'value'])
+      .select((eb) => eb.fn.countAll<number>().as('count'))
+      .where('workspace_id', '=', workspaceId)
+      .$if(q.name !== undefined, (b) => b.where('name', '=', q.name!))
+      .groupBy(['name', 'value'])
+      .orderBy('name')
+      .orderBy('value')
+      .execute();
+    return rows.map((r) => ({ name: r.name, group: null, value: Number(r.value), count: Number(r.count) }));
+  }
   const groupCols = q.groupBy ? GROUP_COLUMNS[q.groupBy] : [];
   const rows = await scoredRequests(db, workspaceId, q)
     .select(['s.name', ...groupCols, 's.value'])
