@@ -87,15 +87,33 @@ function toSummary(r: Row, d: Details): RequestSummary {
   };
 }
 
-function toStored(r: Row, d: Details): StoredRequest {
+/**
+ * A request with its content (input, output, parameters, prompt variables) as the JSON text it is
+ * stored as: CSV export writes that text as it is, which saves parsing and re-serializing about
+ * 2 KB of JSON per row (a third of an export's CPU). `parseContent` makes the StoredRequest.
+ */
+export type RequestContentText = RequestSummary & { content: { input: string; output: string; parameters: string; promptInputVariables: string } };
+
+function toContentText(r: Row, d: Details): RequestContentText {
   return {
     ...toSummary(r, d),
-    input: JSON.parse(r.input ?? 'null'),
-    output: JSON.parse(r.output ?? 'null'),
-    parameters: JSON.parse(r.parameters ?? '{}') as Record<string, unknown>,
-    promptInputVariables: JSON.parse(r.prompt_input_variables ?? '{}') as Record<string, unknown>,
+    content: { input: r.input ?? 'null', output: r.output ?? 'null', parameters: r.parameters ?? '{}', promptInputVariables: r.prompt_input_variables ?? '{}' },
   };
 }
+
+/** The request with its content parsed, as `GET /v1/requests/{id}` shows it. */
+export function parseContent(r: RequestContentText): StoredRequest {
+  const { content, ...summary } = r;
+  return {
+    ...summary,
+    input: JSON.parse(content.input),
+    output: JSON.parse(content.output),
+    parameters: JSON.parse(content.parameters) as Record<string, unknown>,
+    promptInputVariables: JSON.parse(content.promptInputVariables) as Record<string, unknown>,
+  };
+}
+
+const toStored = (r: Row, d: Details): StoredRequest => parseContent(toContentText(r, d));
 
 /** One request with everything attached, or null when it is not in the workspace. */
 export async function readRequest(db: Kysely<Database>, workspaceId: number, id: number): Promise<StoredRequest | null> {
@@ -244,9 +262,9 @@ export function selectRequestPage(db: Kysely<Database>, workspaceId: number, q: 
   return page(db, workspaceId, q, false, toSummary);
 }
 
-/** One page of matching requests with everything logged (export). */
-export function selectRequestContentPage(db: Kysely<Database>, workspaceId: number, q: RequestSearch): Promise<RequestPage<StoredRequest>> {
-  return page(db, workspaceId, q, true, toStored);
+/** One page of matching requests with everything logged, content as stored JSON text (export). */
+export function selectRequestContentPage(db: Kysely<Database>, workspaceId: number, q: RequestSearch): Promise<RequestPage<RequestContentText>> {
+  return page(db, workspaceId, q, true, toContentText);
 }
 
 export async function countMatchingRequests(db: Kysely<Database>, workspaceId: number, filter: RequestFilter | null): Promise<number> {
@@ -254,8 +272,23 @@ export async function countMatchingRequests(db: Kysely<Database>, workspaceId: n
   return Number(row.n);
 }
 
-/** The score names present on matching requests, sorted: one DISTINCT query. */
+/**
+ * The score names present on matching requests, sorted. For the whole workspace, a skip scan of
+ * scores(workspace_id, name, ...): one index seek per distinct name (a recursive query, the same on
+ * both backends), where DISTINCT reads every score row (1.5 s at a million requests on SQLite). With
+ * a filter, one DISTINCT query over the matching requests' scores.
+ */
 export async function selectScoreNamesOf(db: Kysely<Database>, workspaceId: number, filter: RequestFilter | null): Promise<string[]> {
+  if (filter === null) {
+    const { rows } = await sql<{ name: string }>`
+      with recursive names(name) as (
+        select min(name) from scores where workspace_id = ${workspaceId}
+        union all
+        select (select min(s.name) from scores as s where s.workspace_id = ${workspaceId} and s.name > names.name) from names where names.name is not null
+      )
+      select name from names where name is not null`.execute(db);
+    return rows.map((r) => r.name);
+  }
   const matching = applyRequestFilter(db.selectFrom('requests').select('requests.id'), workspaceId, filter);
   const rows = await db
     .selectFrom('scores')

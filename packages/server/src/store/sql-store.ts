@@ -5,7 +5,7 @@ import type { NewRequest } from '../domain/request-shape.js';
 import { SqlAccounts } from './accounts.js';
 import type { MigrationDialect } from './migrations/index.js';
 import { TallyMigrations } from './migrations/index.js';
-import { countMatchingRequests, readRequest, selectRequestContentPage, selectRequestPage, selectScoreNamesOf, type RequestPage, type RequestSearch, type RequestSummary } from './search.js';
+import { countMatchingRequests, readRequest, selectRequestContentPage, selectRequestPage, selectScoreNamesOf, type RequestContentText, type RequestPage, type RequestSearch, type RequestSummary } from './search.js';
 import type { ApiKeysTable, Database, ScoreEventsTable, WorkspacesTable } from './schema.js';
 import { selectExistingRequestIds, selectScoreEvents, selectScoreNameExists, type ScoreEventQuery } from './score-events.js';
 import { selectScoreDistribution, selectScoreSeries, type DistributionRow, type ScoreAggregateQuery, type SeriesRow, type StatsInterval } from './score-stats.js';
@@ -364,7 +364,7 @@ export class SqlStore implements Store {
     return selectRequestPage(this.db, workspaceId, query);
   }
 
-  searchRequestContents(workspaceId: number, query: RequestSearch): Promise<RequestPage<StoredRequest>> {
+  searchRequestContents(workspaceId: number, query: RequestSearch): Promise<RequestPage<RequestContentText>> {
     return selectRequestContentPage(this.db, workspaceId, query);
   }
 
