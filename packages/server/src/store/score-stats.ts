@@ -56,7 +56,7 @@ function scoredRequests(db: Kysely<Database>, workspaceId: number, q: ScoreAggre
   const withTags = scored.leftJoin('request_tags as t', 't.request_id', 'requests.id');
   // Typed as joined either way: `t` is referenced only when grouping by tag.
   const qb = (q.groupBy === 'tag' ? withTags : (scored as unknown as typeof withTags))
-    .where('s.workspace_id', '=', workspaceId)
+    // The workspace is tested on requests (applyRequestFilter); a score row is always in its request's.
     .$if(q.name !== undefined, (b) => b.where('s.name', '=', q.name!));
   return applyRequestFilter(qb, workspaceId, q.filter ?? null);
 }
