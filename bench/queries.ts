@@ -3,10 +3,15 @@
  * the dashboard and API users run, each repeated and reported as a median, in-process through the
  * HTTP app (routing, validation and serialization included). The by-id read measured in the same
  * run is the baseline every other median is also given against. Then a CSV export of every row
- * from a real server process: rows per second and the server's peak RSS.
+ * from a real server process: rows per second and the server's peak RSS. Prints the medians and
+ * writes them, with every run's time, as JSON under bench/results/.
  *
- *   npm run bench:queries -- [--data ./bench-data] [--database-url URL] [--runs 7]
+ *   npm run bench:queries -- [--data ./bench-data] [--database-url URL] [--runs 7] [--skip REGEX] [--skip-export]
+ *
+ * `--skip` leaves out the queries whose description matches (e.g. one known to run for minutes
+ * before a fix); the by-id baseline always runs.
  */
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { buildApp } from '../packages/server/src/app.js';
@@ -21,9 +26,12 @@ const { values: opts } = parseArgs({
     workspace: { type: 'string', default: 'default' },
     runs: { type: 'string', default: '7' },
     'skip-export': { type: 'boolean', default: false },
+    skip: { type: 'string' },
   },
 });
 const RUNS = Number(opts.runs);
+if (!Number.isInteger(RUNS) || RUNS < 1) throw new Error(`--runs must be a positive integer, not ${opts.runs}`);
+const SKIP = opts.skip ? new RegExp(opts.skip, 'i') : null;
 
 async function main() {
   const store = await openStore({ dataDir: opts.data!, databaseUrl: opts['database-url'] });
@@ -60,8 +68,14 @@ async function main() {
     ['stats for one name grouped by prompt version', '/v1/scores/stats?name=quality&group_by=prompt'],
     ['compare prompt version 1 with 3', '/v1/scores/compare?name=quality&a.prompt_version=1&b.prompt_version=3'],
   ];
-  const results: { what: string; ms: number }[] = [];
+  const results: { what: string; url: string; ms: number; ratioToById: number; runsMs: number[] }[] = [];
+  const skipped: string[] = [];
   for (const [what, url] of queries) {
+    if (SKIP && results.length > 0 && SKIP.test(what)) {
+      skipped.push(what);
+      console.log(`  ${what.padEnd(48)}   skipped`);
+      continue;
+    }
     await get(url); // warm-up: caches and prepared statements, as on a running server
     const times: number[] = [];
     for (let i = 0; i < RUNS; i++) {
@@ -70,12 +84,15 @@ async function main() {
       times.push(Number(process.hrtime.bigint() - t0) / 1e6);
     }
     const ms = median(times);
-    results.push({ what, ms });
-    console.log(`  ${what.padEnd(48)} ${ms.toFixed(2).padStart(9)} ms  ${(ms / results[0]!.ms).toFixed(1).padStart(7)}x by-id`);
+    const ratioToById = ms / (results[0]?.ms ?? ms);
+    results.push({ what, url, ms, ratioToById, runsMs: times });
+    console.log(`  ${what.padEnd(48)} ${ms.toFixed(2).padStart(9)} ms  ${ratioToById.toFixed(1).padStart(7)}x by-id`);
   }
+  const backend = store.backend;
   await app.close();
   await store.close();
 
+  let exported: { rows: number; megabytes: number; seconds: number; rowsPerSecond: number; peakRssMB: number } | null = null;
   if (!opts['skip-export']) {
     const args = [join(ROOT, 'packages/server/bin/tally.js'), 'serve', '--port', '0', '--log-level', 'warn', '--data', opts.data!];
     if (opts['database-url']) args.push('--database-url', opts['database-url']);
@@ -95,8 +112,14 @@ async function main() {
     const peak = rss.stop();
     await server.stop();
     const rows = lines - 1;
+    exported = { rows, megabytes: Math.round(bytes / 1048576), seconds, rowsPerSecond: Math.round(rows / seconds), peakRssMB: Math.round(peak / 1048576) };
     console.log(`  export all rows as CSV: ${rows.toLocaleString('en-US')} rows, ${(bytes / 1048576).toFixed(0)} MB in ${seconds.toFixed(1)} s = ${Math.round(rows / seconds).toLocaleString('en-US')} rows/s, server peak RSS ${Math.round(peak / 1048576)} MB`);
   }
+
+  mkdirSync(join(ROOT, 'bench/results'), { recursive: true });
+  const file = join(ROOT, 'bench/results', `queries-${backend}-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+  writeFileSync(file, JSON.stringify({ backend, newestRequestId: total, runs: RUNS, queries: results, skipped, export: exported }, null, 2));
+  console.log(`written to ${file}`);
 }
 
 main().catch((err) => {

@@ -1,8 +1,8 @@
 /**
  * Compiles the shared filter model (`domain/search-query.ts`) to SQL over `requests`, for both
  * backends. Scores, tags and metadata are tested with correlated EXISTS subqueries, which the
- * primary keys (request_id, name|tag|key) answer per candidate row and the workspace indexes
- * (workspace_id, name, value, request_id) etc. answer as a semi-join: no query loads a workspace.
+ * primary keys (request_id, name|tag|key) or the workspace indexes (workspace_id, tag|key,
+ * request_id) answer per candidate row: no query loads a workspace.
  */
 import { sql, type Expression, type RawBuilder, type SelectQueryBuilder, type SqlBool } from 'kysely';
 import type { NumberColumn, NumberTest, RequestFilter, StringColumn, StringTest } from '../domain/search-query.js';
@@ -112,10 +112,19 @@ function columnCondition(column: NumberColumn | StringColumn, test: NumberTest |
   return nullable ? sql<SqlBool>`(${target} is null or not ${pos})` : not(pos);
 }
 
-/** `exists (select 1 from <table> as <alias> where workspace and request match and <extra>)`. */
+/**
+ * `exists (select 1 from <table> as <alias> where request matches and <extra>)`, plus the workspace
+ * for tags and metadata, whose (workspace_id, tag|key, request_id) indexes seek straight to the row.
+ * Not for scores: an attached row is always in its request's workspace (and the request is tested),
+ * and with `workspace_id = ?` SQLite's planner (no statistics) answers a test on the value with a
+ * range walk of scores(workspace_id, name, value, request_id) per candidate request instead of the
+ * primary key (request_id, name): 2.4 s instead of 5 ms for "quality >= 70, newest first" at 1M.
+ */
 function attached(table: 'scores' | 'request_tags' | 'request_metadata', workspaceId: number, extra: Bool): Bool {
   const alias = { scores: 'sf', request_tags: 'tf', request_metadata: 'mf' }[table];
-  return sql<SqlBool>`exists (select 1 from ${sql.table(table)} as ${sql.id(alias)} where ${sql.ref(`${alias}.workspace_id`)} = ${workspaceId} and ${sql.ref(`${alias}.request_id`)} = ${sql.ref('requests.id')} and ${extra})`;
+  const request = sql<SqlBool>`${sql.ref(`${alias}.request_id`)} = ${sql.ref('requests.id')}`;
+  const where = table === 'scores' ? request : sql<SqlBool>`${sql.ref(`${alias}.workspace_id`)} = ${workspaceId} and ${request}`;
+  return sql<SqlBool>`exists (select 1 from ${sql.table(table)} as ${sql.id(alias)} where ${where} and ${extra})`;
 }
 
 function attachedTest(table: 'scores' | 'request_metadata', workspaceId: number, keyCol: string, key: string, valueCol: string, test: NumberTest | StringTest, isString: boolean): Bool {
@@ -169,6 +178,27 @@ function compile(f: RequestFilter, ws: number): Bool {
       return f.op === 'contains' ? hit : not(hit);
     }
   }
+}
+
+/** The conditions every match must meet: the filter itself, or the members of its AND groups. */
+function conjuncts(f: RequestFilter): RequestFilter[] {
+  return f.kind === 'group' && f.logic === 'and' ? f.filters.flatMap(conjuncts) : [f];
+}
+
+/**
+ * What a filter says about the score a search is sorted by, for a query that walks
+ * scores(workspace_id, name, value, request_id) in sort order: `value` holds the filter's tests on
+ * that score's value (top-level AND members only), so the walk starts and stops inside the range
+ * instead of testing every scored row; `required` is true when no unscored request can match. The
+ * filter itself is still applied in full: these are consequences of it, never replacements.
+ */
+export function sortScoreBounds(filter: RequestFilter | null, name: string, value: Sql): { value: Bool | null; required: boolean } {
+  const tests = (filter === null ? [] : conjuncts(filter)).flatMap((c) => (c.kind === 'score' && c.name === name ? [c.test] : []));
+  const ranges = tests.filter((t): t is Exclude<NumberTest, { op: 'neq' | 'not_in' | 'exists' | 'not_exists' }> => !['neq', 'not_in', 'exists', 'not_exists'].includes(t.op));
+  return {
+    value: ranges.length === 0 ? null : and(ranges.map((t) => numberPositive(value, t))),
+    required: tests.some((t) => t.op !== 'neq' && t.op !== 'not_in' && t.op !== 'not_exists'),
+  };
 }
 
 /**

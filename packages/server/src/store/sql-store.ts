@@ -4,7 +4,7 @@ import type { RequestFilter } from '../domain/search-query.js';
 import { SqlAccounts } from './accounts.js';
 import type { MigrationDialect } from './migrations/index.js';
 import { TallyMigrations } from './migrations/index.js';
-import { countMatchingRequests, readRequest, selectRequestContentPage, selectRequestPage, selectScoreNamesOf, type RequestPage, type RequestSearch, type RequestSummary } from './search.js';
+import { countMatchingRequests, readRequest, selectRequestContentPage, selectRequestPage, selectScoreNamesOf, type RequestContentText, type RequestPage, type RequestSearch, type RequestSummary } from './search.js';
 import type { ApiKeysTable, Database, ScoreEventsTable, WorkspacesTable } from './schema.js';
 import { SqlWriter } from './sql-writer.js';
 import { selectExistingRequestIds, selectScoreEvents, selectScoreNameExists, type ScoreEventQuery } from './score-events.js';
@@ -223,7 +223,7 @@ export class SqlStore implements Store {
     return selectRequestPage(this.db, workspaceId, query);
   }
 
-  searchRequestContents(workspaceId: number, query: RequestSearch): Promise<RequestPage<StoredRequest>> {
+  searchRequestContents(workspaceId: number, query: RequestSearch): Promise<RequestPage<RequestContentText>> {
     return selectRequestContentPage(this.db, workspaceId, query);
   }
 

@@ -1,6 +1,6 @@
 import type { NewRequest, RequestStatus } from '../domain/request-shape.js';
 import type { RequestFilter } from '../domain/search-query.js';
-import type { RequestPage, RequestSearch, RequestSummary } from './search.js';
+import type { RequestContentText, RequestPage, RequestSearch, RequestSummary } from './search.js';
 import type { ScoreSource } from '../domain/score.js';
 import type { Accounts } from './accounts.js';
 import type { ScoreEventQuery } from './score-events.js';
@@ -153,8 +153,8 @@ export interface Store {
   // Filtered reads of requests: search, PromptLayer's search and export (implemented in search.ts).
   /** One page of matching requests, without input, output, parameters or prompt variables. */
   searchRequests(workspaceId: number, query: RequestSearch): Promise<RequestPage<RequestSummary>>;
-  /** One page of matching requests with everything logged. */
-  searchRequestContents(workspaceId: number, query: RequestSearch): Promise<RequestPage<StoredRequest>>;
+  /** One page of matching requests with everything logged, content as its stored JSON text (see parseContent). */
+  searchRequestContents(workspaceId: number, query: RequestSearch): Promise<RequestPage<RequestContentText>>;
   countRequests(workspaceId: number, filter: RequestFilter | null): Promise<number>;
   /** The distinct score names on the matching requests, sorted. */
   scoreNamesOf(workspaceId: number, filter: RequestFilter | null): Promise<string[]>;

@@ -1,6 +1,7 @@
 import { csvRecord } from '../../domain/csv.js';
 import type { RequestFilter, SortPosition, SortSpec } from '../../domain/search-query.js';
-import type { Store, StoredRequest } from '../../store/store.js';
+import { parseContent, type RequestContentText } from '../../store/search.js';
+import type { Store } from '../../store/store.js';
 import { detailItem } from './request-items.js';
 
 /** Rows per query: memory holds one page, whatever the export's size. */
@@ -10,7 +11,8 @@ export type ExportFormat = 'csv' | 'jsonl';
 
 const json = (v: unknown): string => JSON.stringify(v);
 
-const CSV_COLUMNS: [string, (r: StoredRequest) => string | number | null][] = [
+// Content columns are the stored JSON text as it is: what JSON.stringify(JSON.parse(text)) gives.
+const CSV_COLUMNS: [string, (r: RequestContentText) => string | number | null][] = [
   ['id', (r) => r.id],
   ['request_start_time', (r) => new Date(r.startMs).toISOString()],
   ['request_end_time', (r) => new Date(r.endMs).toISOString()],
@@ -31,14 +33,14 @@ const CSV_COLUMNS: [string, (r: StoredRequest) => string | number | null][] = [
   ['group_ids', (r) => json(r.groupIds)],
   ['tags', (r) => json(r.tags)],
   ['metadata', (r) => json(r.metadata)],
-  ['parameters', (r) => json(r.parameters)],
-  ['prompt_input_variables', (r) => json(r.promptInputVariables)],
-  ['input', (r) => json(r.input)],
-  ['output', (r) => json(r.output)],
+  ['parameters', (r) => r.content.parameters],
+  ['prompt_input_variables', (r) => r.content.promptInputVariables],
+  ['input', (r) => r.content.input],
+  ['output', (r) => r.content.output],
 ];
 
 /** Walks every matching request in keyset pages; the next page is read only when asked for. */
-async function* matchingRequests(store: Store, workspaceId: number, filter: RequestFilter | null, sort: SortSpec): AsyncGenerator<StoredRequest> {
+async function* matchingRequests(store: Store, workspaceId: number, filter: RequestFilter | null, sort: SortSpec): AsyncGenerator<RequestContentText> {
   let after: SortPosition | null = null;
   do {
     const page = await store.searchRequestContents(workspaceId, { filter, sort, after, limit: EXPORT_PAGE_ROWS });
@@ -47,15 +49,15 @@ async function* matchingRequests(store: Store, workspaceId: number, filter: Requ
   } while (after !== null);
 }
 
-async function* csvLines(rows: AsyncIterable<StoredRequest>, scoreNames: string[]): AsyncGenerator<string> {
+async function* csvLines(rows: AsyncIterable<RequestContentText>, scoreNames: string[]): AsyncGenerator<string> {
   yield csvRecord([...CSV_COLUMNS.map(([name]) => name), ...scoreNames.map((n) => `score:${n}`)]);
   for await (const r of rows) {
     yield csvRecord([...CSV_COLUMNS.map(([, get]) => get(r)), ...scoreNames.map((n) => r.scores[n] ?? null)]);
   }
 }
 
-async function* jsonLines(rows: AsyncIterable<StoredRequest>): AsyncGenerator<string> {
-  for await (const r of rows) yield `${JSON.stringify(detailItem(r))}\n`;
+async function* jsonLines(rows: AsyncIterable<RequestContentText>): AsyncGenerator<string> {
+  for await (const r of rows) yield `${JSON.stringify(detailItem(parseContent(r)))}\n`;
 }
 
 /**

@@ -10,6 +10,28 @@ import { exportLines } from './export-lines.js';
 
 type App = Parameters<FastifyPluginAsyncTypebox<RouteDeps>>[0];
 
+/** Bytes of records joined per chunk written to the socket. */
+const CHUNK_CHARS = 64 * 1024;
+
+/**
+ * Joins records into chunks of about 64 KiB: one stream chunk (and socket write) per record costs
+ * more than building the record at a million rows. Memory stays one page of rows plus one chunk.
+ */
+async function* chunked(records: AsyncIterable<string>): AsyncGenerator<string> {
+  let parts: string[] = [];
+  let size = 0;
+  for await (const r of records) {
+    parts.push(r);
+    size += r.length;
+    if (size >= CHUNK_CHARS) {
+      yield parts.join('');
+      parts = [];
+      size = 0;
+    }
+  }
+  if (parts.length > 0) yield parts.join('');
+}
+
 /** `GET /v1/requests/export`: the search's filters, streamed as CSV or JSON Lines in constant memory. */
 export function exportRoute(app: App, { store, auth }: RouteDeps): void {
   app.get(
@@ -37,7 +59,7 @@ export function exportRoute(app: App, { store, auth }: RouteDeps): void {
       return reply
         .type(format === 'csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson; charset=utf-8')
         .header('content-disposition', `attachment; filename="tally-requests-${stamp}.${format}"`)
-        .send(Readable.from(lines, { objectMode: false }));
+        .send(Readable.from(chunked(lines), { objectMode: false }));
     },
   );
 }
