@@ -64,6 +64,10 @@ async function main() {
     ['score range sorted by score, first page of 50', range],
     ['score range sorted by score, page 101', `${range}&cursor=${encodeURIComponent(cursor!)}`],
     ['tag plus a one-week time range, page of 50', `/v1/requests/search?tag=eu&from=${from}&to=${to}&limit=50`],
+    // The dashboard's request log as it opens, and review mode's default queue.
+    ['request log: newest first, page of 50', '/v1/requests/search?limit=50'],
+    ['request log: one model, sorted by latency, page of 50', '/v1/requests/search?model=gpt-4o&sort_by=latency_ms&sort_order=desc&limit=50'],
+    ['review queue: no "quality" score yet, page of 50', '/v1/requests/search?no_score=quality&limit=50'],
     ['stats for one score name over all rows', '/v1/scores/stats?name=quality'],
     ['stats for one name grouped by prompt version', '/v1/scores/stats?name=quality&group_by=prompt'],
     ['compare prompt version 1 with 3', '/v1/scores/compare?name=quality&a.prompt_version=1&b.prompt_version=3'],

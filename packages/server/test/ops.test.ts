@@ -97,7 +97,9 @@ for (const backend of BACKENDS) {
       // The route pattern, never the raw URL with its id.
       assert.match(text, /route="\/api\/public\/v2\/requests\/:request_id"|route="\/api\/public\/v2\/requests\/:id"/);
       assert.doesNotMatch(text, new RegExp(`requests/${id}"`));
-      assert.match(text, /tally_http_request_duration_seconds_bucket\{le="0\.1",method="POST",route="\/log-request",status="201"\} 1/);
+      // One observation of the logged request's latency (which bucket depends on the machine).
+      assert.match(text, /tally_http_request_duration_seconds_bucket\{le="\+Inf",method="POST",route="\/log-request",status="201"\} 1/);
+      assert.match(text, /tally_http_request_duration_seconds_count\{method="POST",route="\/log-request",status="201"\} 1/);
       assert.match(text, /tally_write_queue_depth 0/);
       assert.match(text, /tally_write_batch_size_count [1-9]/);
     });
