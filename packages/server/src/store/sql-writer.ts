@@ -112,6 +112,11 @@ export class SqlWriter implements StoreWriter {
 
   async setScore(workspaceId: number, requestId: number, name: string, value: number, actor: Actor, opts: ScoreChangeOptions = {}): Promise<ScoreChange> {
     await this.requireRequest(workspaceId, requestId);
+    return this.replaceScore(workspaceId, requestId, name, value, actor, opts);
+  }
+
+  /** Sets a score of a request already checked to be in the workspace, recording the old value. */
+  private async replaceScore(workspaceId: number, requestId: number, name: string, value: number, actor: Actor, opts: ScoreChangeOptions): Promise<ScoreChange> {
     const [old] = await this.run<{ value: number }>(this.sql.oldScore, [requestId, name]);
     return this.writeScore(workspaceId, requestId, name, value, actor, opts, old ? old.value : null, Date.now());
   }
@@ -120,7 +125,8 @@ export class SqlWriter implements StoreWriter {
     const existing = await selectExistingRequestIds(this.trx, workspaceId, items.map((i) => i.requestId));
     if (items.some((i) => !existing.has(i.requestId))) throw notFound('request_id', 'request');
     const out: ScoreChange[] = [];
-    for (const i of items) out.push(await this.setScore(workspaceId, i.requestId, i.name, i.value, actor, opts));
+    // Every request was checked above; no second lookup per item.
+    for (const i of items) out.push(await this.replaceScore(workspaceId, i.requestId, i.name, i.value, actor, opts));
     return out;
   }
 

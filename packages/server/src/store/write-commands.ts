@@ -73,16 +73,7 @@ export async function commitBatch(write: <T>(fn: (w: StoreWriter) => Promise<T>)
       for (let i = 0; i < batch.length; i++) {
         const c = batch[i]!;
         if (c.op === 'setScore' && w.setEachScore) {
-          // The run of score writes from here, up to a second write of one request and name.
-          const run: SetScoreCommand[] = [];
-          const seen = new Set<string>();
-          for (let j = i; j < batch.length; j++) {
-            const d = batch[j]!;
-            const key = d.op === 'setScore' ? `${d.requestId}\u0000${d.name}` : null;
-            if (key === null || seen.has(key)) break;
-            seen.add(key);
-            run.push(d as SetScoreCommand);
-          }
+          const run = scoreRunAt(batch, i);
           out.push(...(await w.setEachScore(run)));
           i += run.length - 1;
           continue;
@@ -108,6 +99,20 @@ export async function commitBatch(write: <T>(fn: (w: StoreWriter) => Promise<T>)
     }
     return outcomes;
   }
+}
+
+/** The score writes from `start` on, up to the first other command or a second write of one request and name. */
+function scoreRunAt(batch: readonly WriteCommand[], start: number): SetScoreCommand[] {
+  const run: SetScoreCommand[] = [];
+  const seen = new Set<string>();
+  for (const c of batch.slice(start)) {
+    if (c.op !== 'setScore') break;
+    const key = `${c.requestId}\u0000${c.name}`;
+    if (seen.has(key)) break;
+    seen.add(key);
+    run.push(c);
+  }
+  return run;
 }
 
 /** An error as it crosses a thread: structured cloning keeps neither the class nor its fields. */

@@ -21,8 +21,9 @@ export async function setEachScore(trx: Kysely<Database>, cmds: readonly SetScor
     left join scores s on s.request_id = i.request_id and s.name = i.name
   `.execute(trx);
   const old = new Map(found.map((r) => [Number(r.ord) - 1, r.old_value]));
-  const valid = cmds.filter((_, i) => old.has(i));
-  const oldValues = cmds.flatMap((_, i) => (old.has(i) ? [old.get(i)!] : []));
+  const validAt = cmds.flatMap((_, i) => (old.has(i) ? [i] : []));
+  const valid = validAt.map((i) => cmds[i]!);
+  const oldValues = validAt.map((i) => old.get(i)!);
   if (valid.length > 0) {
     const at = Date.now();
     const col = <T>(f: (c: SetScoreCommand) => T) => valid.map(f);
