@@ -45,7 +45,8 @@ export class KeyChangeListener {
         this.counter++;
         this.listening = true;
       }, lost);
-    // The listener must never keep the process alive by itself.
+    // The listener must never keep the process alive by itself. pg has no public unref, so this
+    // reaches its socket through `connection.stream` (not public API: a pg upgrade may need a look).
     (client as unknown as { connection?: { stream?: { unref?(): void } } }).connection?.stream?.unref?.();
   }
 
