@@ -97,6 +97,20 @@ export interface ScoreEventsTable {
   at: number;
 }
 
+/**
+ * Per-hour totals of a score name: how many scores, and their sum, by the UTC hour of their
+ * request's start time. Kept by triggers on `scores` (migration 005); statistics over a whole
+ * workspace read these instead of every score.
+ */
+export interface ScoreHoursTable {
+  workspace_id: number;
+  name: string;
+  /** Start of the UTC hour of the request start time, epoch ms. */
+  hour_start: number;
+  count: number;
+  sum: number;
+}
+
 export interface Database {
   workspaces: WorkspacesTable;
   api_keys: ApiKeysTable;
@@ -107,4 +121,5 @@ export interface Database {
   request_groups: RequestGroupsTable;
   scores: ScoresTable;
   score_events: ScoreEventsTable;
+  score_hours: ScoreHoursTable;
 }

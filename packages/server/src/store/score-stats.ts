@@ -121,6 +121,7 @@ export async function selectScoreDistribution(db: Kysely<Database>, workspaceId:
 
 /** Count and exact sum of the scores per UTC hour or day of the request's start time. */
 export async function selectScoreSeries(db: Kysely<Database>, workspaceId: number, q: ScoreAggregateQuery & { interval: StatsInterval }): Promise<SeriesRow[]> {
+  if (!q.groupBy && !q.filter) return selectHourTotals(db, workspaceId, q);
   const groupCols = q.groupBy ? GROUP_COLUMNS[q.groupBy] : [];
   // A literal, not a parameter: PostgreSQL must see an integer to keep the arithmetic in bigint.
   const width = sql.lit(INTERVAL_MS[q.interval]);
@@ -140,4 +141,25 @@ export async function selectScoreSeries(db: Kysely<Database>, workspaceId: numbe
     count: Number(r.count),
     sum: Number(r.sum),
   }));
+}
+
+/**
+ * The ungrouped, unfiltered series from the per-hour totals that triggers keep (migration 005):
+ * a read of a few thousand rows where the join reads every score and its request. Days are sums of
+ * their hours (a UTC day is a whole number of UTC hours); an hour left with no scores is skipped.
+ */
+async function selectHourTotals(db: Kysely<Database>, workspaceId: number, q: ScoreAggregateQuery & { interval: StatsInterval }): Promise<SeriesRow[]> {
+  const width = sql.lit(INTERVAL_MS[q.interval]);
+  const bucket = sql<number>`(hour_start - (hour_start % ${width}))`;
+  const rows = await db
+    .selectFrom('score_hours')
+    .select((eb) => ['name', bucket.as('bucket_start'), eb.fn.sum<number>('count').as('count'), eb.fn.sum<number>('sum').as('sum')])
+    .where('workspace_id', '=', workspaceId)
+    .$if(q.name !== undefined, (b) => b.where('name', '=', q.name!))
+    .groupBy(['name', bucket])
+    .having((eb) => eb.fn.sum('count'), '>', 0)
+    .orderBy('name')
+    .orderBy(bucket)
+    .execute();
+  return rows.map((r) => ({ name: r.name, group: null, bucketStart: Number(r.bucket_start), count: Number(r.count), sum: Number(r.sum) }));
 }

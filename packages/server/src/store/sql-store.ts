@@ -93,10 +93,11 @@ export class SqlStore implements Store {
     this.accounts = new SqlAccounts(db);
   }
 
-  async migrate(): Promise<void> {
+  /** Runs the migrations not yet run, up to `to` (a migration's name; tests of a migration's backfill) or the latest. */
+  async migrate(to?: string): Promise<void> {
     await this.traits.withMigrationLock(async () => {
       const migrator = new Migrator({ db: this.db, provider: new TallyMigrations(this.traits.migrationDialect) });
-      const { error, results } = await migrator.migrateToLatest();
+      const { error, results } = await (to === undefined ? migrator.migrateToLatest() : migrator.migrateTo(to));
       if (error) {
         const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
         throw new Error(`migration ${failed} failed: ${error instanceof Error ? error.message : String(error)}`);

@@ -3,9 +3,11 @@ import * as initial from './001-initial.js';
 import * as searchIndexes from './002-search-indexes.js';
 import * as scoreIndexes from './003-score-indexes.js';
 import * as accounts from './004-accounts.js';
+import * as scoreHours from './005-score-hours.js';
 
-/** The one place the two backends' DDL differs: how an auto-assigned integer id is declared. */
+/** Where the two backends' DDL differs: how an auto-assigned integer id is declared, and triggers. */
 export interface MigrationDialect {
+  backend: 'sqlite' | 'postgres';
   idType: ColumnDataType;
   identity(c: ColumnDefinitionBuilder): ColumnDefinitionBuilder;
 }
@@ -18,6 +20,7 @@ const MIGRATIONS: Record<string, VersionedMigration> = {
   '002-search-indexes': searchIndexes,
   '003-score-indexes': scoreIndexes,
   '004-accounts': accounts,
+  '005-score-hours': scoreHours,
 };
 
 export class TallyMigrations implements MigrationProvider {

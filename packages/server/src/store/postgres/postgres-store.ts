@@ -48,6 +48,7 @@ export function openPostgresStore(opts: PostgresOptions): SqlStore {
   return new SqlStore(db, {
     backend: 'postgres',
     migrationDialect: {
+      backend: 'postgres',
       idType: 'bigint',
       identity: (c) => c.primaryKey().generatedByDefaultAsIdentity(),
     },

@@ -73,6 +73,7 @@ export function openSqliteStore(opts: SqliteOptions): SqlStore {
   return new SqlStore(db, {
     backend: 'sqlite',
     migrationDialect: {
+      backend: 'sqlite',
       idType: 'integer',
       identity: (c) => c.primaryKey().autoIncrement(),
     },
