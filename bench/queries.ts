@@ -12,6 +12,7 @@
  * before a fix); the by-id baseline always runs.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { get as httpGet } from 'node:http';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { buildApp } from '../packages/server/src/app.js';
@@ -103,15 +104,23 @@ async function main() {
     const server = await startProcess('tally', args);
     const rss = watchRss(server.child.pid!);
     const t0 = Date.now();
-    const res = await fetch(`${server.url}/v1/requests/export?format=csv`, { headers: { 'x-api-key': key } });
-    if (!res.ok || !res.body) throw new Error(`export: ${res.status}`);
+    // node:http, not fetch: fetch's web stream read the 1.5 GB body at a third of curl's speed and
+    // made the client the bottleneck.
     let lines = 0;
     let bytes = 0;
-    // Count records, not lines: quoted prompt text may hold newlines (the seeded bodies do not).
-    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-      bytes += chunk.length;
-      for (const b of chunk) if (b === 10) lines++;
-    }
+    await new Promise<void>((resolve, reject) => {
+      const req = httpGet(`${server.url}/v1/requests/export?format=csv`, { headers: { 'x-api-key': key } }, (res) => {
+        if (res.statusCode !== 200) return reject(new Error(`export: ${res.statusCode}`));
+        res.on('data', (chunk: Buffer) => {
+          bytes += chunk.length;
+          // Count records, not lines: quoted prompt text may hold newlines (the seeded bodies do not).
+          for (let at = chunk.indexOf(10); at !== -1; at = chunk.indexOf(10, at + 1)) lines++;
+        });
+        res.on('end', resolve);
+        res.on('error', reject);
+      });
+      req.on('error', reject);
+    });
     const seconds = (Date.now() - t0) / 1000;
     const peak = rss.stop();
     await server.stop();

@@ -14,7 +14,7 @@ import { BASE, bulkInsert, chat, reply, score } from './helpers/search-fixtures.
 import { logRequest } from './helpers/test-app.js';
 
 const TRICKY = 'He said "hi, there"\nthen, on a new line: "bye"\r\nend';
-const BULK = 1203; // more than one export page of 1000 rows
+const BULK = 1203; // several export pages (EXPORT_PAGE_ROWS)
 
 const inputText = (input: unknown) => (input as { messages: { content: { text: string }[] }[] }).messages[0]!.content[0]!.text;
 

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { EXPORT_PAGE_ROWS } from '../src/routes/v1/export-lines.js';
 import { BACKENDS } from './helpers/backends.js';
 import { parseCsv } from './helpers/parse-csv.js';
 import { BASE, bulkInsert, chat, reply, score } from './helpers/search-fixtures.js';
@@ -94,8 +95,9 @@ for (const backend of BACKENDS) {
       assert.deepEqual(byScore.body.trim().split('\n').map((l) => (JSON.parse(l) as { id: number }).id), [plain, tricky]);
     });
 
-    it('walks large exports in keyset pages of 1000 rows, each row once', async () => {
-      const ids = await bulkInsert(t, 2100, 'many', BASE + 100_000, (i) => ({ request_start_time: BASE + 100_000 + Math.floor(i / 3), request_end_time: BASE + 100_001 + Math.floor(i / 3) }));
+    it(`walks large exports in keyset pages of ${EXPORT_PAGE_ROWS} rows, each row once`, async () => {
+      const count = 2 * EXPORT_PAGE_ROWS + 100;
+      const ids = await bulkInsert(t, count, 'many', BASE + 100_000, (i) => ({ request_start_time: BASE + 100_000 + Math.floor(i / 3), request_end_time: BASE + 100_001 + Math.floor(i / 3) }));
       const limits: number[] = [];
       const original = t.store.searchRequestContents.bind(t.store);
       t.store.searchRequestContents = async (ws, q) => {
@@ -107,10 +109,10 @@ for (const backend of BACKENDS) {
         const [header, ...rows] = parseCsv(res.body);
         const idCol = header!.indexOf('id');
         const got = rows.map((r) => Number(r[idCol]));
-        assert.equal(got.length, 2100);
-        assert.equal(new Set(got).size, 2100);
+        assert.equal(got.length, count);
+        assert.equal(new Set(got).size, count);
         assert.deepEqual([...got].sort((a, b) => a - b), [...ids].sort((a, b) => a - b));
-        assert.deepEqual(limits, [1000, 1000, 1000]);
+        assert.deepEqual(limits, [EXPORT_PAGE_ROWS, EXPORT_PAGE_ROWS, EXPORT_PAGE_ROWS]);
       } finally {
         t.store.searchRequestContents = original;
       }

@@ -95,10 +95,11 @@ function toSummary(r: Row, d: Details): RequestSummary {
 export type RequestContentText = RequestSummary & { content: { input: string; output: string; parameters: string; promptInputVariables: string } };
 
 function toContentText(r: Row, d: Details): RequestContentText {
-  return {
-    ...toSummary(r, d),
-    content: { input: r.input ?? 'null', output: r.output ?? 'null', parameters: r.parameters ?? '{}', promptInputVariables: r.prompt_input_variables ?? '{}' },
-  };
+  // The summary object itself gains `content`: copying its 25 fields into a new object per row was
+  // a tenth of an export's reading.
+  const out = toSummary(r, d) as RequestContentText;
+  out.content = { input: r.input ?? 'null', output: r.output ?? 'null', parameters: r.parameters ?? '{}', promptInputVariables: r.prompt_input_variables ?? '{}' };
+  return out;
 }
 
 /** The request with its content parsed, as `GET /v1/requests/{id}` shows it. */

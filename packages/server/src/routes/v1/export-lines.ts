@@ -1,42 +1,52 @@
-import { csvRecord } from '../../domain/csv.js';
+import { csvField, csvRecord } from '../../domain/csv.js';
 import type { RequestFilter, SortPosition, SortSpec } from '../../domain/search-query.js';
 import { parseContent, type RequestContentText } from '../../store/search.js';
 import type { Store } from '../../store/store.js';
 import { detailItem } from './request-items.js';
 
-/** Rows per query: memory holds one page, whatever the export's size. */
-export const EXPORT_PAGE_ROWS = 1000;
+/**
+ * Rows per query: memory holds one page, whatever the export's size. Small enough that a page's
+ * rows die young: with 1000-row pages each page outlived two scavenges and was promoted, and the
+ * old generation held dead pages until a full GC (peak RSS 323 MB over a 1M-row export, against
+ * 190 MB with 250 rows at the same speed).
+ */
+export const EXPORT_PAGE_ROWS = 250;
 
 export type ExportFormat = 'csv' | 'jsonl';
 
 const json = (v: unknown): string => JSON.stringify(v);
 
-// Content columns are the stored JSON text as it is: what JSON.stringify(JSON.parse(text)) gives.
-const CSV_COLUMNS: [string, (r: RequestContentText) => string | number | null][] = [
-  ['id', (r) => r.id],
-  ['request_start_time', (r) => new Date(r.startMs).toISOString()],
-  ['request_end_time', (r) => new Date(r.endMs).toISOString()],
-  ['latency_ms', (r) => r.latencyMs],
-  ['provider', (r) => r.provider],
-  ['model', (r) => r.model],
-  ['function_name', (r) => r.functionName],
-  ['prompt_name', (r) => r.promptName],
-  ['prompt_version', (r) => r.promptVersion],
-  ['prompt_label', (r) => r.promptLabel],
-  ['status', (r) => r.status],
-  ['error_type', (r) => r.errorType],
-  ['error_message', (r) => r.errorMessage],
-  ['input_tokens', (r) => r.inputTokens],
-  ['output_tokens', (r) => r.outputTokens],
-  ['price', (r) => r.price],
-  ['span_id', (r) => r.spanId],
-  ['group_ids', (r) => json(r.groupIds)],
-  ['tags', (r) => json(r.tags)],
-  ['metadata', (r) => json(r.metadata)],
-  ['parameters', (r) => r.content.parameters],
-  ['prompt_input_variables', (r) => r.content.promptInputVariables],
-  ['input', (r) => r.content.input],
-  ['output', (r) => r.content.output],
+// Each column's cell, as CSV text. Content columns are the stored JSON text as it is: what
+// JSON.stringify(JSON.parse(text)) gives. Numbers never need quoting.
+const text = csvField;
+const num = (n: number) => String(n);
+const optionalNum = (n: number | null) => (n === null ? '' : String(n));
+const iso = (ms: number) => new Date(ms).toISOString();
+const CSV_COLUMNS: [string, (r: RequestContentText) => string][] = [
+  ['id', (r) => num(r.id)],
+  ['request_start_time', (r) => iso(r.startMs)],
+  ['request_end_time', (r) => iso(r.endMs)],
+  ['latency_ms', (r) => num(r.latencyMs)],
+  ['provider', (r) => text(r.provider)],
+  ['model', (r) => text(r.model)],
+  ['function_name', (r) => text(r.functionName)],
+  ['prompt_name', (r) => text(r.promptName)],
+  ['prompt_version', (r) => optionalNum(r.promptVersion)],
+  ['prompt_label', (r) => text(r.promptLabel)],
+  ['status', (r) => text(r.status)],
+  ['error_type', (r) => text(r.errorType)],
+  ['error_message', (r) => text(r.errorMessage)],
+  ['input_tokens', (r) => num(r.inputTokens)],
+  ['output_tokens', (r) => num(r.outputTokens)],
+  ['price', (r) => num(r.price)],
+  ['span_id', (r) => text(r.spanId)],
+  ['group_ids', (r) => text(json(r.groupIds))],
+  ['tags', (r) => text(json(r.tags))],
+  ['metadata', (r) => text(json(r.metadata))],
+  ['parameters', (r) => text(r.content.parameters)],
+  ['prompt_input_variables', (r) => text(r.content.promptInputVariables)],
+  ['input', (r) => text(r.content.input)],
+  ['output', (r) => text(r.content.output)],
 ];
 
 /** Walks every matching request in keyset pages; the next page is read only when asked for. */
@@ -51,8 +61,13 @@ async function* matchingRequests(store: Store, workspaceId: number, filter: Requ
 
 async function* csvLines(rows: AsyncIterable<RequestContentText>, scoreNames: string[]): AsyncGenerator<string> {
   yield csvRecord([...CSV_COLUMNS.map(([name]) => name), ...scoreNames.map((n) => `score:${n}`)]);
+  const cells = CSV_COLUMNS.map(([, cell]) => cell);
   for await (const r of rows) {
-    yield csvRecord([...CSV_COLUMNS.map(([, get]) => get(r)), ...scoreNames.map((n) => r.scores[n] ?? null)]);
+    // Concatenated, not mapped and joined: no array per record (a third of the CSV work at 1M rows).
+    let line = cells[0]!(r);
+    for (let i = 1; i < cells.length; i++) line += `,${cells[i]!(r)}`;
+    for (const n of scoreNames) line += `,${optionalNum(r.scores[n] ?? null)}`;
+    yield `${line}\r\n`;
   }
 }
 
