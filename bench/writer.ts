@@ -4,7 +4,8 @@
  * same SQLite schema, in the same run. Batches of 50 per transaction, as the write queue groups
  * them under load; CPU microseconds per write (process.cpuUsage, both threads) and writes per
  * second, medians of the rounds, and the ratio of Tally's CPU per write to the floor's. A third
- * row shows what the floor costs without the search indexes on `requests` (what they cost writes).
+ * row shows what the floor costs without the search indexes on `requests` (what they cost writes)
+ * and, for score writes, without the triggers that keep the per-hour score totals.
  *
  *   npm run bench:writer -- [--rounds 5] [--seconds 2]
  */
@@ -71,6 +72,9 @@ async function rawStore(withSearchIndexes: boolean) {
   if (!withSearchIndexes) {
     const indexes = db.prepare("select name from sqlite_master where type = 'index' and tbl_name = 'requests' and sql is not null").pluck().all() as string[];
     for (const name of indexes) db.exec(`drop index ${name}`);
+    // And without the triggers that keep the per-hour score totals (migration 005).
+    const triggers = db.prepare("select name from sqlite_master where type = 'trigger' and tbl_name = 'scores'").pluck().all() as string[];
+    for (const name of triggers) db.exec(`drop trigger ${name}`);
   }
   const insert = db.prepare(
     'insert into requests (workspace_id, provider, model, function_name, api_type, input, output, parameters, prompt_name, prompt_id, prompt_version, prompt_label, ' +
@@ -117,6 +121,7 @@ async function main() {
   const bare = await rawStore(false);
   const ids: number[] = [];
   for (let i = 0; i < 2000; i++) ids.push(floor.logOne());
+  for (let i = 0; i < 2000; i++) bare.logOne(); // the same ids in the bare store
   const tallyIds = (await tally.store.writeBatch(Array.from({ length: 2000 }, () => ({ op: 'insertRequest', workspaceId: tally.ws.id, request, actor }) as WriteCommand))).map((o) =>
     o.ok ? (o.value as number) : assert(o.error),
   );
@@ -144,6 +149,13 @@ async function main() {
           for (let i = 0; i < BATCH; i++) {
             n++;
             floor.scoreOne(ids[n % ids.length]!, `n${n}`, n % 101);
+          }
+        }),
+      'floor without score totals': () =>
+        bare.inTransaction(() => {
+          for (let i = 0; i < BATCH; i++) {
+            n++;
+            bare.scoreOne(ids[n % ids.length]!, `n${n}`, n % 101);
           }
         }),
     },
