@@ -60,5 +60,83 @@ for (const backend of BACKENDS) {
         await s.close();
       }
     });
+
+    it('logs a batch of requests with their tags, metadata, groups and scores, ids ascending in command order, each read back as written', async () => {
+      const s = await freshStore(backend);
+      try {
+        const ws = await s.store.createWorkspace('w');
+        const other = await s.store.createWorkspace('other');
+        const [group] = await s.store.writeBatch([{ op: 'createGroup', workspaceId: ws.id }]);
+        const groupId = group!.ok ? (group!.value as number) : assert.fail('no group');
+        const logged = (i: number, extra: Partial<NewRequest> = {}): NewRequest => ({
+          ...request,
+          model: `m${i}`,
+          input: { type: 'chat', messages: [{ role: 'user', content: [{ type: 'text', text: `question ${i}, "quoted" and ünïcode` }] }] },
+          parameters: { temperature: i / 10 },
+          promptName: i % 2 ? 'p' : null,
+          promptVersion: i % 2 ? i : null,
+          inputTokens: i,
+          price: i / 1000,
+          startMs: request.startMs + i,
+          endMs: request.startMs + i + 100,
+          tags: i % 3 === 0 ? [] : [`t${i}`, 'shared'],
+          metadata: i % 2 ? { user: `u${i}`, team: 'x' } : {},
+          spanId: `s${i}`,
+          ...extra,
+        });
+        // Plain requests (the ones PostgreSQL inserts together), broken up by one with a score, one
+        // in a group, one in another workspace, and one referring to a group that does not exist.
+        const requests: [number, NewRequest][] = [
+          [ws.id, logged(1)], [ws.id, logged(2)], [ws.id, logged(3)],
+          [ws.id, logged(4, { score: { name: 'default', value: 77 } })],
+          [ws.id, logged(5)], [other.id, logged(6)],
+          [ws.id, logged(7, { groupId })],
+          [ws.id, logged(8, { groupId: 999_999 })],
+          [ws.id, logged(9)], [ws.id, logged(10)],
+        ];
+        const outcomes = await s.store.writeBatch(requests.map(([workspaceId, r]) => ({ op: 'insertRequest', workspaceId, request: r, actor })));
+        assert.equal((outcomes[7]!.ok ? null : (outcomes[7]!.error as TallyError).code), 'not_found', 'the unknown group is refused alone');
+        const ids = outcomes.flatMap((o, i) => (i === 7 ? [] : [o.ok ? (o.value as number) : assert.fail(String(o.error))]));
+        assert.deepEqual(ids, [...ids].sort((a, b) => a - b), 'ids ascend in command order');
+        assert.equal(new Set(ids).size, ids.length);
+
+        const written = requests.filter((_, i) => i !== 7);
+        for (const [k, id] of ids.entries()) {
+          const [workspaceId, r] = written[k]!;
+          const got = await s.store.getRequest(workspaceId, id);
+          assert.ok(got, `request ${id} reads back`);
+          assert.equal(await s.store.getRequest(workspaceId === ws.id ? other.id : ws.id, id), null, 'and only in its own workspace');
+          assert.deepEqual(
+            { model: got.model, input: got.input, parameters: got.parameters, promptName: got.promptName, promptVersion: got.promptVersion, inputTokens: got.inputTokens, price: got.price, startMs: got.startMs, endMs: got.endMs, latencyMs: got.latencyMs, spanId: got.spanId },
+            { model: r.model, input: r.input, parameters: r.parameters, promptName: r.promptName, promptVersion: r.promptVersion, inputTokens: r.inputTokens, price: r.price, startMs: r.startMs, endMs: r.endMs, latencyMs: r.endMs - r.startMs, spanId: r.spanId },
+          );
+          assert.deepEqual([...got.tags].sort(), [...r.tags].sort());
+          assert.deepEqual(got.metadata, r.metadata);
+          assert.deepEqual(got.groupIds, r.groupId === null ? [] : [r.groupId]);
+          assert.deepEqual(got.scores, r.score ? { [r.score.name]: r.score.value } : {});
+        }
+        // The id sequence moved past the batch: the next request gets a new, larger id.
+        const [next] = await s.store.writeBatch([{ op: 'insertRequest', workspaceId: ws.id, request: logged(11), actor }]);
+        assert.ok(next!.ok && (next!.value as number) > Math.max(...ids));
+      } finally {
+        await s.close();
+      }
+    });
+
+    it('a logged request that fails in a batch of plain ones fails alone; the others commit', async () => {
+      const s = await freshStore(backend);
+      try {
+        const ws = await s.store.createWorkspace('w');
+        // A duplicate tag breaks the (request_id, tag) key: the HTTP layer never sends one, the store must still contain the damage.
+        const bad: NewRequest = { ...request, tags: ['same', 'same'] };
+        const outcomes = await s.store.writeBatch([request, request, bad, request].map((r) => ({ op: 'insertRequest', workspaceId: ws.id, request: r, actor })));
+        assert.deepEqual(outcomes.map((o) => o.ok), [true, true, false, true]);
+        for (const o of outcomes.filter((x) => x.ok)) assert.ok(await s.store.getRequest(ws.id, o.value as number));
+        const page = await s.store.searchRequests(ws.id, { filter: null, sort: { key: { kind: 'column', column: 'id' }, order: 'asc' }, limit: 10 });
+        assert.equal(page.items.length, 3, 'nothing of the failed request was written');
+      } finally {
+        await s.close();
+      }
+    });
   });
 }

@@ -8,7 +8,7 @@ import { countMatchingRequests, readRequest, selectRequestContentPage, selectReq
 import type { ApiKeysTable, Database, ScoreEventsTable, WorkspacesTable } from './schema.js';
 import { SqlWriter } from './sql-writer.js';
 import { selectExistingRequestIds, selectScoreEvents, selectScoreNameExists, type ScoreEventQuery } from './score-events.js';
-import { commitBatch, type Outcome, type SetScoreCommand, type WriteCommand } from './write-commands.js';
+import { commitBatch, type InsertRequestCommand, type Outcome, type SetScoreCommand, type WriteCommand } from './write-commands.js';
 import { selectScoreDistribution, selectScoreSeries, type DistributionRow, type ScoreAggregateQuery, type SeriesRow, type StatsInterval } from './score-stats.js';
 import type {
   ApiKeyInfo,
@@ -37,6 +37,8 @@ export interface BackendTraits {
   writeBatch?(batch: readonly WriteCommand[]): Promise<Outcome[]>;
   /** Writes many scores in one statement (StoreWriter.setEachScore), where the backend can. */
   setEachScore?(trx: Kysely<Database>, cmds: readonly SetScoreCommand[]): Promise<Outcome[]>;
+  /** Inserts many logged requests in a few statements (StoreWriter.insertEachRequest), where the backend can. */
+  insertEachRequest?(trx: Kysely<Database>, cmds: readonly InsertRequestCommand[]): Promise<Outcome[]>;
   /** Readies whatever `writeBatch` runs on, so the first batch does not wait for it. */
   startWriter?(): Promise<void>;
   /**
@@ -114,7 +116,7 @@ export class SqlStore implements Store {
   }
 
   write<T>(fn: (w: StoreWriter) => Promise<T>): Promise<T> {
-    return this.traits.writeTransaction((trx) => fn(new SqlWriter(trx, { numberedParameters: this.backend === 'postgres', eachScore: this.traits.setEachScore })));
+    return this.traits.writeTransaction((trx) => fn(new SqlWriter(trx, { numberedParameters: this.backend === 'postgres', eachScore: this.traits.setEachScore, eachRequest: this.traits.insertEachRequest })));
   }
 
   async startWriter(): Promise<void> {

@@ -3,7 +3,7 @@ import { notFound } from '../domain/errors.js';
 import type { NewRequest } from '../domain/request-shape.js';
 import type { Database, RequestsTable } from './schema.js';
 import { selectExistingRequestIds } from './score-events.js';
-import type { Outcome, SetScoreCommand } from './write-commands.js';
+import type { InsertRequestCommand, Outcome, SetScoreCommand } from './write-commands.js';
 import type { Actor, PromptLink, ScoreChange, ScoreChangeOptions, StoreWriter } from './store.js';
 
 /**
@@ -11,7 +11,7 @@ import type { Actor, PromptLink, ScoreChange, ScoreChangeOptions, StoreWriter } 
  * instead of built by Kysely's query builder on every call: building costs more than SQLite takes
  * to run them (bench/writer.ts). `?` placeholders; PostgreSQL gets `$n` (see `numbered`).
  */
-const REQUEST_COLUMNS = [
+export const REQUEST_COLUMNS = [
   'workspace_id', 'provider', 'model', 'function_name', 'api_type', 'input', 'output', 'parameters', 'prompt_name', 'prompt_id',
   'prompt_version', 'prompt_label', 'prompt_input_variables', 'input_tokens', 'output_tokens', 'price', 'status', 'error_type',
   'error_message', 'request_start_time', 'request_end_time', 'latency_ms', 'span_id', 'created_at',
@@ -35,11 +35,43 @@ const numbered = (q: string) => {
 };
 const HOT_SQL_DOLLAR = Object.fromEntries(Object.entries(HOT_SQL).map(([k, q]) => [k, numbered(q)])) as HotSql;
 
+/** The row of a logged request, as stored (content as JSON text). */
+export function requestRow(workspaceId: number, r: NewRequest, now: number): Insertable<RequestsTable> {
+  return {
+    workspace_id: workspaceId,
+    provider: r.provider,
+    model: r.model,
+    function_name: r.functionName,
+    api_type: r.apiType,
+    input: JSON.stringify(r.input),
+    output: JSON.stringify(r.output),
+    parameters: JSON.stringify(r.parameters),
+    prompt_name: r.promptName,
+    prompt_id: r.promptId,
+    prompt_version: r.promptVersion,
+    prompt_label: null,
+    prompt_input_variables: JSON.stringify(r.promptInputVariables),
+    input_tokens: r.inputTokens,
+    output_tokens: r.outputTokens,
+    price: r.price,
+    status: r.status,
+    error_type: r.errorType,
+    error_message: r.errorMessage,
+    request_start_time: r.startMs,
+    request_end_time: r.endMs,
+    latency_ms: r.endMs - r.startMs,
+    span_id: r.spanId,
+    created_at: now,
+  };
+}
+
 export interface SqlWriterOptions {
   /** PostgreSQL numbers its parameters (`$1`); SQLite takes `?`. */
   numberedParameters: boolean;
   /** The backend's way of writing many scores at once, if it has one. */
   eachScore?: (trx: Kysely<Database>, cmds: readonly SetScoreCommand[]) => Promise<Outcome[]>;
+  /** The backend's way of inserting many logged requests at once, if it has one. */
+  eachRequest?: (trx: Kysely<Database>, cmds: readonly InsertRequestCommand[]) => Promise<Outcome[]>;
 }
 
 /**
@@ -48,6 +80,7 @@ export interface SqlWriterOptions {
  */
 export class SqlWriter implements StoreWriter {
   readonly setEachScore?: (cmds: readonly SetScoreCommand[]) => Promise<Outcome[]>;
+  readonly insertEachRequest?: (cmds: readonly InsertRequestCommand[]) => Promise<Outcome[]>;
 
   private readonly sql: HotSql;
 
@@ -58,6 +91,8 @@ export class SqlWriter implements StoreWriter {
     this.sql = opts.numberedParameters ? HOT_SQL_DOLLAR : HOT_SQL;
     const eachScore = opts.eachScore;
     if (eachScore) this.setEachScore = (cmds) => eachScore(trx, cmds);
+    const eachRequest = opts.eachRequest;
+    if (eachRequest) this.insertEachRequest = (cmds) => eachRequest(trx, cmds);
   }
 
   private async run<R>(query: string, parameters: readonly unknown[]): Promise<R[]> {
@@ -73,32 +108,7 @@ export class SqlWriter implements StoreWriter {
   async insertRequest(workspaceId: number, r: NewRequest, actor: Actor): Promise<number> {
     if (r.groupId !== null) await this.requireGroup(workspaceId, r.groupId);
     const now = Date.now();
-    const row: Insertable<RequestsTable> = {
-      workspace_id: workspaceId,
-      provider: r.provider,
-      model: r.model,
-      function_name: r.functionName,
-      api_type: r.apiType,
-      input: JSON.stringify(r.input),
-      output: JSON.stringify(r.output),
-      parameters: JSON.stringify(r.parameters),
-      prompt_name: r.promptName,
-      prompt_id: r.promptId,
-      prompt_version: r.promptVersion,
-      prompt_label: null,
-      prompt_input_variables: JSON.stringify(r.promptInputVariables),
-      input_tokens: r.inputTokens,
-      output_tokens: r.outputTokens,
-      price: r.price,
-      status: r.status,
-      error_type: r.errorType,
-      error_message: r.errorMessage,
-      request_start_time: r.startMs,
-      request_end_time: r.endMs,
-      latency_ms: r.endMs - r.startMs,
-      span_id: r.spanId,
-      created_at: now,
-    };
+    const row = requestRow(workspaceId, r, now);
     const [inserted] = await this.run<{ id: number }>(this.sql.insertRequest, REQUEST_COLUMNS.map((c) => row[c] ?? null));
     const id = Number(inserted!.id);
     for (const tag of r.tags) await this.run(this.sql.insertTag, [workspaceId, id, tag]);

@@ -5,7 +5,7 @@ import type { ScoreSource } from '../domain/score.js';
 import type { Accounts } from './accounts.js';
 import type { ScoreEventQuery } from './score-events.js';
 import type { DistributionRow, ScoreAggregateQuery, SeriesRow, StatsInterval } from './score-stats.js';
-import type { Outcome, SetScoreCommand, WriteCommand } from './write-commands.js';
+import type { InsertRequestCommand, Outcome, SetScoreCommand, WriteCommand } from './write-commands.js';
 
 export type Backend = 'sqlite' | 'postgres';
 
@@ -107,6 +107,8 @@ export interface StoreWriter {
    * refused alone, having written nothing), where a backend can do them together faster.
    */
   setEachScore?(cmds: readonly SetScoreCommand[]): Promise<Outcome[]>;
+  /** Logged requests with no group and no score, together, where a backend can do that faster. */
+  insertEachRequest?(cmds: readonly InsertRequestCommand[]): Promise<Outcome[]>;
   /** Returns null when the request has no score of that name (nothing is recorded then). */
   deleteScore(workspaceId: number, requestId: number, name: string, actor: Actor, opts?: ScoreChangeOptions): Promise<ScoreChange | null>;
   setMetadata(workspaceId: number, requestId: number, metadata: Record<string, string>): Promise<void>;

@@ -9,8 +9,10 @@ import type { Actor, PromptLink, ScoreChange, ScoreChangeOptions, StoreWriter } 
  */
 export type SetScoreCommand = { op: 'setScore'; workspaceId: number; requestId: number; name: string; value: number; actor: Actor; opts?: ScoreChangeOptions };
 
+export type InsertRequestCommand = { op: 'insertRequest'; workspaceId: number; request: NewRequest; actor: Actor };
+
 export type WriteCommand =
-  | { op: 'insertRequest'; workspaceId: number; request: NewRequest; actor: Actor }
+  | InsertRequestCommand
   | SetScoreCommand
   /** Several scores in one command: all are written or none (the batch endpoint). */
   | { op: 'setScores'; workspaceId: number; items: { requestId: number; name: string; value: number }[]; actor: Actor; opts?: ScoreChangeOptions }
@@ -78,6 +80,14 @@ export async function commitBatch(write: <T>(fn: (w: StoreWriter) => Promise<T>)
           i += run.length - 1;
           continue;
         }
+        if (c.op === 'insertRequest' && w.insertEachRequest) {
+          const run = requestRunAt(batch, i);
+          if (run.length > 1) {
+            out.push(...(await w.insertEachRequest(run)));
+            i += run.length - 1;
+            continue;
+          }
+        }
         try {
           out.push({ ok: true, value: await runCommand(w, c) });
         } catch (error) {
@@ -110,6 +120,19 @@ function scoreRunAt(batch: readonly WriteCommand[], start: number): SetScoreComm
     const key = `${c.requestId}\u0000${c.name}`;
     if (seen.has(key)) break;
     seen.add(key);
+    run.push(c);
+  }
+  return run;
+}
+
+/**
+ * The logged requests from `start` on that need no check and write no score (no group, no score
+ * given), up to the first other command.
+ */
+function requestRunAt(batch: readonly WriteCommand[], start: number): InsertRequestCommand[] {
+  const run: InsertRequestCommand[] = [];
+  for (const c of batch.slice(start)) {
+    if (c.op !== 'insertRequest' || c.request.groupId !== null || c.request.score !== null) break;
     run.push(c);
   }
   return run;

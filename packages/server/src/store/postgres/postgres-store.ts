@@ -4,6 +4,7 @@ import type { Database } from '../schema.js';
 import { withOutageErrors } from '../database-errors.js';
 import { SqlStore } from '../sql-store.js';
 import { KEY_CHANGE_CHANNEL, KeyChangeListener } from './key-change-listener.js';
+import { insertEachRequest } from './request-run.js';
 import { setEachScore } from './score-run.js';
 
 // Any fixed number shared by every Tally instance: the advisory lock that serializes migrations.
@@ -75,6 +76,7 @@ export function openPostgresStore(opts: PostgresOptions): SqlStore {
       }
     },
     setEachScore,
+    insertEachRequest,
     keyChangeToken: () => keyChanges.token(),
     // Delivered to every listener when the revoking transaction commits.
     announceKeyChange: async (trx) => {
