@@ -57,12 +57,16 @@ export function rssBytes(pid: number): number {
   return m ? Number(m[1]) * 1024 : 0;
 }
 
-/** Samples a process's RSS every 100 ms until stopped; returns the peak seen. */
+/** Samples a process's RSS every 100 ms until stopped; returns the peak: the kernel's high-water mark (VmHWM) or the largest sample. */
 export function watchRss(pid: number): { stop(): number } {
   let peak = 0;
   const sample = () => {
     try {
-      peak = Math.max(peak, rssBytes(pid));
+      const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+      for (const field of ['VmRSS', 'VmHWM']) {
+        const m = new RegExp(`${field}:\\s+(\\d+) kB`).exec(status);
+        if (m) peak = Math.max(peak, Number(m[1]) * 1024);
+      }
     } catch {
       // the process has gone
     }
