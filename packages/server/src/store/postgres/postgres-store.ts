@@ -55,10 +55,20 @@ export function openPostgresStore(opts: PostgresOptions): SqlStore {
     },
     // Group commit makes each instance's writes one transaction at a time; this lock lines up the
     // transactions of every instance (and of the CLI) so that they commit in the order they began.
+    // BEGIN and the lock go in one round trip: a query without parameters is sent as a simple
+    // query, which may hold several statements. (Kysely's transaction() sends BEGIN alone.)
     writeTransaction: (fn) =>
-      db.transaction().execute(async (trx) => {
-        await sql`select pg_advisory_xact_lock(${WRITE_ORDER_LOCK_KEY})`.execute(trx);
-        return fn(trx);
+      db.connection().execute(async (conn) => {
+        await sql.raw(`begin; select pg_advisory_xact_lock(${WRITE_ORDER_LOCK_KEY})`).execute(conn);
+        let result: Awaited<ReturnType<typeof fn>>;
+        try {
+          result = await fn(conn);
+        } catch (err) {
+          await sql.raw('rollback').execute(conn).catch(() => {});
+          throw err;
+        }
+        await sql.raw('commit').execute(conn);
+        return result;
       }),
     // Kysely's own migration lock assumes its lock table exists; two instances creating it at once
     // can collide, so a session-level advisory lock serializes the whole migration instead.
