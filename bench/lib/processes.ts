@@ -57,6 +57,13 @@ export function rssBytes(pid: number): number {
   return m ? Number(m[1]) * 1024 : 0;
 }
 
+/** CPU seconds a process has used so far (user + system, all its threads), from /proc/PID/stat. */
+export function cpuSeconds(pid: number): number {
+  // Fields after the parenthesised command name: utime and stime are the 12th and 13th, in clock ticks (100 a second on Linux).
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
 /** Samples a process's RSS every 100 ms until stopped; returns the peak: the kernel's high-water mark (VmHWM) or the largest sample. */
 export function watchRss(pid: number): { stop(): number } {
   let peak = 0;
