@@ -26,6 +26,29 @@ export function parseTimestamp(value: unknown, field: string): number {
   throw invalidField(field, 'must be epoch seconds or an ISO 8601 date-time');
 }
 
+const DAY_MS = 86_400_000;
+// 10000-01-01T00:00:00Z: from here on (and before 1970) the date part has another shape.
+const YEAR_10000_MS = 253_402_300_800_000;
+const two = (n: number) => (n < 10 ? `0${n}` : `${n}`);
+let cachedDay = Number.NaN;
+let cachedDayText = '';
+
+/**
+ * `new Date(ms).toISOString()`, with the date part (`YYYY-MM-DDT`) kept from the previous call on
+ * the same UTC day. The times of a page or an export mostly share their day, and a Date per time
+ * was 4% of a CSV export's CPU. Times that are not whole milliseconds between 1970 and 9999 go to
+ * Date as they are.
+ */
 export function toIso(ms: number): string {
-  return new Date(ms).toISOString();
+  if (!Number.isInteger(ms) || ms < 0 || ms >= YEAR_10000_MS) return new Date(ms).toISOString();
+  const day = Math.floor(ms / DAY_MS);
+  if (day !== cachedDay) {
+    cachedDay = day;
+    cachedDayText = new Date(day * DAY_MS).toISOString().slice(0, 11);
+  }
+  const t = ms - day * DAY_MS;
+  const milli = t % 1000;
+  const sec = (t - milli) / 1000;
+  const ms3 = milli < 10 ? `00${milli}` : milli < 100 ? `0${milli}` : `${milli}`;
+  return `${cachedDayText}${two(Math.floor(sec / 3600))}:${two(Math.floor(sec / 60) % 60)}:${two(sec % 60)}.${ms3}Z`;
 }

@@ -1,5 +1,6 @@
 import { csvField, csvRecord } from '../../domain/csv.js';
 import type { RequestFilter, SortPosition, SortSpec } from '../../domain/search-query.js';
+import { toIso } from '../../domain/timestamps.js';
 import { parseContent, type RequestContentText } from '../../store/search.js';
 import type { Store } from '../../store/store.js';
 import { detailItem } from './request-items.js';
@@ -21,11 +22,10 @@ const json = (v: unknown): string => JSON.stringify(v);
 const text = csvField;
 const num = (n: number) => String(n);
 const optionalNum = (n: number | null) => (n === null ? '' : String(n));
-const iso = (ms: number) => new Date(ms).toISOString();
 const CSV_COLUMNS: [string, (r: RequestContentText) => string][] = [
   ['id', (r) => num(r.id)],
-  ['request_start_time', (r) => iso(r.startMs)],
-  ['request_end_time', (r) => iso(r.endMs)],
+  ['request_start_time', (r) => toIso(r.startMs)],
+  ['request_end_time', (r) => toIso(r.endMs)],
   ['latency_ms', (r) => num(r.latencyMs)],
   ['provider', (r) => text(r.provider)],
   ['model', (r) => text(r.model)],
