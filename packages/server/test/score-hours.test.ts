@@ -5,6 +5,7 @@ import { openPostgresStore } from '../src/store/postgres/postgres-store.js';
 import type { SqlStore } from '../src/store/sql-store.js';
 import { openSqliteStore } from '../src/store/sqlite/sqlite-store.js';
 import { BACKENDS, freshLocation } from './helpers/backends.js';
+import { seededRandom } from './helpers/random.js';
 import { createTestApp, logRequest, type TestApp } from './helpers/test-app.js';
 
 /**
@@ -17,17 +18,6 @@ import { createTestApp, logRequest, type TestApp } from './helpers/test-app.js';
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 const T0 = Date.UTC(2025, 2, 30, 21, 40); // three hours before a UTC day boundary
-
-// A deterministic generator, so a failure can be replayed.
-function generator(seed: number) {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    return (s >>> 0) / 4294967296;
-  };
-}
 
 type Series = { start: string; count: number; mean: number }[];
 
@@ -59,7 +49,7 @@ for (const backend of BACKENDS) {
     after(() => t.close());
 
     it('give the series of the scores as they stand after sets, changes, deletes and batches, per name and for all names', async () => {
-      const rand = generator(7);
+      const rand = seededRandom(7);
       const names = ['quality', 'tone', 'default'];
       const scores = new Map<string, number>(); // "id|name" -> value
       const startOf = new Map<number, number>();

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { toIso } from '../src/domain/timestamps.js';
+import { seededRandom } from './helpers/random.js';
 
 // toIso keeps the date part of the previous call's day; it must still give exactly what Date gives.
 describe('toIso', () => {
@@ -17,13 +18,7 @@ describe('toIso', () => {
   });
 
   it('gives what Date gives for random times, in runs within one day and jumping between days', () => {
-    let s = 12345;
-    const rand = () => {
-      s ^= s << 13;
-      s ^= s >>> 17;
-      s ^= s << 5;
-      return (s >>> 0) / 4294967296;
-    };
+    const rand = seededRandom(12345);
     let ms = Date.UTC(2026, 0, 1);
     for (let i = 0; i < 20_000; i++) {
       ms = rand() < 0.1 ? Math.floor(rand() * Date.UTC(2200, 0, 1)) : ms + Math.floor(rand() * 120_000);
