@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { sql } from 'kysely';
+import pg from 'pg';
 import { openPostgresStore } from '../src/store/postgres/postgres-store.js';
 import type { SqlStore } from '../src/store/sql-store.js';
 import { openSqliteStore } from '../src/store/sqlite/sqlite-store.js';
@@ -108,6 +109,62 @@ for (const backend of BACKENDS) {
       }
       // The waves did delete scores, so hours emptied by deletes were exercised.
       assert.ok(scores.size > 0);
+    });
+
+    it('look each request up by id, however small the table was when the connection first wrote a score', { skip: backend !== 'postgres' }, async () => {
+      // PL/pgSQL keeps a statement's plan for the life of a connection: a plan made over a tiny
+      // `requests` and kept while the table grows would scan every request on every score write.
+      const loc = await freshLocation(backend);
+      const store = openPostgresStore({ connectionString: loc.databaseUrl! });
+      const client = new pg.Client({ connectionString: loc.databaseUrl });
+      try {
+        await store.migrate();
+        const ws = await store.createWorkspace('w');
+        await client.connect();
+        // No statistics are gathered meanwhile, so nothing but the plan cache decides the later plan.
+        await client.query('alter table requests set (autovacuum_enabled = false)');
+        const addRequests = async (n: number) =>
+          (
+            await client.query<{ id: number }>(
+              `insert into requests (workspace_id, provider, model, function_name, input, output, parameters, prompt_input_variables,
+                input_tokens, output_tokens, price, status, request_start_time, request_end_time, latency_ms, created_at)
+              select $1, 'openai', 'm', '', '{}', '{}', '{}', '{}', 0, 0, 0, 'SUCCESS', $2::int8 + i * 1000, $2::int8 + i * 1000 + 1, 1, 0
+              from generate_series(1, $3::int) i returning id`,
+              [ws.id, T0, n],
+            )
+          ).rows.map((r) => Number(r.id));
+        const score = (id: number, value: number) =>
+          client.query(`insert into scores (workspace_id, request_id, name, value, updated_at, updated_by, source) values ($1, $2, 'q', $3, 0, 'key:1', 'api')`, [ws.id, id, value]);
+        // The connection's first score statement: two thousand scores over as many requests, where
+        // hashing the small table is the best plan.
+        const firstIds = await addRequests(2000);
+        await client.query(`insert into scores (workspace_id, request_id, name, value, updated_at, updated_by, source) select $1, id, 'q', 10, 0, 'key:1', 'api' from unnest($2::int8[]) id`, [ws.id, firstIds]);
+        const many = await addRequests(100_000);
+        const plans: string[] = [];
+        client.on('notice', (n) => plans.push(n.message ?? ''));
+        await client.query("load 'auto_explain'");
+        await client.query('set auto_explain.log_min_duration = 0');
+        await client.query('set auto_explain.log_nested_statements = on');
+        await client.query('set client_min_messages = log');
+        await score(many.at(-1)!, 30);
+        await client.query('set client_min_messages = notice');
+        const totals = plans.filter((p) => p.includes('insert into score_hours'));
+        assert.equal(totals.length, 1, plans.join('\n---\n'));
+        assert.match(totals[0]!, /Index (Only )?Scan using requests_pkey on requests r/, totals[0]);
+        assert.doesNotMatch(totals[0]!, /Seq Scan on requests/, totals[0]);
+        const byHour = await sql<{ hour: number; count: number; sum: number }>`
+          select r.request_start_time - r.request_start_time % ${HOUR} as hour, count(*) as count, sum(s.value) as sum
+          from scores s join requests r on r.id = s.request_id where s.workspace_id = ${ws.id} group by 1 order by 1`.execute(store.db);
+        const stored = await store.db.selectFrom('score_hours').select(['hour_start', 'count', 'sum']).where('workspace_id', '=', ws.id).where('count', '>', 0).orderBy('hour_start').execute();
+        assert.deepEqual(
+          stored.map((h) => [Number(h.hour_start), Number(h.count), Number(h.sum)]),
+          byHour.rows.map((h) => [Number(h.hour), Number(h.count), Number(h.sum)]),
+        );
+      } finally {
+        await client.end().catch(() => {});
+        await store.close();
+        await loc.drop();
+      }
     });
 
     it('are filled by the migration from the scores written before it', async () => {

@@ -4,6 +4,7 @@ import * as searchIndexes from './002-search-indexes.js';
 import * as scoreIndexes from './003-score-indexes.js';
 import * as accounts from './004-accounts.js';
 import * as scoreHours from './005-score-hours.js';
+import * as scoreHoursReplanned from './006-score-hours-replanned.js';
 
 /** Where the two backends' DDL differs: how an auto-assigned integer id is declared, and triggers. */
 export interface MigrationDialect {
@@ -21,6 +22,7 @@ const MIGRATIONS: Record<string, VersionedMigration> = {
   '003-score-indexes': scoreIndexes,
   '004-accounts': accounts,
   '005-score-hours': scoreHours,
+  '006-score-hours-replanned': scoreHoursReplanned,
 };
 
 export class TallyMigrations implements MigrationProvider {
