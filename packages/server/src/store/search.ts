@@ -141,11 +141,22 @@ export async function readRequest(db: Kysely<Database>, workspaceId: number, id:
 async function detailsOf(db: Kysely<Database>, ids: number[]): Promise<Map<number, Details>> {
   const out = new Map<number, Details>(ids.map((id) => [id, { tags: [], metadata: {}, groupIds: [], scores: {} }]));
   if (ids.length === 0) return out;
+  // Requests are mostly logged in time order, so a page sorted by time holds ids close together.
+  // Then one range scan of each detail table reads them, at half the cost of a seek per id; rows
+  // of requests in the range but not on the page (other filters, other workspaces) are dropped
+  // below, as only the page's ids are looked up.
+  let lo = ids[0]!;
+  let hi = lo;
+  for (const id of ids) {
+    if (id < lo) lo = id;
+    if (id > hi) hi = id;
+  }
+  const onPage = hi - lo < 2 * ids.length ? sql<SqlBool>`request_id between ${lo} and ${hi}` : sql<SqlBool>`request_id in (${sql.join(ids)})`;
   const [tags, metadata, scores, groups] = await Promise.all([
-    db.selectFrom('request_tags').select(['request_id', 'tag']).where('request_id', 'in', ids).orderBy('request_id').orderBy('tag').execute(),
-    db.selectFrom('request_metadata').select(['request_id', 'key', 'value']).where('request_id', 'in', ids).orderBy('request_id').orderBy('key').execute(),
-    db.selectFrom('scores').select(['request_id', 'name', 'value']).where('request_id', 'in', ids).orderBy('request_id').orderBy('name').execute(),
-    db.selectFrom('request_groups').select(['request_id', 'group_id']).where('request_id', 'in', ids).orderBy('request_id').orderBy('group_id').execute(),
+    db.selectFrom('request_tags').select(['request_id', 'tag']).where(onPage).orderBy('request_id').orderBy('tag').execute(),
+    db.selectFrom('request_metadata').select(['request_id', 'key', 'value']).where(onPage).orderBy('request_id').orderBy('key').execute(),
+    db.selectFrom('scores').select(['request_id', 'name', 'value']).where(onPage).orderBy('request_id').orderBy('name').execute(),
+    db.selectFrom('request_groups').select(['request_id', 'group_id']).where(onPage).orderBy('request_id').orderBy('group_id').execute(),
   ]);
   for (const t of tags) out.get(Number(t.request_id))?.tags.push(t.tag);
   for (const m of metadata) {
