@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { openPostgresStore } from './postgres/postgres-store.js';
-import { openSqliteStore } from './sqlite/sqlite-store.js';
-import type { Store } from './store.js';
+import { openSqliteReader, openSqliteStore } from './sqlite/sqlite-store.js';
+import type { ReadSource, Store } from './store.js';
 
 export interface StoreLocation {
   /** A `postgres://` URL; when absent the SQLite file `<dataDir>/tally.db` is used. */
@@ -22,4 +22,12 @@ export async function openStore(loc: StoreLocation): Promise<Store> {
     throw err;
   }
   return store;
+}
+
+/**
+ * Opens, for reading only, a store another thread has open and migrated (`store.readSource`):
+ * SQLite, a read-only connection to its file; PostgreSQL, a pool of one connection.
+ */
+export function openReader(source: ReadSource): Store {
+  return source.backend === 'sqlite' ? openSqliteReader(source.file) : openPostgresStore({ connectionString: source.connectionString, maxConnections: 1 });
 }

@@ -13,6 +13,7 @@ import { selectScoreDistribution, selectScoreSeries, type DistributionRow, type 
 import type {
   ApiKeyInfo,
   Backend,
+  ReadSource,
   ScoreEvent,
   Store,
   StoreWriter,
@@ -50,6 +51,8 @@ export interface BackendTraits {
   /** Runs in the transaction that revokes a key, to tell the other processes (PostgreSQL: NOTIFY). */
   announceKeyChange?(trx: Kysely<Database>): Promise<void>;
   close(): Promise<void>;
+  /** How another thread opens a read connection of its own to the same data. */
+  readSource?: ReadSource;
 }
 
 // Row converters: snake_case columns and JSON text stop here.
@@ -84,6 +87,7 @@ const MAX_LIVE_KEYS = 10_000;
 export class SqlStore implements Store {
   readonly backend: Backend;
   readonly accounts: SqlAccounts;
+  readonly readSource: ReadSource | null;
   private readonly liveKeys = new Map<string, ApiKeyInfo>();
   private liveKeysToken: number | null = null;
 
@@ -93,6 +97,7 @@ export class SqlStore implements Store {
   ) {
     this.backend = traits.backend;
     this.accounts = new SqlAccounts(db);
+    this.readSource = traits.readSource ?? null;
   }
 
   /** Runs the migrations not yet run, up to `to` (a migration's name; tests of a migration's backfill) or the latest. */

@@ -9,6 +9,9 @@ import type { InsertRequestCommand, Outcome, SetScoreCommand, WriteCommand } fro
 
 export type Backend = 'sqlite' | 'postgres';
 
+/** Where another thread can open a read connection of its own to the same data (export threads). */
+export type ReadSource = { backend: 'sqlite'; file: string } | { backend: 'postgres'; connectionString: string };
+
 export interface Workspace {
   id: number;
   name: string;
@@ -122,6 +125,8 @@ export interface Store {
   readonly backend: Backend;
   /** Dashboard users, memberships, sessions and setup links (store/accounts.ts). */
   readonly accounts: Accounts;
+  /** How another thread opens this store for reading (open-store.ts `openReader`); null when it cannot. */
+  readonly readSource: ReadSource | null;
   /** Brings the schema to the newest version; safe to run from several processes at once. */
   migrate(): Promise<void>;
   close(): Promise<void>;

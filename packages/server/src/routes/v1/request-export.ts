@@ -1,4 +1,3 @@
-import { Readable } from 'node:stream';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { filterFromParams } from '../../domain/search-params.js';
@@ -6,31 +5,9 @@ import { parseSort } from '../../domain/search-query.js';
 import { ErrorBody } from '../../schemas/common.js';
 import { ExportQuery } from '../../schemas/search.js';
 import type { RouteDeps } from '../deps.js';
-import { exportLines } from './export-lines.js';
+import { exportStream } from './export-stream.js';
 
 type App = Parameters<FastifyPluginAsyncTypebox<RouteDeps>>[0];
-
-/** Bytes of records joined per chunk written to the socket. */
-const CHUNK_CHARS = 64 * 1024;
-
-/**
- * Joins records into chunks of about 64 KiB: one stream chunk (and socket write) per record costs
- * more than building the record at a million rows. Memory stays one page of rows plus one chunk.
- */
-async function* chunked(records: AsyncIterable<string>): AsyncGenerator<string> {
-  let parts: string[] = [];
-  let size = 0;
-  for await (const r of records) {
-    parts.push(r);
-    size += r.length;
-    if (size >= CHUNK_CHARS) {
-      yield parts.join('');
-      parts = [];
-      size = 0;
-    }
-  }
-  if (parts.length > 0) yield parts.join('');
-}
 
 /** `GET /v1/requests/export`: the search's filters, streamed as CSV or JSON Lines in constant memory. */
 export function exportRoute(app: App, { store, auth }: RouteDeps): void {
@@ -54,12 +31,12 @@ export function exportRoute(app: App, { store, auth }: RouteDeps): void {
       const filter = filterFromParams(q, q as Record<string, unknown>);
       const sort = parseSort(q.sort_by, q.sort_order);
       const format = q.format ?? 'csv';
-      const lines = await exportLines(store, workspaceId, filter, sort, format);
+      const body = await exportStream(store, { workspaceId, filter, sort, format });
       const stamp = new Date().toISOString().slice(0, 19).replace(/[:T]/g, '-');
       return reply
         .type(format === 'csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson; charset=utf-8')
         .header('content-disposition', `attachment; filename="tally-requests-${stamp}.${format}"`)
-        .send(Readable.from(chunked(lines), { objectMode: false }));
+        .send(body);
     },
   );
 }

@@ -87,6 +87,7 @@ export function openPostgresStore(opts: PostgresOptions): SqlStore {
     },
     setEachScore,
     insertEachRequest,
+    readSource: { backend: 'postgres', connectionString: opts.connectionString },
     keyChangeToken: () => keyChanges.token(),
     // Delivered to every listener when the revoking transaction commits.
     announceKeyChange: async (trx) => {

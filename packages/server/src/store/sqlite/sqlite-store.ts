@@ -1,5 +1,5 @@
 import SQLite from 'better-sqlite3';
-import { SqlStore } from '../sql-store.js';
+import { SqlStore, type BackendTraits } from '../sql-store.js';
 import { immediateTransaction, kyselyOver, openConnection, type Synchronous } from './connection.js';
 import { holdInUseLock } from './sqlite-backup.js';
 import { WriterConnection } from './writer-client.js';
@@ -12,6 +12,12 @@ export interface SqliteOptions {
 }
 
 const LOCK_WAIT_MS = 60_000;
+
+const MIGRATION_DIALECT: BackendTraits['migrationDialect'] = {
+  backend: 'sqlite',
+  idType: 'integer',
+  identity: (c) => c.primaryKey().autoIncrement(),
+};
 
 /**
  * Serializes migrations across processes sharing one database file (a server and a CLI command
@@ -72,11 +78,8 @@ export function openSqliteStore(opts: SqliteOptions): SqlStore {
   };
   return new SqlStore(db, {
     backend: 'sqlite',
-    migrationDialect: {
-      backend: 'sqlite',
-      idType: 'integer',
-      identity: (c) => c.primaryKey().autoIncrement(),
-    },
+    migrationDialect: MIGRATION_DIALECT,
+    readSource: { backend: 'sqlite', file: opts.file },
     writeTransaction: (fn) => immediateTransaction(db, conn, fn),
     withMigrationLock: (fn) => withFileLock(`${opts.file}-migrate-lock`, fn),
     startWriter: () => writer.start(),
@@ -87,5 +90,27 @@ export function openSqliteStore(opts: SqliteOptions): SqlStore {
       await db.destroy();
       releaseInUse();
     },
+  });
+}
+
+const readOnly = (): never => {
+  throw new Error('this store was opened read-only');
+};
+
+/**
+ * A read-only store on the file of a store opened elsewhere in the process (an export thread's):
+ * no writer thread, no migrations, no in-use lock. Each query sees the newest commit, as the
+ * main connection's do.
+ */
+export function openSqliteReader(file: string): SqlStore {
+  const conn = new SQLite(file, { readonly: true, fileMustExist: true });
+  conn.pragma('busy_timeout = 5000');
+  const db = kyselyOver(conn);
+  return new SqlStore(db, {
+    backend: 'sqlite',
+    migrationDialect: MIGRATION_DIALECT,
+    writeTransaction: readOnly,
+    withMigrationLock: readOnly,
+    close: () => db.destroy(),
   });
 }

@@ -1,4 +1,4 @@
-import { Worker } from 'node:worker_threads';
+import { spawnModule } from '../../threads.js';
 import { DatabaseUnavailableError } from '../database-errors.js';
 import { receiveError, type Outcome, type SentError, type WriteCommand } from '../write-commands.js';
 import type { Synchronous } from './connection.js';
@@ -9,23 +9,13 @@ type FromWriter =
   | { type: 'batch'; id: number; outcomes?: ({ ok: true; value: unknown } | { ok: false; error: SentError })[]; failed?: SentError }
   | { type: 'closed'; store: number };
 
-// Under tsx (tests, benchmarks) this module is TypeScript, and a worker does not inherit tsx's
-// loader: the worker then registers it before importing the TypeScript entry.
-function spawn(): Worker {
-  const ts = import.meta.url.endsWith('.ts');
-  const entry = new URL(ts ? './writer-thread.ts' : './writer-thread.js', import.meta.url);
-  if (!ts) return new Worker(entry);
-  const tsx = import.meta.resolve('tsx/esm/api');
-  return new Worker(`import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(entry.href)}); })`, { eval: true });
-}
-
 /**
  * The process's one writer thread, shared by every SQLite store the process opens (tests open
  * many). It keeps the process alive only while an answer is awaited. If it dies, everything
  * awaited fails as unavailable (nothing of it was acknowledged) and the next use starts another.
  */
 class SharedWriter {
-  private readonly worker = spawn();
+  private readonly worker = spawnModule(import.meta.url, 'writer-thread');
   private readonly waiting = new Map<string, { resolve(v: FromWriter): void; reject(err: unknown): void }>();
   dead = false;
 

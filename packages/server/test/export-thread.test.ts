@@ -1,0 +1,135 @@
+import assert from 'node:assert/strict';
+import { request, type IncomingMessage } from 'node:http';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { exportThreads, MAX_EXPORT_THREADS } from '../src/routes/v1/export-stream.js';
+import type { ReadSource } from '../src/store/store.js';
+import { BACKENDS } from './helpers/backends.js';
+import { createLiveApp, type LiveApp } from './helpers/live-app.js';
+import { parseCsv } from './helpers/parse-csv.js';
+import { BASE, bulkInsert, reply } from './helpers/search-fixtures.js';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function waitFor(what: string, cond: () => boolean, ms = 10_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(20);
+  }
+}
+
+/** A GET over real HTTP, resolved with the response once its headers came; the caller reads the body. */
+function open(url: string, key: string): Promise<IncomingMessage> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { headers: { 'x-api-key': key } }, resolve);
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** The first chunk of a body, then the response is paused. */
+function firstChunk(res: IncomingMessage): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    res.once('data', (chunk: Buffer) => {
+      res.pause();
+      resolve(chunk);
+    });
+    res.once('error', reject);
+  });
+}
+
+async function rest(res: IncomingMessage, first: Buffer): Promise<string> {
+  const chunks = [first];
+  for await (const c of res) chunks.push(c as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** Records in a CSV body whose cells hold no line breaks (parseCsv takes seconds on 24 MB). */
+const lines = (csv: string) => csv.split('\r\n').length - 1;
+
+const ROWS = 3000;
+// About 8 KB a row: 24 MB, more than loopback's socket buffers and the stream's hold, so an export
+// whose client stops reading is still running.
+const BIG = 'x'.repeat(8000);
+
+for (const backend of BACKENDS) {
+  describe(`export threads [${backend}]`, () => {
+    let t: LiveApp;
+    let url: string;
+    before(async () => {
+      t = await createLiveApp(backend);
+      await bulkInsert(t, ROWS, 'big', BASE, () => ({ output: reply(BIG) }));
+      url = `${t.baseURL}/v1/requests/export?format=csv&tag=big`;
+    });
+    after(() => t.close());
+
+    it('streams an export from a thread of its own, which ends with the export', async () => {
+      assert.equal(exportThreads().running, 0);
+      const res = await open(url, t.alpha.key);
+      assert.equal(res.statusCode, 200);
+      const first = await firstChunk(res);
+      assert.equal(exportThreads().running, 1);
+      const body = await rest(res, first);
+      const [header, ...rows] = parseCsv(body);
+      assert.equal(rows.length, ROWS);
+      const output = header!.indexOf('output');
+      assert.ok(rows.every((r) => r[output]!.includes(BIG)));
+      await waitFor('the thread to be free', () => exportThreads().running === 0);
+      const { idle } = exportThreads();
+      assert.ok(idle >= 1);
+      // The next export runs on a waiting thread rather than a new one.
+      const again = await open(url, t.alpha.key);
+      const againFirst = await firstChunk(again);
+      assert.deepEqual(exportThreads(), { running: 1, idle: idle - 1 });
+      assert.equal(await rest(again, againFirst), body);
+      await waitFor('the thread to be free', () => exportThreads().running === 0);
+      assert.deepEqual(exportThreads(), { running: 0, idle });
+    });
+
+    it('stops the export and frees its thread when the client goes away mid-export', async () => {
+      const res = await open(url, t.alpha.key);
+      await firstChunk(res);
+      // The client stopped reading: the thread waits for it rather than finishing or buffering.
+      await sleep(500);
+      assert.equal(exportThreads().running, 1);
+      res.destroy();
+      await waitFor('the thread to be free', () => exportThreads().running === 0);
+      // The server goes on answering exports.
+      const again = await open(url, t.alpha.key);
+      assert.equal(again.statusCode, 200);
+      assert.equal(lines(await rest(again, Buffer.alloc(0))), ROWS + 1);
+    });
+
+    it(`runs exports beyond ${MAX_EXPORT_THREADS} at once on the event loop, with the same bytes`, async () => {
+      const opened: { res: IncomingMessage; first: Buffer }[] = [];
+      for (let i = 0; i <= MAX_EXPORT_THREADS; i++) {
+        const res = await open(url, t.alpha.key);
+        opened.push({ res, first: await firstChunk(res) });
+      }
+      assert.equal(exportThreads().running, MAX_EXPORT_THREADS);
+      const bodies = await Promise.all(opened.map(({ res, first }) => rest(res, first)));
+      assert.equal(lines(bodies[0]!), ROWS + 1);
+      for (const b of bodies.slice(1)) assert.ok(b === bodies[0], 'every export has the same bytes');
+      await waitFor('every thread to be free', () => exportThreads().running === 0);
+    });
+
+    it('answers 503 with Retry-After, before any row, when the thread cannot reach the database', async () => {
+      const unreachable: ReadSource =
+        backend === 'sqlite' ? { backend: 'sqlite', file: join(t.location.dataDir, 'missing.db') } : { backend: 'postgres', connectionString: 'postgres://root@127.0.0.1:1/none' };
+      const store = t.store as { readSource: ReadSource | null };
+      const real = store.readSource;
+      store.readSource = unreachable;
+      try {
+        const res = await open(url, t.alpha.key);
+        const body = await rest(res, Buffer.alloc(0));
+        assert.equal(res.statusCode, 503, body);
+        assert.ok(res.headers['retry-after']);
+        assert.equal((JSON.parse(body) as { success: boolean }).success, false);
+      } finally {
+        store.readSource = real;
+      }
+      await waitFor('the thread to be free', () => exportThreads().running === 0);
+    });
+  });
+}
