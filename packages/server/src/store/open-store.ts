@@ -26,8 +26,9 @@ export async function openStore(loc: StoreLocation): Promise<Store> {
 
 /**
  * Opens, for reading only, a store another thread has open and migrated (`store.readSource`):
- * SQLite, a read-only connection to its file; PostgreSQL, a pool of one connection.
+ * SQLite, a read-only connection to its file; PostgreSQL, a pool of four connections, so that
+ * a page's detail queries run at once.
  */
 export function openReader(source: ReadSource): Store {
-  return source.backend === 'sqlite' ? openSqliteReader(source.file) : openPostgresStore({ connectionString: source.connectionString, maxConnections: 1 });
+  return source.backend === 'sqlite' ? openSqliteReader(source.file) : openPostgresStore({ connectionString: source.connectionString, maxConnections: 4 });
 }

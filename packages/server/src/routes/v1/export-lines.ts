@@ -1,7 +1,7 @@
 import { csvField, csvRecord } from '../../domain/csv.js';
 import type { RequestFilter, SortPosition, SortSpec } from '../../domain/search-query.js';
 import { toIso } from '../../domain/timestamps.js';
-import { parseContent, type RequestContentText } from '../../store/search.js';
+import { parseContent, type RequestContentText, type RequestPage } from '../../store/search.js';
 import type { Store } from '../../store/store.js';
 import { detailItem } from './request-items.js';
 
@@ -55,14 +55,23 @@ const CSV_COLUMNS: [string, (r: RequestContentText) => string][] = [
   ['output', (r) => text(r.content.output)],
 ];
 
-/** Walks every matching request in keyset pages; the next page is read only when asked for. */
+/**
+ * Walks every matching request in keyset pages. The next page is asked for as soon as this one
+ * came, and read while this one is formatted (PostgreSQL works meanwhile); no further ahead.
+ */
 async function* matchingRequests(store: Store, workspaceId: number, filter: RequestFilter | null, sort: SortSpec): AsyncGenerator<RequestContentText> {
-  let after: SortPosition | null = null;
-  do {
-    const page = await store.searchRequestContents(workspaceId, { filter, sort, after, limit: EXPORT_PAGE_ROWS });
-    yield* page.items;
-    after = page.next;
-  } while (after !== null);
+  const read = (after: SortPosition | null): Promise<RequestPage<RequestContentText>> => store.searchRequestContents(workspaceId, { filter, sort, after, limit: EXPORT_PAGE_ROWS });
+  let next: Promise<RequestPage<RequestContentText>> | null = read(null);
+  try {
+    while (next) {
+      const page: RequestPage<RequestContentText> = await next;
+      next = page.next === null ? null : read(page.next);
+      yield* page.items;
+    }
+  } finally {
+    // Stopped early (the client went away): nobody awaits the page being read.
+    next?.catch(() => {});
+  }
 }
 
 async function* csvLines(rows: AsyncIterable<RequestContentText>, scoreNames: string[]): AsyncGenerator<string> {
