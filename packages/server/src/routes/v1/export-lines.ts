@@ -101,3 +101,22 @@ export async function exportLines(store: Store, workspaceId: number, filter: Req
   const rows = matchingRequests(store, workspaceId, filter, sort);
   return format === 'csv' ? csvLines(rows, await store.scoreNamesOf(workspaceId, filter)) : jsonLines(rows);
 }
+
+/**
+ * Joins records into chunks of about CHUNK_CHARS characters, each one socket write; memory stays
+ * one page of rows plus one chunk.
+ */
+export async function* chunked(records: AsyncIterable<string>): AsyncGenerator<string> {
+  let parts: string[] = [];
+  let size = 0;
+  for await (const r of records) {
+    parts.push(r);
+    size += r.length;
+    if (size >= CHUNK_CHARS) {
+      yield parts.join('');
+      parts = [];
+      size = 0;
+    }
+  }
+  if (parts.length > 0) yield parts.join('');
+}

@@ -6,7 +6,7 @@ import { DatabaseUnavailableError } from '../../store/database-errors.js';
 import type { Store } from '../../store/store.js';
 import { receiveError } from '../../store/write-commands.js';
 import { spawnModule } from '../../threads.js';
-import { CHUNK_CHARS, exportLines, type ExportFormat } from './export-lines.js';
+import { chunked, exportLines, type ExportFormat } from './export-lines.js';
 import type { ExportJob, FromExporter, ToExporter } from './export-thread.js';
 
 export interface ExportRequest {
@@ -73,22 +73,6 @@ function release(thread: ExportThread): void {
     threads.delete(thread);
     void thread.worker.terminate();
   }, IDLE_THREAD_MS).unref();
-}
-
-/** Joins records into chunks of about CHUNK_CHARS: memory stays one page of rows plus one chunk. */
-async function* chunked(records: AsyncIterable<string>): AsyncGenerator<string> {
-  let parts: string[] = [];
-  let size = 0;
-  for await (const r of records) {
-    parts.push(r);
-    size += r.length;
-    if (size >= CHUNK_CHARS) {
-      yield parts.join('');
-      parts = [];
-      size = 0;
-    }
-  }
-  if (parts.length > 0) yield parts.join('');
 }
 
 /** The export formatted on the event loop, between the answers to other requests. */

@@ -11,7 +11,7 @@ import { classifyDatabaseError } from '../../store/database-errors.js';
 import { openReader } from '../../store/open-store.js';
 import type { ReadSource, Store } from '../../store/store.js';
 import { sendError, type SentError } from '../../store/write-commands.js';
-import { CHUNK_CHARS, exportLines, type ExportFormat } from './export-lines.js';
+import { chunked, exportLines, type ExportFormat } from './export-lines.js';
 
 export interface ExportJob {
   source: ReadSource;
@@ -70,18 +70,7 @@ async function run(job: ExportJob): Promise<void> {
     store = openReader(job.source);
     const lines = await exportLines(store, job.workspaceId, job.filter, job.sort, job.format);
     port.postMessage({ type: 'ready' } satisfies FromExporter);
-    let parts: string[] = [];
-    let size = 0;
-    for await (const line of lines) {
-      parts.push(line);
-      size += line.length;
-      if (size >= CHUNK_CHARS) {
-        await send(parts.join(''));
-        parts = [];
-        size = 0;
-      }
-    }
-    if (parts.length > 0) await send(parts.join(''));
+    for await (const chunk of chunked(lines)) await send(chunk);
     await store.close();
     port.postMessage({ type: 'end' } satisfies FromExporter);
   } catch (err) {
