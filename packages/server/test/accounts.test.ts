@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { sql } from 'kysely';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,6 +8,7 @@ import { buildApp } from '../src/app.js';
 import { createSetupToken } from '../src/auth/sessions.js';
 import { inviteUser, ownerSetupToken } from '../src/commands/users.js';
 import { openStore } from '../src/store/open-store.js';
+import type { SqlStore } from '../src/store/sql-store.js';
 import { BACKENDS, freshLocation } from './helpers/backends.js';
 import { sessionCookieOf, type Browser } from './helpers/dashboard-users.js';
 import { runCli, startServer } from './helpers/process.js';
@@ -207,6 +209,31 @@ for (const backend of BACKENDS) {
     it('an expired setup link is refused', async () => {
       const token = await createSetupToken(t.store.accounts, { purpose: 'owner', workspaceId: t.alpha.workspace.id, ttlMs: -1 });
       assert.equal((await t.inject({ method: 'GET', url: `/ui/api/setup/${token}` })).statusCode, 404);
+    });
+
+    it('expired sessions and setup links are deleted when the next one is made', async () => {
+      const db = (t.store as SqlStore).db;
+      const ws = t.alpha.workspace.id;
+      await t.store.accounts.createSession({ idHash: 'expired-session', userId: ownerId, workspaceId: ws, csrfToken: 'x', expiresAt: Date.now() - 1 });
+      await t.store.accounts.createSession({ idHash: 'live-session', userId: ownerId, workspaceId: ws, csrfToken: 'x', expiresAt: Date.now() + 60_000 });
+      const expiredLink = await createSetupToken(t.store.accounts, { purpose: 'owner', workspaceId: ws, ttlMs: -1 });
+      assert.equal((await t.inject({ method: 'GET', url: `/ui/api/setup/${expiredLink}` })).statusCode, 404);
+      const countOf = async (table: 'sessions' | 'setup_tokens', expired: boolean) => {
+        const { rows } = await sql<{ n: number }>`select count(*) as n from ${sql.table(table)} where ${expired ? sql`expires_at <= ${Date.now()}` : sql`expires_at > ${Date.now()}`}`.execute(db);
+        return Number(rows[0]!.n);
+      };
+      const named = async (idHash: string) => Number((await sql<{ n: number }>`select count(*) as n from sessions where id_hash = ${idHash}`.execute(db)).rows[0]!.n);
+      assert.ok((await countOf('setup_tokens', true)) >= 1);
+
+      const login = await t.inject({ method: 'POST', url: '/ui/api/login', payload: { email: 'owner@example.com', password: PASSWORD } });
+      assert.equal(login.statusCode, 200);
+      assert.equal(await countOf('sessions', true), 0);
+      assert.equal(await named('expired-session'), 0);
+      assert.equal(await named('live-session'), 1, 'a live session stays');
+
+      await createSetupToken(t.store.accounts, { purpose: 'owner', workspaceId: ws });
+      assert.equal(await countOf('setup_tokens', true), 0);
+      assert.ok((await countOf('setup_tokens', false)) >= 1);
     });
 
     it('private dashboard pages answer 401 without a session and 200 with one; /login is public', async () => {

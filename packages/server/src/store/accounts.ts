@@ -167,7 +167,9 @@ export class SqlAccounts implements Accounts {
     return rows.map((r) => ({ userId: Number(r.id), email: r.email, role: r.role as Role, hasPassword: r.password_hash !== null }));
   }
 
+  /** Also deletes the sessions that have expired, so the table holds live sessions only. */
   async createSession(s: { idHash: string; userId: number; workspaceId: number; csrfToken: string; expiresAt: number }): Promise<void> {
+    await this.db.deleteFrom('sessions').where('expires_at', '<=', Date.now()).execute();
     await this.db
       .insertInto('sessions')
       .values({ id_hash: s.idHash, user_id: s.userId, workspace_id: s.workspaceId, csrf_token: s.csrfToken, created_at: Date.now(), expires_at: s.expiresAt })
@@ -204,7 +206,9 @@ export class SqlAccounts implements Accounts {
     await this.db.deleteFrom('sessions').where('id_hash', '=', idHash).execute();
   }
 
+  /** Also deletes the setup links that have expired (used or not): they can never be used again. */
   async createSetupToken(t: { tokenHash: string; purpose: SetupPurpose; userId: number | null; email: string | null; workspaceId: number; expiresAt: number }): Promise<void> {
+    await this.db.deleteFrom('setup_tokens').where('expires_at', '<=', Date.now()).execute();
     await this.db
       .insertInto('setup_tokens')
       .values({
