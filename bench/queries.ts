@@ -2,11 +2,12 @@
  * Query benchmark (`npm run bench:queries`) on a store filled by `npm run bench:seed`: the reads
  * the dashboard and API users run, each repeated and reported as a median, in-process through the
  * HTTP app (routing, validation and serialization included). The by-id read measured in the same
- * run is the baseline every other median is also given against. Then a CSV export of every row
- * from a real server process: rows per second and the server's peak RSS. Prints the medians and
- * writes them, with every run's time, as JSON under bench/results/.
+ * run is the baseline every other median is also given against. Then CSV exports of every row
+ * from a real server process (3 by default, one after another): rows per second, rows per second
+ * of server CPU, and the server's peak RSS over them. Prints the medians and writes them, with
+ * every run's figures, as JSON under bench/results/.
  *
- *   npm run bench:queries -- [--data ./bench-data] [--database-url URL] [--runs 7] [--skip REGEX] [--skip-export]
+ *   npm run bench:queries -- [--data ./bench-data] [--database-url URL] [--runs 7] [--export-runs 3] [--skip REGEX] [--skip-export]
  *
  * `--skip` leaves out the queries whose description matches (e.g. one known to run for minutes
  * before a fix); the by-id baseline always runs.
@@ -26,12 +27,15 @@ const { values: opts } = parseArgs({
     'database-url': { type: 'string' },
     workspace: { type: 'string', default: 'default' },
     runs: { type: 'string', default: '7' },
+    'export-runs': { type: 'string', default: '3' },
     'skip-export': { type: 'boolean', default: false },
     skip: { type: 'string' },
   },
 });
 const RUNS = Number(opts.runs);
 if (!Number.isInteger(RUNS) || RUNS < 1) throw new Error(`--runs must be a positive integer, not ${opts.runs}`);
+const EXPORT_RUNS = Number(opts['export-runs']);
+if (!Number.isInteger(EXPORT_RUNS) || EXPORT_RUNS < 1) throw new Error(`--export-runs must be a positive integer, not ${opts['export-runs']}`);
 const SKIP = opts.skip ? new RegExp(opts.skip, 'i') : null;
 
 async function main() {
@@ -97,43 +101,58 @@ async function main() {
   await app.close();
   await store.close();
 
-  let exported: { rows: number; megabytes: number; seconds: number; rowsPerSecond: number; serverCpuSeconds: number; rowsPerCpuSecond: number; peakRssMB: number } | null = null;
+  type ExportRun = { rows: number; megabytes: number; seconds: number; rowsPerSecond: number; serverCpuSeconds: number; rowsPerCpuSecond: number };
+  let exported: { runs: ExportRun[]; medianRowsPerSecond: number; medianRowsPerCpuSecond: number; peakRssMB: number } | null = null;
   if (!opts['skip-export']) {
     const args = [join(ROOT, 'packages/server/bin/tally.js'), 'serve', '--port', '0', '--log-level', 'warn', '--data', opts.data!];
     if (opts['database-url']) args.push('--database-url', opts['database-url']);
     const server = await startProcess('tally', args);
     const rss = watchRss(server.child.pid!);
-    // Wall time depends on whether the database file is in the page cache (on this VM an uncached
-    // pass reads 2.9 GB at about 250 MB/s); the server's CPU per row does not.
-    const cpu0 = cpuSeconds(server.child.pid!);
-    const t0 = Date.now();
-    // node:http, not fetch: fetch's web stream read the 1.5 GB body at a third of curl's speed and
-    // made the client the bottleneck.
-    let lines = 0;
-    let bytes = 0;
-    await new Promise<void>((resolve, reject) => {
-      const req = httpGet(`${server.url}/v1/requests/export?format=csv`, { headers: { 'x-api-key': key } }, (res) => {
-        if (res.statusCode !== 200) return reject(new Error(`export: ${res.statusCode}`));
-        res.on('data', (chunk: Buffer) => {
-          bytes += chunk.length;
-          // Count records, not lines: quoted prompt text may hold newlines (the seeded bodies do not).
-          for (let at = chunk.indexOf(10); at !== -1; at = chunk.indexOf(10, at + 1)) lines++;
+    const runs: ExportRun[] = [];
+    for (let run = 1; run <= EXPORT_RUNS; run++) {
+      // Wall time depends on whether the database file is in the page cache (on this VM an uncached
+      // pass reads 2.9 GB at about 250 MB/s, and the queries above push much of it out); the
+      // server's CPU per row moves less.
+      const cpu0 = cpuSeconds(server.child.pid!);
+      const t0 = Date.now();
+      // node:http, not fetch: fetch's web stream read the 1.5 GB body at a third of curl's speed and
+      // made the client the bottleneck.
+      let lines = 0;
+      let bytes = 0;
+      await new Promise<void>((resolve, reject) => {
+        const req = httpGet(`${server.url}/v1/requests/export?format=csv`, { headers: { 'x-api-key': key } }, (res) => {
+          if (res.statusCode !== 200) return reject(new Error(`export: ${res.statusCode}`));
+          res.on('data', (chunk: Buffer) => {
+            bytes += chunk.length;
+            // Count records, not lines: quoted prompt text may hold newlines (the seeded bodies do not).
+            for (let at = chunk.indexOf(10); at !== -1; at = chunk.indexOf(10, at + 1)) lines++;
+          });
+          res.on('end', resolve);
+          res.on('error', reject);
         });
-        res.on('end', resolve);
-        res.on('error', reject);
+        req.on('error', reject);
       });
-      req.on('error', reject);
-    });
-    const seconds = (Date.now() - t0) / 1000;
-    const serverCpu = cpuSeconds(server.child.pid!) - cpu0;
+      const seconds = (Date.now() - t0) / 1000;
+      const serverCpu = cpuSeconds(server.child.pid!) - cpu0;
+      const rows = lines - 1;
+      const r: ExportRun = { rows, megabytes: Math.round(bytes / 1048576), seconds, rowsPerSecond: Math.round(rows / seconds), serverCpuSeconds: serverCpu, rowsPerCpuSecond: Math.round(rows / serverCpu) };
+      runs.push(r);
+      console.log(
+        `  export all rows as CSV, run ${run}: ${rows.toLocaleString('en-US')} rows, ${r.megabytes} MB in ${seconds.toFixed(1)} s = ${r.rowsPerSecond.toLocaleString('en-US')} rows/s; ` +
+          `server CPU ${serverCpu.toFixed(1)} s = ${r.rowsPerCpuSecond.toLocaleString('en-US')} rows per CPU second`,
+      );
+    }
     const peak = rss.stop();
     await server.stop();
-    const rows = lines - 1;
-    const rowsPerCpuSecond = Math.round(rows / serverCpu);
-    exported = { rows, megabytes: Math.round(bytes / 1048576), seconds, rowsPerSecond: Math.round(rows / seconds), serverCpuSeconds: serverCpu, rowsPerCpuSecond, peakRssMB: Math.round(peak / 1048576) };
+    exported = {
+      runs,
+      medianRowsPerSecond: median(runs.map((r) => r.rowsPerSecond)),
+      medianRowsPerCpuSecond: median(runs.map((r) => r.rowsPerCpuSecond)),
+      peakRssMB: Math.round(peak / 1048576),
+    };
     console.log(
-      `  export all rows as CSV: ${rows.toLocaleString('en-US')} rows, ${(bytes / 1048576).toFixed(0)} MB in ${seconds.toFixed(1)} s = ${Math.round(rows / seconds).toLocaleString('en-US')} rows/s; ` +
-        `server CPU ${serverCpu.toFixed(1)} s = ${rowsPerCpuSecond.toLocaleString('en-US')} rows per CPU second; server peak RSS ${Math.round(peak / 1048576)} MB`,
+      `  export all rows as CSV, median of ${EXPORT_RUNS}: ${exported.medianRowsPerSecond.toLocaleString('en-US')} rows/s, ` +
+        `${exported.medianRowsPerCpuSecond.toLocaleString('en-US')} rows per CPU second; server peak RSS over all runs ${exported.peakRssMB} MB`,
     );
   }
 
