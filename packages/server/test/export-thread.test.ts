@@ -2,14 +2,13 @@ import assert from 'node:assert/strict';
 import { request, type IncomingMessage } from 'node:http';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { exportThreads, MAX_EXPORT_THREADS } from '../src/routes/v1/export-stream.js';
 import type { ReadSource } from '../src/store/store.js';
 import { BACKENDS } from './helpers/backends.js';
 import { createLiveApp, type LiveApp } from './helpers/live-app.js';
 import { parseCsv } from './helpers/parse-csv.js';
 import { BASE, bulkInsert, reply } from './helpers/search-fixtures.js';
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function waitFor(what: string, cond: () => boolean, ms = 10_000): Promise<void> {
   const deadline = Date.now() + ms;

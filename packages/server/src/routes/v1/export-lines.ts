@@ -62,14 +62,15 @@ const CSV_COLUMNS: [string, (r: RequestContentText) => string][] = [
  */
 async function* matchingRequests(store: Store, workspaceId: number, filter: RequestFilter | null, sort: SortSpec): AsyncGenerator<RequestContentText> {
   const read = (after: SortPosition | null): Promise<RequestPage<RequestContentText>> => store.searchRequestContents(workspaceId, { filter, sort, after, limit: EXPORT_PAGE_ROWS });
+  const readAfter = (page: RequestPage<RequestContentText>) => (page.next === null ? null : read(page.next));
   const ahead = store.backend === 'postgres';
   let next: Promise<RequestPage<RequestContentText>> | null = read(null);
   try {
     while (next) {
       const page: RequestPage<RequestContentText> = await next;
-      next = page.next === null ? null : ahead ? read(page.next) : null;
+      next = ahead ? readAfter(page) : null;
       yield* page.items;
-      if (!ahead && page.next !== null) next = read(page.next);
+      next ??= readAfter(page);
     }
   } finally {
     // Stopped early (the client went away): nobody awaits the page being read ahead.
