@@ -7,7 +7,7 @@
  * of server CPU, and the server's peak RSS over them. Prints the medians and writes them, with
  * every run's figures, as JSON under bench/results/.
  *
- *   npm run bench:queries -- [--data ./bench-data] [--database-url URL] [--runs 7] [--export-runs 3] [--skip REGEX] [--skip-export]
+ *   npm run bench:queries -- [--data ./bench-data] [--database-url URL] [--runs 7] [--export-runs 3] [--export-threads 1] [--skip REGEX] [--skip-export]
  *
  * `--skip` leaves out the queries whose description matches (e.g. one known to run for minutes
  * before a fix); the by-id baseline always runs.
@@ -28,6 +28,7 @@ const { values: opts } = parseArgs({
     workspace: { type: 'string', default: 'default' },
     runs: { type: 'string', default: '7' },
     'export-runs': { type: 'string', default: '3' },
+    'export-threads': { type: 'string', default: '1' },
     'skip-export': { type: 'boolean', default: false },
     skip: { type: 'string' },
   },
@@ -53,22 +54,27 @@ async function main() {
   const total = ((await get('/v1/requests/search?limit=1')) as { items: { id: number }[] }).items[0]?.id ?? 0;
   console.log(`query benchmark on ${store.backend}: newest request id ${total}, ${RUNS} runs each, medians`);
 
-  // The cursor of page 101 of the score-range search, found by walking (not timed).
+  // The cursor of a search's page 101, found by walking (not timed).
+  const page101 = async (search: string): Promise<string> => {
+    let cursor: string | null = null;
+    for (let page = 0; page < 100; page++) {
+      const body = (await get(cursor ? `${search}&cursor=${encodeURIComponent(cursor)}` : search)) as { next_cursor: string | null };
+      cursor = body.next_cursor;
+      if (!cursor) throw new Error(`${search} has fewer than ${page + 1} pages: seed more requests`);
+    }
+    return `${search}&cursor=${encodeURIComponent(cursor!)}`;
+  };
   const range = '/v1/requests/search?score.quality=between:40,60&sort_by=score.quality&sort_order=desc&limit=50';
-  let cursor: string | null = null;
-  for (let page = 0; page < 100; page++) {
-    const body = (await get(cursor ? `${range}&cursor=${encodeURIComponent(cursor)}` : range)) as { next_cursor: string | null };
-    cursor = body.next_cursor;
-    if (!cursor) throw new Error(`the score range has fewer than ${page + 1} pages: seed more requests`);
-  }
   const mid = Math.floor(total / 2);
   const from = new Date(Date.UTC(2026, 3, 1)).toISOString();
   const to = new Date(Date.UTC(2026, 3, 8)).toISOString();
+  const month = `/v1/requests/search?from=${from}&to=${new Date(Date.UTC(2026, 4, 1)).toISOString()}&limit=50`;
   const queries: [string, string][] = [
     ['one request by id (baseline)', `/v1/requests/${mid}`],
     ['score range sorted by score, first page of 50', range],
-    ['score range sorted by score, page 101', `${range}&cursor=${encodeURIComponent(cursor!)}`],
+    ['score range sorted by score, page 101', await page101(range)],
     ['tag plus a one-week time range, page of 50', `/v1/requests/search?tag=eu&from=${from}&to=${to}&limit=50`],
+    ['a one-month time range, page 101', await page101(month)],
     // The dashboard's request log as it opens, and review mode's default queue.
     ['request log: newest first, page of 50', '/v1/requests/search?limit=50'],
     ['request log: one model, sorted by latency, page of 50', '/v1/requests/search?model=gpt-4o&sort_by=latency_ms&sort_order=desc&limit=50'],
@@ -102,9 +108,9 @@ async function main() {
   await store.close();
 
   type ExportRun = { rows: number; megabytes: number; seconds: number; rowsPerSecond: number; serverCpuSeconds: number; rowsPerCpuSecond: number };
-  let exported: { runs: ExportRun[]; medianRowsPerSecond: number; medianRowsPerCpuSecond: number; peakRssMB: number } | null = null;
+  let exported: { exportThreads: number; runs: ExportRun[]; medianRowsPerSecond: number; medianRowsPerCpuSecond: number; peakRssMB: number } | null = null;
   if (!opts['skip-export']) {
-    const args = [join(ROOT, 'packages/server/bin/tally.js'), 'serve', '--port', '0', '--log-level', 'warn', '--data', opts.data!];
+    const args = [join(ROOT, 'packages/server/bin/tally.js'), 'serve', '--port', '0', '--log-level', 'warn', '--data', opts.data!, '--export-threads', opts['export-threads']!];
     if (opts['database-url']) args.push('--database-url', opts['database-url']);
     const server = await startProcess('tally', args);
     const rss = watchRss(server.child.pid!);
@@ -145,13 +151,14 @@ async function main() {
     const peak = rss.stop();
     await server.stop();
     exported = {
+      exportThreads: Number(opts['export-threads']),
       runs,
       medianRowsPerSecond: median(runs.map((r) => r.rowsPerSecond)),
       medianRowsPerCpuSecond: median(runs.map((r) => r.rowsPerCpuSecond)),
       peakRssMB: Math.round(peak / 1048576),
     };
     console.log(
-      `  export all rows as CSV, median of ${EXPORT_RUNS}: ${exported.medianRowsPerSecond.toLocaleString('en-US')} rows/s, ` +
+      `  export all rows as CSV on ${exported.exportThreads} thread(s), median of ${EXPORT_RUNS}: ${exported.medianRowsPerSecond.toLocaleString('en-US')} rows/s, ` +
         `${exported.medianRowsPerCpuSecond.toLocaleString('en-US')} rows per CPU second; server peak RSS over all runs ${exported.peakRssMB} MB`,
     );
   }

@@ -38,6 +38,11 @@ export interface AppDeps {
   authFailuresPerMinute?: number;
   /** Most time a request may take from its first byte to its answer, ms (408 after). Default 60000. */
   requestTimeoutMs?: number;
+  /**
+   * Threads one export is split among (see export-stream.ts); 1 (the default): one thread per
+   * export, several exports at once each on its own.
+   */
+  exportThreads?: number;
   /** Most time a client may take to send the request headers, ms. Default 15000. */
   headersTimeoutMs?: number;
   /** Process metrics (CPU, memory, event loop) in /metrics; the CLI turns them on. */
@@ -111,7 +116,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const auth = limitAuthFailures(keyAuthenticator(deps.store, app.log), { maxPerMinute: deps.authFailuresPerMinute ?? 60 });
   // The native API serves programs (API key) and the dashboard (session cookie + CSRF token) alike;
   // the PromptLayer routes (plDeps) stay key-only.
-  const routeDeps = { store: deps.store, queue, auth: keyOrSessionAuthenticator(auth, deps.store.accounts), trackBodyLimit, logBodyLimit };
+  const routeDeps = { store: deps.store, queue, auth: keyOrSessionAuthenticator(auth, deps.store.accounts), trackBodyLimit, logBodyLimit, exportThreads: deps.exportThreads ?? 1 };
   const plDeps = { ...routeDeps, auth };
   // Before the route plugins: the OpenAPI document is collected from routes as they are added.
   await registerOpenApi(app);

@@ -71,6 +71,7 @@ async function serve(flags: Record<string, unknown>): Promise<void> {
     queueMaxBatch: config.queueMaxBatch,
     queueMaxPending: config.queueMaxPending,
     rateLimitPerKey: config.rateLimitPerKey,
+    exportThreads: config.exportThreads,
     authFailuresPerMinute: config.authFailuresPerMinute,
     requestTimeoutMs: config.requestTimeoutMs,
     corsOrigins: config.corsOrigins,

@@ -20,6 +20,7 @@ export const ConfigSchema = Type.Object({
   rateLimitPerKey: Type.Integer({ minimum: 0, default: 60_000 }),
   authFailuresPerMinute: Type.Integer({ minimum: 0, default: 60 }),
   requestTimeoutMs: Type.Integer({ minimum: 1000, default: 60_000 }),
+  exportThreads: Type.Integer({ minimum: 1, maximum: 16, default: 1 }),
   // Browser origins allowed to call the API with a key (CORS). Empty: no CORS headers at all.
   corsOrigins: Type.Array(Type.String({ minLength: 1 }), { default: [] }),
 });
@@ -40,6 +41,7 @@ export const CONFIG_SOURCES: Record<keyof Config, { env: string; flag: string }>
   rateLimitPerKey: { env: 'TALLY_RATE_LIMIT_PER_KEY', flag: '--rate-limit-per-key' },
   authFailuresPerMinute: { env: 'TALLY_AUTH_FAILURES_PER_MINUTE', flag: '--auth-failures-per-minute' },
   requestTimeoutMs: { env: 'TALLY_REQUEST_TIMEOUT_MS', flag: '--request-timeout-ms' },
+  exportThreads: { env: 'TALLY_EXPORT_THREADS', flag: '--export-threads' },
   corsOrigins: { env: 'TALLY_CORS_ORIGINS', flag: '--cors-origins' },
 };
 

@@ -3,7 +3,7 @@ import { request, type IncomingMessage } from 'node:http';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { exportThreads, MAX_EXPORT_THREADS } from '../src/routes/v1/export-stream.js';
+import { exportThreads, maxExportThreads } from '../src/routes/v1/export-stream.js';
 import type { ReadSource } from '../src/store/store.js';
 import { BACKENDS } from './helpers/backends.js';
 import { createLiveApp, type LiveApp } from './helpers/live-app.js';
@@ -52,23 +52,24 @@ const ROWS = 3000;
 // whose client stops reading is still running.
 const BIG = 'x'.repeat(8000);
 
-for (const backend of BACKENDS) {
-  describe(`export threads [${backend}]`, () => {
+for (const backend of BACKENDS) for (const parts of [1, 2]) {
+  describe(`export threads [${backend}, --export-threads ${parts}]`, () => {
     let t: LiveApp;
     let url: string;
     before(async () => {
-      t = await createLiveApp(backend);
+      t = await createLiveApp(backend, { exportThreads: parts });
       await bulkInsert(t, ROWS, 'big', BASE, () => ({ output: reply(BIG) }));
       url = `${t.baseURL}/v1/requests/export?format=csv&tag=big`;
     });
     after(() => t.close());
 
-    it('streams an export from a thread of its own, which ends with the export', async () => {
+    it(`streams an export from ${parts} thread(s) of its own, which end with the export`, async () => {
       assert.equal(exportThreads().running, 0);
       const res = await open(url, t.alpha.key);
       assert.equal(res.statusCode, 200);
       const first = await firstChunk(res);
-      assert.equal(exportThreads().running, 1);
+      // 12 pages of rows: the export is split among as many threads as it may use.
+      assert.equal(exportThreads().running, parts);
       const body = await rest(res, first);
       const [header, ...rows] = parseCsv(body);
       assert.equal(rows.length, ROWS);
@@ -76,11 +77,11 @@ for (const backend of BACKENDS) {
       assert.ok(rows.every((r) => r[output]!.includes(BIG)));
       await waitFor('the thread to be free', () => exportThreads().running === 0);
       const { idle } = exportThreads();
-      assert.ok(idle >= 1);
-      // The next export runs on a waiting thread rather than a new one.
+      assert.ok(idle >= parts);
+      // The next export runs on waiting threads rather than new ones.
       const again = await open(url, t.alpha.key);
       const againFirst = await firstChunk(again);
-      assert.deepEqual(exportThreads(), { running: 1, idle: idle - 1 });
+      assert.deepEqual(exportThreads(), { running: parts, idle: idle - parts });
       assert.equal(await rest(again, againFirst), body);
       await waitFor('the thread to be free', () => exportThreads().running === 0);
       assert.deepEqual(exportThreads(), { running: 0, idle });
@@ -91,7 +92,7 @@ for (const backend of BACKENDS) {
       await firstChunk(res);
       // The client stopped reading: the thread waits for it rather than finishing or buffering.
       await sleep(500);
-      assert.equal(exportThreads().running, 1);
+      assert.equal(exportThreads().running, parts);
       res.destroy();
       await waitFor('the thread to be free', () => exportThreads().running === 0);
       // The server goes on answering exports.
@@ -100,13 +101,14 @@ for (const backend of BACKENDS) {
       assert.equal(lines(await rest(again, Buffer.alloc(0))), ROWS + 1);
     });
 
-    it(`runs exports beyond ${MAX_EXPORT_THREADS} at once on the event loop, with the same bytes`, async () => {
+    it(`runs an export that finds none of the ${maxExportThreads(parts)} threads free on the event loop, with the same bytes`, async () => {
       const opened: { res: IncomingMessage; first: Buffer }[] = [];
-      for (let i = 0; i <= MAX_EXPORT_THREADS; i++) {
+      // Exports until every thread is taken, then one more.
+      for (let i = 0; i <= Math.ceil(maxExportThreads(parts) / parts); i++) {
         const res = await open(url, t.alpha.key);
         opened.push({ res, first: await firstChunk(res) });
       }
-      assert.equal(exportThreads().running, MAX_EXPORT_THREADS);
+      assert.equal(exportThreads().running, maxExportThreads(parts));
       const bodies = await Promise.all(opened.map(({ res, first }) => rest(res, first)));
       assert.equal(lines(bodies[0]!), ROWS + 1);
       for (const b of bodies.slice(1)) assert.ok(b === bodies[0], 'every export has the same bytes');

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { parseSort, type RequestFilter } from '../src/domain/search-query.js';
-import { EXPORT_PAGE_ROWS, exportLines } from '../src/routes/v1/export-lines.js';
+import { EXPORT_PAGE_ROWS, exportLines, exportPlan, partChunks, type ExportFormat, type ExportPlan } from '../src/routes/v1/export-lines.js';
 import { BACKENDS } from './helpers/backends.js';
 import { parseCsv } from './helpers/parse-csv.js';
 import { BASE, bulkInsert, chat, reply, score } from './helpers/search-fixtures.js';
@@ -123,6 +123,103 @@ for (const backend of BACKENDS) {
       } finally {
         t.store.searchRequestContents = original;
       }
+    });
+
+    describe('an export split among parts (as export threads run it)', () => {
+      const SPLIT = 3 * EXPORT_PAGE_ROWS + 10;
+      const split: RequestFilter = { kind: 'tags', match: 'all', tags: ['split'] };
+      let ids: number[];
+      before(async () => {
+        // Ties in every sort key, so pages break them by id.
+        ids = await bulkInsert(t, SPLIT, 'split', BASE + 200_000, (i) => ({
+          request_start_time: BASE + 200_000 + Math.floor(i / 4),
+          request_end_time: BASE + 200_000 + Math.floor(i / 4) + (i % 7),
+          input_tokens: i % 5,
+          output_tokens: i % 3,
+          status: i % 4 === 0 ? 'WARNING' : 'SUCCESS',
+        }));
+      });
+
+      /** Every part's pages, each part read at once, put back in page order: page k is part k % parts's. */
+      async function assembled(sort: ReturnType<typeof parseSort>, format: ExportFormat, plan: ExportPlan, parts: number): Promise<string> {
+        const ws = t.alpha.workspace.id;
+        const pagesOf = await Promise.all(
+          Array.from({ length: parts }, async (_, part) => {
+            const pages: string[] = [];
+            let page = '';
+            for await (const chunk of partChunks(t.store, ws, split, sort, format, plan, part, parts)) {
+              page += chunk.text;
+              if (chunk.pageEnd) {
+                pages.push(page);
+                page = '';
+              }
+            }
+            assert.equal(page, '', 'a part ends with the end of a page');
+            return pages;
+          }),
+        );
+        const pages = pagesOf.flat().length;
+        let text = '';
+        for (let k = 0; k < pages; k++) text += pagesOf[k % parts]![Math.floor(k / parts)]!;
+        return text;
+      }
+
+      const whole = async (sort: ReturnType<typeof parseSort>, format: ExportFormat) => {
+        let text = '';
+        for await (const line of await exportLines(t.store, t.alpha.workspace.id, split, sort, format)) text += line;
+        return text;
+      };
+
+      for (const [by, order] of [
+        [undefined, undefined],
+        ['latency_ms', 'asc'],
+        ['tokens', 'desc'],
+        ['status', 'asc'],
+        ['id', 'asc'],
+      ] as const) {
+        it(`gives the export's bytes in 1, 2 or 3 parts, sorted by ${by ?? 'start time'} ${order ?? 'desc'}`, async () => {
+          const sort = parseSort(by, order);
+          for (const format of ['csv', 'jsonl'] as const) {
+            const plan = await exportPlan(t.store, t.alpha.workspace.id, split, sort, format, 3);
+            assert.equal(plan.ends?.length, Math.floor(SPLIT / EXPORT_PAGE_ROWS));
+            const expected = await whole(sort, format);
+            assert.equal(expected.split('\n').length - 1, SPLIT + (format === 'csv' ? 1 : 0));
+            for (const parts of [1, 2, 3]) assert.ok((await assembled(sort, format, plan, parts)) === expected, `${format} in ${parts} parts`);
+          }
+        });
+      }
+
+      it('does not split for one thread, a score sort or an export of one page', async () => {
+        assert.equal((await exportPlan(t.store, t.alpha.workspace.id, split, parseSort(undefined, undefined), 'csv', 1)).ends, null);
+        assert.equal((await exportPlan(t.store, t.alpha.workspace.id, split, parseSort('score.quality', undefined), 'csv', 2)).ends, null);
+        assert.equal((await exportPlan(t.store, t.alpha.workspace.id, { kind: 'tags', match: 'all', tags: ['exp'] }, parseSort(undefined, undefined), 'csv', 2)).ends, null);
+      });
+
+      it('exports every row once when rows are written into a page after the plan was made', async () => {
+        const sort = parseSort(undefined, undefined);
+        const plan = await exportPlan(t.store, t.alpha.workspace.id, split, sort, 'jsonl', 2);
+        // Newest first, so page 1 runs after ends[0] up to ends[1]. Forty late rows start at the same
+        // time as ends[1], with higher ids: they sort just before it, inside page 1, which then holds
+        // 290 rows. Read as 250 rows after ends[0], it would leave out the 40 before ends[1].
+        const at = Number(plan.ends![1]!.value) / 1000;
+        const late = await bulkInsert(t, 40, 'split', at, () => ({ request_start_time: at, request_end_time: at + 1 }));
+        const got = (await assembled(sort, 'jsonl', plan, 2))
+          .trim()
+          .split('\n')
+          .map((l) => (JSON.parse(l) as { id: number }).id);
+        assert.equal(new Set(got).size, got.length, 'no row twice');
+        assert.deepEqual(
+          ids.filter((id) => !got.includes(id)),
+          [],
+          'no row left out',
+        );
+        assert.deepEqual(
+          late.filter((id) => !got.includes(id)),
+          [],
+          'the late rows are in page 1',
+        );
+        assert.equal(got.length, SPLIT + late.length);
+      });
     });
 
     describe('bad input: 400 naming the offending part, before any row is sent', () => {

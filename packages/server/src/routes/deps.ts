@@ -10,4 +10,6 @@ export interface RouteDeps {
   auth: (request: FastifyRequest) => Promise<void>;
   trackBodyLimit: number;
   logBodyLimit: number;
+  /** Threads one export is split among. */
+  exportThreads: number;
 }

@@ -3,7 +3,7 @@
  * (page numbers) and export (keyset pages of full rows). A page is one query for the rows plus one
  * batch query each for tags, metadata, scores and groups of exactly those rows.
  */
-import { sql, type Kysely, type Selectable, type SqlBool } from 'kysely';
+import { sql, type Expression, type Kysely, type Selectable, type SqlBool } from 'kysely';
 import type { RequestStatus } from '../domain/request-shape.js';
 import type { RequestFilter, SortPosition, SortSpec } from '../domain/search-query.js';
 import type { Database, RequestsTable } from './schema.js';
@@ -15,6 +15,11 @@ export interface RequestSearch {
   sort: SortSpec;
   /** Keyset paging: only rows strictly after this position in sort order. */
   after?: SortPosition | null;
+  /**
+   * Only rows up to this position in sort order, itself included (sorts by a column only): with
+   * `after`, a range of the sort order that a parallel export reads as one page (see selectPageEnds).
+   */
+  upTo?: SortPosition | null;
   /** Page-number paging (PromptLayer's search): rows to skip. Not combined with `after`. */
   offset?: number;
   limit: number;
@@ -172,12 +177,23 @@ async function detailsOf(db: Kysely<Database>, ids: number[]): Promise<Map<numbe
 }
 
 const cmp = (order: 'asc' | 'desc') => sql.raw(order === 'desc' ? '<' : '>');
+/** Not past a position in sort order: the position itself and what comes before it. */
+const notPast = (order: 'asc' | 'desc') => sql.raw(order === 'desc' ? '>=' : '<=');
 const dir = (order: 'asc' | 'desc') => sql.raw(order);
 const ID = sql.ref('requests.id');
 
-function baseQuery(db: Kysely<Database>, ws: number, filter: RequestFilter | null, content: boolean) {
+/**
+ * Matching requests, with `first` (the page's keyset bounds) ahead of the filter's own terms in the
+ * WHERE clause. SQLite walks an index range by the first bound it finds on the column for each
+ * side: with a time-range filter ahead of the keyset bound, every page of a walk newest first
+ * started at the range's end and stepped over all the pages before it (a 300,000-row export by
+ * time range ran at 8,000 rows a second, page 100 of such a search took 14 ms instead of 2).
+ */
+function baseQuery(db: Kysely<Database>, ws: number, filter: RequestFilter | null, content: boolean, first: Expression<SqlBool>[] = []) {
   const columns = content ? [...SUMMARY_COLUMNS, ...CONTENT_COLUMNS] : SUMMARY_COLUMNS;
-  return applyRequestFilter(db.selectFrom('requests').select(columns), ws, filter);
+  let qb = db.selectFrom('requests').select(columns);
+  for (const bound of first) qb = qb.where(bound);
+  return applyRequestFilter(qb, ws, filter);
 }
 
 /** Fetches `limit + 1` rows in sort order after `q.after` (or from `q.offset`). */
@@ -188,12 +204,15 @@ async function fetchRows(db: Kysely<Database>, ws: number, q: RequestSearch, con
 
   if (sort.key.kind === 'column') {
     const key = requestColumn(sort.key.column);
-    let qb = baseQuery(db, ws, q.filter, content);
-    if (q.after) qb = qb.where(sql<SqlBool>`(${key}, ${ID}) ${cmp(sort.order)} (${q.after.value}, ${q.after.id})`);
+    const bounds: Expression<SqlBool>[] = [];
+    if (q.after) bounds.push(sql<SqlBool>`(${key}, ${ID}) ${cmp(sort.order)} (${q.after.value}, ${q.after.id})`);
+    if (q.upTo) bounds.push(sql<SqlBool>`(${key}, ${ID}) ${notPast(sort.order)} (${q.upTo.value}, ${q.upTo.id})`);
+    let qb = baseQuery(db, ws, q.filter, content, bounds);
     if (sort.key.column !== 'id') qb = qb.orderBy(sql`${key} ${dir(sort.order)}`);
     return (await qb.orderBy(sql`${ID} ${dir(sort.order)}`).limit(want).offset(offset).execute()) as Row[];
   }
 
+  if (q.upTo) throw new Error('a search bounded by upTo sorts by a column');
   const name = sort.key.name;
   if (offset > 0) {
     // Page numbers past the first (PromptLayer's search): one query, the unscored after the scored.
@@ -218,11 +237,11 @@ async function fetchRows(db: Kysely<Database>, ws: number, q: RequestSearch, con
   const rows: Row[] = [];
   const after = q.after ?? null;
   if (after === null || after.value !== null) {
-    let scored = baseQuery(db, ws, q.filter, content)
+    const keyset = after ? [sql<SqlBool>`(${sql.ref('ss.value')}, ${sql.ref('ss.request_id')}) ${cmp(sort.order)} (${after.value}, ${after.id})`] : [];
+    let scored = baseQuery(db, ws, q.filter, content, keyset)
       .innerJoin('scores as ss', (j) => j.onRef('ss.request_id', '=', 'requests.id').on('ss.workspace_id', '=', ws).on('ss.name', '=', name))
       .select('ss.value as sort_value');
     if (bounds.value) scored = scored.where(bounds.value);
-    if (after) scored = scored.where(sql<SqlBool>`(${sql.ref('ss.value')}, ${sql.ref('ss.request_id')}) ${cmp(sort.order)} (${after.value}, ${after.id})`);
     const found = await scored
       .orderBy(sql`${sql.ref('ss.value')} ${dir(sort.order)}`)
       .orderBy(sql`${sql.ref('ss.request_id')} ${dir(sort.order)}`)
@@ -231,12 +250,12 @@ async function fetchRows(db: Kysely<Database>, ws: number, q: RequestSearch, con
     rows.push(...(found as Row[]));
   }
   if (rows.length < want && !bounds.required) {
-    let unscored = baseQuery(db, ws, q.filter, content)
+    const keyset = after !== null && after.value === null ? [sql<SqlBool>`${ID} ${cmp(sort.order)} ${after.id}`] : [];
+    const unscored = baseQuery(db, ws, q.filter, content, keyset)
       .select(sql<null>`null`.as('sort_value'))
       .where(({ not, exists, selectFrom }) =>
         not(exists(selectFrom('scores as sf').select('sf.request_id').whereRef('sf.request_id', '=', 'requests.id').where('sf.workspace_id', '=', ws).where('sf.name', '=', name))),
       );
-    if (after !== null && after.value === null) unscored = unscored.where(sql<SqlBool>`${ID} ${cmp(sort.order)} ${after.id}`);
     rows.push(...((await unscored.orderBy(sql`${ID} ${dir(sort.order)}`).limit(want - rows.length).execute()) as Row[]));
   }
   return rows;
@@ -277,6 +296,38 @@ export function selectRequestPage(db: Kysely<Database>, workspaceId: number, q: 
 /** One page of matching requests with everything logged, content as stored JSON text (export). */
 export function selectRequestContentPage(db: Kysely<Database>, workspaceId: number, q: RequestSearch): Promise<RequestPage<RequestContentText>> {
   return page(db, workspaceId, q, true, toContentText);
+}
+
+/**
+ * Where each full page of `rows` matching requests ends in sort order (a sort by a column): the
+ * last row of page 1, of page 2, and so on. Page k is then the range after end k-1 up to end k,
+ * and the ranges split the export among threads that each read their own pages: every row lies
+ * in exactly one range, also when rows are written meanwhile (a range then reads a few more or
+ * fewer). One query per page, each stepping over `rows` entries of the sort's index in the
+ * database, not in JavaScript (120 ms for 4,000 pages on SQLite at a million requests).
+ */
+export async function selectPageEnds(db: Kysely<Database>, ws: number, filter: RequestFilter | null, sort: SortSpec, rows: number): Promise<SortPosition[]> {
+  if (sort.key.kind !== 'column') throw new Error('page ends are for sorts by a column');
+  const { column } = sort.key;
+  const key = requestColumn(column);
+  const ends: SortPosition[] = [];
+  let end: SortPosition | null = null;
+  for (;;) {
+    // The keyset bound first, as in baseQuery.
+    let qb = db.selectFrom('requests').select([sql<number | string>`${key}`.as('sort_value'), 'requests.id']);
+    if (end) qb = qb.where(sql<SqlBool>`(${key}, ${ID}) ${cmp(sort.order)} (${end.value}, ${end.id})`);
+    qb = applyRequestFilter(qb, ws, filter);
+    if (column !== 'id') qb = qb.orderBy(sql`${key} ${dir(sort.order)}`);
+    const row = await qb
+      .orderBy(sql`${ID} ${dir(sort.order)}`)
+      .limit(1)
+      .offset(rows - 1)
+      .executeTakeFirst();
+    if (!row) return ends;
+    // As positionOf has it: PostgreSQL gives bigint columns as strings.
+    end = { value: column === 'status' ? String(row.sort_value) : Number(row.sort_value), id: Number(row.id) };
+    ends.push(end);
+  }
 }
 
 export async function countMatchingRequests(db: Kysely<Database>, workspaceId: number, filter: RequestFilter | null): Promise<number> {

@@ -1,10 +1,10 @@
 import { Migrator, sql, type Kysely, type Selectable } from 'kysely';
 import { TallyError } from '../domain/errors.js';
-import type { RequestFilter } from '../domain/search-query.js';
+import type { RequestFilter, SortPosition, SortSpec } from '../domain/search-query.js';
 import { SqlAccounts } from './accounts.js';
 import type { MigrationDialect } from './migrations/index.js';
 import { TallyMigrations } from './migrations/index.js';
-import { countMatchingRequests, readRequest, selectRequestContentPage, selectRequestPage, selectScoreNamesOf, type RequestContentText, type RequestPage, type RequestSearch, type RequestSummary } from './search.js';
+import { countMatchingRequests, readRequest, selectPageEnds, selectRequestContentPage, selectRequestPage, selectScoreNamesOf, type RequestContentText, type RequestPage, type RequestSearch, type RequestSummary } from './search.js';
 import type { ApiKeysTable, Database, ScoreEventsTable, WorkspacesTable } from './schema.js';
 import { SqlWriter } from './sql-writer.js';
 import { selectExistingRequestIds, selectScoreEvents, selectScoreNameExists, type ScoreEventQuery } from './score-events.js';
@@ -233,6 +233,10 @@ export class SqlStore implements Store {
 
   searchRequestContents(workspaceId: number, query: RequestSearch): Promise<RequestPage<RequestContentText>> {
     return selectRequestContentPage(this.db, workspaceId, query);
+  }
+
+  pageEnds(workspaceId: number, filter: RequestFilter | null, sort: SortSpec, rows: number): Promise<SortPosition[]> {
+    return selectPageEnds(this.db, workspaceId, filter, sort, rows);
   }
 
   countRequests(workspaceId: number, filter: RequestFilter | null): Promise<number> {

@@ -1,5 +1,5 @@
 import type { NewRequest, RequestStatus } from '../domain/request-shape.js';
-import type { RequestFilter } from '../domain/search-query.js';
+import type { RequestFilter, SortPosition, SortSpec } from '../domain/search-query.js';
 import type { RequestContentText, RequestPage, RequestSearch, RequestSummary } from './search.js';
 import type { ScoreSource } from '../domain/score.js';
 import type { Accounts } from './accounts.js';
@@ -162,6 +162,8 @@ export interface Store {
   searchRequests(workspaceId: number, query: RequestSearch): Promise<RequestPage<RequestSummary>>;
   /** One page of matching requests with everything logged, content as its stored JSON text (see parseContent). */
   searchRequestContents(workspaceId: number, query: RequestSearch): Promise<RequestPage<RequestContentText>>;
+  /** Where each full page of `rows` matching requests ends, for a sort by a column (see selectPageEnds). */
+  pageEnds(workspaceId: number, filter: RequestFilter | null, sort: SortSpec, rows: number): Promise<SortPosition[]>;
   countRequests(workspaceId: number, filter: RequestFilter | null): Promise<number>;
   /** The distinct score names on the matching requests, sorted. */
   scoreNamesOf(workspaceId: number, filter: RequestFilter | null): Promise<string[]>;

@@ -56,21 +56,48 @@ const CSV_COLUMNS: [string, (r: RequestContentText) => string][] = [
 ];
 
 /**
- * Walks every matching request in keyset pages. On PostgreSQL the next page is asked for as soon
- * as this one came, and read by the server while this one is formatted (17k -> 40k rows/s); no
- * further ahead. SQLite reads in this thread, so reading ahead would only keep two pages alive.
+ * A stretch of the sort order: the rows after `after` (from the first when null) up to `upTo`,
+ * itself included (to the last when null).
  */
-async function* matchingRequests(store: Store, workspaceId: number, filter: RequestFilter | null, sort: SortSpec): AsyncGenerator<RequestContentText> {
-  const read = (after: SortPosition | null): Promise<RequestPage<RequestContentText>> => store.searchRequestContents(workspaceId, { filter, sort, after, limit: EXPORT_PAGE_ROWS });
-  const readAfter = (page: RequestPage<RequestContentText>) => (page.next === null ? null : read(page.next));
+export interface ExportRange {
+  after: SortPosition | null;
+  upTo: SortPosition | null;
+}
+
+const EVERYTHING: ExportRange[] = [{ after: null, upTo: null }];
+
+/** A page of rows, and whether it is the last one of its range. */
+interface RangePage {
+  rows: RequestContentText[];
+  last: boolean;
+}
+
+/**
+ * Walks the matching requests of each range in turn, in keyset pages. On PostgreSQL the next page
+ * (of this range or the next) is asked for as soon as this one came, and read by the server while
+ * this one is formatted (17k -> 40k rows/s); no further ahead. SQLite reads in this thread, so
+ * reading ahead would only keep two pages alive.
+ */
+async function* rangePages(store: Store, workspaceId: number, filter: RequestFilter | null, sort: SortSpec, ranges: Iterable<ExportRange>): AsyncGenerator<RangePage> {
+  const todo = ranges[Symbol.iterator]();
+  const read = async (range: ExportRange, after: SortPosition | null) => ({
+    range,
+    page: await store.searchRequestContents(workspaceId, { filter, sort, after, upTo: range.upTo, limit: EXPORT_PAGE_ROWS }),
+  });
+  const following = (range: ExportRange, page: RequestPage<RequestContentText>) => {
+    if (page.next !== null) return read(range, page.next);
+    const step = todo.next();
+    return step.done ? null : read(step.value, step.value.after);
+  };
   const ahead = store.backend === 'postgres';
-  let next: Promise<RequestPage<RequestContentText>> | null = read(null);
+  const first = todo.next();
+  let next: ReturnType<typeof following> = first.done ? null : read(first.value, first.value.after);
   try {
     while (next) {
-      const page: RequestPage<RequestContentText> = await next;
-      next = ahead ? readAfter(page) : null;
-      yield* page.items;
-      next ??= readAfter(page);
+      const { range, page } = await next;
+      next = ahead ? following(range, page) : null;
+      yield { rows: page.items, last: page.next === null };
+      if (!ahead) next = following(range, page);
     }
   } finally {
     // Stopped early (the client went away): nobody awaits the page being read ahead.
@@ -78,32 +105,105 @@ async function* matchingRequests(store: Store, workspaceId: number, filter: Requ
   }
 }
 
-async function* csvLines(rows: AsyncIterable<RequestContentText>, scoreNames: string[]): AsyncGenerator<string> {
-  yield csvRecord([...CSV_COLUMNS.map(([name]) => name), ...scoreNames.map((n) => `score:${n}`)]);
+/** One record of an export, with its line end. */
+type Formatter = (r: RequestContentText) => string;
+
+function csvFormatter(scoreNames: string[]): Formatter {
   const cells = CSV_COLUMNS.map(([, cell]) => cell);
-  for await (const r of rows) {
+  return (r) => {
     // Concatenated, not mapped and joined: no array per record (a third of the CSV work at 1M rows).
     let line = cells[0]!(r);
     for (let i = 1; i < cells.length; i++) line += `,${cells[i]!(r)}`;
     for (const n of scoreNames) line += `,${optionalNum(r.scores[n] ?? null)}`;
-    yield `${line}\r\n`;
-  }
+    return `${line}\r\n`;
+  };
 }
 
-async function* jsonLines(rows: AsyncIterable<RequestContentText>): AsyncGenerator<string> {
-  for await (const r of rows) yield `${JSON.stringify(detailItem(parseContent(r)))}\n`;
+const csvHeader = (scoreNames: string[]) => csvRecord([...CSV_COLUMNS.map(([name]) => name), ...scoreNames.map((n) => `score:${n}`)]);
+
+const jsonFormatter: Formatter = (r) => `${JSON.stringify(detailItem(parseContent(r)))}\n`;
+
+/** What every part of an export shares: its CSV score columns, and its pages when split. */
+export interface ExportPlan {
+  scoreNames: string[];
+  /**
+   * Where each page ends (store.pageEnds), when the export is split among threads: page k (from 0)
+   * is the range after `ends[k - 1]` up to `ends[k]`, the first from the start and the last
+   * (k = ends.length) to the end. Null: one part reads everything.
+   */
+  ends: SortPosition[] | null;
+}
+
+/**
+ * The plan of an export that may be split among `parts` threads. It splits when there are several,
+ * the sort is by a column and the export is longer than a page: a score sort walks scored rows,
+ * then unscored ones, in two phases that one range cannot express.
+ */
+export async function exportPlan(store: Store, workspaceId: number, filter: RequestFilter | null, sort: SortSpec, format: ExportFormat, parts: number): Promise<ExportPlan> {
+  const scoreNames = format === 'csv' ? await store.scoreNamesOf(workspaceId, filter) : [];
+  if (parts < 2 || sort.key.kind !== 'column') return { scoreNames, ends: null };
+  const ends = await store.pageEnds(workspaceId, filter, sort, EXPORT_PAGE_ROWS);
+  return { scoreNames, ends: ends.length > 0 ? ends : null };
+}
+
+/** The pages of one part: part, part + parts, part + 2 * parts, ... (everything when not split). */
+function* partRanges(plan: ExportPlan, part: number, parts: number): Generator<ExportRange> {
+  const { ends } = plan;
+  if (ends === null) {
+    yield* EVERYTHING;
+    return;
+  }
+  for (let k = part; k <= ends.length; k += parts) yield { after: ends[k - 1] ?? null, upTo: ends[k] ?? null };
+}
+
+/** Part of an export as text: chunks of about CHUNK_CHARS characters, the last of each page marked. */
+export interface PartChunk {
+  text: string;
+  pageEnd: boolean;
+}
+
+/**
+ * One part's pages of an export (see ExportPlan) as chunks; part 0 starts with the CSV header.
+ * Concatenating every part's pages in page order gives the export: page k is part k % parts's.
+ * A page ends with a chunk marked pageEnd (empty when the page's last chunk was already full).
+ */
+export async function* partChunks(store: Store, workspaceId: number, filter: RequestFilter | null, sort: SortSpec, format: ExportFormat, plan: ExportPlan, part: number, parts: number): AsyncGenerator<PartChunk> {
+  const line = format === 'csv' ? csvFormatter(plan.scoreNames) : jsonFormatter;
+  let pending: string[] = part === 0 && format === 'csv' ? [csvHeader(plan.scoreNames)] : [];
+  let size = 0;
+  for await (const page of rangePages(store, workspaceId, filter, sort, partRanges(plan, part, parts))) {
+    for (const r of page.rows) {
+      const record = line(r);
+      pending.push(record);
+      size += record.length;
+      if (size >= CHUNK_CHARS) {
+        yield { text: pending.join(''), pageEnd: false };
+        pending = [];
+        size = 0;
+      }
+    }
+    if (page.last) {
+      yield { text: pending.join(''), pageEnd: true };
+      pending = [];
+      size = 0;
+    }
+  }
 }
 
 /**
  * The export of every matching request as text records, each ending in its line end: CSV (RFC
  * 4180, CRLF; a header, then one record per request, one `score:NAME` column per score name
  * present) or JSON Lines (one request per line, as `GET /v1/requests/{id}` shows it). Pulled
- * lazily, so memory stays constant: `GET /v1/requests/export` streams it to the client and
- * `tally export` on a store writes it to a file.
+ * lazily, so memory stays constant: `tally export` on a store writes it to a file, and an export
+ * that finds no free export thread streams it from the event loop.
  */
 export async function exportLines(store: Store, workspaceId: number, filter: RequestFilter | null, sort: SortSpec, format: ExportFormat): Promise<AsyncGenerator<string>> {
-  const rows = matchingRequests(store, workspaceId, filter, sort);
-  return format === 'csv' ? csvLines(rows, await store.scoreNamesOf(workspaceId, filter)) : jsonLines(rows);
+  const scoreNames = format === 'csv' ? await store.scoreNamesOf(workspaceId, filter) : [];
+  const line = format === 'csv' ? csvFormatter(scoreNames) : jsonFormatter;
+  return (async function* () {
+    if (format === 'csv') yield csvHeader(scoreNames);
+    for await (const page of rangePages(store, workspaceId, filter, sort, EVERYTHING)) for (const r of page.rows) yield line(r);
+  })();
 }
 
 /**

@@ -8,6 +8,7 @@ import { receiveError } from '../../store/write-commands.js';
 import { spawnModule } from '../../threads.js';
 import { chunked, exportLines, type ExportFormat } from './export-lines.js';
 import type { ExportJob, FromExporter, ToExporter } from './export-thread.js';
+import type { ExportPlan } from './export-lines.js';
 
 export interface ExportRequest {
   workspaceId: number;
@@ -16,11 +17,14 @@ export interface ExportRequest {
   format: ExportFormat;
 }
 
+const CORES = Math.max(1, availableParallelism());
+
 /**
- * Exports on threads at once, at most; more run on the event loop. A thread takes a core while
- * its client keeps up, so more threads than cores would only take turns.
+ * Export threads at most, for exports split `parts` ways: one per core, or two exports' worth when
+ * more. An export that finds none free runs on the event loop; more threads than cores would only
+ * take turns.
  */
-export const MAX_EXPORT_THREADS = Math.max(1, availableParallelism());
+export const maxExportThreads = (parts: number): number => Math.max(CORES, 2 * parts);
 
 /**
  * How long a finished export's thread waits for the next export. Starting one costs about 200 ms
@@ -81,62 +85,131 @@ async function inProcess(store: Store, req: ExportRequest): Promise<Readable> {
   return Readable.from(chunked(lines), { objectMode: false });
 }
 
-/**
- * The export read and formatted on an export thread (export-thread.ts), as a byte stream that
- * asks the thread for each next chunk when its reader wants more. Resolves once the thread's
- * first query answered, so a database outage is still refused before any byte is sent. Destroying
- * the stream (the client went away) stops the export; the thread is free once it says so.
- */
-function onThread(thread: ExportThread, job: ExportJob): Promise<Readable> {
+/** A free thread, started if none waits and the pool (for `parts`) has room, taken out of the idle list. */
+function takeThread(parts: number): ExportThread | null {
+  if (threads.size - idle.length >= maxExportThreads(parts)) return null;
+  const thread = idle.pop() ?? startThread();
   if (thread.idleTimer) clearTimeout(thread.idleTimer);
   thread.idleTimer = null;
   thread.worker.ref();
-  const post = (msg: ToExporter) => thread.worker.postMessage(msg);
+  return thread;
+}
+
+interface Part {
+  thread: ExportThread;
+  /** Chunks come in ahead of their turn (other parts' pages go first); at most AHEAD of them. */
+  queue: { bytes: ArrayBuffer; pageEnd: boolean }[];
+  /** Said `end` or `failed`, or died: the thread is no longer this export's. */
+  done: boolean;
+}
+
+/**
+ * The export read and formatted on export threads (export-thread.ts), as a byte stream. The
+ * `leader` plans it; when the plan splits it, free threads (up to `parts` in all) each export
+ * every parts-th page, and the stream takes the pages in order: page k from part k % parts. Each
+ * part is asked for its next chunk when one of its chunks went into the stream, so the client's
+ * pace sets the export's and at most AHEAD chunks per part wait here. Resolves once the plan is
+ * made, so a database outage is still refused before any byte is sent. Destroying the stream (the
+ * client went away) stops every part; each thread is free once it says so.
+ */
+function onThreads(leader: ExportThread, job: ExportJob, most: number): Promise<Readable> {
   return new Promise((resolve, reject) => {
+    const parts: Part[] = [];
     let stream: Readable | null = null;
-    let done = false;
-    const finish = (err: Error | null) => {
-      done = true;
-      release(thread);
-      if (err && stream) stream.destroy(err);
-      else if (err) reject(err);
-      else if (stream && !stream.destroyed) stream.push(null);
+    /** The page being written: its chunks come from part page % parts. */
+    let page = 0;
+    let wanted = false;
+    let ended = false;
+
+    const post = (part: Part, msg: ToExporter) => {
+      if (!part.done) part.thread.worker.postMessage(msg);
     };
-    thread.onDeath = finish;
-    thread.onMessage = (msg) => {
-      switch (msg.type) {
-        case 'ready':
-          stream = new Readable({
-            read: () => post({ type: 'more' }),
-            destroy: (err, cb) => {
-              if (!done) post({ type: 'cancel' });
-              cb(err);
-            },
-          });
-          resolve(stream);
-          return;
-        case 'chunk':
-          if (!stream!.destroyed) stream!.push(Buffer.from(msg.bytes));
-          return;
-        case 'end':
-          finish(null);
-          return;
-        case 'failed':
-          finish(receiveError(msg.error));
-          return;
+    const fail = (err: Error) => {
+      if (stream) stream.destroy(err);
+      else reject(err);
+    };
+    const pump = () => {
+      if (!stream || stream.destroyed || ended) return;
+      while (wanted) {
+        const part = parts[page % parts.length]!;
+        const chunk = part.queue.shift();
+        if (!chunk) break;
+        post(part, { type: 'more' });
+        if (chunk.pageEnd) page++;
+        if (chunk.bytes.byteLength > 0) wanted = stream.push(Buffer.from(chunk.bytes));
+      }
+      if (parts.every((p) => p.done && p.queue.length === 0)) {
+        ended = true;
+        stream.push(null);
       }
     };
-    post({ type: 'export', job });
+    const finish = (part: Part, err: Error | null) => {
+      if (part.done) return;
+      part.done = true;
+      release(part.thread);
+      if (err) fail(err);
+      else pump();
+    };
+    const join = (thread: ExportThread): Part => {
+      const part: Part = { thread, queue: [], done: false };
+      parts.push(part);
+      thread.onDeath = (err) => finish(part, err);
+      thread.onMessage = (msg) => {
+        switch (msg.type) {
+          case 'ready':
+            start(msg.plan);
+            return;
+          case 'chunk':
+            if (stream?.destroyed) return;
+            part.queue.push({ bytes: msg.bytes, pageEnd: msg.pageEnd });
+            pump();
+            return;
+          case 'end':
+            finish(part, null);
+            return;
+          case 'failed':
+            finish(part, receiveError(msg.error));
+            return;
+        }
+      };
+      return part;
+    };
+    const start = (plan: ExportPlan) => {
+      const first = parts[0]!;
+      if (plan.ends !== null) {
+        while (parts.length < most) {
+          const thread = takeThread(most);
+          if (!thread) break;
+          join(thread);
+        }
+      }
+      post(first, { type: 'parts', parts: parts.length });
+      parts.slice(1).forEach((part, i) => post(part, { type: 'part', job, plan, part: i + 1, parts: parts.length }));
+      stream = new Readable({
+        read: () => {
+          wanted = true;
+          pump();
+        },
+        destroy: (err, cb) => {
+          for (const part of parts) post(part, { type: 'cancel' });
+          cb(err);
+        },
+      });
+      resolve(stream);
+    };
+
+    post(join(leader), { type: 'export', job, most });
   });
 }
 
 /**
  * The export of the matching requests as a byte stream (see exportLines for its formats). It runs
- * on a thread of its own when the store can be opened there and fewer than MAX_EXPORT_THREADS
- * exports run: a million-row export then leaves the event loop free and uses a second core.
+ * on a thread of its own when the store can be opened there and a thread is free (see
+ * maxExportThreads), split among up to `parts` threads when longer than a page and sorted by a
+ * column: a million-row export then leaves the event loop free, and with parts > 1 uses more cores.
  */
-export function exportStream(store: Store, req: ExportRequest): Promise<Readable> {
+export function exportStream(store: Store, req: ExportRequest, parts = 1): Promise<Readable> {
   if (store.readSource === null) return inProcess(store, req);
-  const thread = idle.pop() ?? (threads.size < MAX_EXPORT_THREADS ? startThread() : null);
-  return thread ? onThread(thread, { source: store.readSource, ...req }) : inProcess(store, req);
+  const thread = takeThread(parts);
+  return thread ? onThreads(thread, { source: store.readSource, ...req }, parts) : inProcess(store, req);
 }

@@ -1,8 +1,12 @@
 /**
  * An export thread (started and reused by export-stream.ts). For each export sent to it, it opens
- * a read connection of its own, reads and formats the export, and sends it to the main thread as
- * UTF-8 chunks of about CHUNK_CHARS characters, one more each time the main thread asks, so the
- * client's pace sets the export's. The event loop answering HTTP only writes the chunks out.
+ * a read connection of its own, reads and formats its part of the export, and sends it to the main
+ * thread as UTF-8 chunks of about CHUNK_CHARS characters, one more each time the main thread asks,
+ * so the client's pace sets the export's. The event loop answering HTTP only writes the chunks out.
+ *
+ * An export runs on one thread or is split among several (see ExportPlan): the first part's
+ * thread makes the plan and sends it back, then reads its pages (0, parts, 2 * parts, ...) while
+ * the others read theirs, and the main thread writes the pages out in order.
  * One export at a time: the next is sent only after this one reported `end` or `failed`.
  */
 import { parentPort } from 'node:worker_threads';
@@ -11,7 +15,7 @@ import { classifyDatabaseError } from '../../store/database-errors.js';
 import { openReader } from '../../store/open-store.js';
 import type { ReadSource, Store } from '../../store/store.js';
 import { sendError, type SentError } from '../../store/write-commands.js';
-import { chunked, exportLines, type ExportFormat } from './export-lines.js';
+import { exportPlan, partChunks, type ExportFormat, type ExportPlan } from './export-lines.js';
 
 export interface ExportJob {
   source: ReadSource;
@@ -22,16 +26,25 @@ export interface ExportJob {
 }
 
 export type ToExporter =
-  | { type: 'export'; job: ExportJob }
+  /** Plan the export for up to `most` parts and send the plan; then, told how many parts it has, export part 0. */
+  | { type: 'export'; job: ExportJob; most: number }
+  /** The number of parts of the export planned. */
+  | { type: 'parts'; parts: number }
+  /** Export one part of a planned export. */
+  | { type: 'part'; job: ExportJob; plan: ExportPlan; part: number; parts: number }
   /** One more chunk may go. */
   | { type: 'more' }
   /** The client went away: stop at the next chunk. */
   | { type: 'cancel' };
 
 export type FromExporter =
-  /** The export's first query (the score names) succeeded: what can be refused has been. */
-  | { type: 'ready' }
-  | { type: 'chunk'; bytes: ArrayBuffer }
+  /**
+   * The export's plan is made (its first queries succeeded: what can be refused has been); split
+   * when plan.ends is not null.
+   */
+  | { type: 'ready'; plan: ExportPlan }
+  /** The next chunk of this part; `pageEnd`: the last of its page. */
+  | { type: 'chunk'; bytes: ArrayBuffer; pageEnd: boolean }
   /** Done, all sent or cancelled; the thread is free. */
   | { type: 'end' }
   /** The export failed (before `ready`: nothing was sent); the thread is free. */
@@ -53,24 +66,37 @@ const nudge = () => {
   wake = null;
 };
 
-async function send(text: string): Promise<void> {
+async function send(text: string, pageEnd: boolean): Promise<void> {
   while (credit === 0 && !cancelled) await new Promise<void>((resolve) => (wake = resolve));
   if (cancelled) throw new Cancelled();
   credit--;
   // Its own ArrayBuffer, moved to the main thread rather than copied.
   const { buffer } = encoder.encode(text);
-  port.postMessage({ type: 'chunk', bytes: buffer } satisfies FromExporter, [buffer]);
+  port.postMessage({ type: 'chunk', bytes: buffer, pageEnd } satisfies FromExporter, [buffer]);
 }
 
-async function run(job: ExportJob): Promise<void> {
+/** The number of parts, once the main thread has said it. */
+let partsSaid: ((parts: number) => void) | null = null;
+
+/**
+ * Exports a part of `partsGiven`. With no plan given, makes the plan for up to `partsGiven` parts,
+ * sends it, and exports part 0 of as many as the main thread then says.
+ */
+async function run(job: ExportJob, given: ExportPlan | null, part: number, partsGiven: number): Promise<void> {
   credit = AHEAD;
   cancelled = false;
   let store: Store | null = null;
   try {
     store = openReader(job.source);
-    const lines = await exportLines(store, job.workspaceId, job.filter, job.sort, job.format);
-    port.postMessage({ type: 'ready' } satisfies FromExporter);
-    for await (const chunk of chunked(lines)) await send(chunk);
+    let plan = given;
+    let parts = partsGiven;
+    if (plan === null) {
+      plan = await exportPlan(store, job.workspaceId, job.filter, job.sort, job.format, partsGiven);
+      const said = new Promise<number>((resolve) => (partsSaid = resolve));
+      port.postMessage({ type: 'ready', plan } satisfies FromExporter);
+      parts = await said;
+    }
+    for await (const chunk of partChunks(store, job.workspaceId, job.filter, job.sort, job.format, plan, part, parts)) await send(chunk.text, chunk.pageEnd);
     await store.close();
     port.postMessage({ type: 'end' } satisfies FromExporter);
   } catch (err) {
@@ -84,7 +110,14 @@ async function run(job: ExportJob): Promise<void> {
 port.on('message', (msg: ToExporter) => {
   switch (msg.type) {
     case 'export':
-      void run(msg.job);
+      void run(msg.job, null, 0, msg.most);
+      return;
+    case 'parts':
+      partsSaid?.(msg.parts);
+      partsSaid = null;
+      return;
+    case 'part':
+      void run(msg.job, msg.plan, msg.part, msg.parts);
       return;
     case 'more':
       credit++;

@@ -10,7 +10,7 @@ import { exportStream } from './export-stream.js';
 type App = Parameters<FastifyPluginAsyncTypebox<RouteDeps>>[0];
 
 /** `GET /v1/requests/export`: the search's filters, streamed as CSV or JSON Lines in constant memory. */
-export function exportRoute(app: App, { store, auth }: RouteDeps): void {
+export function exportRoute(app: App, { store, auth, exportThreads }: RouteDeps): void {
   app.get(
     '/v1/requests/export',
     {
@@ -31,7 +31,7 @@ export function exportRoute(app: App, { store, auth }: RouteDeps): void {
       const filter = filterFromParams(q, q as Record<string, unknown>);
       const sort = parseSort(q.sort_by, q.sort_order);
       const format = q.format ?? 'csv';
-      const body = await exportStream(store, { workspaceId, filter, sort, format });
+      const body = await exportStream(store, { workspaceId, filter, sort, format }, exportThreads);
       const stamp = new Date().toISOString().slice(0, 19).replace(/[:T]/g, '-');
       return reply
         .type(format === 'csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson; charset=utf-8')
