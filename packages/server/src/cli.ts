@@ -127,6 +127,7 @@ export function buildCli(): Command {
       .option('--rate-limit-per-key <n>', 'requests per API key per minute, 0 for no limit (env TALLY_RATE_LIMIT_PER_KEY, default 60000)')
       .option('--auth-failures-per-minute <n>', 'failed authentications per client address per minute (env TALLY_AUTH_FAILURES_PER_MINUTE, default 60)')
       .option('--request-timeout-ms <ms>', 'most time one request may take (env TALLY_REQUEST_TIMEOUT_MS, default 60000)')
+      .option('--export-threads <n>', 'threads one export is split among, 1 to 16 (env TALLY_EXPORT_THREADS, default 1)')
       .option(
         '--cors-origins <origins>',
         'comma-separated exact origins (e.g. https://app.example.com,http://localhost:5173) whose web pages may call the API with an API key (X-API-KEY); never with cookies, never the dashboard (env TALLY_CORS_ORIGINS, default none: no CORS headers)',

@@ -3,6 +3,7 @@ import { request, type IncomingMessage } from 'node:http';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { ConfigError, loadConfig } from '../src/config.js';
 import { exportThreads, maxExportThreads } from '../src/routes/v1/export-stream.js';
 import type { ReadSource } from '../src/store/store.js';
 import { BACKENDS } from './helpers/backends.js';
@@ -51,6 +52,15 @@ const ROWS = 3000;
 // About 8 KB a row: 24 MB, more than loopback's socket buffers and the stream's hold, so an export
 // whose client stops reading is still running.
 const BIG = 'x'.repeat(8000);
+
+describe('--export-threads', () => {
+  it('defaults to 1, comes from the flag or TALLY_EXPORT_THREADS, and refuses 0 naming the setting', () => {
+    assert.equal(loadConfig({}, {}).exportThreads, 1);
+    assert.equal(loadConfig({}, { TALLY_EXPORT_THREADS: '3' }).exportThreads, 3);
+    assert.equal(loadConfig({ exportThreads: '2' }, { TALLY_EXPORT_THREADS: '3' }).exportThreads, 2);
+    assert.throws(() => loadConfig({ exportThreads: '0' }, {}), (err: unknown) => err instanceof ConfigError && /export-threads/.test(err.message));
+  });
+});
 
 for (const backend of BACKENDS) for (const parts of [1, 2]) {
   describe(`export threads [${backend}, --export-threads ${parts}]`, () => {
