@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ConfigError, loadConfig } from '../src/config.js';
-import { exportThreads, maxExportThreads } from '../src/routes/v1/export-stream.js';
+import { exportThreads, maxExportThreads, runningExportWorkers } from '../src/routes/v1/export-stream.js';
 import type { ReadSource } from '../src/store/store.js';
 import { BACKENDS } from './helpers/backends.js';
 import { createLiveApp, type LiveApp } from './helpers/live-app.js';
@@ -123,6 +123,24 @@ for (const backend of BACKENDS) for (const parts of [1, 2]) {
       assert.equal(lines(bodies[0]!), ROWS + 1);
       for (const b of bodies.slice(1)) assert.ok(b === bodies[0], 'every export has the same bytes');
       await waitFor('every thread to be free', () => exportThreads().running === 0);
+    });
+
+    it('leaves the response incomplete, never cut short as if whole, when a thread dies mid-export', async () => {
+      const res = await open(url, t.alpha.key);
+      await firstChunk(res);
+      const workers = runningExportWorkers();
+      assert.equal(workers.length, parts);
+      // The last thread taken: with 2, the one exporting the odd pages.
+      await workers[parts - 1]!.terminate();
+      const complete = await new Promise<boolean>((resolve) => {
+        res.on('close', () => resolve(res.complete));
+        res.on('error', () => {});
+        res.resume();
+      });
+      assert.equal(complete, false);
+      await waitFor('every thread to be free', () => exportThreads().running === 0);
+      const again = await open(url, t.alpha.key);
+      assert.equal(lines(await rest(again, Buffer.alloc(0))), ROWS + 1);
     });
 
     it('answers 503 with Retry-After, before any row, when the thread cannot reach the database', async () => {

@@ -49,6 +49,11 @@ export function exportThreads(): { running: number; idle: number } {
   return { running: threads.size - idle.length, idle: idle.length };
 }
 
+/** The workers of the threads exporting now (tests: what a thread dying mid-export does). */
+export function runningExportWorkers(): Worker[] {
+  return [...threads].filter((t) => !idle.includes(t)).map((t) => t.worker);
+}
+
 function startThread(): ExportThread {
   const thread: ExportThread = { worker: spawnModule(import.meta.url, 'export-thread'), onMessage: null, onDeath: null, idleTimer: null };
   threads.add(thread);
