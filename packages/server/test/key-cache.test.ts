@@ -1,9 +1,12 @@
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { describe, it } from 'node:test';
 import { generateApiKey } from '../src/auth/api-keys.js';
 import { openStore } from '../src/store/open-store.js';
 import type { SqlStore } from '../src/store/sql-store.js';
-import { BACKENDS, freshLocation } from './helpers/backends.js';
+import { BACKENDS, freshLocation, PG_ADMIN_URL } from './helpers/backends.js';
 
 /**
  * API keys are looked up on every request, so found keys are served from memory. These tests prove
@@ -95,6 +98,19 @@ for (const backend of BACKENDS) {
       } finally {
         await t.close();
       }
+    });
+  });
+}
+
+if (BACKENDS.includes('postgres')) {
+  describe('the key change listener [postgres]', () => {
+    it('closes when nothing else keeps the process running (its socket never holds the process open)', async () => {
+      // A process of its own: here the test runner's handles would keep the event loop running.
+      const script = fileURLToPath(new URL('./helpers/close-key-listener.ts', import.meta.url));
+      const child = await promisify(execFile)(process.execPath, ['--import', 'tsx', script, PG_ADMIN_URL], { timeout: 30_000 }).catch(
+        (err: { code?: number; stdout?: string; stderr?: string }) => ({ stdout: err.stdout ?? '', stderr: `exit ${err.code}: ${err.stderr}` }),
+      );
+      assert.equal(child.stdout.trim(), 'closed', child.stderr);
     });
   });
 }

@@ -47,7 +47,7 @@ export class KeyChangeListener {
       }, lost);
     // The listener must never keep the process alive by itself. pg has no public unref, so this
     // reaches its socket through `connection.stream` (not public API: a pg upgrade may need a look).
-    (client as unknown as { connection?: { stream?: { unref?(): void } } }).connection?.stream?.unref?.();
+    socketOf(client)?.unref?.();
   }
 
   async close(): Promise<void> {
@@ -56,6 +56,14 @@ export class KeyChangeListener {
     const client = this.client;
     this.client = null;
     this.listening = false;
-    await client?.end().catch(() => {});
+    if (!client) return;
+    // Ending waits for the server to close the connection; an unreferenced socket would let the
+    // process's event loop finish first, leaving close() pending forever when nothing else runs.
+    socketOf(client)?.ref?.();
+    await client.end().catch(() => {});
   }
+}
+
+function socketOf(client: pg.Client): { ref?(): void; unref?(): void } | undefined {
+  return (client as unknown as { connection?: { stream?: { ref?(): void; unref?(): void } } }).connection?.stream;
 }

@@ -1,0 +1,12 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { freshLocation } from '../test/helpers/backends.js';
+import { openStore } from '../src/store/open-store.js';
+const loc = await freshLocation('postgres');
+const store = await openStore({ databaseUrl: loc.databaseUrl, dataDir: loc.dataDir });
+(store as any).traits.keyChangeToken();
+await sleep(11_000);
+console.log('token', (store as any).traits.keyChangeToken());
+await store.close();
+console.log('closed');
+await loc.drop();
+console.log('dropped');
