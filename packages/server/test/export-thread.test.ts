@@ -54,8 +54,8 @@ async function rest(res: IncomingMessage, first: Buffer): Promise<string> {
 const lines = (csv: string) => csv.split('\r\n').length - 1;
 
 const ROWS = 3000;
-// About 8 KB a row: 24 MB, more than a new loopback connection's socket buffers and the stream's hold, so an export
-// whose client stops reading is still running.
+// About 8 KB a row: 24 MB, more than a new loopback connection's socket buffers and the stream's
+// hold, so an export whose client stops reading is still running.
 const BIG = 'x'.repeat(8000);
 
 describe('--export-threads', () => {
