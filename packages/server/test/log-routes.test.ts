@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { BACKENDS } from './helpers/backends.js';
+import { score } from './helpers/search-fixtures.js';
 import { createTestApp, logBody, logRequest, type TestApp } from './helpers/test-app.js';
 
 /** What the official SDKs' wrapped OpenAI client posts after a chat completion. */
@@ -83,6 +84,21 @@ for (const backend of BACKENDS) {
       assert.deepEqual(history.map((e) => [e.name, e.oldValue, e.newValue]), [['helpfulness', null, 64]]);
     });
 
+    it('keeps keys holding line breaks in metadata, parameters and prompt variables, and shows them in every answer', async () => {
+      const keys = ['two\nlines', 'cr\ronly', 'crlf\r\n', 'ls\u2028ps\u2029', 'plain'];
+      const map = Object.fromEntries(keys.map((k) => [k, `value of ${k}`]));
+      const id = await logRequest(t, { metadata: map, parameters: map, prompt_input_variables: map, tags: ['line-break-keys'] });
+      await score(t, id, 'multi\nline', 42);
+      const one = (await t.get(`/v1/requests/${id}`)).json() as { request: Record<string, unknown> };
+      for (const field of ['metadata', 'parameters', 'prompt_input_variables']) assert.deepEqual(one.request[field], map, field);
+      assert.deepEqual(one.request.scores, { 'multi\nline': 42 });
+      const found = (await t.get('/v1/requests/search?tag=line-break-keys')).json() as { items: { metadata: unknown; scores: unknown }[] };
+      assert.deepEqual(found.items.map((i) => [i.metadata, i.scores]), [[map, { 'multi\nline': 42 }]]);
+      const pl = await t.get(`/api/public/v2/requests/${id}`);
+      assert.equal(pl.statusCode, 200, pl.body);
+      assert.ok(pl.body.includes(JSON.stringify('crlf\r\n')), pl.body);
+    });
+
     it('log-request accepts ISO 8601 timestamps as the JS SDK sends them', async () => {
       const id = await logRequest(t, { request_start_time: '2026-11-27T12:00:00.000Z', request_end_time: '2026-11-27T12:00:02.500Z' });
       const stored = await t.store.getRequest(t.alpha.workspace.id, id);
@@ -124,6 +140,8 @@ for (const backend of BACKENDS) {
       ['a tag over 512 characters', { tags: ['ok', 'x'.repeat(513)] }, 'tags.1'],
       ['tags that are not strings', { tags: [1] }, 'tags.0'],
       ['a metadata value that is not a string', { metadata: { n: 1 } }, 'metadata.n'],
+      ['an object as metadata value under a key holding a line break', { metadata: { 'a\nb': { x: 1 } } }, 'metadata.a\nb'],
+      ['a number as metadata value under a key holding a line break', { metadata: { 'a\r\nb': 5 } }, 'metadata.a\r\nb'],
       ['a score of 101', { score: 101 }, 'score'],
       ['a score of 50.5', { score: 50.5 }, 'score'],
       ['a negative price', { price: -1 }, 'price'],

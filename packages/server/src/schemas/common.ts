@@ -16,8 +16,16 @@ export const ScoreName = Type.String({ minLength: 1, maxLength: LIMITS.scoreName
 
 export const Tags = Type.Array(Type.String({ maxLength: LIMITS.tag }), { maxItems: LIMITS.tagsPerRequest });
 
+/**
+ * The keys of a record: any property name. Type.Record's own key pattern, `^(.*)$`, fails names
+ * holding a line break (`.` stops at CR, LF, U+2028 and U+2029), so Ajv left their values
+ * unchecked (metadata `{"a\nb": {}}` reached the database and failed there with a 500) and
+ * fast-json-stringify left them out of answers.
+ */
+export const AnyKey = Type.String({ pattern: '^[\\s\\S]*$' });
+
 export const Metadata = Type.Record(
-  Type.String({ maxLength: LIMITS.metadataKey }),
+  AnyKey,
   Type.String({ maxLength: LIMITS.metadataValue }),
   { maxProperties: LIMITS.metadataEntries },
 );

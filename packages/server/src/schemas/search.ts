@@ -1,6 +1,6 @@
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { PAGE_SIZE } from '../domain/search-query.js';
-import { ApiKeyField, Nullable } from './common.js';
+import { AnyKey, ApiKeyField, Nullable } from './common.js';
 
 /**
  * A native filter node: a group `{ logic, filters }` or a condition `{ field, op, value, name?,
@@ -92,9 +92,9 @@ export const ExportQuery = Type.Object(
 );
 export type ExportQuery = Static<typeof ExportQuery>;
 
-const Scores = Type.Record(Type.String(), Type.Integer());
-const StringMap = Type.Record(Type.String(), Type.String());
-const JsonObject = Type.Record(Type.String(), Type.Unknown());
+const Scores = Type.Record(AnyKey, Type.Integer());
+const StringMap = Type.Record(AnyKey, Type.String());
+const JsonObject = Type.Record(AnyKey, Type.Unknown());
 
 const summaryFields = {
   id: Type.Integer(),
