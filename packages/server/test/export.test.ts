@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { csvRecord } from '../src/domain/csv.js';
 import { parseSort, type RequestFilter } from '../src/domain/search-query.js';
 import { EXPORT_PAGE_ROWS, exportLines, exportPlan, partChunks, type ExportFormat, type ExportPlan } from '../src/routes/v1/export-lines.js';
 import { BACKENDS } from './helpers/backends.js';
@@ -70,6 +71,64 @@ for (const backend of BACKENDS) {
       assert.equal(col(second, 'score:default'), '40');
       assert.equal(col(second, 'score:quality'), '');
       assert.equal(col(first, 'request_start_time'), new Date((BASE + 2) * 1000).toISOString());
+    });
+
+    it('writes every cell as csvRecord writes the value GET /v1/requests/{id} shows, byte for byte', async () => {
+      // csvRecord is the reference writer; the export formats its records cell by cell on its own.
+      const odd = ['plain', 'a,b', 'say "hi"', 'two\nlines', 'cr\ronly', 'crlf\r\nend', ' padded ', 'ünïcödé ✓ 🎉', '"', ',', 'tab\there', '=1+2', "it's", '\\back\\slash'];
+      const prices = [0.1 + 0.2, 1e-7, 12345.678, 0, 2.5e21];
+      const ids: number[] = [];
+      for (let i = 0; i < odd.length; i++) {
+        const s = odd[i]!;
+        const next = odd[(i + 1) % odd.length]!;
+        ids.push(
+          await logRequest(t, {
+            provider: s,
+            model: next,
+            function_name: `fn ${s}`,
+            prompt_name: i % 3 === 0 ? null : s,
+            ...(i % 2 === 0 ? { prompt_version_number: i + 1 } : {}),
+            status: (['SUCCESS', 'WARNING', 'ERROR'] as const)[i % 3],
+            ...(i % 3 === 2 ? { error_type: 'PROVIDER_ERROR', error_message: s } : {}),
+            ...(i % 4 === 1 ? { span_id: s } : {}),
+            price: prices[i % prices.length],
+            input_tokens: i * 1000,
+            output_tokens: i,
+            input: chat(s),
+            output: i % 5 === 4 ? { type: 'completion', text: next } : reply(next),
+            parameters: i % 2 === 0 ? {} : { temperature: 0.5, stop: [s, ','] },
+            prompt_input_variables: { v: s },
+            tags: ['bytes', s],
+            metadata: { k: s, [next]: 'x' },
+            request_start_time: BASE + 200_000 + i,
+            request_end_time: BASE + 200_000 + i + 0.25,
+          }),
+        );
+      }
+      const labelled = await t.post('/rest/track-prompt', { request_id: ids[1], prompt_name: 'p, "q"', label: 'prod\r\n"x"', prompt_input_variables: {} });
+      assert.equal(labelled.statusCode, 200, labelled.body);
+      await score(t, ids[2]!, 'bytes, "s"', 7);
+      await score(t, ids[3]!, 'quality', 0);
+
+      const res = await exportOf('format=csv&tag=bytes&sort_by=id&sort_order=asc');
+      const header = [
+        ...['id', 'request_start_time', 'request_end_time', 'latency_ms', 'provider', 'model', 'function_name', 'prompt_name', 'prompt_version', 'prompt_label', 'status'],
+        ...['error_type', 'error_message', 'input_tokens', 'output_tokens', 'price', 'span_id', 'group_ids', 'tags', 'metadata', 'parameters', 'prompt_input_variables', 'input', 'output'],
+      ];
+      const names = ['bytes, "s"', 'quality'];
+      let expected = csvRecord([...header, ...names.map((n) => `score:${n}`)]);
+      for (const id of ids) {
+        const got = await t.get(`/v1/requests/${id}`);
+        assert.equal(got.statusCode, 200, got.body);
+        const r = (got.json() as { request: Record<string, unknown> & { scores: Record<string, number> } }).request;
+        const json = (name: string) => JSON.stringify(r[name]);
+        expected += csvRecord([
+          ...header.slice(0, 17).map((name) => r[name] as string | number | null),
+          ...header.slice(17).map(json),
+          ...names.map((n) => r.scores[n]),
+        ]);
+      }
+      assert.equal(res.body, expected);
     });
 
     it('writes JSON Lines holding each request as GET /v1/requests/{id} does', async () => {
