@@ -140,6 +140,8 @@ for (const backend of BACKENDS) {
       ['a tag over 512 characters', { tags: ['ok', 'x'.repeat(513)] }, 'tags.1'],
       ['tags that are not strings', { tags: [1] }, 'tags.0'],
       ['a metadata value that is not a string', { metadata: { n: 1 } }, 'metadata.n'],
+      ['a metadata key over 1024 characters', { metadata: { ok: 'v', ['k'.repeat(1025)]: 'v' } }, 'metadata'],
+      ['more than 256 metadata entries', { metadata: Object.fromEntries(Array.from({ length: 257 }, (_, i) => [`k${i}`, 'v'])) }, 'metadata'],
       ['an object as metadata value under a key holding a line break', { metadata: { 'a\nb': { x: 1 } } }, 'metadata.a\nb'],
       ['a number as metadata value under a key holding a line break', { metadata: { 'a\r\nb': 5 } }, 'metadata.a\r\nb'],
       ['a score of 101', { score: 101 }, 'score'],

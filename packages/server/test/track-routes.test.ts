@@ -36,6 +36,17 @@ for (const backend of BACKENDS) {
       assert.deepEqual((await t.store.getRequest(t.alpha.workspace.id, id))?.metadata, {});
     });
 
+    it('takes metadata keys of up to 1024 characters and rejects longer ones, writing nothing', async () => {
+      const id = await logRequest(t);
+      const longest = 'k'.repeat(1024);
+      const res = await t.post('/library-track-metadata', { request_id: id, metadata: { ok: 'yes', ['k'.repeat(1025)]: 'v' } });
+      assertFieldError(res, 400, 'metadata');
+      assert.deepEqual((await t.store.getRequest(t.alpha.workspace.id, id))?.metadata, {});
+      const fits = await t.post('/library-track-metadata', { request_id: id, metadata: { [longest]: 'v' } });
+      assert.equal(fits.statusCode, 200, fits.body);
+      assert.deepEqual((await t.store.getRequest(t.alpha.workspace.id, id))?.metadata, { [longest]: 'v' });
+    });
+
     it('rejects metadata that is not an object', async () => {
       const id = await logRequest(t);
       assertFieldError(await t.post('/library-track-metadata', { request_id: id, metadata: ['a'] }), 400, 'metadata');

@@ -24,11 +24,12 @@ export const Tags = Type.Array(Type.String({ maxLength: LIMITS.tag }), { maxItem
  */
 export const AnyKey = Type.String({ pattern: '^[\\s\\S]*$' });
 
-export const Metadata = Type.Record(
-  AnyKey,
-  Type.String({ maxLength: LIMITS.metadataValue }),
-  { maxProperties: LIMITS.metadataEntries },
-);
+// A Record's key schema sets only the pattern of its keys; their length needs propertyNames.
+export const Metadata = Type.Record(AnyKey, Type.String({ maxLength: LIMITS.metadataValue }), {
+  maxProperties: LIMITS.metadataEntries,
+  propertyNames: { maxLength: LIMITS.metadataKey },
+  description: `must be an object of at most ${LIMITS.metadataEntries} entries, keys of at most ${LIMITS.metadataKey} characters, string values`,
+});
 
 /** The key may come in the body (what the SDKs' track calls send) instead of `X-API-KEY`. */
 export const ApiKeyField = Type.Optional(Type.String({ maxLength: 256 }));
