@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { csvRecord } from '../src/domain/csv.js';
-import { parseSort, type RequestFilter } from '../src/domain/search-query.js';
+import { parseSort, type RequestFilter, type SortPosition } from '../src/domain/search-query.js';
 import { EXPORT_PAGE_ROWS, exportLines, exportPlan, partChunks, type ExportFormat, type ExportPlan } from '../src/routes/v1/export-lines.js';
 import { BACKENDS } from './helpers/backends.js';
 import { parseCsv } from './helpers/parse-csv.js';
@@ -244,6 +244,31 @@ for (const backend of BACKENDS) {
             const expected = await whole(sort, format);
             assert.equal(expected.split('\n').length - 1, SPLIT + (format === 'csv' ? 1 : 0));
             for (const parts of [1, 2, 3]) assert.ok((await assembled(sort, format, plan, parts)) === expected, `${format} in ${parts} parts`);
+          }
+        });
+      }
+
+      for (const [by, order] of [
+        [undefined, undefined],
+        ['latency_ms', 'asc'],
+        ['tokens', 'desc'],
+        ['status', 'asc'],
+        ['id', 'asc'],
+      ] as const) {
+        it(`finds where every page ends as a walk of the pages does, sorted by ${by ?? 'start time'} ${order ?? 'desc'}`, async () => {
+          const sort = parseSort(by, order);
+          // Neither page size divides the rows, so every full page is followed by another.
+          for (const rows of [EXPORT_PAGE_ROWS, 7]) {
+            const walked: SortPosition[] = [];
+            let after: SortPosition | null = null;
+            for (;;) {
+              const page: Awaited<ReturnType<typeof t.store.searchRequests>> = await t.store.searchRequests(t.alpha.workspace.id, { filter: split, sort, after, limit: rows });
+              if (page.next === null) break;
+              walked.push(page.next);
+              after = page.next;
+            }
+            assert.equal(walked.length, Math.floor(SPLIT / rows));
+            assert.deepEqual(await t.store.pageEnds(t.alpha.workspace.id, split, sort, rows), walked);
           }
         });
       }

@@ -236,7 +236,7 @@ export class SqlStore implements Store {
   }
 
   pageEnds(workspaceId: number, filter: RequestFilter | null, sort: SortSpec, rows: number): Promise<SortPosition[]> {
-    return selectPageEnds(this.db, workspaceId, filter, sort, rows);
+    return selectPageEnds(this.db, this.backend, workspaceId, filter, sort, rows);
   }
 
   countRequests(workspaceId: number, filter: RequestFilter | null): Promise<number> {
