@@ -80,6 +80,7 @@ async function serve(flags: Record<string, unknown>): Promise<void> {
   const address = await app.listen({ host: config.host, port: config.port });
   const where = config.databaseUrl ? 'PostgreSQL' : `SQLite at ${config.dataDir}/tally.db`;
   console.log(`Tally listening on ${address} (${where})`);
+  for (const warning of await store.maintenanceWarnings()) app.log.warn(warning);
   if (setupToken !== null) {
     console.log('Open this one-time link to create the dashboard owner account (whoever opens it first):');
     console.log(setupUrl(address, setupToken));

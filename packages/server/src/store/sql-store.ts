@@ -50,6 +50,8 @@ export interface BackendTraits {
   keyChangeToken?(): number | null;
   /** Runs in the transaction that revokes a key, to tell the other processes (PostgreSQL: NOTIFY). */
   announceKeyChange?(trx: Kysely<Database>): Promise<void>;
+  /** Server settings that will make the queries slow (see Store.maintenanceWarnings). */
+  maintenanceWarnings?(): Promise<string[]>;
   close(): Promise<void>;
   /** How another thread opens a read connection of its own to the same data. */
   readSource?: ReadSource;
@@ -126,6 +128,10 @@ export class SqlStore implements Store {
 
   async startWriter(): Promise<void> {
     await this.traits.startWriter?.();
+  }
+
+  async maintenanceWarnings(): Promise<string[]> {
+    return (await this.traits.maintenanceWarnings?.()) ?? [];
   }
 
   writeBatch(batch: readonly WriteCommand[]): Promise<Outcome[]> {

@@ -141,6 +141,11 @@ export interface Store {
   writeBatch(batch: readonly WriteCommand[]): Promise<Outcome[]>;
   /** Readies the batch write path (SQLite: its writer thread) so the first write does not wait. */
   startWriter(): Promise<void>;
+  /**
+   * Settings of the database server that will make searches and statistics slow, each a sentence
+   * for the log at start (PostgreSQL without autovacuum plans without statistics); none on SQLite.
+   */
+  maintenanceWarnings(): Promise<string[]>;
 
   /** On an empty store, creates workspace `default` and returns it; otherwise null. Race-safe. */
   bootstrapDefaultWorkspace(): Promise<Workspace | null>;
