@@ -185,6 +185,14 @@ for (const backend of BACKENDS) {
     });
 
     describe('an export split among parts (as export threads run it)', () => {
+      /** Sorts by a column (the only ones an export splits on): a time, a number, a sum, text, the id. */
+      const SPLIT_SORTS = [
+        [undefined, undefined],
+        ['latency_ms', 'asc'],
+        ['tokens', 'desc'],
+        ['status', 'asc'],
+        ['id', 'asc'],
+      ] as const;
       const SPLIT = 3 * EXPORT_PAGE_ROWS + 10;
       const split: RequestFilter = { kind: 'tags', match: 'all', tags: ['split'] };
       let ids: number[];
@@ -229,13 +237,7 @@ for (const backend of BACKENDS) {
         return text;
       };
 
-      for (const [by, order] of [
-        [undefined, undefined],
-        ['latency_ms', 'asc'],
-        ['tokens', 'desc'],
-        ['status', 'asc'],
-        ['id', 'asc'],
-      ] as const) {
+      for (const [by, order] of SPLIT_SORTS) {
         it(`gives the export's bytes in 1, 2 or 3 parts, sorted by ${by ?? 'start time'} ${order ?? 'desc'}`, async () => {
           const sort = parseSort(by, order);
           for (const format of ['csv', 'jsonl'] as const) {
@@ -248,13 +250,7 @@ for (const backend of BACKENDS) {
         });
       }
 
-      for (const [by, order] of [
-        [undefined, undefined],
-        ['latency_ms', 'asc'],
-        ['tokens', 'desc'],
-        ['status', 'asc'],
-        ['id', 'asc'],
-      ] as const) {
+      for (const [by, order] of SPLIT_SORTS) {
         it(`finds where every page ends as a walk of the pages does, sorted by ${by ?? 'start time'} ${order ?? 'desc'}`, async () => {
           const sort = parseSort(by, order);
           // Neither page size divides the rows, so every full page is followed by another.

@@ -1,22 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import pg from 'pg';
+import type pg from 'pg';
 import { openStore } from '../src/store/open-store.js';
-import { BACKENDS, freshLocation, freshStore } from './helpers/backends.js';
+import { BACKENDS, freshLocation, freshStore, withPgClient } from './helpers/backends.js';
 import { startServer } from './helpers/process.js';
 
 const SERVER_OFF = 'PostgreSQL runs with autovacuum';
 const TABLES_OFF = 'autovacuum is disabled on table requests, scores:';
-
-async function withClient<T>(url: string, fn: (c: pg.Client) => Promise<T>): Promise<T> {
-  const c = new pg.Client({ connectionString: url });
-  await c.connect();
-  try {
-    return await fn(c);
-  } finally {
-    await c.end();
-  }
-}
 
 const disableOnTables = (c: pg.Client) => c.query('alter table requests set (autovacuum_enabled = false); alter table scores set (autovacuum_enabled = off)');
 
@@ -35,7 +25,7 @@ describe('warnings at start about the database server', () => {
   it('PostgreSQL: the server setting as it is, and every table where autovacuum is disabled', postgres, async () => {
     const { store, location, close } = await freshStore('postgres');
     try {
-      await withClient(location.databaseUrl!, async (c) => {
+      await withPgClient(location.databaseUrl!, async (c) => {
         const { rows } = await c.query<{ on: boolean }>("select current_setting('autovacuum') = 'on' and current_setting('track_counts') = 'on' as on");
         const before = await store.maintenanceWarnings();
         assert.equal(before.some((w) => w.startsWith(SERVER_OFF)), !rows[0]!.on, before.join('\n'));
@@ -54,7 +44,7 @@ describe('warnings at start about the database server', () => {
     try {
       const store = await openStore({ databaseUrl: location.databaseUrl, dataDir: location.dataDir });
       await store.close();
-      await withClient(location.databaseUrl!, disableOnTables);
+      await withPgClient(location.databaseUrl!, disableOnTables);
       const server = await startServer(location.args);
       try {
         for (let i = 0; i < 100 && !server.stdout().includes(TABLES_OFF); i++) await new Promise((r) => setTimeout(r, 50));

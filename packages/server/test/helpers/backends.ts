@@ -26,8 +26,9 @@ export interface StoreLocationForTest {
   drop(): Promise<void>;
 }
 
-async function admin<T>(fn: (c: pg.Client) => Promise<T>): Promise<T> {
-  const c = new pg.Client({ connectionString: PG_ADMIN_URL });
+/** Runs `fn` with a client connected to `url`, closed afterwards. */
+export async function withPgClient<T>(url: string, fn: (c: pg.Client) => Promise<T>): Promise<T> {
+  const c = new pg.Client({ connectionString: url });
   await c.connect();
   try {
     return await fn(c);
@@ -35,6 +36,8 @@ async function admin<T>(fn: (c: pg.Client) => Promise<T>): Promise<T> {
     await c.end();
   }
 }
+
+const admin = <T>(fn: (c: pg.Client) => Promise<T>): Promise<T> => withPgClient(PG_ADMIN_URL, fn);
 
 /** A fresh, empty store location: a temporary folder, or a new PostgreSQL database. */
 export async function freshLocation(backend: Backend): Promise<StoreLocationForTest> {
