@@ -9,7 +9,7 @@ import { ExportProgress } from '../src/commands/export-progress.js';
 import { BACKENDS } from './helpers/backends.js';
 import { createLiveApp, type LiveApp } from './helpers/live-app.js';
 import { parseCsv } from './helpers/parse-csv.js';
-import { runCli } from './helpers/process.js';
+import { CLI, runCli } from './helpers/process.js';
 import { BASE, bulkInsert, chat, reply, score } from './helpers/search-fixtures.js';
 import { logRequest } from './helpers/test-app.js';
 
@@ -131,7 +131,7 @@ for (const backend of BACKENDS) {
 
     it('[store] on a terminal, stderr shows a bar with rows and rate; stdout keeps only the data', { skip: !existsSync('/usr/bin/script') && 'needs script(1) for a terminal' }, async () => {
       const file = join(dir, 'tty.jsonl');
-      const cli = [process.execPath, '--import', 'tsx', 'src/cli.ts', 'export', '--format', 'jsonl', '--tag', 'bulk', '-o', file, ...modes.store()];
+      const cli = [process.execPath, ...CLI, 'export', '--format', 'jsonl', '--tag', 'bulk', '-o', file, ...modes.store()];
       // script(1) runs the CLI on a pseudo-terminal, so its stderr is a TTY as for a person.
       const out = await new Promise<string>((resolve, reject) => {
         const child = spawn('script', ['-qefc', cli.map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' '), '/dev/null'], {
