@@ -1,4 +1,4 @@
-import { Type, type TSchema } from '@sinclair/typebox';
+import { Type, type ObjectOptions, type TSchema } from '@sinclair/typebox';
 import { LIMITS } from '../domain/limits.js';
 
 /** An id as the SDKs send it: a positive integer, or a decimal string of one. */
@@ -22,10 +22,16 @@ export const Tags = Type.Array(Type.String({ maxLength: LIMITS.tag }), { maxItem
  * unchecked (metadata `{"a\nb": {}}` reached the database and failed there with a 500) and
  * fast-json-stringify left them out of answers.
  */
-export const AnyKey = Type.String({ pattern: '^[\\s\\S]*$' });
+const AnyKey = Type.String({ pattern: '^[\\s\\S]*$' });
+
+/** An object with keys of any text whose values all match `value`: every record schema is made here. */
+export const RecordOf = <T extends TSchema>(value: T, options?: ObjectOptions) => Type.Record(AnyKey, value, options);
+
+/** A JSON object as logged (parameters, prompt variables). */
+export const JsonObject = RecordOf(Type.Unknown());
 
 // A Record's key schema sets only the pattern of its keys; their length needs propertyNames.
-export const Metadata = Type.Record(AnyKey, Type.String({ maxLength: LIMITS.metadataValue }), {
+export const Metadata = RecordOf(Type.String({ maxLength: LIMITS.metadataValue }), {
   maxProperties: LIMITS.metadataEntries,
   propertyNames: { maxLength: LIMITS.metadataKey },
   description: `must be an object of at most ${LIMITS.metadataEntries} entries, keys of at most ${LIMITS.metadataKey} characters, string values`,

@@ -1,6 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { LIMITS } from '../domain/limits.js';
-import { AnyKey, ApiKeyField, Id, Metadata, Nullable, Score, ScoreName, Tags, Timestamp } from './common.js';
+import { ApiKeyField, Id, JsonObject, Metadata, Nullable, RecordOf, Score, ScoreName, Tags, Timestamp } from './common.js';
 
 export const TrackScoreBody = Type.Object({
   api_key: ApiKeyField,
@@ -21,7 +21,7 @@ export const TrackPromptBody = Type.Object({
   api_key: ApiKeyField,
   request_id: Id,
   prompt_name: Type.String({ minLength: 1, maxLength: LIMITS.promptName }),
-  prompt_input_variables: Type.Optional(Nullable(Type.Record(AnyKey, Type.Unknown()))),
+  prompt_input_variables: Type.Optional(Nullable(JsonObject)),
   version: Type.Optional(Nullable(Id)),
   label: Type.Optional(Nullable(Type.String({ minLength: 1, maxLength: LIMITS.shortText }))),
 });
@@ -57,7 +57,6 @@ const ErrorType = Type.Union(
   { description: `must be one of ${ERROR_TYPES.join(', ')}` },
 );
 
-const JsonObject = Type.Record(AnyKey, Type.Unknown());
 const ShortText = Type.String({ maxLength: LIMITS.shortText });
 
 /** The legacy log call used by the SDKs' `run()` and wrapped provider clients. */
@@ -157,5 +156,5 @@ export const GetRequestReply = Type.Object({
   latency_ms: Type.Number(),
   trace_id: Nullable(Type.String()),
   status: Type.String(),
-  scores: Type.Record(AnyKey, Type.Integer()),
+  scores: RecordOf(Type.Integer()),
 });

@@ -1,6 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { MAX_HISTOGRAM_BUCKETS } from '../domain/statistics.js';
-import { AnyKey, Id, Nullable, Score, ScoreName, Timestamp } from './common.js';
+import { Id, Nullable, RecordOf, Score, ScoreName, Timestamp } from './common.js';
 import { FilterParams, familyParams } from './search.js';
 
 /** The most items one `POST /v1/scores/batch` takes; they commit in one transaction. */
@@ -169,7 +169,7 @@ export const CompareQuery = Type.Object(
 export type CompareQuery = Static<typeof CompareQuery>;
 
 const Cohort = Type.Object({
-  criteria: Type.Record(AnyKey, Type.Union([Type.String(), Type.Number()])),
+  criteria: RecordOf(Type.Union([Type.String(), Type.Number()])),
   count: Type.Integer(),
   mean: NullableNumber,
   stddev: NullableNumber,

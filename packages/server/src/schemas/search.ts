@@ -1,6 +1,6 @@
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { PAGE_SIZE } from '../domain/search-query.js';
-import { AnyKey, ApiKeyField, Nullable } from './common.js';
+import { ApiKeyField, JsonObject, Nullable, RecordOf } from './common.js';
 
 /**
  * A native filter node: a group `{ logic, filters }` or a condition `{ field, op, value, name?,
@@ -92,9 +92,8 @@ export const ExportQuery = Type.Object(
 );
 export type ExportQuery = Static<typeof ExportQuery>;
 
-const Scores = Type.Record(AnyKey, Type.Integer());
-const StringMap = Type.Record(AnyKey, Type.String());
-const JsonObject = Type.Record(AnyKey, Type.Unknown());
+const Scores = RecordOf(Type.Integer());
+const StringMap = RecordOf(Type.String());
 
 const summaryFields = {
   id: Type.Integer(),
