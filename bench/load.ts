@@ -5,6 +5,7 @@
  * measured in the same run, and writes them as JSON under bench/results/.
  *
  *   npm run bench -- [--duration 10] [--connections 50] [--rounds 3] [--backends sqlite,postgres]
+ *                    [--workloads track-score,log-request,half-rate]
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -20,6 +21,8 @@ const { values: opts } = parseArgs({
     connections: { type: 'string', default: '50' },
     rounds: { type: 'string', default: '3' },
     backends: { type: 'string', default: 'sqlite,postgres' },
+    // half-rate drives track-score at half the rate the baseline reached in its track-score rounds.
+    workloads: { type: 'string', default: 'track-score,log-request,half-rate' },
     'pg-url': { type: 'string', default: process.env.TALLY_TEST_PG_URL ?? 'postgres://root@127.0.0.1:5432/postgres' },
   },
 });
@@ -27,6 +30,9 @@ const duration = Number(opts.duration);
 const connections = Number(opts.connections);
 const rounds = Number(opts.rounds);
 const backends = opts.backends!.split(',');
+const workloads = opts.workloads!.split(',');
+for (const w of workloads) if (!['track-score', 'log-request', 'half-rate'].includes(w)) throw new Error(`--workloads: unknown workload ${w}`);
+if (workloads.includes('half-rate') && !workloads.includes('track-score')) throw new Error('--workloads: half-rate needs track-score (its rate is half the baseline\'s)');
 
 interface Target {
   served: Served;
@@ -147,7 +153,8 @@ async function main() {
   const urlOf = (name: string) => (name === 'baseline' ? baseline.url : tallies.get(name)!.served.url);
 
   const samples: Record<string, Record<string, Sample[]>> = {};
-  for (const w of ['track-score', 'log-request'] as Workload[]) {
+  const driven = (['track-score', 'log-request'] as Workload[]).filter((w) => workloads.includes(w));
+  for (const w of driven) {
     samples[w] = Object.fromEntries(names.map((n) => [n, []]));
     for (let r = 0; r < rounds; r++) {
       // A B C, A B C, ...: every target sees the same drift.
@@ -160,9 +167,9 @@ async function main() {
   }
 
   // p99 at half the baseline's maximum rate, for the score route.
-  const halfRate = Math.floor(median(samples['track-score']!.baseline!.map((s) => s.rps)) / 2);
+  const halfRate = workloads.includes('half-rate') ? Math.floor(median(samples['track-score']!.baseline!.map((s) => s.rps)) / 2) : null;
   const atHalf: Record<string, Sample[]> = Object.fromEntries(names.map((n) => [n, []]));
-  for (let r = 0; r < rounds; r++) {
+  for (let r = 0; halfRate !== null && r < rounds; r++) {
     for (const name of names) {
       const s = await drive(urlOf(name), spec(name, 'track-score'), halfRate);
       atHalf[name]!.push(s);
@@ -175,7 +182,7 @@ async function main() {
 
   const summary: Record<string, unknown> = { duration, connections, rounds, halfRate, peakRssMB: {} };
   const lines: string[] = [];
-  for (const w of ['track-score', 'log-request'] as Workload[]) {
+  for (const w of driven) {
     const base = samples[w]!.baseline!;
     const baseRps = median(base.map((s) => s.rps));
     const rows: Record<string, unknown> = {};
@@ -192,14 +199,14 @@ async function main() {
     }
     summary[w] = { baselineRps: baseRps, ...rows };
   }
-  const baseHalfP99 = median(atHalf.baseline!.map((s) => s.p99));
+  const baseHalfP99 = halfRate === null ? 0 : median(atHalf.baseline!.map((s) => s.p99));
   const half: Record<string, unknown> = {};
-  for (const name of names) {
+  for (const name of halfRate === null ? [] : names) {
     const p99 = median(atHalf[name]!.map((s) => s.p99));
     half[name] = { p99, ratioToBaseline: p99 / baseHalfP99 };
     lines.push(`half-rate    ${name.padEnd(9)} ${halfRate} req/s offered  p99 ${p99} ms  ${(p99 / baseHalfP99).toFixed(2)}x baseline p99`);
   }
-  summary.trackScoreAtHalfRate = half;
+  if (halfRate !== null) summary.trackScoreAtHalfRate = half;
   for (const name of names) {
     (summary.peakRssMB as Record<string, number>)[name] = Math.round(peakRss[name]! / 1048576);
     lines.push(`peak RSS     ${name.padEnd(9)} ${Math.round(peakRss[name]! / 1048576)} MB`);
