@@ -17,7 +17,7 @@ export const REQUEST_COLUMNS = [
   'error_message', 'request_start_time', 'request_end_time', 'latency_ms', 'span_id', 'created_at',
 ] as const satisfies readonly (keyof Insertable<RequestsTable>)[];
 
-const HOT_SQL = {
+export const HOT_SQL = {
   insertRequest: `insert into requests (${REQUEST_COLUMNS.join(', ')}) values (${REQUEST_COLUMNS.map(() => '?').join(', ')}) returning id`,
   insertTag: 'insert into request_tags (workspace_id, request_id, tag) values (?, ?, ?)',
   insertMetadata: 'insert into request_metadata (workspace_id, request_id, key, value) values (?, ?, ?, ?)',
