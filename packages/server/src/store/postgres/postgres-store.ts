@@ -4,7 +4,6 @@ import type { Database } from '../schema.js';
 import { withOutageErrors } from '../database-errors.js';
 import { SqlStore } from '../sql-store.js';
 import { KEY_CHANGE_CHANNEL, KeyChangeListener } from './key-change-listener.js';
-import { NamedStatementClient } from './named-statements.js';
 import { insertEachRequest } from './request-run.js';
 import { setEachScore } from './score-run.js';
 
@@ -42,8 +41,6 @@ export function openPostgresStore(opts: PostgresOptions): SqlStore {
   // Both timeouts keep a request from hanging while PostgreSQL is down or unreachable: it fails
   // fast with 503 and Retry-After, and the pool connects again once the server is back.
   const pool = new pg.Pool({
-    // The write batches' statements stay prepared on each connection (named-statements.ts).
-    Client: NamedStatementClient,
     connectionString: opts.connectionString,
     max: opts.maxConnections ?? 10,
     types,

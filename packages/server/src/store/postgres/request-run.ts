@@ -1,6 +1,5 @@
 import { sql, type Kysely, type RawBuilder } from 'kysely';
 import type { Database } from '../schema.js';
-import { namedStatement } from './named-statements.js';
 import { REQUEST_COLUMNS, requestRow } from '../sql-writer.js';
 import type { InsertRequestCommand, Outcome } from '../write-commands.js';
 
@@ -44,28 +43,28 @@ const PG_TYPES: Record<(typeof REQUEST_COLUMNS)[number], string> = {
 const array = (values: unknown[], type: string): RawBuilder<unknown> => sql`${values}::${sql.raw(type)}[]`;
 
 export async function insertEachRequest(trx: Kysely<Database>, cmds: readonly InsertRequestCommand[]): Promise<Outcome[]> {
-  const { rows: taken } = await sql<{ id: string }>`${namedStatement('request_run_ids')}
+  const { rows: taken } = await sql<{ id: string }>`
     select nextval(pg_get_serial_sequence('requests', 'id')) as id from generate_series(1, ${cmds.length}::int4)
   `.execute(trx);
   const ids = taken.map((r) => Number(r.id)).sort((a, b) => a - b);
   const now = Date.now();
   const rows = cmds.map((c) => requestRow(c.workspaceId, c.request, now));
   const columns = REQUEST_COLUMNS.map((c) => array(rows.map((r) => r[c] ?? null), PG_TYPES[c]));
-  await sql`${namedStatement('request_run_requests')}
+  await sql`
     insert into requests (id, ${sql.join(REQUEST_COLUMNS.map((c) => sql.ref(c)))})
     select * from unnest(${array(ids, 'int8')}, ${sql.join(columns)})
   `.execute(trx);
 
   const tags = cmds.flatMap((c, i) => c.request.tags.map((tag) => [c.workspaceId, ids[i]!, tag] as const));
   if (tags.length > 0) {
-    await sql`${namedStatement('request_run_tags')}
+    await sql`
       insert into request_tags (workspace_id, request_id, tag)
       select * from unnest(${array(tags.map((t) => t[0]), 'int8')}, ${array(tags.map((t) => t[1]), 'int8')}, ${array(tags.map((t) => t[2]), 'text')})
     `.execute(trx);
   }
   const metadata = cmds.flatMap((c, i) => Object.entries(c.request.metadata).map(([key, value]) => [c.workspaceId, ids[i]!, key, value] as const));
   if (metadata.length > 0) {
-    await sql`${namedStatement('request_run_metadata')}
+    await sql`
       insert into request_metadata (workspace_id, request_id, key, value)
       select * from unnest(${array(metadata.map((m) => m[0]), 'int8')}, ${array(metadata.map((m) => m[1]), 'int8')},
         ${array(metadata.map((m) => m[2]), 'text')}, ${array(metadata.map((m) => m[3]), 'text')})

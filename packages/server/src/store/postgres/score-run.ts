@@ -1,7 +1,6 @@
 import { sql, type Kysely } from 'kysely';
 import { notFound } from '../../domain/errors.js';
 import type { Database } from '../schema.js';
-import { namedStatement } from './named-statements.js';
 import type { Outcome, SetScoreCommand } from '../write-commands.js';
 
 /**
@@ -28,7 +27,7 @@ export async function setEachScore(trx: Kysely<Database>, cmds: readonly SetScor
   if (valid.length > 0) {
     const at = Date.now();
     const col = <T>(f: (c: SetScoreCommand) => T) => valid.map(f);
-    await sql`${namedStatement('score_run_upsert')}
+    await sql`
       insert into scores (workspace_id, request_id, name, value, updated_at, updated_by, source)
       select workspace_id, request_id, name, value, ${at}::int8, actor, source
       from unnest(${col((c) => c.workspaceId)}::int8[], ${col((c) => c.requestId)}::int8[], ${col((c) => c.name)}::text[], ${col((c) => c.value)}::int4[],
@@ -36,7 +35,7 @@ export async function setEachScore(trx: Kysely<Database>, cmds: readonly SetScor
       on conflict (request_id, name) do update
         set value = excluded.value, updated_at = excluded.updated_at, updated_by = excluded.updated_by, source = excluded.source
     `.execute(trx);
-    await sql`${namedStatement('score_run_events')}
+    await sql`
       insert into score_events (workspace_id, request_id, name, old_value, new_value, actor, source, comment, batch_id, at)
       select workspace_id, request_id, name, old_value, new_value, actor, source, comment, batch_id, ${at}::int8
       from unnest(${col((c) => c.workspaceId)}::int8[], ${col((c) => c.requestId)}::int8[], ${col((c) => c.name)}::text[], ${oldValues}::int4[], ${col((c) => c.value)}::int4[],
