@@ -7,23 +7,30 @@
  * row shows what the floor costs without the search indexes on `requests` (what they cost writes)
  * and, for score writes, without the triggers that keep the per-hour score totals.
  *
- *   npm run bench:writer -- [--rounds 5] [--seconds 2]
+ * With `--pg-url`, the same writes through a store on PostgreSQL instead (a database created for
+ * the run on that server and dropped after): time per batch and writes per second, and this
+ * process's CPU per write (PostgreSQL's own CPU is not counted); no floor.
+ *
+ *   npm run bench:writer -- [--rounds 5] [--seconds 2] [--batch 50] [--pg-url postgres://root@127.0.0.1:5432/postgres]
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import SQLite from 'better-sqlite3';
+import pg from 'pg';
 import type { NewRequest } from '../packages/server/src/domain/request-shape.js';
 import { openStore } from '../packages/server/src/store/open-store.js';
 import type { Actor } from '../packages/server/src/store/store.js';
 import type { WriteCommand } from '../packages/server/src/store/write-commands.js';
 import { ROOT, median } from './lib/processes.js';
 
-const { values: opts } = parseArgs({ options: { rounds: { type: 'string', default: '5' }, seconds: { type: 'string', default: '2' } } });
+const { values: opts } = parseArgs({
+  options: { rounds: { type: 'string', default: '5' }, seconds: { type: 'string', default: '2' }, batch: { type: 'string', default: '50' }, 'pg-url': { type: 'string' } },
+});
 const ROUNDS = Number(opts.rounds);
 const SECONDS = Number(opts.seconds);
-const BATCH = 50;
+const BATCH = Number(opts.batch);
 
 const paragraph = 'The quarterly report shows steady growth in every region, with retention up and churn down. ';
 const request: NewRequest = {
@@ -52,6 +59,72 @@ async function measure(batch: () => Promise<void> | void): Promise<Sample> {
   }
   const cpu = process.cpuUsage(cpu0);
   return { cpuUsPerWrite: (cpu.user + cpu.system) / writes, writesPerSecond: (writes / (performance.now() - t0)) * 1000 };
+}
+
+/** Batches of `kind`, one after another; ids of logged requests to score are taken from `ids`. */
+function batchOf(kind: 'log-request' | 'track-score', workspaceId: number, ids: number[], n: { i: number }): WriteCommand[] {
+  return Array.from({ length: BATCH }, () => {
+    n.i++;
+    return kind === 'log-request'
+      ? ({ op: 'insertRequest', workspaceId, request, actor } as WriteCommand)
+      : ({ op: 'setScore', workspaceId, requestId: ids[n.i % ids.length]!, name: `n${n.i}`, value: n.i % 101, actor } as WriteCommand);
+  });
+}
+
+/** `--pg-url`: Tally's write batches on PostgreSQL, in a database of their own. */
+async function postgresMain(adminUrl: string) {
+  console.log(`write-path benchmark on PostgreSQL: ${ROUNDS} rounds x ${SECONDS} s per workload, batches of ${BATCH}`);
+  const name = `tally_bench_writer_${process.pid}`;
+  const admin = async (q: string) => {
+    const c = new pg.Client({ connectionString: adminUrl });
+    await c.connect();
+    try {
+      await c.query(q);
+    } finally {
+      await c.end();
+    }
+  };
+  await admin(`create database ${name}`);
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  const dir = mkdtempSync(join(tmpdir(), 'tally-bench-writer-'));
+  const store = await openStore({ databaseUrl: url.toString(), dataDir: dir });
+  try {
+    const ws = await store.createWorkspace('bench');
+    const ids: number[] = [];
+    for (let i = 0; i < 10; i++) {
+      const out = await store.writeBatch(Array.from({ length: 200 }, () => ({ op: 'insertRequest', workspaceId: ws.id, request, actor }) as WriteCommand));
+      ids.push(...out.map((o) => (o.ok ? (o.value as number) : assert(o.error))));
+    }
+    const n = { i: 0 };
+    const summary: Record<string, { cpuUsPerWrite: number; writesPerSecond: number; msPerBatch: number }> = {};
+    const kinds = ['log-request', 'track-score'] as const;
+    const samples: Record<string, Sample[]> = Object.fromEntries(kinds.map((k) => [k, []]));
+    for (let r = 0; r < ROUNDS; r++) {
+      for (const kind of kinds) {
+        samples[kind]!.push(
+          await measure(async () => {
+            const out = await store.writeBatch(batchOf(kind, ws.id, ids, n));
+            if (!out.every((o) => o.ok)) throw new Error('a write failed');
+          }),
+        );
+      }
+    }
+    for (const kind of kinds) {
+      const cpu = median(samples[kind]!.map((x) => x.cpuUsPerWrite));
+      const wps = median(samples[kind]!.map((x) => x.writesPerSecond));
+      summary[kind] = { cpuUsPerWrite: cpu, writesPerSecond: wps, msPerBatch: (BATCH / wps) * 1000 };
+      console.log(`${kind.padEnd(12)} ${((BATCH / wps) * 1000).toFixed(2).padStart(6)} ms per batch  ${wps.toFixed(0).padStart(6)} writes/s  ${cpu.toFixed(1).padStart(6)} us CPU per write in this process`);
+    }
+    mkdirSync(join(ROOT, 'bench/results'), { recursive: true });
+    const file = join(ROOT, 'bench/results', `writer-postgres-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+    writeFileSync(file, JSON.stringify({ batch: BATCH, rounds: ROUNDS, seconds: SECONDS, ...summary }, null, 2));
+    console.log(`\nwritten to ${file}`);
+  } finally {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+    await admin(`drop database if exists ${name} with (force)`);
+  }
 }
 
 async function tallyStore() {
@@ -125,40 +198,25 @@ async function main() {
   const tallyIds = (await tally.store.writeBatch(Array.from({ length: 2000 }, () => ({ op: 'insertRequest', workspaceId: tally.ws.id, request, actor }) as WriteCommand))).map((o) =>
     o.ok ? (o.value as number) : assert(o.error),
   );
-  let n = 0;
+  const n = { i: 0 };
+  const tallyBatch = (kind: 'log-request' | 'track-score') => async () => {
+    const out = await tally.store.writeBatch(batchOf(kind, tally.ws.id, tallyIds, n));
+    if (!out.every((o) => o.ok)) throw new Error('a write failed');
+  };
+  const scores = (raw: typeof floor) => () =>
+    raw.inTransaction(() => {
+      for (let i = 0; i < BATCH; i++) {
+        n.i++;
+        raw.scoreOne(ids[n.i % ids.length]!, `n${n.i}`, n.i % 101);
+      }
+    });
   const targets: Record<string, Record<string, () => Promise<void> | void>> = {
     'log-request': {
-      tally: async () => {
-        const out = await tally.store.writeBatch(Array.from({ length: BATCH }, () => ({ op: 'insertRequest', workspaceId: tally.ws.id, request, actor }) as WriteCommand));
-        if (!out.every((o) => o.ok)) throw new Error('a write failed');
-      },
+      tally: tallyBatch('log-request'),
       floor: () => floor.inTransaction(() => Array.from({ length: BATCH }, () => floor.logOne())),
       'floor without search indexes': () => bare.inTransaction(() => Array.from({ length: BATCH }, () => bare.logOne())),
     },
-    'track-score': {
-      tally: async () => {
-        const batch = Array.from({ length: BATCH }, () => {
-          n++;
-          return { op: 'setScore', workspaceId: tally.ws.id, requestId: tallyIds[n % tallyIds.length]!, name: `n${n}`, value: n % 101, actor } as WriteCommand;
-        });
-        const out = await tally.store.writeBatch(batch);
-        if (!out.every((o) => o.ok)) throw new Error('a write failed');
-      },
-      floor: () =>
-        floor.inTransaction(() => {
-          for (let i = 0; i < BATCH; i++) {
-            n++;
-            floor.scoreOne(ids[n % ids.length]!, `n${n}`, n % 101);
-          }
-        }),
-      'floor without score totals': () =>
-        bare.inTransaction(() => {
-          for (let i = 0; i < BATCH; i++) {
-            n++;
-            bare.scoreOne(ids[n % ids.length]!, `n${n}`, n % 101);
-          }
-        }),
-    },
+    'track-score': { tally: tallyBatch('track-score'), floor: scores(floor), 'floor without score totals': scores(bare) },
   };
 
   const summary: Record<string, Record<string, { cpuUsPerWrite: number; writesPerSecond: number; cpuRatioToFloor: number }>> = {};
@@ -189,7 +247,7 @@ function assert(err: unknown): never {
   throw err instanceof Error ? err : new Error(String(err));
 }
 
-main().catch((err) => {
+(opts['pg-url'] ? postgresMain(opts['pg-url']) : main()).catch((err) => {
   console.error(err);
   process.exit(1);
 });
