@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
-import pg from 'pg';
+import { freshPgDatabase } from './lib/postgres.js';
 import { ROOT, median, startProcess, watchRss, type Served } from './lib/processes.js';
 
 const { values: opts } = parseArgs({
@@ -67,19 +67,13 @@ const logBody = JSON.stringify({
 
 async function startTally(backend: string): Promise<Target> {
   const dataDir = mkdtempSync(join(tmpdir(), 'tally-bench-'));
-  let dbName: string | null = null;
+  let database: Awaited<ReturnType<typeof freshPgDatabase>> | null = null;
   // The per-key rate limit (default 60,000 a minute) is a policy, not a capacity: one key driving
   // 10,000 writes a second is answered 429 after six seconds, and cheap 429s would count as work.
   const args = [join(ROOT, 'packages/server/bin/tally.js'), 'serve', '--port', '0', '--log-level', 'warn', '--data', dataDir, '--rate-limit-per-key', '0'];
   if (backend === 'postgres') {
-    dbName = `tally_bench_${process.pid}_${Date.now()}`;
-    const admin = new pg.Client({ connectionString: opts['pg-url'] });
-    await admin.connect();
-    await admin.query(`create database ${dbName}`);
-    await admin.end();
-    const url = new URL(opts['pg-url']!);
-    url.pathname = `/${dbName}`;
-    args.push('--database-url', url.toString());
+    database = await freshPgDatabase(opts['pg-url']!, 'tally_bench');
+    args.push('--database-url', database.url);
   }
   const served = await startProcess(`tally-${backend}`, args);
   // Requests to score: distinct ids so every score write touches its own rows.
@@ -101,12 +95,7 @@ async function startTally(backend: string): Promise<Target> {
     cleanup: async () => {
       await served.stop();
       rmSync(dataDir, { recursive: true, force: true });
-      if (dbName) {
-        const admin = new pg.Client({ connectionString: opts['pg-url'] });
-        await admin.connect();
-        await admin.query(`drop database if exists ${dbName} with (force)`);
-        await admin.end();
-      }
+      await database?.drop();
     },
   };
 }
@@ -199,14 +188,16 @@ async function main() {
     }
     summary[w] = { baselineRps: baseRps, ...rows };
   }
-  const baseHalfP99 = halfRate === null ? 0 : median(atHalf.baseline!.map((s) => s.p99));
-  const half: Record<string, unknown> = {};
-  for (const name of halfRate === null ? [] : names) {
-    const p99 = median(atHalf[name]!.map((s) => s.p99));
-    half[name] = { p99, ratioToBaseline: p99 / baseHalfP99 };
-    lines.push(`half-rate    ${name.padEnd(9)} ${halfRate} req/s offered  p99 ${p99} ms  ${(p99 / baseHalfP99).toFixed(2)}x baseline p99`);
+  if (halfRate !== null) {
+    const baseHalfP99 = median(atHalf.baseline!.map((s) => s.p99));
+    const half: Record<string, unknown> = {};
+    for (const name of names) {
+      const p99 = median(atHalf[name]!.map((s) => s.p99));
+      half[name] = { p99, ratioToBaseline: p99 / baseHalfP99 };
+      lines.push(`half-rate    ${name.padEnd(9)} ${halfRate} req/s offered  p99 ${p99} ms  ${(p99 / baseHalfP99).toFixed(2)}x baseline p99`);
+    }
+    summary.trackScoreAtHalfRate = half;
   }
-  if (halfRate !== null) summary.trackScoreAtHalfRate = half;
   for (const name of names) {
     (summary.peakRssMB as Record<string, number>)[name] = Math.round(peakRss[name]! / 1048576);
     lines.push(`peak RSS     ${name.padEnd(9)} ${Math.round(peakRss[name]! / 1048576)} MB`);

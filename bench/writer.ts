@@ -18,11 +18,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import SQLite from 'better-sqlite3';
-import pg from 'pg';
 import type { NewRequest } from '../packages/server/src/domain/request-shape.js';
 import { openStore } from '../packages/server/src/store/open-store.js';
 import type { Actor } from '../packages/server/src/store/store.js';
 import type { WriteCommand } from '../packages/server/src/store/write-commands.js';
+import { freshPgDatabase } from './lib/postgres.js';
 import { ROOT, median } from './lib/processes.js';
 
 const { values: opts } = parseArgs({
@@ -74,21 +74,9 @@ function batchOf(kind: 'log-request' | 'track-score', workspaceId: number, ids: 
 /** `--pg-url`: Tally's write batches on PostgreSQL, in a database of their own. */
 async function postgresMain(adminUrl: string) {
   console.log(`write-path benchmark on PostgreSQL: ${ROUNDS} rounds x ${SECONDS} s per workload, batches of ${BATCH}`);
-  const name = `tally_bench_writer_${process.pid}`;
-  const admin = async (q: string) => {
-    const c = new pg.Client({ connectionString: adminUrl });
-    await c.connect();
-    try {
-      await c.query(q);
-    } finally {
-      await c.end();
-    }
-  };
-  await admin(`create database ${name}`);
-  const url = new URL(adminUrl);
-  url.pathname = `/${name}`;
+  const database = await freshPgDatabase(adminUrl, 'tally_bench_writer');
   const dir = mkdtempSync(join(tmpdir(), 'tally-bench-writer-'));
-  const store = await openStore({ databaseUrl: url.toString(), dataDir: dir });
+  const store = await openStore({ databaseUrl: database.url, dataDir: dir });
   try {
     const ws = await store.createWorkspace('bench');
     const ids: number[] = [];
@@ -123,7 +111,7 @@ async function postgresMain(adminUrl: string) {
   } finally {
     await store.close();
     rmSync(dir, { recursive: true, force: true });
-    await admin(`drop database if exists ${name} with (force)`);
+    await database.drop();
   }
 }
 

@@ -79,7 +79,8 @@ export function classifyDatabaseError(err: unknown): DatabaseUnavailableError | 
   return null;
 }
 
-async function mapped<T>(fn: () => Promise<T>): Promise<T> {
+/** Runs `fn`, turning an outage error it throws into DatabaseUnavailableError. */
+export async function mapped<T>(fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();
   } catch (err) {

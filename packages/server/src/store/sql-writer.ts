@@ -29,6 +29,15 @@ export const HOT_SQL = {
   appendEvent: 'insert into score_events (workspace_id, request_id, name, old_value, new_value, actor, source, comment, batch_id, at) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
 };
 type HotSql = typeof HOT_SQL;
+
+/** The parameters of each hot statement, in the order of its placeholders (SqlWriter, sqlite-runs.ts). */
+export const hotParams = {
+  insertRequest: (row: Insertable<RequestsTable>) => REQUEST_COLUMNS.map((c) => row[c] ?? null),
+  upsertScore: (workspaceId: number, requestId: number, name: string, value: number, at: number, actor: Actor) => [workspaceId, requestId, name, value, at, actor.id, actor.source],
+  appendEvent: (workspaceId: number, requestId: number, name: string, oldValue: number | null, newValue: number | null, actor: Actor, opts: ScoreChangeOptions, at: number) => [
+    workspaceId, requestId, name, oldValue, newValue, actor.id, actor.source, opts.comment ?? null, opts.batchId ?? null, at,
+  ],
+};
 const numbered = (q: string) => {
   let n = 0;
   return q.replace(/\?/g, () => `$${++n}`);
@@ -109,7 +118,7 @@ export class SqlWriter implements StoreWriter {
     if (r.groupId !== null) await this.requireGroup(workspaceId, r.groupId);
     const now = Date.now();
     const row = requestRow(workspaceId, r, now);
-    const [inserted] = await this.run<{ id: number }>(this.sql.insertRequest, REQUEST_COLUMNS.map((c) => row[c] ?? null));
+    const [inserted] = await this.run<{ id: number }>(this.sql.insertRequest, hotParams.insertRequest(row));
     const id = Number(inserted!.id);
     for (const tag of r.tags) await this.run(this.sql.insertTag, [workspaceId, id, tag]);
     for (const [key, value] of Object.entries(r.metadata)) await this.run(this.sql.insertMetadata, [workspaceId, id, key, value]);
@@ -150,7 +159,7 @@ export class SqlWriter implements StoreWriter {
     oldValue: number | null,
     at: number,
   ): Promise<ScoreChange> {
-    await this.run(this.sql.upsertScore, [workspaceId, requestId, name, value, at, actor.id, actor.source]);
+    await this.run(this.sql.upsertScore, hotParams.upsertScore(workspaceId, requestId, name, value, at, actor));
     await this.appendEvent(workspaceId, requestId, name, oldValue, value, actor, opts, at);
     return { requestId, name, oldValue, newValue: value };
   }
@@ -165,7 +174,7 @@ export class SqlWriter implements StoreWriter {
     opts: ScoreChangeOptions,
     at: number,
   ): Promise<void> {
-    await this.run(this.sql.appendEvent, [workspaceId, requestId, name, oldValue, newValue, actor.id, actor.source, opts.comment ?? null, opts.batchId ?? null, at]);
+    await this.run(this.sql.appendEvent, hotParams.appendEvent(workspaceId, requestId, name, oldValue, newValue, actor, opts, at));
   }
 
   async deleteScore(workspaceId: number, requestId: number, name: string, actor: Actor, opts: ScoreChangeOptions = {}): Promise<ScoreChange | null> {

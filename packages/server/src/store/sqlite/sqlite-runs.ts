@@ -1,16 +1,17 @@
 import type SQLite from 'better-sqlite3';
 import { notFound } from '../../domain/errors.js';
-import { classifyDatabaseError } from '../database-errors.js';
-import { HOT_SQL, REQUEST_COLUMNS, requestRow } from '../sql-writer.js';
+import { mapped } from '../database-errors.js';
+import { HOT_SQL, hotParams, requestRow } from '../sql-writer.js';
 import type { InsertRequestCommand, Outcome, SetScoreCommand } from '../write-commands.js';
 
 /**
  * SQLite's runs of score writes and logged requests on the writer thread, as plain synchronous
  * calls of statements prepared once on its connection, inside the transaction the write queue's
- * batch already holds (the same connection). The same statements as SqlWriter's, without a trip
- * through Kysely's driver and a few promises per statement: `npm run bench:writer` measures the
- * difference against raw statements. Errors that mean an outage become DatabaseUnavailableError,
- * as Kysely's driver maps them (database-errors.ts).
+ * batch already holds (the same connection). The same statements and parameters as SqlWriter's
+ * (HOT_SQL and hotParams in sql-writer.ts), without a trip through Kysely's driver and a few
+ * promises per statement: `npm run bench:writer` measures the difference against raw statements.
+ * Errors that mean an outage become DatabaseUnavailableError, as Kysely's driver maps them
+ * (`mapped`, database-errors.ts).
  */
 export function sqliteRuns(conn: SQLite.Database) {
   let prepared: ReturnType<typeof prepare> | null = null;
@@ -22,11 +23,10 @@ export function sqliteRuns(conn: SQLite.Database) {
     const s = statements();
     return cmds.map((c): Outcome => {
       if (s.requireRequest.get(c.requestId, c.workspaceId) === undefined) return { ok: false, error: notFound('request_id', 'request') };
-      const old = s.oldScore.get(c.requestId, c.name) as number | undefined;
-      const oldValue = old ?? null;
+      const oldValue = (s.oldScore.get(c.requestId, c.name) as number | undefined) ?? null;
       const at = Date.now();
-      s.upsertScore.run(c.workspaceId, c.requestId, c.name, c.value, at, c.actor.id, c.actor.source);
-      s.appendEvent.run(c.workspaceId, c.requestId, c.name, oldValue, c.value, c.actor.id, c.actor.source, c.opts?.comment ?? null, c.opts?.batchId ?? null, at);
+      s.upsertScore.run(hotParams.upsertScore(c.workspaceId, c.requestId, c.name, c.value, at, c.actor));
+      s.appendEvent.run(hotParams.appendEvent(c.workspaceId, c.requestId, c.name, oldValue, c.value, c.actor, c.opts ?? {}, at));
       return { ok: true, value: { requestId: c.requestId, name: c.name, oldValue, newValue: c.value } };
     });
   }
@@ -35,24 +35,18 @@ export function sqliteRuns(conn: SQLite.Database) {
   function eachRequest(cmds: readonly InsertRequestCommand[]): Outcome[] {
     const s = statements();
     return cmds.map((c): Outcome => {
-      const row = requestRow(c.workspaceId, c.request, Date.now());
-      const id = Number(s.insertRequest.get(REQUEST_COLUMNS.map((col) => row[col] ?? null)));
+      const id = Number(s.insertRequest.get(hotParams.insertRequest(requestRow(c.workspaceId, c.request, Date.now()))));
       for (const tag of c.request.tags) s.insertTag.run(c.workspaceId, id, tag);
       for (const [key, value] of Object.entries(c.request.metadata)) s.insertMetadata.run(c.workspaceId, id, key, value);
       return { ok: true, value: id };
     });
   }
 
-  const mapped =
+  const asRun =
     <C>(fn: (cmds: readonly C[]) => Outcome[]) =>
-    async (_trx: unknown, cmds: readonly C[]): Promise<Outcome[]> => {
-      try {
-        return fn(cmds);
-      } catch (err) {
-        throw classifyDatabaseError(err) ?? err;
-      }
-    };
-  return { eachScore: mapped(eachScore), eachRequest: mapped(eachRequest) };
+    (_trx: unknown, cmds: readonly C[]): Promise<Outcome[]> =>
+      mapped(async () => fn(cmds));
+  return { eachScore: asRun(eachScore), eachRequest: asRun(eachRequest) };
 }
 
 function prepare(conn: SQLite.Database) {
