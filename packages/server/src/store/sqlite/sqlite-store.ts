@@ -98,6 +98,15 @@ const readOnly = (): never => {
 };
 
 /**
+ * The page cache of an export thread's connection, in KiB. An export reads each page once, in
+ * order, so a cache only holds pages that are not read again; better-sqlite3's default (16 MB)
+ * filled up during every large export and stayed resident in each export thread. With 2 MB a
+ * million-row export ran as fast and the server's peak RSS was 10-30 MB lower per export thread
+ * (see the README's export figures).
+ */
+export const EXPORT_READER_CACHE_KIB = 2048;
+
+/**
  * A read-only store on the file of a store opened elsewhere in the process (an export thread's):
  * no writer thread, no migrations, no in-use lock. Each query sees the newest commit, as the
  * main connection's do.
@@ -105,6 +114,7 @@ const readOnly = (): never => {
 export function openSqliteReader(file: string): SqlStore {
   const conn = new SQLite(file, { readonly: true, fileMustExist: true });
   conn.pragma('busy_timeout = 5000');
+  conn.pragma(`cache_size = -${EXPORT_READER_CACHE_KIB}`);
   const db = kyselyOver(conn);
   return new SqlStore(db, {
     backend: 'sqlite',
