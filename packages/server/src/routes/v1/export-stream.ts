@@ -84,10 +84,17 @@ function release(thread: ExportThread): void {
   }, IDLE_THREAD_MS).unref();
 }
 
+/**
+ * An export's stream carries its text chunks as they are, one at a time: the response encodes each
+ * as it writes it to the socket. (A byte stream would turn each into a Buffer, memory outside the
+ * heap that lingers until the event loop's next garbage collection.)
+ */
+const TEXT_CHUNKS = { objectMode: true, highWaterMark: 1 } as const;
+
 /** The export formatted on the event loop, between the answers to other requests. */
 async function inProcess(store: Store, req: ExportRequest): Promise<Readable> {
   const lines = await exportLines(store, req.workspaceId, req.filter, req.sort, req.format);
-  return Readable.from(chunked(lines), { objectMode: false });
+  return Readable.from(chunked(lines), TEXT_CHUNKS);
 }
 
 /** A free thread, started if none waits and the pool (for `parts`) has room, taken out of the idle list. */
@@ -103,14 +110,14 @@ function takeThread(parts: number): ExportThread | null {
 interface Part {
   thread: ExportThread;
   /** Chunks come in ahead of their turn (other parts' pages go first); at most AHEAD of them. */
-  queue: { bytes: ArrayBuffer; pageEnd: boolean }[];
+  queue: { text: string; pageEnd: boolean }[];
   /** Said `end` or `failed`, or died: the thread is no longer this export's. */
   done: boolean;
 }
 
 /**
- * The export read and formatted on export threads (export-thread.ts), as a byte stream. The
- * `leader` plans it; when the plan splits it, free threads (up to `parts` in all) each export
+ * The export read and formatted on export threads (export-thread.ts), as a stream of text chunks.
+ * The `leader` plans it; when the plan splits it, free threads (up to `parts` in all) each export
  * every parts-th page, and the stream takes the pages in order: page k from part k % parts. Each
  * part is asked for its next chunk when one of its chunks went into the stream, so the client's
  * pace sets the export's and at most AHEAD chunks per part wait here. Resolves once the plan is
@@ -141,7 +148,7 @@ function onThreads(leader: ExportThread, job: ExportJob, most: number): Promise<
         if (!chunk) break;
         post(part, { type: 'more' });
         if (chunk.pageEnd) page++;
-        if (chunk.bytes.byteLength > 0) wanted = stream.push(Buffer.from(chunk.bytes));
+        if (chunk.text.length > 0) wanted = stream.push(chunk.text);
       }
       if (parts.every((p) => p.done && p.queue.length === 0)) {
         ended = true;
@@ -166,7 +173,7 @@ function onThreads(leader: ExportThread, job: ExportJob, most: number): Promise<
             return;
           case 'chunk':
             if (stream?.destroyed) return;
-            part.queue.push({ bytes: msg.bytes, pageEnd: msg.pageEnd });
+            part.queue.push({ text: msg.text, pageEnd: msg.pageEnd });
             pump();
             return;
           case 'end':
@@ -191,6 +198,7 @@ function onThreads(leader: ExportThread, job: ExportJob, most: number): Promise<
       post(first, { type: 'parts', parts: parts.length });
       parts.slice(1).forEach((part, i) => post(part, { type: 'part', job, plan, part: i + 1, parts: parts.length }));
       stream = new Readable({
+        ...TEXT_CHUNKS,
         read: () => {
           wanted = true;
           pump();
@@ -208,10 +216,11 @@ function onThreads(leader: ExportThread, job: ExportJob, most: number): Promise<
 }
 
 /**
- * The export of the matching requests as a byte stream (see exportLines for its formats). It runs
- * on a thread of its own when the store can be opened there and a thread is free (see
- * maxExportThreads), split among up to `parts` threads when longer than a page and sorted by a
- * column: a million-row export then leaves the event loop free, and with parts > 1 uses more cores.
+ * The export of the matching requests as a stream of text chunks (see exportLines for its
+ * formats). It runs on a thread of its own when the store can be opened there and a thread is free
+ * (see maxExportThreads), split among up to `parts` threads when longer than a page and sorted by
+ * a column: a million-row export then leaves the event loop free, and with parts > 1 uses more
+ * cores.
  */
 export function exportStream(store: Store, req: ExportRequest, parts = 1): Promise<Readable> {
   if (store.readSource === null) return inProcess(store, req);
