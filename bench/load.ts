@@ -7,13 +7,13 @@
  *   npm run bench -- [--duration 10] [--connections 50] [--rounds 3] [--backends sqlite,postgres]
  *                    [--workloads track-score,log-request,half-rate]
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { freshPgDatabase } from './lib/postgres.js';
-import { ROOT, median, startProcess, watchRss, type Served } from './lib/processes.js';
+import { ROOT, median, startProcess, watchRss, writeResults, type Served } from './lib/processes.js';
 
 const { values: opts } = parseArgs({
   options: {
@@ -205,9 +205,7 @@ async function main() {
 
   console.log('\nmedians of the rounds; ratios against the baseline measured in the same run');
   for (const l of lines) console.log(l);
-  mkdirSync(join(ROOT, 'bench/results'), { recursive: true });
-  const file = join(ROOT, 'bench/results', `load-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
-  writeFileSync(file, JSON.stringify(summary, null, 2));
+  const file = writeResults('load', summary);
   console.log(`\nwritten to ${file}`);
 
   await baseline.stop();

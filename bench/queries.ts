@@ -12,14 +12,13 @@
  * `--skip` leaves out the queries whose description matches (e.g. one known to run for minutes
  * before a fix); the by-id baseline always runs.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { get as httpGet } from 'node:http';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { buildApp } from '../packages/server/src/app.js';
 import { generateApiKey } from '../packages/server/src/auth/api-keys.js';
 import { openStore } from '../packages/server/src/store/open-store.js';
-import { ROOT, cpuSeconds, median, startProcess, watchRss } from './lib/processes.js';
+import { ROOT, cpuSeconds, median, startProcess, watchRss, writeResults } from './lib/processes.js';
 
 const { values: opts } = parseArgs({
   options: {
@@ -163,9 +162,7 @@ async function main() {
     );
   }
 
-  mkdirSync(join(ROOT, 'bench/results'), { recursive: true });
-  const file = join(ROOT, 'bench/results', `queries-${backend}-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
-  writeFileSync(file, JSON.stringify({ backend, newestRequestId: total, runs: RUNS, queries: results, skipped, export: exported }, null, 2));
+  const file = writeResults(`queries-${backend}`, { backend, newestRequestId: total, runs: RUNS, queries: results, skipped, export: exported });
   console.log(`written to ${file}`);
 }
 

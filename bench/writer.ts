@@ -13,17 +13,18 @@
  *
  *   npm run bench:writer -- [--rounds 5] [--seconds 2] [--batch 50] [--pg-url postgres://root@127.0.0.1:5432/postgres]
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import SQLite from 'better-sqlite3';
 import type { NewRequest } from '../packages/server/src/domain/request-shape.js';
 import { openStore } from '../packages/server/src/store/open-store.js';
-import type { Actor } from '../packages/server/src/store/store.js';
+import { HOT_SQL } from '../packages/server/src/store/sql-writer.js';
+import type { Actor, Store } from '../packages/server/src/store/store.js';
 import type { WriteCommand } from '../packages/server/src/store/write-commands.js';
 import { freshPgDatabase } from './lib/postgres.js';
-import { ROOT, median } from './lib/processes.js';
+import { median, writeResults } from './lib/processes.js';
 
 const { values: opts } = parseArgs({
   options: { rounds: { type: 'string', default: '5' }, seconds: { type: 'string', default: '2' }, batch: { type: 'string', default: '50' }, 'pg-url': { type: 'string' } },
@@ -71,6 +72,22 @@ function batchOf(kind: 'log-request' | 'track-score', workspaceId: number, ids: 
   });
 }
 
+/** `count` logged requests written through the store, in batches of 200; their ids. */
+async function logRequests(store: Store, workspaceId: number, count: number): Promise<number[]> {
+  const ids: number[] = [];
+  while (ids.length < count) {
+    const out = await store.writeBatch(Array.from({ length: Math.min(200, count - ids.length) }, () => ({ op: 'insertRequest', workspaceId, request, actor }) as WriteCommand));
+    ids.push(...out.map((o) => (o.ok ? (o.value as number) : assert(o.error))));
+  }
+  return ids;
+}
+
+/** One batch of `kind` through `store.writeBatch`, each write required to succeed. */
+const tallyBatch = (store: Store, workspaceId: number, ids: number[], n: { i: number }) => (kind: 'log-request' | 'track-score') => async () => {
+  const out = await store.writeBatch(batchOf(kind, workspaceId, ids, n));
+  if (!out.every((o) => o.ok)) throw new Error('a write failed');
+};
+
 /** `--pg-url`: Tally's write batches on PostgreSQL, in a database of their own. */
 async function postgresMain(adminUrl: string) {
   console.log(`write-path benchmark on PostgreSQL: ${ROUNDS} rounds x ${SECONDS} s per workload, batches of ${BATCH}`);
@@ -79,23 +96,13 @@ async function postgresMain(adminUrl: string) {
   const store = await openStore({ databaseUrl: database.url, dataDir: dir });
   try {
     const ws = await store.createWorkspace('bench');
-    const ids: number[] = [];
-    for (let i = 0; i < 10; i++) {
-      const out = await store.writeBatch(Array.from({ length: 200 }, () => ({ op: 'insertRequest', workspaceId: ws.id, request, actor }) as WriteCommand));
-      ids.push(...out.map((o) => (o.ok ? (o.value as number) : assert(o.error))));
-    }
-    const n = { i: 0 };
+    const batch = tallyBatch(store, ws.id, await logRequests(store, ws.id, 2000), { i: 0 });
     const summary: Record<string, { cpuUsPerWrite: number; writesPerSecond: number; msPerBatch: number }> = {};
     const kinds = ['log-request', 'track-score'] as const;
     const samples: Record<string, Sample[]> = Object.fromEntries(kinds.map((k) => [k, []]));
     for (let r = 0; r < ROUNDS; r++) {
       for (const kind of kinds) {
-        samples[kind]!.push(
-          await measure(async () => {
-            const out = await store.writeBatch(batchOf(kind, ws.id, ids, n));
-            if (!out.every((o) => o.ok)) throw new Error('a write failed');
-          }),
-        );
+        samples[kind]!.push(await measure(batch(kind)));
       }
     }
     for (const kind of kinds) {
@@ -104,9 +111,7 @@ async function postgresMain(adminUrl: string) {
       summary[kind] = { cpuUsPerWrite: cpu, writesPerSecond: wps, msPerBatch: (BATCH / wps) * 1000 };
       console.log(`${kind.padEnd(12)} ${((BATCH / wps) * 1000).toFixed(2).padStart(6)} ms per batch  ${wps.toFixed(0).padStart(6)} writes/s  ${cpu.toFixed(1).padStart(6)} us CPU per write in this process`);
     }
-    mkdirSync(join(ROOT, 'bench/results'), { recursive: true });
-    const file = join(ROOT, 'bench/results', `writer-postgres-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
-    writeFileSync(file, JSON.stringify({ batch: BATCH, rounds: ROUNDS, seconds: SECONDS, ...summary }, null, 2));
+    const file = writeResults('writer-postgres', { batch: BATCH, rounds: ROUNDS, seconds: SECONDS, ...summary });
     console.log(`\nwritten to ${file}`);
   } finally {
     await store.close();
@@ -137,20 +142,14 @@ async function rawStore(withSearchIndexes: boolean) {
     const triggers = db.prepare("select name from sqlite_master where type = 'trigger' and tbl_name = 'scores'").pluck().all() as string[];
     for (const name of triggers) db.exec(`drop trigger ${name}`);
   }
-  const insert = db.prepare(
-    'insert into requests (workspace_id, provider, model, function_name, api_type, input, output, parameters, prompt_name, prompt_id, prompt_version, prompt_label, ' +
-      'prompt_input_variables, input_tokens, output_tokens, price, status, error_type, error_message, request_start_time, request_end_time, latency_ms, span_id, created_at) ' +
-      'values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) returning id',
-  );
-  const tag = db.prepare('insert into request_tags (workspace_id, request_id, tag) values (?, ?, ?)');
-  const meta = db.prepare('insert into request_metadata (workspace_id, request_id, key, value) values (?, ?, ?, ?)');
-  const exists = db.prepare('select id from requests where id = ? and workspace_id = ?');
-  const old = db.prepare('select value from scores where request_id = ? and name = ?');
-  const upsert = db.prepare(
-    'insert into scores (workspace_id, request_id, name, value, updated_at, updated_by, source) values (?, ?, ?, ?, ?, ?, ?) ' +
-      'on conflict (request_id, name) do update set value = excluded.value, updated_at = excluded.updated_at, updated_by = excluded.updated_by, source = excluded.source',
-  );
-  const event = db.prepare('insert into score_events (workspace_id, request_id, name, old_value, new_value, actor, source, comment, batch_id, at) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)');
+  // The statements Tally's writer runs (HOT_SQL), called directly.
+  const insert = db.prepare(HOT_SQL.insertRequest);
+  const tag = db.prepare(HOT_SQL.insertTag);
+  const meta = db.prepare(HOT_SQL.insertMetadata);
+  const exists = db.prepare(HOT_SQL.requireRequest);
+  const old = db.prepare(HOT_SQL.oldScore);
+  const upsert = db.prepare(HOT_SQL.upsertScore);
+  const event = db.prepare(HOT_SQL.appendEvent);
   const r = request;
   const logOne = () => {
     const now = Date.now();
@@ -183,14 +182,8 @@ async function main() {
   const ids: number[] = [];
   for (let i = 0; i < 2000; i++) ids.push(floor.logOne());
   for (let i = 0; i < 2000; i++) bare.logOne(); // the same ids in the bare store
-  const tallyIds = (await tally.store.writeBatch(Array.from({ length: 2000 }, () => ({ op: 'insertRequest', workspaceId: tally.ws.id, request, actor }) as WriteCommand))).map((o) =>
-    o.ok ? (o.value as number) : assert(o.error),
-  );
   const n = { i: 0 };
-  const tallyBatch = (kind: 'log-request' | 'track-score') => async () => {
-    const out = await tally.store.writeBatch(batchOf(kind, tally.ws.id, tallyIds, n));
-    if (!out.every((o) => o.ok)) throw new Error('a write failed');
-  };
+  const batch = tallyBatch(tally.store, tally.ws.id, await logRequests(tally.store, tally.ws.id, 2000), n);
   const scores = (raw: typeof floor) => () =>
     raw.inTransaction(() => {
       for (let i = 0; i < BATCH; i++) {
@@ -200,11 +193,11 @@ async function main() {
     });
   const targets: Record<string, Record<string, () => Promise<void> | void>> = {
     'log-request': {
-      tally: tallyBatch('log-request'),
+      tally: batch('log-request'),
       floor: () => floor.inTransaction(() => Array.from({ length: BATCH }, () => floor.logOne())),
       'floor without search indexes': () => bare.inTransaction(() => Array.from({ length: BATCH }, () => bare.logOne())),
     },
-    'track-score': { tally: tallyBatch('track-score'), floor: scores(floor), 'floor without score totals': scores(bare) },
+    'track-score': { tally: batch('track-score'), floor: scores(floor), 'floor without score totals': scores(bare) },
   };
 
   const summary: Record<string, Record<string, { cpuUsPerWrite: number; writesPerSecond: number; cpuRatioToFloor: number }>> = {};
@@ -221,9 +214,7 @@ async function main() {
       console.log(`${workload.padEnd(12)} ${name.padEnd(30)} ${cpu.toFixed(1).padStart(6)} us CPU per write  ${(cpu / floorCpu).toFixed(2)}x the floor  ${wps.toFixed(0).padStart(6)} writes/s`);
     }
   }
-  mkdirSync(join(ROOT, 'bench/results'), { recursive: true });
-  const file = join(ROOT, 'bench/results', `writer-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
-  writeFileSync(file, JSON.stringify({ batch: BATCH, rounds: ROUNDS, seconds: SECONDS, ...summary }, null, 2));
+  const file = writeResults('writer', { batch: BATCH, rounds: ROUNDS, seconds: SECONDS, ...summary });
   console.log(`\nwritten to ${file}`);
 
   await tally.store.close();
