@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
-import { freshPgDatabase } from './lib/postgres.js';
+import { freshPgDatabase } from '../packages/server/test/helpers/backends.js';
 import { ROOT, median, startProcess, watchRss, writeResults, type Served } from './lib/processes.js';
 
 const { values: opts } = parseArgs({

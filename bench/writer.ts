@@ -23,7 +23,7 @@ import { openStore } from '../packages/server/src/store/open-store.js';
 import { HOT_SQL } from '../packages/server/src/store/sql-writer.js';
 import type { Actor, Store } from '../packages/server/src/store/store.js';
 import type { WriteCommand } from '../packages/server/src/store/write-commands.js';
-import { freshPgDatabase } from './lib/postgres.js';
+import { freshPgDatabase } from '../packages/server/test/helpers/backends.js';
 import { median, writeResults } from './lib/processes.js';
 
 const { values: opts } = parseArgs({

@@ -36,7 +36,7 @@ interface Results {
 export type ResultOf<C extends WriteCommand> = Results[C['op']];
 
 /** Runs one command through a writer inside the caller's transaction. */
-export async function runCommand(w: StoreWriter, c: WriteCommand): Promise<unknown> {
+export function runCommand(w: StoreWriter, c: WriteCommand): Promise<unknown> {
   switch (c.op) {
     case 'insertRequest':
       return w.insertRequest(c.workspaceId, c.request, c.actor);

@@ -37,7 +37,17 @@ export async function withPgClient<T>(url: string, fn: (c: pg.Client) => Promise
   }
 }
 
-const admin = <T>(fn: (c: pg.Client) => Promise<T>): Promise<T> => withPgClient(PG_ADMIN_URL, fn);
+/**
+ * A new database on the server `adminUrl` points at, named `prefix` and something unique: its URL,
+ * and `drop`, which removes it, also while connections to it remain. (The benchmarks use it too.)
+ */
+export async function freshPgDatabase(adminUrl: string, prefix: string): Promise<{ url: string; drop(): Promise<void> }> {
+  const name = `${prefix}_${process.pid}_${randomBytes(4).toString('hex')}`;
+  await withPgClient(adminUrl, (c) => c.query(`create database ${name}`));
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  return { url: url.toString(), drop: () => withPgClient(adminUrl, (c) => c.query(`drop database if exists ${name} with (force)`)).then(() => undefined) };
+}
 
 /** A fresh, empty store location: a temporary folder, or a new PostgreSQL database. */
 export async function freshLocation(backend: Backend): Promise<StoreLocationForTest> {
@@ -45,17 +55,14 @@ export async function freshLocation(backend: Backend): Promise<StoreLocationForT
   if (backend === 'sqlite') {
     return { args: ['--data', dataDir], dataDir, drop: async () => rmSync(dataDir, { recursive: true, force: true }) };
   }
-  const name = `tally_test_${process.pid}_${randomBytes(4).toString('hex')}`;
-  await admin((c) => c.query(`create database ${name}`));
-  const url = new URL(PG_ADMIN_URL);
-  url.pathname = `/${name}`;
+  const database = await freshPgDatabase(PG_ADMIN_URL, 'tally_test');
   return {
-    args: ['--database-url', url.toString()],
-    databaseUrl: url.toString(),
+    args: ['--database-url', database.url],
+    databaseUrl: database.url,
     dataDir,
     drop: async () => {
       rmSync(dataDir, { recursive: true, force: true });
-      await admin((c) => c.query(`drop database if exists ${name} with (force)`));
+      await database.drop();
     },
   };
 }

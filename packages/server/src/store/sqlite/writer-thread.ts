@@ -8,9 +8,9 @@ import type SQLite from 'better-sqlite3';
 import type { Kysely } from 'kysely';
 import { parentPort } from 'node:worker_threads';
 import type { Database } from '../schema.js';
-import { SqlWriter } from '../sql-writer.js';
+import { SqlWriter, type HotRunner } from '../sql-writer.js';
 import { commitBatch, sendError, type WriteCommand } from '../write-commands.js';
-import { sqliteRuns } from './sqlite-runs.js';
+import { hotStatements } from './hot-statements.js';
 import { immediateTransaction, kyselyOver, openConnection, type Synchronous } from './connection.js';
 
 export type ToWriter =
@@ -19,14 +19,14 @@ export type ToWriter =
   | { type: 'close'; store: number };
 
 const port = parentPort!;
-const stores = new Map<number, { conn: SQLite.Database; db: Kysely<Database>; runs: ReturnType<typeof sqliteRuns> }>();
+const stores = new Map<number, { conn: SQLite.Database; db: Kysely<Database>; runHot: HotRunner }>();
 
 async function handle(msg: ToWriter): Promise<void> {
   switch (msg.type) {
     case 'open':
       try {
         const conn = openConnection(msg.file, msg.synchronous);
-        stores.set(msg.store, { conn, db: kyselyOver(conn), runs: sqliteRuns(conn) });
+        stores.set(msg.store, { conn, db: kyselyOver(conn), runHot: hotStatements(conn) });
         port.postMessage({ type: 'opened', store: msg.store });
       } catch (err) {
         port.postMessage({ type: 'opened', store: msg.store, failed: sendError(err) });
@@ -39,7 +39,7 @@ async function handle(msg: ToWriter): Promise<void> {
         return;
       }
       try {
-        const outcomes = await commitBatch((fn) => immediateTransaction(s.db, s.conn, (trx) => fn(new SqlWriter(trx, { numberedParameters: false, eachScore: s.runs.eachScore, eachRequest: s.runs.eachRequest }))), msg.batch);
+        const outcomes = await commitBatch((fn) => immediateTransaction(s.db, s.conn, (trx) => fn(new SqlWriter(trx, { numberedParameters: false, runHot: s.runHot }))), msg.batch);
         port.postMessage({ type: 'batch', id: msg.id, outcomes: outcomes.map((o) => (o.ok ? o : { ok: false, error: sendError(o.error) })) });
       } catch (err) {
         port.postMessage({ type: 'batch', id: msg.id, failed: sendError(err) });

@@ -7,8 +7,9 @@ import SQLite from 'better-sqlite3';
 import type { NewRequest } from '../src/domain/request-shape.js';
 import { DatabaseUnavailableError } from '../src/store/database-errors.js';
 import { openStore } from '../src/store/open-store.js';
-import { sqliteRuns } from '../src/store/sqlite/sqlite-runs.js';
-import type { InsertRequestCommand, SetScoreCommand } from '../src/store/write-commands.js';
+import { SqlWriter } from '../src/store/sql-writer.js';
+import { kyselyOver } from '../src/store/sqlite/connection.js';
+import { hotStatements } from '../src/store/sqlite/hot-statements.js';
 
 const actor = { id: 'key:1', source: 'api' } as const;
 const request: NewRequest = {
@@ -19,24 +20,24 @@ const request: NewRequest = {
 };
 
 /**
- * The writer thread's runs call better-sqlite3 directly, not through Kysely's driver, so they map
- * outage errors themselves: a write the file refuses answers 503 (DatabaseUnavailableError) like
- * every other write, not 500. (Their outcomes are covered through store.writeBatch in
- * write-batch.test.ts.)
+ * The writer thread runs the hot statements on better-sqlite3 directly, not through Kysely's
+ * driver, so it maps outage errors itself: a write the file refuses answers 503
+ * (DatabaseUnavailableError) like every other write, not 500. (The writes' outcomes are covered
+ * through store.writeBatch in write-batch.test.ts.)
  */
-describe('SQLite write runs on the writer thread', () => {
+describe('SQLite hot statements on the writer thread', () => {
   it('turn a write the database refuses into DatabaseUnavailableError naming the problem', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'tally-runs-'));
+    const dir = mkdtempSync(join(tmpdir(), 'tally-hot-'));
     const store = await openStore({ dataDir: dir });
     const conn = new SQLite(join(dir, 'tally.db'), { readonly: true });
+    const db = kyselyOver(conn);
     try {
       const ws = await store.createWorkspace('w');
       const [logged] = await store.writeBatch([{ op: 'insertRequest', workspaceId: ws.id, request, actor }]);
       assert.ok(logged?.ok);
-      const runs = sqliteRuns(conn);
-      const score: SetScoreCommand = { op: 'setScore', workspaceId: ws.id, requestId: logged.value as number, name: 'q', value: 5, actor };
-      const insert: InsertRequestCommand = { op: 'insertRequest', workspaceId: ws.id, request, actor };
-      for (const attempt of [() => runs.eachScore(null, [score]), () => runs.eachRequest(null, [insert, insert])]) {
+      const requestId = logged.value as number;
+      const writer = new SqlWriter(db, { numberedParameters: false, runHot: hotStatements(conn) });
+      for (const attempt of [() => writer.setScore(ws.id, requestId, 'q', 5, actor), () => writer.insertRequest(ws.id, request, actor)]) {
         await assert.rejects(attempt(), (err: unknown) => {
           assert.ok(err instanceof DatabaseUnavailableError, String(err));
           assert.equal(err.problem, 'database file is read-only');
@@ -44,13 +45,14 @@ describe('SQLite write runs on the writer thread', () => {
           return true;
         });
       }
-      // A request that is not there is refused alone, before any write is tried.
-      assert.deepEqual(
-        (await runs.eachScore(null, [{ ...score, requestId: 999_999 }])).map((o) => (o.ok ? 'ok' : (o.error as Error).message)),
-        ['request_id: no request with this id'],
-      );
+      // A request that is not there is refused by its check, before any write is tried.
+      await assert.rejects(writer.setScore(ws.id, 999_999, 'q', 5, actor), /request_id: no request with this id/);
+      // A read gives its one value, or undefined when there is no row.
+      const runHot = hotStatements(conn);
+      assert.equal(runHot('requireRequest', [requestId, ws.id]), requestId);
+      assert.equal(runHot('requireRequest', [requestId, ws.id + 1]), undefined);
     } finally {
-      conn.close();
+      await db.destroy();
       await store.close();
       rmSync(dir, { recursive: true, force: true });
     }
