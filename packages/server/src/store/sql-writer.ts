@@ -127,9 +127,10 @@ export class SqlWriter implements StoreWriter {
 
   /**
    * One hot statement's value. SQLite's writer thread answers synchronously, and awaiting a plain
-   * value still costs a turn of the microtask queue, so the hot paths below await only promises:
-   * four awaits of plain values made a score write about 1-1.5 us dearer (0.3 us each) on a
-   * writer thread that spends about 25 us on one (scratch measurement; `npm run bench:writer`).
+   * value still costs a turn of the microtask queue, so the hot paths below await only promises.
+   * Awaiting every statement made a logged request about 2.5 us dearer than the plain calls of the
+   * separate path this replaced (batches of 50, alternated), on a writer thread that spends about
+   * 40 us on one; awaiting only promises, about 1 us (the README's write figures).
    */
   private run<R>(statement: HotStatement, parameters: readonly unknown[]): R | undefined | Promise<R | undefined> {
     return this.runHot(statement, parameters) as R | undefined | Promise<R | undefined>;
