@@ -47,6 +47,8 @@ interface Sample {
   p99: number;
   non2xx: number;
   errors: number;
+  /** Tally only: writes per committed batch over the sample (`tally_write_batch_size` from /metrics). */
+  meanBatch: number | null;
 }
 
 // A 3 KB chat body, as a realistic /log-request.
@@ -118,11 +120,23 @@ function logRequestSpec(key: string | null): autocannon.Request {
   return { method: 'POST', path: '/log-request', headers: { 'content-type': 'application/json', ...(key ? { 'x-api-key': key } : {}) }, body: logBody };
 }
 
-async function drive(url: string, request: autocannon.Request, rate?: number): Promise<Sample> {
-  const r = await autocannon({ url, connections, duration, requests: [request], ...(rate ? { overallRate: rate } : {}) });
-  // Answered writes only: a 4xx or 5xx answer is not throughput (it is reported beside it).
-  return { rps: r['2xx'] / r.duration, p50: r.latency.p50, p99: r.latency.p99, non2xx: r.non2xx, errors: r.errors };
+/** The write queue's batch-size histogram totals, as Tally's /metrics gives them. */
+async function batchTotals(url: string): Promise<{ sum: number; count: number }> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const total = (name: string) => Number(new RegExp(`^tally_write_batch_size_${name} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
+  return { sum: total('sum'), count: total('count') };
 }
+
+async function drive(url: string, request: autocannon.Request, tally: boolean, rate?: number): Promise<Sample> {
+  const before = tally ? await batchTotals(url) : null;
+  const r = await autocannon({ url, connections, duration, requests: [request], ...(rate ? { overallRate: rate } : {}) });
+  const after = tally ? await batchTotals(url) : null;
+  const meanBatch = before && after ? (after.sum - before.sum) / (after.count - before.count) : null;
+  // Answered writes only: a 4xx or 5xx answer is not throughput (it is reported beside it).
+  return { rps: r['2xx'] / r.duration, p50: r.latency.p50, p99: r.latency.p99, non2xx: r.non2xx, errors: r.errors, meanBatch };
+}
+
+const batchNote = (s: Sample) => (s.meanBatch === null ? '' : `  batches of ${s.meanBatch.toFixed(1)}`);
 
 type Workload = 'track-score' | 'log-request';
 
@@ -148,9 +162,9 @@ async function main() {
     for (let r = 0; r < rounds; r++) {
       // A B C, A B C, ...: every target sees the same drift.
       for (const name of names) {
-        const s = await drive(urlOf(name), spec(name, w));
+        const s = await drive(urlOf(name), spec(name, w), name !== 'baseline');
         samples[w]![name]!.push(s);
-        console.log(`  ${w.padEnd(12)} round ${r + 1} ${name.padEnd(9)} ${s.rps.toFixed(0).padStart(7)} req/s  p50 ${s.p50} ms  p99 ${s.p99} ms${s.non2xx ? `  NON-2XX ${s.non2xx}` : ''}${s.errors ? `  ERRORS ${s.errors}` : ''}`);
+        console.log(`  ${w.padEnd(12)} round ${r + 1} ${name.padEnd(9)} ${s.rps.toFixed(0).padStart(7)} req/s  p50 ${s.p50} ms  p99 ${s.p99} ms${batchNote(s)}${s.non2xx ? `  NON-2XX ${s.non2xx}` : ''}${s.errors ? `  ERRORS ${s.errors}` : ''}`);
       }
     }
   }
@@ -160,9 +174,9 @@ async function main() {
   const atHalf: Record<string, Sample[]> = Object.fromEntries(names.map((n) => [n, []]));
   for (let r = 0; halfRate !== null && r < rounds; r++) {
     for (const name of names) {
-      const s = await drive(urlOf(name), spec(name, 'track-score'), halfRate);
+      const s = await drive(urlOf(name), spec(name, 'track-score'), name !== 'baseline', halfRate);
       atHalf[name]!.push(s);
-      console.log(`  half-rate    round ${r + 1} ${name.padEnd(9)} ${s.rps.toFixed(0).padStart(7)} req/s  p99 ${s.p99} ms`);
+      console.log(`  half-rate    round ${r + 1} ${name.padEnd(9)} ${s.rps.toFixed(0).padStart(7)} req/s  p99 ${s.p99} ms${batchNote(s)}`);
     }
   }
 
@@ -183,8 +197,9 @@ async function main() {
       // Ratios per round (each Tally round against the baseline round right before it), then the median.
       const ratio = median(s.map((x, i) => x.rps / base[i]!.rps));
       const refused = s.reduce((a, x) => a + x.non2xx, 0);
-      rows[name] = { rps, p50, p99, ratioToBaseline: ratio, non2xx: refused };
-      lines.push(`${w.padEnd(12)} ${name.padEnd(9)} ${rps.toFixed(0).padStart(7)} req/s  ${ratio.toFixed(2)}x baseline  p50 ${p50} ms  p99 ${p99} ms${refused ? `  (${refused} answers not 2xx, not counted)` : ''}`);
+      const meanBatch = name === 'baseline' ? null : median(s.map((x) => x.meanBatch!));
+      rows[name] = { rps, p50, p99, ratioToBaseline: ratio, non2xx: refused, ...(meanBatch === null ? {} : { meanBatch }) };
+      lines.push(`${w.padEnd(12)} ${name.padEnd(9)} ${rps.toFixed(0).padStart(7)} req/s  ${ratio.toFixed(2)}x baseline  p50 ${p50} ms  p99 ${p99} ms${meanBatch === null ? '' : `  batches of ${meanBatch.toFixed(1)}`}${refused ? `  (${refused} answers not 2xx, not counted)` : ''}`);
     }
     summary[w] = { baselineRps: baseRps, ...rows };
   }
