@@ -136,7 +136,7 @@ async function drive(url: string, request: autocannon.Request, tally: boolean, r
   return { rps: r['2xx'] / r.duration, p50: r.latency.p50, p99: r.latency.p99, non2xx: r.non2xx, errors: r.errors, meanBatch };
 }
 
-const batchNote = (s: Sample) => (s.meanBatch === null ? '' : `  batches of ${s.meanBatch.toFixed(1)}`);
+const batchNote = (meanBatch: number | null) => (meanBatch === null ? '' : `  batches of ${meanBatch.toFixed(1)}`);
 
 type Workload = 'track-score' | 'log-request';
 
@@ -164,7 +164,7 @@ async function main() {
       for (const name of names) {
         const s = await drive(urlOf(name), spec(name, w), name !== 'baseline');
         samples[w]![name]!.push(s);
-        console.log(`  ${w.padEnd(12)} round ${r + 1} ${name.padEnd(9)} ${s.rps.toFixed(0).padStart(7)} req/s  p50 ${s.p50} ms  p99 ${s.p99} ms${batchNote(s)}${s.non2xx ? `  NON-2XX ${s.non2xx}` : ''}${s.errors ? `  ERRORS ${s.errors}` : ''}`);
+        console.log(`  ${w.padEnd(12)} round ${r + 1} ${name.padEnd(9)} ${s.rps.toFixed(0).padStart(7)} req/s  p50 ${s.p50} ms  p99 ${s.p99} ms${batchNote(s.meanBatch)}${s.non2xx ? `  NON-2XX ${s.non2xx}` : ''}${s.errors ? `  ERRORS ${s.errors}` : ''}`);
       }
     }
   }
@@ -176,7 +176,7 @@ async function main() {
     for (const name of names) {
       const s = await drive(urlOf(name), spec(name, 'track-score'), name !== 'baseline', halfRate);
       atHalf[name]!.push(s);
-      console.log(`  half-rate    round ${r + 1} ${name.padEnd(9)} ${s.rps.toFixed(0).padStart(7)} req/s  p99 ${s.p99} ms${batchNote(s)}`);
+      console.log(`  half-rate    round ${r + 1} ${name.padEnd(9)} ${s.rps.toFixed(0).padStart(7)} req/s  p99 ${s.p99} ms${batchNote(s.meanBatch)}`);
     }
   }
 
@@ -199,7 +199,7 @@ async function main() {
       const refused = s.reduce((a, x) => a + x.non2xx, 0);
       const meanBatch = name === 'baseline' ? null : median(s.map((x) => x.meanBatch!));
       rows[name] = { rps, p50, p99, ratioToBaseline: ratio, non2xx: refused, ...(meanBatch === null ? {} : { meanBatch }) };
-      lines.push(`${w.padEnd(12)} ${name.padEnd(9)} ${rps.toFixed(0).padStart(7)} req/s  ${ratio.toFixed(2)}x baseline  p50 ${p50} ms  p99 ${p99} ms${meanBatch === null ? '' : `  batches of ${meanBatch.toFixed(1)}`}${refused ? `  (${refused} answers not 2xx, not counted)` : ''}`);
+      lines.push(`${w.padEnd(12)} ${name.padEnd(9)} ${rps.toFixed(0).padStart(7)} req/s  ${ratio.toFixed(2)}x baseline  p50 ${p50} ms  p99 ${p99} ms${batchNote(meanBatch)}${refused ? `  (${refused} answers not 2xx, not counted)` : ''}`);
     }
     summary[w] = { baselineRps: baseRps, ...rows };
   }

@@ -44,6 +44,11 @@ const firstValue = (rows: readonly unknown[]): unknown => {
   return row === undefined ? undefined : Object.values(row)[0];
 };
 
+/** requireRequest's verdict on what its statement gave. */
+const requireFound = (found: unknown): void => {
+  if (found === undefined) throw notFound('request_id', 'request');
+};
+
 /** The parameters of each hot statement, in the order of its placeholders. */
 export const hotParams = {
   insertRequest: (row: Insertable<RequestsTable>) => REQUEST_COLUMNS.map((c) => row[c] ?? null),
@@ -137,10 +142,14 @@ export class SqlWriter implements StoreWriter {
     return this.runHot(statement, parameters) as R | undefined | Promise<R | undefined>;
   }
 
-  /** Checks that the request is in the workspace (a foreign id answers like a missing one). */
-  private async requireRequest(workspaceId: number, requestId: number): Promise<void> {
+  /**
+   * Checks that the request is in the workspace (a foreign id answers like a missing one). Plain,
+   * not async, so that the score path can skip the await when the check answered synchronously.
+   */
+  private requireRequest(workspaceId: number, requestId: number): void | Promise<void> {
     const found = this.run('requireRequest', [requestId, workspaceId]);
-    if ((found instanceof Promise ? await found : found) === undefined) throw notFound('request_id', 'request');
+    if (found instanceof Promise) return found.then(requireFound);
+    requireFound(found);
   }
 
   async insertRequest(workspaceId: number, r: NewRequest, actor: Actor): Promise<number> {
@@ -164,9 +173,8 @@ export class SqlWriter implements StoreWriter {
   }
 
   async setScore(workspaceId: number, requestId: number, name: string, value: number, actor: Actor, opts: ScoreChangeOptions = {}): Promise<ScoreChange> {
-    // requireRequest's check, inline: the hottest write path, spared an async call of its own.
-    const found = this.run('requireRequest', [requestId, workspaceId]);
-    if ((found instanceof Promise ? await found : found) === undefined) throw notFound('request_id', 'request');
+    const checked = this.requireRequest(workspaceId, requestId);
+    if (checked instanceof Promise) await checked;
     return this.replaceScore(workspaceId, requestId, name, value, actor, opts);
   }
 
