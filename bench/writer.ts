@@ -5,7 +5,7 @@
  * them under load; CPU microseconds per write (process.cpuUsage, both threads) and writes per
  * second, medians of the rounds, and the ratio of Tally's CPU per write to the floor's. A third
  * row shows what the floor costs without the search indexes on `requests` (what they cost writes)
- * and, for score writes, without the triggers that keep the per-hour score totals.
+ * and, for score writes, without the triggers that keep the score totals per hour and prompt.
  *
  * With `--pg-url`, the same writes through a store on PostgreSQL instead (a database created for
  * the run on that server and dropped after): time per batch and writes per second, and this
@@ -138,7 +138,7 @@ async function rawStore(withSearchIndexes: boolean) {
   if (!withSearchIndexes) {
     const indexes = db.prepare("select name from sqlite_master where type = 'index' and tbl_name = 'requests' and sql is not null").pluck().all() as string[];
     for (const name of indexes) db.exec(`drop index ${name}`);
-    // And without the triggers that keep the per-hour score totals (migration 005).
+    // And without the triggers that keep the score totals per hour and prompt (migrations 005, 007).
     const triggers = db.prepare("select name from sqlite_master where type = 'trigger' and tbl_name = 'scores'").pluck().all() as string[];
     for (const name of triggers) db.exec(`drop trigger ${name}`);
   }

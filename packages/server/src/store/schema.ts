@@ -98,17 +98,35 @@ export interface ScoreEventsTable {
 }
 
 /**
- * Per-hour totals of a score name: how many scores, and their sum, by the UTC hour of their
- * request's start time. Kept by triggers on `scores` (migration 005); statistics over a whole
- * workspace read these instead of every score.
+ * How a totals table keys a request's prompt (migration 007): primary-key columns cannot be null,
+ * so a missing prompt name is `prompt_named` 0 with `prompt_name` '', a missing version is 0.
  */
-export interface ScoreHoursTable {
+interface PromptKeyColumns {
+  prompt_named: number;
+  prompt_name: string;
+  prompt_version: number;
+}
+
+/**
+ * Per-hour totals of a score name and prompt: how many scores, and their sum, by the UTC hour of
+ * their request's start time. Kept by triggers (migrations 005, 007); statistics read these
+ * instead of every score.
+ */
+export interface ScoreHoursTable extends PromptKeyColumns {
   workspace_id: number;
   name: string;
   /** Start of the UTC hour of the request start time, epoch ms. */
   hour_start: number;
   count: number;
   sum: number;
+}
+
+/** How many scores of a name and prompt have each value (migration 007), kept by triggers. */
+export interface ScoreValuesTable extends PromptKeyColumns {
+  workspace_id: number;
+  name: string;
+  value: number;
+  count: number;
 }
 
 export interface Database {
@@ -122,4 +140,5 @@ export interface Database {
   scores: ScoresTable;
   score_events: ScoreEventsTable;
   score_hours: ScoreHoursTable;
+  score_values: ScoreValuesTable;
 }

@@ -1,4 +1,4 @@
-import { sql, type Kysely } from 'kysely';
+import { sql, type Kysely, type RawBuilder, type SqlBool } from 'kysely';
 import type { RequestFilter } from '../domain/search-query.js';
 import type { Database } from './schema.js';
 import { applyRequestFilter } from './search-filter.js';
@@ -91,22 +91,8 @@ function groupKey(groupBy: StatsGroupBy | undefined, r: GroupedRow): StatsGroupK
 
 /** How many scores have each value, per score name (and group). */
 export async function selectScoreDistribution(db: Kysely<Database>, workspaceId: number, q: ScoreAggregateQuery): Promise<DistributionRow[]> {
-  if (!q.groupBy && !q.filter) {
-    // Nothing of the request is needed: count straight off the covering index
-    // scores(workspace_id, name, value, request_id). Every score row belongs to a request of its
-    // own workspace, so this counts the same rows as the join, without a lookup per score.
-    const rows = await db
-      .selectFrom('scores')
-      .select(['name', 'value'])
-      .select((eb) => eb.fn.countAll<number>().as('count'))
-      .where('workspace_id', '=', workspaceId)
-      .$if(q.name !== undefined, (b) => b.where('name', '=', q.name!))
-      .groupBy(['name', 'value'])
-      .orderBy('name')
-      .orderBy('value')
-      .execute();
-    return rows.map((r) => ({ name: r.name, group: null, value: Number(r.value), count: Number(r.count) }));
-  }
+  const totals = totalsSelection(q);
+  if (totals) return selectValueTotals(db, workspaceId, q, totals);
   const groupCols = q.groupBy ? GROUP_COLUMNS[q.groupBy] : [];
   const rows = await scoredRequests(db, workspaceId, q)
     .select(['s.name', ...groupCols, 's.value'])
@@ -121,7 +107,8 @@ export async function selectScoreDistribution(db: Kysely<Database>, workspaceId:
 
 /** Count and exact sum of the scores per UTC hour or day of the request's start time. */
 export async function selectScoreSeries(db: Kysely<Database>, workspaceId: number, q: ScoreAggregateQuery & { interval: StatsInterval }): Promise<SeriesRow[]> {
-  if (!q.groupBy && !q.filter) return selectHourTotals(db, workspaceId, q);
+  const totals = totalsSelection(q);
+  if (totals) return selectHourTotals(db, workspaceId, q, totals);
   const groupCols = q.groupBy ? GROUP_COLUMNS[q.groupBy] : [];
   // A literal, not a parameter: PostgreSQL must see an integer to keep the arithmetic in bigint.
   const width = sql.lit(INTERVAL_MS[q.interval]);
@@ -143,23 +130,115 @@ export async function selectScoreSeries(db: Kysely<Database>, workspaceId: numbe
   }));
 }
 
+// ---------------------------------------------------------------------------------------------
+// Reads from the totals that triggers keep per score name and prompt (migrations 005 and 007)
+
+/** One condition the totals can answer: the request's prompt name, or its version, is one of these. */
+type PromptCondition = { column: 'prompt_name'; values: string[] } | { column: 'prompt_version'; values: number[] };
+
 /**
- * The ungrouped, unfiltered series from the per-hour totals that triggers keep (migration 005):
- * a read of a few thousand rows where the join reads every score and its request. Days are sums of
- * their hours (a UTC day is a whole number of UTC hours); an hour left with no scores is skipped.
+ * The conditions of a query the totals can answer in place of the join: no grouping or grouping by
+ * prompt, and a filter that is nothing but prompt names and versions that must all hold. Null when
+ * the query needs the join (any other filter or grouping).
  */
-async function selectHourTotals(db: Kysely<Database>, workspaceId: number, q: ScoreAggregateQuery & { interval: StatsInterval }): Promise<SeriesRow[]> {
+export function totalsSelection(q: ScoreAggregateQuery): PromptCondition[] | null {
+  if (q.groupBy !== undefined && q.groupBy !== 'prompt') return null;
+  return q.filter ? promptConditions(q.filter) : [];
+}
+
+function promptConditions(f: RequestFilter): PromptCondition[] | null {
+  if (f.kind === 'group') {
+    if (f.logic === 'or' && f.filters.length !== 1) return null;
+    const parts = f.filters.map(promptConditions);
+    return parts.every((p) => p !== null) ? parts.flat() : null;
+  }
+  if (f.kind === 'string' && f.column === 'prompt_name') {
+    const values = f.test.op === 'eq' ? [f.test.value] : f.test.op === 'in' ? f.test.values : [];
+    return values.length > 0 ? [{ column: 'prompt_name', values }] : null;
+  }
+  if (f.kind === 'number' && f.column === 'prompt_version') {
+    const values = f.test.op === 'eq' ? [f.test.value] : f.test.op === 'in' ? f.test.values : [];
+    // The totals store "no version" as 0; stored versions are integers from 1.
+    return values.length > 0 && values.every((v) => Number.isInteger(v) && v >= 1) ? [{ column: 'prompt_version', values }] : null;
+  }
+  return null;
+}
+
+/** The prompt conditions as SQL over a totals table (its key columns, migration 007). */
+function promptWhere(conditions: PromptCondition[]): RawBuilder<SqlBool> {
+  const parts = conditions.map((c) =>
+    c.column === 'prompt_name'
+      ? sql<SqlBool>`(prompt_named = 1 and prompt_name in (${sql.join(c.values)}))`
+      : sql<SqlBool>`prompt_version in (${sql.join(c.values)})`,
+  );
+  return parts.length === 0 ? sql<SqlBool>`1 = 1` : sql<SqlBool>`${sql.join(parts, sql` and `)}`;
+}
+
+const PROMPT_KEY = ['prompt_named', 'prompt_name', 'prompt_version'] as const;
+
+interface PromptKeyRow {
+  prompt_named?: number | string;
+  prompt_name?: string;
+  prompt_version?: number | string;
+}
+
+function promptGroup(groupBy: StatsGroupBy | undefined, r: PromptKeyRow): StatsGroupKey | null {
+  if (groupBy !== 'prompt') return null;
+  const version = Number(r.prompt_version);
+  return { promptName: Number(r.prompt_named) === 1 ? r.prompt_name! : null, promptVersion: version === 0 ? null : version };
+}
+
+/** The distribution from `score_values`: at most 101 rows per name and prompt. */
+async function selectValueTotals(db: Kysely<Database>, workspaceId: number, q: ScoreAggregateQuery, conditions: PromptCondition[]): Promise<DistributionRow[]> {
+  const keyCols = q.groupBy === 'prompt' ? PROMPT_KEY : [];
+  const rows = await db
+    .selectFrom('score_values')
+    .where('workspace_id', '=', workspaceId)
+    .$if(q.name !== undefined, (b) => b.where('name', '=', q.name!))
+    .where(promptWhere(conditions))
+    .select(['name', ...keyCols, 'value'])
+    .select((eb) => eb.fn.sum<number>('count').as('count'))
+    .groupBy(['name', ...keyCols, 'value'])
+    .having((eb) => eb.fn.sum('count'), '>', 0)
+    .orderBy('name')
+    .$call((qb) => keyCols.reduce((acc, c) => acc.orderBy(c), qb))
+    .orderBy('value')
+    .execute();
+  return rows.map((r) => ({ name: r.name, group: promptGroup(q.groupBy, r as PromptKeyRow), value: Number(r.value), count: Number(r.count) }));
+}
+
+/**
+ * The series from `score_hours`: a read of a few thousand rows where the join reads every score
+ * and its request. Days are sums of their hours (a UTC day is a whole number of UTC hours); an hour
+ * left with no scores is skipped.
+ */
+async function selectHourTotals(
+  db: Kysely<Database>,
+  workspaceId: number,
+  q: ScoreAggregateQuery & { interval: StatsInterval },
+  conditions: PromptCondition[],
+): Promise<SeriesRow[]> {
+  const keyCols = q.groupBy === 'prompt' ? PROMPT_KEY : [];
   const width = sql.lit(INTERVAL_MS[q.interval]);
   const bucket = sql<number>`(hour_start - (hour_start % ${width}))`;
   const rows = await db
     .selectFrom('score_hours')
-    .select((eb) => ['name', bucket.as('bucket_start'), eb.fn.sum<number>('count').as('count'), eb.fn.sum<number>('sum').as('sum')])
     .where('workspace_id', '=', workspaceId)
     .$if(q.name !== undefined, (b) => b.where('name', '=', q.name!))
-    .groupBy(['name', bucket])
+    .where(promptWhere(conditions))
+    .select(['name', ...keyCols])
+    .select((eb) => [bucket.as('bucket_start'), eb.fn.sum<number>('count').as('count'), eb.fn.sum<number>('sum').as('sum')])
+    .groupBy(['name', ...keyCols, bucket])
     .having((eb) => eb.fn.sum('count'), '>', 0)
     .orderBy('name')
+    .$call((qb) => keyCols.reduce((acc, c) => acc.orderBy(c), qb))
     .orderBy(bucket)
     .execute();
-  return rows.map((r) => ({ name: r.name, group: null, bucketStart: Number(r.bucket_start), count: Number(r.count), sum: Number(r.sum) }));
+  return rows.map((r) => ({
+    name: r.name,
+    group: promptGroup(q.groupBy, r as PromptKeyRow),
+    bucketStart: Number(r.bucket_start),
+    count: Number(r.count),
+    sum: Number(r.sum),
+  }));
 }
