@@ -81,6 +81,9 @@ async function main() {
     ['stats for one score name over all rows', '/v1/scores/stats?name=quality'],
     ['stats for one name grouped by prompt version', '/v1/scores/stats?name=quality&group_by=prompt'],
     ['compare prompt version 1 with 3', '/v1/scores/compare?name=quality&a.prompt_version=1&b.prompt_version=3'],
+    // A filter the score totals cannot answer (a time range): it joins scores with requests.
+    ['stats for one name over one month (join)', `/v1/scores/stats?name=quality&from=${from}&to=${new Date(Date.UTC(2026, 4, 1)).toISOString()}`],
+    ['stats for one name grouped by model', '/v1/scores/stats?name=quality&group_by=model'],
   ];
   const results: { what: string; url: string; ms: number; ratioToById: number; runsMs: number[] }[] = [];
   const skipped: string[] = [];

@@ -12,7 +12,7 @@ import { seededRandom } from './helpers/random.js';
 import { createTestApp, logRequest, type TestApp } from './helpers/test-app.js';
 
 /**
- * The score totals per prompt (migration 007) that statistics and comparisons read instead of
+ * The score totals per prompt and model (migration 007) that statistics and comparisons read instead of
  * joining scores with requests. Two oracles: the tables must hold exactly what grouping the scores
  * and their requests as they stand gives, and every answer read from them must equal the answer
  * of the same query made to take the join (a filter on the start time that every request passes).
@@ -27,29 +27,29 @@ type Row = (string | number)[];
 async function expectedValues(db: Kysely<Database>): Promise<Row[]> {
   const { rows } = await sql<Record<string, unknown>>`
     select s.workspace_id, s.name, case when r.prompt_name is null then 0 else 1 end as named, coalesce(r.prompt_name, '') as pname,
-      coalesce(r.prompt_version, 0) as pversion, s.value, count(*) as n
+      coalesce(r.prompt_version, 0) as pversion, r.model, s.value, count(*) as n
     from scores s join requests r on r.id = s.request_id
-    group by 1, 2, 3, 4, 5, 6 order by 1, 2, 3, 4, 5, 6`.execute(db);
-  return rows.map((r) => [Number(r.workspace_id), String(r.name), Number(r.named), String(r.pname), Number(r.pversion), Number(r.value), Number(r.n)]);
+    group by 1, 2, 3, 4, 5, 6, 7 order by 1, 2, 3, 4, 5, 6, 7`.execute(db);
+  return rows.map((r) => [Number(r.workspace_id), String(r.name), Number(r.named), String(r.pname), Number(r.pversion), String(r.model), Number(r.value), Number(r.n)]);
 }
 
 async function storedValues(db: Kysely<Database>): Promise<Row[]> {
-  const rows = await db.selectFrom('score_values').selectAll().where('count', '>', 0).orderBy(['workspace_id', 'name', 'prompt_named', 'prompt_name', 'prompt_version', 'value']).execute();
-  return rows.map((r) => [Number(r.workspace_id), r.name, Number(r.prompt_named), r.prompt_name, Number(r.prompt_version), Number(r.value), Number(r.count)]);
+  const rows = await db.selectFrom('score_values').selectAll().where('count', '>', 0).orderBy(['workspace_id', 'name', 'prompt_named', 'prompt_name', 'prompt_version', 'model', 'value']).execute();
+  return rows.map((r) => [Number(r.workspace_id), r.name, Number(r.prompt_named), r.prompt_name, Number(r.prompt_version), r.model, Number(r.value), Number(r.count)]);
 }
 
 async function expectedHours(db: Kysely<Database>): Promise<Row[]> {
   const { rows } = await sql<Record<string, unknown>>`
     select s.workspace_id, s.name, case when r.prompt_name is null then 0 else 1 end as named, coalesce(r.prompt_name, '') as pname,
-      coalesce(r.prompt_version, 0) as pversion, r.request_start_time - r.request_start_time % ${HOUR} as hour, count(*) as n, sum(s.value) as total
+      coalesce(r.prompt_version, 0) as pversion, r.model, r.request_start_time - r.request_start_time % ${HOUR} as hour, count(*) as n, sum(s.value) as total
     from scores s join requests r on r.id = s.request_id
-    group by 1, 2, 3, 4, 5, 6 order by 1, 2, 3, 4, 5, 6`.execute(db);
-  return rows.map((r) => [Number(r.workspace_id), String(r.name), Number(r.named), String(r.pname), Number(r.pversion), Number(r.hour), Number(r.n), Number(r.total)]);
+    group by 1, 2, 3, 4, 5, 6, 7 order by 1, 2, 3, 4, 5, 6, 7`.execute(db);
+  return rows.map((r) => [Number(r.workspace_id), String(r.name), Number(r.named), String(r.pname), Number(r.pversion), String(r.model), Number(r.hour), Number(r.n), Number(r.total)]);
 }
 
 async function storedHours(db: Kysely<Database>): Promise<Row[]> {
-  const rows = await db.selectFrom('score_hours').selectAll().where('count', '>', 0).orderBy(['workspace_id', 'name', 'prompt_named', 'prompt_name', 'prompt_version', 'hour_start']).execute();
-  return rows.map((r) => [Number(r.workspace_id), r.name, Number(r.prompt_named), r.prompt_name, Number(r.prompt_version), Number(r.hour_start), Number(r.count), Number(r.sum)]);
+  const rows = await db.selectFrom('score_hours').selectAll().where('count', '>', 0).orderBy(['workspace_id', 'name', 'prompt_named', 'prompt_name', 'prompt_version', 'model', 'hour_start']).execute();
+  return rows.map((r) => [Number(r.workspace_id), r.name, Number(r.prompt_named), r.prompt_name, Number(r.prompt_version), r.model, Number(r.hour_start), Number(r.count), Number(r.sum)]);
 }
 
 /** The same query made to take the join: every request started after 2000. */
@@ -65,10 +65,14 @@ const STATS_QUERIES = [
   'prompt_version=1&prompt_version=3&interval=hour',
   // The empty name is a name, not the absence of one.
   `filter=${encodeURIComponent(JSON.stringify({ field: 'prompt_name', op: '=', value: '' }))}&group_by=prompt`,
+  'group_by=model&interval=hour',
+  'name=tone&model=gpt-b&group_by=prompt',
+  'model=gpt-a&model=gpt-c&prompt_name=alpha&group_by=model',
 ];
 const COMPARE_QUERIES = [
   'name=quality&a.prompt_version=1&b.prompt_version=2',
   'name=tone&a.prompt_name=alpha&a.prompt_version=1&b.prompt_name=beta',
+  'name=quality&a.model=gpt-a&b.model=gpt-b&b.prompt_version=2',
 ];
 
 describe('which statistics queries the totals answer', () => {
@@ -76,9 +80,13 @@ describe('which statistics queries the totals answer', () => {
   const version = (...values: number[]): RequestFilter => ({ kind: 'number', column: 'prompt_version', test: { op: 'in', values } });
   const and = (...filters: RequestFilter[]): RequestFilter => ({ kind: 'group', logic: 'and', filters });
 
-  it('answers no filter, prompt names and versions that must all hold, ungrouped or grouped by prompt', () => {
+  it('answers no filter, prompt names, versions and models that must all hold, ungrouped or grouped by prompt or model', () => {
     assert.deepEqual(totalsSelection({}), []);
     assert.deepEqual(totalsSelection({ groupBy: 'prompt' }), []);
+    assert.deepEqual(totalsSelection({ groupBy: 'model', filter: and(name('a'), { kind: 'string', column: 'model', test: { op: 'in', values: ['m', 'n'] } }) }), [
+      { column: 'prompt_name', values: ['a'] },
+      { column: 'model', values: ['m', 'n'] },
+    ]);
     assert.deepEqual(totalsSelection({ filter: and(name('a'), version(1, 3)) }), [
       { column: 'prompt_name', values: ['a'] },
       { column: 'prompt_version', values: [1, 3] },
@@ -87,9 +95,10 @@ describe('which statistics queries the totals answer', () => {
   });
 
   it('leaves to the join any other grouping, any other condition, alternatives, and versions the totals cannot hold', () => {
-    assert.equal(totalsSelection({ groupBy: 'model' }), null);
     assert.equal(totalsSelection({ groupBy: 'tag' }), null);
-    assert.equal(totalsSelection({ filter: and(name('a'), { kind: 'string', column: 'model', test: { op: 'eq', value: 'm' } }) }), null);
+    assert.equal(totalsSelection({ filter: and(name('a'), { kind: 'string', column: 'provider', test: { op: 'eq', value: 'openai' } }) }), null);
+    assert.equal(totalsSelection({ filter: and(name('a'), { kind: 'tags', match: 'any', tags: ['x'] }) }), null);
+    assert.equal(totalsSelection({ filter: { kind: 'string', column: 'model', test: { op: 'starts_with', value: 'gpt' } } }), null);
     assert.equal(totalsSelection({ filter: { kind: 'group', logic: 'or', filters: [name('a'), name('b')] } }), null);
     assert.equal(totalsSelection({ filter: { kind: 'string', column: 'prompt_name', test: { op: 'neq', value: 'a' } } }), null);
     assert.equal(totalsSelection({ filter: { kind: 'string', column: 'prompt_name', test: { op: 'exists' } } }), null);
@@ -125,7 +134,9 @@ for (const backend of BACKENDS) {
       for (let i = 0; i < 28; i++) {
         const at = (T0 + Math.floor(rand() * 30 * HOUR)) / 1000;
         const score = i % 4 === 0 ? { score: Math.floor(rand() * 101) } : {};
-        ids.push(await logRequest(t, { request_start_time: at, request_end_time: at + 1, ...prompts[i % prompts.length], ...score }));
+        // Models cycle at another period than prompts, so prompt and model vary independently.
+        const model = ['gpt-a', 'gpt-b', 'gpt-c'][i % 3];
+        ids.push(await logRequest(t, { request_start_time: at, request_end_time: at + 1, model, ...prompts[i % prompts.length], ...score }));
       }
       // Another workspace's scores under the same prompt: never in alpha's answers.
       const foreign = await logRequest(t, { prompt_name: 'alpha', prompt_version_number: 1, score: 1 }, t.other.key);
@@ -197,18 +208,19 @@ for (const backend of BACKENDS) {
         await store.migrate('006-score-hours-replanned');
         const ws = await store.createWorkspace('w');
         const rows = [
-          { name: null, version: null, at: T0, scores: { quality: 10, tone: 4 } },
-          { name: 'p', version: 1, at: T0 + 60_000, scores: { quality: 30 } },
-          { name: 'p', version: 1, at: T0 + HOUR, scores: { quality: 99 } },
-          { name: 'p', version: 2, at: T0, scores: { quality: 30 } },
-          { name: '', version: null, at: T0, scores: { quality: 7 } },
+          { name: null, version: null, model: 'm', at: T0, scores: { quality: 10, tone: 4 } },
+          { name: 'p', version: 1, model: 'm', at: T0 + 60_000, scores: { quality: 30 } },
+          { name: 'p', version: 1, model: 'n', at: T0 + HOUR, scores: { quality: 99 } },
+          { name: 'p', version: 2, model: 'm', at: T0, scores: { quality: 30 } },
+          { name: '', version: null, model: 'm', at: T0, scores: { quality: 7 } },
+          { name: 'p', version: 1, model: 'm', at: T0 + 2 * 60_000, scores: { quality: 30 } },
         ];
         const ids: number[] = [];
         for (const r of rows) {
           const [{ id }] = await sql<{ id: number }>`
             insert into requests (workspace_id, provider, model, function_name, input, output, parameters, prompt_input_variables,
               input_tokens, output_tokens, price, status, request_start_time, request_end_time, latency_ms, created_at, prompt_name, prompt_version)
-            values (${ws.id}, 'openai', 'm', '', '{}', '{}', '{}', '{}', 0, 0, 0, 'SUCCESS', ${r.at}, ${r.at + 1}, 1, 0, ${r.name}, ${r.version}) returning id`
+            values (${ws.id}, 'openai', ${r.model}, '', '{}', '{}', '{}', '{}', 0, 0, 0, 'SUCCESS', ${r.at}, ${r.at + 1}, 1, 0, ${r.name}, ${r.version}) returning id`
             .execute(store.db)
             .then((q) => q.rows as [{ id: number }]);
           ids.push(Number(id));
@@ -221,20 +233,20 @@ for (const backend of BACKENDS) {
         await store.migrate();
         const h0 = T0 - (T0 % HOUR);
         assert.deepEqual(await storedValues(store.db), [
-          [ws.id, 'quality', 0, '', 0, 10, 1],
-          [ws.id, 'quality', 1, '', 0, 7, 1],
-          [ws.id, 'quality', 1, 'p', 1, 30, 1],
-          [ws.id, 'quality', 1, 'p', 1, 99, 1],
-          [ws.id, 'quality', 1, 'p', 2, 30, 1],
-          [ws.id, 'tone', 0, '', 0, 4, 1],
+          [ws.id, 'quality', 0, '', 0, 'm', 10, 1],
+          [ws.id, 'quality', 1, '', 0, 'm', 7, 1],
+          [ws.id, 'quality', 1, 'p', 1, 'm', 30, 2],
+          [ws.id, 'quality', 1, 'p', 1, 'n', 99, 1],
+          [ws.id, 'quality', 1, 'p', 2, 'm', 30, 1],
+          [ws.id, 'tone', 0, '', 0, 'm', 4, 1],
         ]);
         assert.deepEqual(await storedHours(store.db), [
-          [ws.id, 'quality', 0, '', 0, h0, 1, 10],
-          [ws.id, 'quality', 1, '', 0, h0, 1, 7],
-          [ws.id, 'quality', 1, 'p', 1, h0, 1, 30],
-          [ws.id, 'quality', 1, 'p', 1, h0 + HOUR, 1, 99],
-          [ws.id, 'quality', 1, 'p', 2, h0, 1, 30],
-          [ws.id, 'tone', 0, '', 0, h0, 1, 4],
+          [ws.id, 'quality', 0, '', 0, 'm', h0, 1, 10],
+          [ws.id, 'quality', 1, '', 0, 'm', h0, 1, 7],
+          [ws.id, 'quality', 1, 'p', 1, 'm', h0, 2, 60],
+          [ws.id, 'quality', 1, 'p', 1, 'n', h0 + HOUR, 1, 99],
+          [ws.id, 'quality', 1, 'p', 2, 'm', h0, 1, 30],
+          [ws.id, 'tone', 0, '', 0, 'm', h0, 1, 4],
         ]);
         // From here the triggers keep them: a score changes, and a request moves to another prompt.
         const actor = { id: 'key:1', source: 'api' as const };
@@ -247,10 +259,22 @@ for (const backend of BACKENDS) {
           dist.map((d) => [d.group?.promptName, d.group?.promptVersion, d.value, d.count]),
           [
             ['', null, 7, 1],
+            ['p', 1, 30, 1],
             ['p', 1, 50, 1],
             ['p', 1, 99, 1],
             ['p', 2, 10, 1],
             ['p', 2, 30, 1],
+          ],
+        );
+        const byModel = await store.scoreDistribution(ws.id, { name: 'quality', groupBy: 'model' });
+        assert.deepEqual(
+          byModel.map((d) => [d.group?.model, d.value, d.count]),
+          [
+            ['m', 7, 1],
+            ['m', 10, 1],
+            ['m', 30, 2],
+            ['m', 50, 1],
+            ['n', 99, 1],
           ],
         );
       } finally {

@@ -98,21 +98,22 @@ export interface ScoreEventsTable {
 }
 
 /**
- * How a totals table keys a request's prompt (migration 007): primary-key columns cannot be null,
- * so a missing prompt name is `prompt_named` 0 with `prompt_name` '', a missing version is 0.
+ * How a totals table keys a request's prompt and model (migration 007): primary-key columns cannot
+ * be null, so a missing prompt name is `prompt_named` 0 with `prompt_name` '', a missing version 0.
  */
-interface PromptKeyColumns {
+interface GroupKeyColumns {
   prompt_named: number;
   prompt_name: string;
   prompt_version: number;
+  model: string;
 }
 
 /**
- * Per-hour totals of a score name and prompt: how many scores, and their sum, by the UTC hour of
- * their request's start time. Kept by triggers (migrations 005, 007); statistics read these
- * instead of every score.
+ * Per-hour totals of a score name, prompt and model: how many scores, and their sum, by the UTC
+ * hour of their request's start time. Kept by triggers (migrations 005, 007); statistics read
+ * these instead of every score.
  */
-export interface ScoreHoursTable extends PromptKeyColumns {
+export interface ScoreHoursTable extends GroupKeyColumns {
   workspace_id: number;
   name: string;
   /** Start of the UTC hour of the request start time, epoch ms. */
@@ -121,8 +122,8 @@ export interface ScoreHoursTable extends PromptKeyColumns {
   sum: number;
 }
 
-/** How many scores of a name and prompt have each value (migration 007), kept by triggers. */
-export interface ScoreValuesTable extends PromptKeyColumns {
+/** How many scores of a name, prompt and model have each value (migration 007), kept by triggers. */
+export interface ScoreValuesTable extends GroupKeyColumns {
   workspace_id: number;
   name: string;
   value: number;

@@ -131,30 +131,30 @@ export async function selectScoreSeries(db: Kysely<Database>, workspaceId: numbe
 }
 
 // ---------------------------------------------------------------------------------------------
-// Reads from the totals that triggers keep per score name and prompt (migrations 005 and 007)
+// Reads from the totals that triggers keep per score name, prompt and model (migrations 005, 007)
 
-/** One condition the totals can answer: the request's prompt name, or its version, is one of these. */
-type PromptCondition = { column: 'prompt_name'; values: string[] } | { column: 'prompt_version'; values: number[] };
+/** One condition the totals can answer: the request's prompt name, version or model is one of these. */
+export type TotalsCondition = { column: 'prompt_name' | 'model'; values: string[] } | { column: 'prompt_version'; values: number[] };
 
 /**
  * The conditions of a query the totals can answer in place of the join: no grouping or grouping by
- * prompt, and a filter that is nothing but prompt names and versions that must all hold. Null when
- * the query needs the join (any other filter or grouping).
+ * prompt or model, and a filter that is nothing but prompt names, prompt versions and models that
+ * must all hold. Null when the query needs the join (any other filter, or grouping by tag).
  */
-export function totalsSelection(q: ScoreAggregateQuery): PromptCondition[] | null {
-  if (q.groupBy !== undefined && q.groupBy !== 'prompt') return null;
-  return q.filter ? promptConditions(q.filter) : [];
+export function totalsSelection(q: ScoreAggregateQuery): TotalsCondition[] | null {
+  if (q.groupBy === 'tag') return null;
+  return q.filter ? totalsConditions(q.filter) : [];
 }
 
-function promptConditions(f: RequestFilter): PromptCondition[] | null {
+function totalsConditions(f: RequestFilter): TotalsCondition[] | null {
   if (f.kind === 'group') {
     if (f.logic === 'or' && f.filters.length !== 1) return null;
-    const parts = f.filters.map(promptConditions);
+    const parts = f.filters.map(totalsConditions);
     return parts.every((p) => p !== null) ? parts.flat() : null;
   }
-  if (f.kind === 'string' && f.column === 'prompt_name') {
+  if (f.kind === 'string' && (f.column === 'prompt_name' || f.column === 'model')) {
     const values = f.test.op === 'eq' ? [f.test.value] : f.test.op === 'in' ? f.test.values : [];
-    return values.length > 0 ? [{ column: 'prompt_name', values }] : null;
+    return values.length > 0 ? [{ column: f.column, values }] : null;
   }
   if (f.kind === 'number' && f.column === 'prompt_version') {
     const values = f.test.op === 'eq' ? [f.test.value] : f.test.op === 'in' ? f.test.values : [];
@@ -164,38 +164,43 @@ function promptConditions(f: RequestFilter): PromptCondition[] | null {
   return null;
 }
 
-/** The prompt conditions as SQL over a totals table (its key columns, migration 007). */
-function promptWhere(conditions: PromptCondition[]): RawBuilder<SqlBool> {
-  const parts = conditions.map((c) =>
-    c.column === 'prompt_name'
-      ? sql<SqlBool>`(prompt_named = 1 and prompt_name in (${sql.join(c.values)}))`
-      : sql<SqlBool>`prompt_version in (${sql.join(c.values)})`,
-  );
+/** The conditions as SQL over a totals table (its key columns, migration 007). */
+function totalsWhere(conditions: TotalsCondition[]): RawBuilder<SqlBool> {
+  const parts = conditions.map((c) => {
+    const values = sql.join(c.values);
+    if (c.column === 'prompt_name') return sql<SqlBool>`(prompt_named = 1 and prompt_name in (${values}))`;
+    return c.column === 'model' ? sql<SqlBool>`model in (${values})` : sql<SqlBool>`prompt_version in (${values})`;
+  });
   return parts.length === 0 ? sql<SqlBool>`1 = 1` : sql<SqlBool>`${sql.join(parts, sql` and `)}`;
 }
 
-const PROMPT_KEY = ['prompt_named', 'prompt_name', 'prompt_version'] as const;
+// The key columns a grouping reads from the totals, in the order groups are sorted.
+const TOTALS_GROUP_KEY = { prompt: ['prompt_named', 'prompt_name', 'prompt_version'], model: ['model'] } as const;
 
-interface PromptKeyRow {
+interface TotalsKeyRow {
   prompt_named?: number | string;
   prompt_name?: string;
   prompt_version?: number | string;
+  model?: string;
 }
 
-function promptGroup(groupBy: StatsGroupBy | undefined, r: PromptKeyRow): StatsGroupKey | null {
+function totalsGroup(groupBy: StatsGroupBy | undefined, r: TotalsKeyRow): StatsGroupKey | null {
+  if (groupBy === 'model') return { model: r.model! };
   if (groupBy !== 'prompt') return null;
   const version = Number(r.prompt_version);
   return { promptName: Number(r.prompt_named) === 1 ? r.prompt_name! : null, promptVersion: version === 0 ? null : version };
 }
 
-/** The distribution from `score_values`: at most 101 rows per name and prompt. */
-async function selectValueTotals(db: Kysely<Database>, workspaceId: number, q: ScoreAggregateQuery, conditions: PromptCondition[]): Promise<DistributionRow[]> {
-  const keyCols = q.groupBy === 'prompt' ? PROMPT_KEY : [];
+const totalsKey = (groupBy: StatsGroupBy | undefined) => (groupBy === 'prompt' || groupBy === 'model' ? TOTALS_GROUP_KEY[groupBy] : []);
+
+/** The distribution from `score_values`: at most 101 rows per name, prompt and model. */
+async function selectValueTotals(db: Kysely<Database>, workspaceId: number, q: ScoreAggregateQuery, conditions: TotalsCondition[]): Promise<DistributionRow[]> {
+  const keyCols = totalsKey(q.groupBy);
   const rows = await db
     .selectFrom('score_values')
     .where('workspace_id', '=', workspaceId)
     .$if(q.name !== undefined, (b) => b.where('name', '=', q.name!))
-    .where(promptWhere(conditions))
+    .where(totalsWhere(conditions))
     .select(['name', ...keyCols, 'value'])
     .select((eb) => eb.fn.sum<number>('count').as('count'))
     .groupBy(['name', ...keyCols, 'value'])
@@ -204,7 +209,7 @@ async function selectValueTotals(db: Kysely<Database>, workspaceId: number, q: S
     .$call((qb) => keyCols.reduce((acc, c) => acc.orderBy(c), qb))
     .orderBy('value')
     .execute();
-  return rows.map((r) => ({ name: r.name, group: promptGroup(q.groupBy, r as PromptKeyRow), value: Number(r.value), count: Number(r.count) }));
+  return rows.map((r) => ({ name: r.name, group: totalsGroup(q.groupBy, r as TotalsKeyRow), value: Number(r.value), count: Number(r.count) }));
 }
 
 /**
@@ -216,16 +221,16 @@ async function selectHourTotals(
   db: Kysely<Database>,
   workspaceId: number,
   q: ScoreAggregateQuery & { interval: StatsInterval },
-  conditions: PromptCondition[],
+  conditions: TotalsCondition[],
 ): Promise<SeriesRow[]> {
-  const keyCols = q.groupBy === 'prompt' ? PROMPT_KEY : [];
+  const keyCols = totalsKey(q.groupBy);
   const width = sql.lit(INTERVAL_MS[q.interval]);
   const bucket = sql<number>`(hour_start - (hour_start % ${width}))`;
   const rows = await db
     .selectFrom('score_hours')
     .where('workspace_id', '=', workspaceId)
     .$if(q.name !== undefined, (b) => b.where('name', '=', q.name!))
-    .where(promptWhere(conditions))
+    .where(totalsWhere(conditions))
     .select(['name', ...keyCols])
     .select((eb) => [bucket.as('bucket_start'), eb.fn.sum<number>('count').as('count'), eb.fn.sum<number>('sum').as('sum')])
     .groupBy(['name', ...keyCols, bucket])
@@ -236,7 +241,7 @@ async function selectHourTotals(
     .execute();
   return rows.map((r) => ({
     name: r.name,
-    group: promptGroup(q.groupBy, r as PromptKeyRow),
+    group: totalsGroup(q.groupBy, r as TotalsKeyRow),
     bucketStart: Number(r.bucket_start),
     count: Number(r.count),
     sum: Number(r.sum),

@@ -5,7 +5,7 @@ import * as scoreIndexes from './003-score-indexes.js';
 import * as accounts from './004-accounts.js';
 import * as scoreHours from './005-score-hours.js';
 import * as scoreHoursReplanned from './006-score-hours-replanned.js';
-import * as scoreTotalsByPrompt from './007-score-totals-by-prompt.js';
+import * as scoreTotals from './007-score-totals.js';
 
 /** Where the two backends' DDL differs: how an auto-assigned integer id is declared, and triggers. */
 export interface MigrationDialect {
@@ -24,7 +24,7 @@ const MIGRATIONS: Record<string, VersionedMigration> = {
   '004-accounts': accounts,
   '005-score-hours': scoreHours,
   '006-score-hours-replanned': scoreHoursReplanned,
-  '007-score-totals-by-prompt': scoreTotalsByPrompt,
+  '007-score-totals': scoreTotals,
 };
 
 export class TallyMigrations implements MigrationProvider {
