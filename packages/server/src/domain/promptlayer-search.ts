@@ -131,7 +131,7 @@ function condition(raw: Record<string, unknown>, path: string): FilterCondition 
       return { kind: 'string', column: spec.column as StringColumn, test: stringTest(op, value, valuePath, spec.column as StringColumn) };
     case 'number':
     case 'time':
-      return { kind: 'number', column: spec.column as NumberColumn, test: numberTest(op, value, valuePath, spec.kind) };
+      return { kind: 'number', column: spec.column as NumberColumn, test: numberTest(op, value, valuePath, spec.kind, spec.column as NumberColumn) };
     case 'score':
       return { kind: 'score', name: filterScoreName(raw.nested_key, `${path}.nested_key`), test: numberTest(op, value, valuePath, 'score') };
     case 'metadata': {

@@ -1,6 +1,7 @@
 import type { LogRequestBody, TrackRequestBody } from '../schemas/promptlayer.js';
 import { invalidField } from './errors.js';
 import { parseId } from './ids.js';
+import { LIMITS } from './limits.js';
 import { DEFAULT_SCORE_NAME } from './score.js';
 import { parseTimestamp } from './timestamps.js';
 
@@ -62,7 +63,8 @@ function blueprintMessage(message: unknown): Json {
   return { ...rest, role: typeof message.role === 'string' ? message.role : 'user', content: contentBlocks(content) };
 }
 
-const usageNumber = (v: unknown): number => (typeof v === 'number' && Number.isInteger(v) && v >= 0 ? v : 0);
+// Like any other unusable usage figure, a count beyond what Tally stores is read as none.
+const usageNumber = (v: unknown): number => (typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= LIMITS.tokens ? v : 0);
 
 /**
  * Reads the provider call of `/track-request` (OpenAI- or Anthropic-shaped kwargs and response)

@@ -125,7 +125,7 @@ export function filterFromParams(p: SearchParams, raw: Record<string, unknown>):
   parts.push(columnIn('prompt_name', p.prompt_name, 'prompt_name'));
   parts.push(columnIn('status', p.status, 'status'));
   if (p.prompt_version && p.prompt_version.length > 0) {
-    parts.push({ kind: 'number', column: 'prompt_version', test: numberTest('in', p.prompt_version, 'prompt_version', 'number') });
+    parts.push({ kind: 'number', column: 'prompt_version', test: numberTest('in', p.prompt_version, 'prompt_version', 'number', 'prompt_version') });
   }
   if (p.tag && p.tag.length > 0) parts.push(tagsCondition(p.tag_match ?? 'all', p.tag, 'tag'));
   for (const key of p.has_metadata ?? []) parts.push({ kind: 'metadata', key, test: { op: 'exists' } });

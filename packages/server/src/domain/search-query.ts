@@ -16,6 +16,7 @@
  * `metadata team != x` includes requests without `team`; add `exists` to exclude them.
  */
 import { invalidField } from './errors.js';
+import { INT32_MAX } from './limits.js';
 import { DEFAULT_SCORE_NAME } from './score.js';
 import { parseTimestamp } from './timestamps.js';
 
@@ -164,9 +165,36 @@ function opsFor(kind: FieldKind): readonly string[] {
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-function readNumber(v: unknown, path: string, kind: 'number' | 'time' | 'score'): number {
+const INT32: readonly [number, number] = [-INT32_MAX - 1, INT32_MAX];
+const EXACT: readonly [number, number] = [-Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER];
+
+/**
+ * The integer columns and the values their SQL type holds (32-bit, or 64-bit within JavaScript's
+ * exact integers). PostgreSQL refuses to compare such a column with a fraction or a number out of
+ * its range (an error, not an empty result), so a filter value must be a whole number within the
+ * range, the same on both backends. `price` holds any number; times are read as timestamps.
+ */
+const INTEGER_RANGES: Partial<Record<NumberColumn, readonly [number, number]>> = {
+  id: EXACT,
+  latency_ms: EXACT,
+  prompt_version: INT32,
+  input_tokens: INT32,
+  output_tokens: INT32,
+  tokens: INT32,
+};
+
+// Sort keys also include the times, 64-bit integer columns.
+const CURSOR_RANGES: Partial<Record<string, readonly [number, number]>> = { ...INTEGER_RANGES, request_start_time: EXACT, request_end_time: EXACT };
+
+function readNumber(v: unknown, path: string, kind: 'number' | 'time' | 'score', column?: NumberColumn): number {
   if (kind === 'time') return parseTimestamp(v, path);
   if (typeof v !== 'number' || !Number.isFinite(v)) throw invalidField(path, 'must be a number');
+  // A score is a 32-bit integer column too.
+  const range = kind === 'score' ? INT32 : column === undefined ? undefined : INTEGER_RANGES[column];
+  if (range) {
+    if (!Number.isInteger(v)) throw invalidField(path, 'must be a whole number');
+    if (v < range[0] || v > range[1]) throw invalidField(path, `must be between ${range[0]} and ${range[1]}`);
+  }
   return v;
 }
 
@@ -186,8 +214,8 @@ function noValue(v: unknown, path: string, op: string): void {
   if (v !== undefined && v !== null) throw invalidField(path, `takes no value with op "${op}"`);
 }
 
-/** Builds a number test from a normalized operator and its raw value. */
-export function numberTest(op: string, value: unknown, path: string, kind: 'number' | 'time' | 'score'): NumberTest {
+/** Builds a number test from a normalized operator and its raw value (tested against `column`, if given). */
+export function numberTest(op: string, value: unknown, path: string, kind: 'number' | 'time' | 'score', column?: NumberColumn): NumberTest {
   switch (op) {
     case 'eq':
     case 'neq':
@@ -195,17 +223,17 @@ export function numberTest(op: string, value: unknown, path: string, kind: 'numb
     case 'lte':
     case 'gt':
     case 'gte':
-      return { op, value: readNumber(value, path, kind) };
+      return { op, value: readNumber(value, path, kind, column) };
     case 'between': {
       if (!Array.isArray(value) || value.length !== 2) throw invalidField(path, 'must be an array [min, max] for "between"');
-      const min = readNumber(value[0], `${path}.0`, kind);
-      const max = readNumber(value[1], `${path}.1`, kind);
+      const min = readNumber(value[0], `${path}.0`, kind, column);
+      const max = readNumber(value[1], `${path}.1`, kind, column);
       if (min > max) throw invalidField(path, 'min must not be greater than max');
       return { op, min, max };
     }
     case 'in':
     case 'not_in':
-      return { op, values: readList(value, path, (x, p) => readNumber(x, p, kind)) };
+      return { op, values: readList(value, path, (x, p) => readNumber(x, p, kind, column)) };
     case 'exists':
     case 'not_exists':
       noValue(value, path, op);
@@ -325,7 +353,7 @@ function parseCondition(raw: Record<string, unknown>, path: string): FilterCondi
       return { kind: 'score', name: filterScoreName(raw.name, `${path}.name`), test: numberTest(op, raw.value, valuePath, 'score') };
     case 'number':
     case 'time':
-      return { kind: 'number', column: spec.column as NumberColumn, test: numberTest(op, raw.value, valuePath, spec.kind) };
+      return { kind: 'number', column: spec.column as NumberColumn, test: numberTest(op, raw.value, valuePath, spec.kind, spec.column as NumberColumn) };
     case 'string':
       return { kind: 'string', column: spec.column as StringColumn, test: stringTest(op, raw.value, valuePath, spec.column as StringColumn) };
     case 'metadata': {
@@ -445,5 +473,8 @@ export function decodeCursor(cursor: string, sort: SortSpec, field = 'cursor'): 
   const isScore = sort.key.kind === 'score';
   const isText = sort.key.kind === 'column' && sort.key.column === 'status';
   if ((v === null && !isScore) || (typeof v === 'string' && !isText) || (typeof v === 'number' && isText)) throw bad();
+  // An integer sort key's value, compared with its column in SQL, must fit it (see INTEGER_RANGES).
+  const range = isScore ? INT32 : sort.key.kind === 'column' ? (CURSOR_RANGES[sort.key.column] ?? null) : null;
+  if (typeof v === 'number' && range && (!Number.isInteger(v) || v < range[0] || v > range[1])) throw bad();
   return { value: v as number | string | null, id: i };
 }

@@ -1,4 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
+import { LIMITS } from '../domain/limits.js';
 import { MAX_HISTOGRAM_BUCKETS } from '../domain/statistics.js';
 import { Id, Nullable, RecordOf, Score, ScoreName, Timestamp } from './common.js';
 import { FilterParams, familyParams } from './search.js';
@@ -149,7 +150,7 @@ export const StatsReply = Type.Object({
 
 const cohortParams = (side: 'a' | 'b') => ({
   [`${side}.prompt_name`]: Type.Optional(Type.String({ minLength: 1, maxLength: 512 })),
-  [`${side}.prompt_version`]: Type.Optional(Type.Integer({ minimum: 1, description: 'must be a positive integer' })),
+  [`${side}.prompt_version`]: Type.Optional(Type.Integer({ minimum: 1, maximum: LIMITS.promptVersion, description: `must be an integer from 1 to ${LIMITS.promptVersion}` })),
   [`${side}.model`]: Type.Optional(Type.String({ minLength: 1, maxLength: 512 })),
   [`${side}.tag`]: Type.Optional(Type.String({ minLength: 1, maxLength: 512 })),
   [`${side}.from`]: Type.Optional(Timestamp),

@@ -1,4 +1,5 @@
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { INT32_MAX, LIMITS } from '../domain/limits.js';
 import { PAGE_SIZE } from '../domain/search-query.js';
 import { ApiKeyField, JsonObject, Nullable, RecordOf } from './common.js';
 
@@ -53,7 +54,7 @@ const filterParams = {
   model: Type.Optional(Many(Text)),
   function_name: Type.Optional(Many(Text)),
   prompt_name: Type.Optional(Many(Text)),
-  prompt_version: Type.Optional(Many(Type.Integer({ minimum: 1 }))),
+  prompt_version: Type.Optional(Many(Type.Integer({ minimum: 1, maximum: LIMITS.promptVersion }))),
   status: Type.Optional(Many(Text)),
   tag: Type.Optional(Many(Text)),
   tag_match: Type.Optional(Type.Union([Type.Literal('any'), Type.Literal('all')], { description: 'must be "any" or "all"' })),
@@ -62,12 +63,12 @@ const filterParams = {
   no_score: Type.Optional(Many(Text)),
   from: Type.Optional(Type.String({ maxLength: 64, description: 'request start time, inclusive: epoch seconds or ISO 8601' })),
   to: Type.Optional(Type.String({ maxLength: 64, description: 'request start time, exclusive: epoch seconds or ISO 8601' })),
-  min_latency_ms: Type.Optional(Type.Number({ minimum: 0 })),
-  max_latency_ms: Type.Optional(Type.Number({ minimum: 0 })),
+  min_latency_ms: Type.Optional(Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER })),
+  max_latency_ms: Type.Optional(Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER })),
   min_cost: Type.Optional(Type.Number({ minimum: 0 })),
   max_cost: Type.Optional(Type.Number({ minimum: 0 })),
-  min_tokens: Type.Optional(Type.Number({ minimum: 0 })),
-  max_tokens: Type.Optional(Type.Number({ minimum: 0 })),
+  min_tokens: Type.Optional(Type.Integer({ minimum: 0, maximum: INT32_MAX })),
+  max_tokens: Type.Optional(Type.Integer({ minimum: 0, maximum: INT32_MAX })),
 };
 
 /** The search filters as query parameters, shared by every filtered GET (search, export, stats, compare). */

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { parseId } from '../../domain/ids.js';
 import { invalidField } from '../../domain/errors.js';
+import { LIMITS } from '../../domain/limits.js';
 import { scoreName } from '../../domain/score.js';
 import { ErrorBody, TrackOk } from '../../schemas/common.js';
 import { CreateGroupBody, CreateGroupReply, TrackGroupBody, TrackMetadataBody, TrackPromptBody, TrackScoreBody } from '../../schemas/promptlayer.js';
@@ -40,6 +41,7 @@ export const trackRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, { q
       const hasLabel = body.label !== undefined && body.label !== null;
       if (hasVersion && hasLabel) throw invalidField('version', 'give either version or label, not both');
       const version = hasVersion ? parseId(body.version, 'version') : null;
+      if (version !== null && version > LIMITS.promptVersion) throw invalidField('version', `must be at most ${LIMITS.promptVersion}`);
       await queue.submit({
         op: 'setPrompt',
         workspaceId,
