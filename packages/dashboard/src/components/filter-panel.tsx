@@ -3,11 +3,13 @@ import { emptyFilters, type FilterState, type ScoreFilterRow } from '../filters.
 
 type Simple = Exclude<keyof FilterState, 'scores' | 'tag_match'>;
 
-function Field({ label, name, f, set, type = 'text', placeholder }: { label: string; name: Simple; f: FilterState; set: (f: FilterState) => void; type?: string; placeholder?: string }) {
+// Number fields take whole numbers (the server refuses fractions of ids, versions, milliseconds and
+// tokens) unless `step` says otherwise, as cost does.
+function Field({ label, name, f, set, type = 'text', placeholder, step = '1' }: { label: string; name: Simple; f: FilterState; set: (f: FilterState) => void; type?: string; placeholder?: string; step?: string }) {
   return (
     <label>
       {label}
-      <input type={type} name={name} value={f[name]} placeholder={placeholder} step={type === 'number' ? 'any' : undefined} min={type === 'number' ? 0 : undefined} onChange={(e) => set({ ...f, [name]: e.target.value })} />
+      <input type={type} name={name} value={f[name]} placeholder={placeholder} step={type === 'number' ? step : undefined} min={type === 'number' ? 0 : undefined} onChange={(e) => set({ ...f, [name]: e.target.value })} />
     </label>
   );
 }
@@ -54,8 +56,8 @@ export function FilterPanel({ initial, onApply }: { initial: FilterState; onAppl
         <Field label="To" name="to" f={f} set={set} type="datetime-local" />
         <Field label="Min latency (ms)" name="min_latency_ms" f={f} set={set} type="number" />
         <Field label="Max latency (ms)" name="max_latency_ms" f={f} set={set} type="number" />
-        <Field label="Min cost ($)" name="min_cost" f={f} set={set} type="number" />
-        <Field label="Max cost ($)" name="max_cost" f={f} set={set} type="number" />
+        <Field label="Min cost ($)" name="min_cost" f={f} set={set} type="number" step="any" />
+        <Field label="Max cost ($)" name="max_cost" f={f} set={set} type="number" step="any" />
         <Field label="Min tokens" name="min_tokens" f={f} set={set} type="number" />
         <Field label="Max tokens" name="max_tokens" f={f} set={set} type="number" />
       </div>
