@@ -3,9 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { sql } from 'kysely';
 import pg from 'pg';
 import { openPostgresStore } from '../src/store/postgres/postgres-store.js';
-import type { SqlStore } from '../src/store/sql-store.js';
-import { openSqliteStore } from '../src/store/sqlite/sqlite-store.js';
-import { BACKENDS, freshLocation } from './helpers/backends.js';
+import { BACKENDS, freshLocation, openUnmigrated } from './helpers/backends.js';
 import { seededRandom } from './helpers/random.js';
 import { createTestApp, logRequest, type TestApp } from './helpers/test-app.js';
 
@@ -169,7 +167,7 @@ for (const backend of BACKENDS) {
 
     it('are filled by the migration from the scores written before it', async () => {
       const loc = await freshLocation(backend);
-      const open = (): SqlStore => (backend === 'sqlite' ? openSqliteStore({ file: `${loc.dataDir}/tally.db`, synchronous: 'FULL' }) : openPostgresStore({ connectionString: loc.databaseUrl! }));
+      const open = () => openUnmigrated(loc);
       let store = open();
       try {
         await store.migrate('004-accounts');

@@ -2,12 +2,10 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { sql, type Kysely } from 'kysely';
 import type { RequestFilter } from '../src/domain/search-query.js';
-import { openPostgresStore } from '../src/store/postgres/postgres-store.js';
 import { totalsSelection } from '../src/store/score-stats.js';
 import type { Database } from '../src/store/schema.js';
 import type { SqlStore } from '../src/store/sql-store.js';
-import { openSqliteStore } from '../src/store/sqlite/sqlite-store.js';
-import { BACKENDS, freshLocation } from './helpers/backends.js';
+import { BACKENDS, freshLocation, openUnmigrated } from './helpers/backends.js';
 import { seededRandom } from './helpers/random.js';
 import { createTestApp, logRequest, type TestApp } from './helpers/test-app.js';
 
@@ -202,7 +200,7 @@ for (const backend of BACKENDS) {
   describe(`migration 007 [${backend}]`, () => {
     it('fills the totals per prompt from the scores written before it, and the triggers keep them from there', async () => {
       const loc = await freshLocation(backend);
-      const open = (): SqlStore => (backend === 'sqlite' ? openSqliteStore({ file: `${loc.dataDir}/tally.db`, synchronous: 'FULL' }) : openPostgresStore({ connectionString: loc.databaseUrl! }));
+      const open = () => openUnmigrated(loc);
       let store = open();
       try {
         await store.migrate('006-score-hours-replanned');

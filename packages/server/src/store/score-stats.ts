@@ -146,6 +146,9 @@ export function totalsSelection(q: ScoreAggregateQuery): TotalsCondition[] | nul
   return q.filter ? totalsConditions(q.filter) : [];
 }
 
+/** The values an equality or `in` test accepts; empty for any other test. */
+const acceptedValues = <T>(t: { op: string; value?: T; values?: T[] }): T[] => (t.op === 'eq' ? [t.value!] : t.op === 'in' ? t.values! : []);
+
 function totalsConditions(f: RequestFilter): TotalsCondition[] | null {
   if (f.kind === 'group') {
     if (f.logic === 'or' && f.filters.length !== 1) return null;
@@ -153,42 +156,43 @@ function totalsConditions(f: RequestFilter): TotalsCondition[] | null {
     return parts.every((p) => p !== null) ? parts.flat() : null;
   }
   if (f.kind === 'string' && (f.column === 'prompt_name' || f.column === 'model')) {
-    const values = f.test.op === 'eq' ? [f.test.value] : f.test.op === 'in' ? f.test.values : [];
+    const values = acceptedValues<string>(f.test);
     return values.length > 0 ? [{ column: f.column, values }] : null;
   }
   if (f.kind === 'number' && f.column === 'prompt_version') {
-    const values = f.test.op === 'eq' ? [f.test.value] : f.test.op === 'in' ? f.test.values : [];
+    const values = acceptedValues<number>(f.test);
     // The totals store "no version" as 0; stored versions are integers from 1.
     return values.length > 0 && values.every((v) => Number.isInteger(v) && v >= 1) ? [{ column: 'prompt_version', values }] : null;
   }
   return null;
 }
 
-/** The conditions as SQL over a totals table (its key columns, migration 007). */
-function totalsWhere(conditions: TotalsCondition[]): RawBuilder<SqlBool> {
-  const parts = conditions.map((c) => {
+/** The rows of a totals table (key columns of migration 007) in the workspace, name and conditions. */
+function totalsWhere(workspaceId: number, name: string | undefined, conditions: TotalsCondition[]): RawBuilder<SqlBool> {
+  const parts = [sql<SqlBool>`workspace_id = ${workspaceId}`, ...(name === undefined ? [] : [sql<SqlBool>`name = ${name}`])];
+  for (const c of conditions) {
     const values = sql.join(c.values);
-    if (c.column === 'prompt_name') return sql<SqlBool>`(prompt_named = 1 and prompt_name in (${values}))`;
-    return c.column === 'model' ? sql<SqlBool>`model in (${values})` : sql<SqlBool>`prompt_version in (${values})`;
-  });
-  return parts.length === 0 ? sql<SqlBool>`1 = 1` : sql<SqlBool>`${sql.join(parts, sql` and `)}`;
+    if (c.column === 'prompt_name') parts.push(sql<SqlBool>`prompt_named = 1 and prompt_name in (${values})`);
+    else parts.push(c.column === 'model' ? sql<SqlBool>`model in (${values})` : sql<SqlBool>`prompt_version in (${values})`);
+  }
+  return sql<SqlBool>`${sql.join(parts, sql` and `)}`;
 }
 
 // The key columns a grouping reads from the totals, in the order groups are sorted.
 const TOTALS_GROUP_KEY = { prompt: ['prompt_named', 'prompt_name', 'prompt_version'], model: ['model'] } as const;
 
 interface TotalsKeyRow {
+  name: string;
   prompt_named?: number | string;
   prompt_name?: string;
   prompt_version?: number | string;
   model?: string;
 }
 
+/** A totals row's group as the join's rows give it: the key columns' stand-ins for null undone. */
 function totalsGroup(groupBy: StatsGroupBy | undefined, r: TotalsKeyRow): StatsGroupKey | null {
-  if (groupBy === 'model') return { model: r.model! };
-  if (groupBy !== 'prompt') return null;
   const version = Number(r.prompt_version);
-  return { promptName: Number(r.prompt_named) === 1 ? r.prompt_name! : null, promptVersion: version === 0 ? null : version };
+  return groupKey(groupBy, { ...r, prompt_name: Number(r.prompt_named) === 1 ? r.prompt_name : null, prompt_version: version === 0 ? null : version });
 }
 
 const totalsKey = (groupBy: StatsGroupBy | undefined) => (groupBy === 'prompt' || groupBy === 'model' ? TOTALS_GROUP_KEY[groupBy] : []);
@@ -198,9 +202,7 @@ async function selectValueTotals(db: Kysely<Database>, workspaceId: number, q: S
   const keyCols = totalsKey(q.groupBy);
   const rows = await db
     .selectFrom('score_values')
-    .where('workspace_id', '=', workspaceId)
-    .$if(q.name !== undefined, (b) => b.where('name', '=', q.name!))
-    .where(totalsWhere(conditions))
+    .where(totalsWhere(workspaceId, q.name, conditions))
     .select(['name', ...keyCols, 'value'])
     .select((eb) => eb.fn.sum<number>('count').as('count'))
     .groupBy(['name', ...keyCols, 'value'])
@@ -228,9 +230,7 @@ async function selectHourTotals(
   const bucket = sql<number>`(hour_start - (hour_start % ${width}))`;
   const rows = await db
     .selectFrom('score_hours')
-    .where('workspace_id', '=', workspaceId)
-    .$if(q.name !== undefined, (b) => b.where('name', '=', q.name!))
-    .where(totalsWhere(conditions))
+    .where(totalsWhere(workspaceId, q.name, conditions))
     .select(['name', ...keyCols])
     .select((eb) => [bucket.as('bucket_start'), eb.fn.sum<number>('count').as('count'), eb.fn.sum<number>('sum').as('sum')])
     .groupBy(['name', ...keyCols, bucket])

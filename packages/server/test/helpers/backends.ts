@@ -5,6 +5,9 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import type { Backend, Store } from '../../src/store/store.js';
 import { openStore } from '../../src/store/open-store.js';
+import { openPostgresStore } from '../../src/store/postgres/postgres-store.js';
+import type { SqlStore } from '../../src/store/sql-store.js';
+import { openSqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 
 /** Where the tests find PostgreSQL (a server with trust auth); each test run makes its own database. */
 export const PG_ADMIN_URL = process.env.TALLY_TEST_PG_URL ?? 'postgres://root@127.0.0.1:5432/postgres';
@@ -65,6 +68,13 @@ export async function freshLocation(backend: Backend): Promise<StoreLocationForT
       await database.drop();
     },
   };
+}
+
+/** Opens the store of a location without migrating it: for tests that migrate step by step. */
+export function openUnmigrated(location: StoreLocationForTest): SqlStore {
+  return location.databaseUrl
+    ? openPostgresStore({ connectionString: location.databaseUrl })
+    : openSqliteStore({ file: join(location.dataDir, 'tally.db'), synchronous: 'FULL' });
 }
 
 /** Opens a migrated store on a fresh location; `close` closes it and drops the location. */
