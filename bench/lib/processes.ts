@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -58,11 +58,38 @@ export function rssBytes(pid: number): number {
   return m ? Number(m[1]) * 1024 : 0;
 }
 
-/** CPU seconds a process has used so far (user + system, all its threads), from /proc/PID/stat. */
-export function cpuSeconds(pid: number): number {
+/** CPU seconds from a /proc stat file (user + system). */
+function statCpuSeconds(path: string): number {
   // Fields after the parenthesised command name: utime and stime are the 12th and 13th, in clock ticks (100 a second on Linux).
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  const text = readFileSync(path, 'utf8');
+  const fields = text.slice(text.lastIndexOf(') ') + 2).split(' ');
   return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/** CPU seconds a process has used so far (user + system, all its threads), from /proc/PID/stat. */
+export const cpuSeconds = (pid: number): number => statCpuSeconds(`/proc/${pid}/stat`);
+
+/** CPU seconds of a process's main thread alone (its task whose id is the process id). */
+export const mainThreadCpuSeconds = (pid: number): number => statCpuSeconds(`/proc/${pid}/task/${pid}/stat`);
+
+/**
+ * CPU seconds used so far by every process named `postgres` on this machine: the backends serving
+ * the connections and the server's own workers (WAL writer, checkpointer), alive or not, as far as
+ * the live ones count them. Backends that exit between two readings take their time with them, so
+ * read it around work done by connections that stay open.
+ */
+export function postgresCpuSeconds(): number {
+  let total = 0;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const path = `/proc/${entry}/stat`;
+      if (readFileSync(path, 'utf8').includes(' (postgres) ')) total += statCpuSeconds(path);
+    } catch {
+      // the process has gone
+    }
+  }
+  return total;
 }
 
 /** Samples a process's RSS every 100 ms until stopped; returns the peak: the kernel's high-water mark (VmHWM) or the largest sample. */
