@@ -50,7 +50,7 @@ interface Sample {
   errors: number;
   /** Tally only: writes per committed batch over the sample (`tally_write_batch_size` from /metrics). */
   meanBatch: number | null;
-  /** CPU per answered call, µs: what limits throughput on a machine that runs them all. */
+  /** CPU per answered call in µs, and the cores busy: what limits throughput on a machine that runs them all. */
   cpu: CpuPerCall;
 }
 
@@ -63,6 +63,8 @@ interface CpuPerCall {
   server: number;
   /** Every PostgreSQL process (backends, WAL writer); null for the targets that do not use it. */
   postgres: number | null;
+  /** Cores the three kept busy together over the round (CPU seconds per second). */
+  coresBusy: number;
 }
 
 // A 3 KB chat body, as a realistic /log-request.
@@ -164,6 +166,7 @@ async function drive(target: Driven, request: autocannon.Request, rate?: number)
     serverMain: perCall(cpu1.main - cpu0.main),
     server: perCall(cpu1.server - cpu0.server),
     postgres: target.postgres ? perCall(cpu1.pg - cpu0.pg) : null,
+    coresBusy: ((client.user + client.system) / 1e6 + (cpu1.server - cpu0.server) + (cpu1.pg - cpu0.pg)) / r.duration,
   };
   // Answered writes only: a 4xx or 5xx answer is not throughput (it is reported beside it).
   return { rps: r['2xx'] / r.duration, p50: r.latency.p50, p99: r.latency.p99, non2xx: r.non2xx, errors: r.errors, meanBatch, cpu };
@@ -178,7 +181,13 @@ const cpuNote = (c: CpuPerCall) =>
 /** The median of each CPU figure over the rounds. */
 function medianCpu(s: Sample[]): CpuPerCall {
   const m = (f: (c: CpuPerCall) => number) => median(s.map((x) => f(x.cpu)));
-  return { client: m((c) => c.client), serverMain: m((c) => c.serverMain), server: m((c) => c.server), postgres: s[0]!.cpu.postgres === null ? null : m((c) => c.postgres!) };
+  return {
+    client: m((c) => c.client),
+    serverMain: m((c) => c.serverMain),
+    server: m((c) => c.server),
+    postgres: s[0]!.cpu.postgres === null ? null : m((c) => c.postgres!),
+    coresBusy: m((c) => c.coresBusy),
+  };
 }
 
 type Workload = 'track-score' | 'log-request';
@@ -245,7 +254,7 @@ async function main() {
       const refused = s.reduce((a, x) => a + x.non2xx, 0);
       const meanBatch = name === 'baseline' ? null : median(s.map((x) => x.meanBatch!));
       const cpu = medianCpu(s);
-      rows[name] = { rps, p50, p99, ratioToBaseline: ratio, non2xx: refused, ...(meanBatch === null ? {} : { meanBatch }), cpuPerCallMicros: cpu };
+      rows[name] = { rps, p50, p99, ratioToBaseline: ratio, non2xx: refused, ...(meanBatch === null ? {} : { meanBatch }), cpu };
       lines.push(`${w.padEnd(12)} ${name.padEnd(9)} ${rps.toFixed(0).padStart(7)} req/s  ${ratio.toFixed(2)}x baseline  p50 ${p50} ms  p99 ${p99} ms${batchNote(meanBatch)}${refused ? `  (${refused} answers not 2xx, not counted)` : ''}`);
     }
     summary[w] = { baselineRps: baseRps, ...rows };
@@ -256,8 +265,7 @@ async function main() {
     for (const name of names) {
       const s = samples[w]![name]!;
       const cpu = medianCpu(s);
-      const busy = median(s.map((x) => (x.rps * machine(x.cpu)) / 1e6));
-      lines.push(`${''.padEnd(12)} ${name.padEnd(9)} ${cpuNote(cpu)}; all: ${us(machine(cpu))}, ${busy.toFixed(2)} cores busy${name === 'baseline' ? '' : `, CPU ratio ${(baseCpu / machine(cpu)).toFixed(2)}x`}`);
+      lines.push(`${''.padEnd(12)} ${name.padEnd(9)} ${cpuNote(cpu)}; all: ${us(machine(cpu))}, ${cpu.coresBusy.toFixed(2)} cores busy${name === 'baseline' ? '' : `, CPU ratio ${(baseCpu / machine(cpu)).toFixed(2)}x`}`);
     }
   }
   if (halfRate !== null) {
