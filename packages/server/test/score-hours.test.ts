@@ -208,7 +208,7 @@ for (const backend of BACKENDS) {
         // And from there on the triggers keep them.
         const [req] = await store.db.selectFrom('requests').select('id').where('workspace_id', '=', ws.id).orderBy('id').limit(1).execute();
         await store.writeBatch([{ op: 'setScore', workspaceId: ws.id, requestId: Number(req!.id), name: 'quality', value: 50, actor: { id: 'key:1', source: 'api' } }]);
-        const series = await store.scoreSeries(ws.id, { name: 'quality', interval: 'hour' });
+        const { series } = await store.scoreStats(ws.id, { name: 'quality', interval: 'hour' });
         assert.deepEqual(series.map((s) => [s.bucketStart, s.count, s.sum]), [[h0, 2, 80], [h0 + HOUR, 1, 99]]);
       } finally {
         await store.close();

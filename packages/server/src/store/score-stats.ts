@@ -105,29 +105,65 @@ export async function selectScoreDistribution(db: Kysely<Database>, workspaceId:
   return rows.map((r) => ({ name: r.name, group: groupKey(q.groupBy, r as GroupedRow), value: Number(r.value), count: Number(r.count) }));
 }
 
-/** Count and exact sum of the scores per UTC hour or day of the request's start time. */
-export async function selectScoreSeries(db: Kysely<Database>, workspaceId: number, q: ScoreAggregateQuery & { interval: StatsInterval }): Promise<SeriesRow[]> {
+/** A statistics query's two reads: how many scores have each value, and each time bucket's count and sum. */
+export interface ScoreStatsRows {
+  distribution: DistributionRow[];
+  series: SeriesRow[];
+}
+
+/**
+ * Distribution and series (count and exact sum per UTC hour or day of the request's start time)
+ * for statistics: from the totals when they can answer, otherwise from one join of the scores with
+ * their requests that both aggregations read.
+ */
+export async function selectScoreStats(db: Kysely<Database>, workspaceId: number, q: ScoreAggregateQuery & { interval: StatsInterval }): Promise<ScoreStatsRows> {
   const totals = totalsSelection(q);
-  if (totals) return selectHourTotals(db, workspaceId, q, totals);
+  if (totals) {
+    const [distribution, series] = await Promise.all([selectValueTotals(db, workspaceId, q, totals), selectHourTotals(db, workspaceId, q, totals)]);
+    return { distribution, series };
+  }
+  return selectJoinedStats(db, workspaceId, q);
+}
+
+interface JoinedStatsRow extends GroupedRow {
+  /** 0: a distribution row (value, count); 1: a series row (bucket_start, count, sum). */
+  part: number | string;
+  value: number | string | null;
+  bucket_start: number | string | null;
+  count: number | string;
+  sum: number | string | null;
+}
+
+/**
+ * The join, run once: its rows are kept (a materialized common table expression) and grouped
+ * twice, by value and by time bucket. Two statements would each join every score with its request;
+ * PostgreSQL, which hashes all of a name's scores for such a join, took about twice as long that way
+ * (a month of a million-request store, bench/queries.ts); SQLite was no slower, a little faster.
+ */
+async function selectJoinedStats(db: Kysely<Database>, workspaceId: number, q: ScoreAggregateQuery & { interval: StatsInterval }): Promise<ScoreStatsRows> {
   const groupCols = q.groupBy ? GROUP_COLUMNS[q.groupBy] : [];
+  const joined = scoredRequests(db, workspaceId, q).select(['s.name', ...groupCols, 's.value', 'requests.request_start_time']);
+  // The joined rows' columns are named without their tables (`requests.model` is `model`).
+  const keys = sql.join(['name', ...groupCols.map((c) => c.slice(c.indexOf('.') + 1))].map((c) => sql.ref(c)));
   // A literal, not a parameter: PostgreSQL must see an integer to keep the arithmetic in bigint.
   const width = sql.lit(INTERVAL_MS[q.interval]);
-  const bucket = sql<number>`(requests.request_start_time - (requests.request_start_time % ${width}))`;
-  const rows = await scoredRequests(db, workspaceId, q)
-    .select(['s.name', ...groupCols])
-    .select((eb) => [bucket.as('bucket_start'), eb.fn.countAll<number>().as('count'), eb.fn.sum<number>('s.value').as('sum')])
-    .groupBy(['s.name', ...groupCols, bucket])
-    .orderBy('s.name')
-    .$call((qb) => groupCols.reduce((acc, c) => acc.orderBy(c), qb))
-    .orderBy(bucket)
-    .execute();
-  return rows.map((r) => ({
-    name: r.name,
-    group: groupKey(q.groupBy, r as GroupedRow),
-    bucketStart: Number(r.bucket_start),
-    count: Number(r.count),
-    sum: Number(r.sum),
-  }));
+  const bucket = sql`request_start_time - (request_start_time % ${width})`;
+  const { rows } = await sql<JoinedStatsRow>`
+    with j as materialized ${joined}
+    select 0 as part, ${keys}, value, null as bucket_start, count(*) as count, null as sum
+    from j group by ${keys}, value
+    union all
+    select 1 as part, ${keys}, null as value, ${bucket} as bucket_start, count(*) as count, sum(value) as sum
+    from j group by ${keys}, ${bucket}
+    order by part, ${keys}, value, bucket_start
+  `.execute(db);
+  const out: ScoreStatsRows = { distribution: [], series: [] };
+  for (const r of rows) {
+    const group = groupKey(q.groupBy, r);
+    if (Number(r.part) === 0) out.distribution.push({ name: r.name, group, value: Number(r.value), count: Number(r.count) });
+    else out.series.push({ name: r.name, group, bucketStart: Number(r.bucket_start), count: Number(r.count), sum: Number(r.sum) });
+  }
+  return out;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ import type { ApiKeysTable, Database, ScoreEventsTable, WorkspacesTable } from '
 import { SqlWriter } from './sql-writer.js';
 import { selectExistingRequestIds, selectScoreEvents, selectScoreNameExists, type ScoreEventQuery } from './score-events.js';
 import { commitBatch, type InsertRequestCommand, type Outcome, type SetScoreCommand, type WriteCommand } from './write-commands.js';
-import { selectScoreDistribution, selectScoreSeries, type DistributionRow, type ScoreAggregateQuery, type SeriesRow, type StatsInterval } from './score-stats.js';
+import { selectScoreDistribution, selectScoreStats, type DistributionRow, type ScoreAggregateQuery, type ScoreStatsRows, type StatsInterval } from './score-stats.js';
 import type {
   ApiKeyInfo,
   Backend,
@@ -280,7 +280,7 @@ export class SqlStore implements Store {
     return selectScoreDistribution(this.db, workspaceId, query);
   }
 
-  scoreSeries(workspaceId: number, query: ScoreAggregateQuery & { interval: StatsInterval }): Promise<SeriesRow[]> {
-    return selectScoreSeries(this.db, workspaceId, query);
+  scoreStats(workspaceId: number, query: ScoreAggregateQuery & { interval: StatsInterval }): Promise<ScoreStatsRows> {
+    return selectScoreStats(this.db, workspaceId, query);
   }
 }

@@ -4,7 +4,7 @@ import type { RequestContentText, RequestPage, RequestSearch, RequestSummary } f
 import type { ScoreSource } from '../domain/score.js';
 import type { Accounts } from './accounts.js';
 import type { ScoreEventQuery } from './score-events.js';
-import type { DistributionRow, ScoreAggregateQuery, SeriesRow, StatsInterval } from './score-stats.js';
+import type { DistributionRow, ScoreAggregateQuery, ScoreStatsRows, StatsInterval } from './score-stats.js';
 import type { InsertRequestCommand, Outcome, SetScoreCommand, WriteCommand } from './write-commands.js';
 
 export type Backend = 'sqlite' | 'postgres';
@@ -180,6 +180,8 @@ export interface Store {
   /** Which of `ids` are requests of this workspace. */
   existingRequestIds(workspaceId: number, ids: readonly number[]): Promise<Set<number>>;
   scoreNameExists(workspaceId: number, name: string): Promise<boolean>;
+  /** How many scores have each value, per name and group (comparisons). */
   scoreDistribution(workspaceId: number, query: ScoreAggregateQuery): Promise<DistributionRow[]>;
-  scoreSeries(workspaceId: number, query: ScoreAggregateQuery & { interval: StatsInterval }): Promise<SeriesRow[]>;
+  /** The distribution and the time series together (statistics). */
+  scoreStats(workspaceId: number, query: ScoreAggregateQuery & { interval: StatsInterval }): Promise<ScoreStatsRows>;
 }

@@ -78,9 +78,9 @@ export const scoreAnalyticsRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async 
       const groupBy = query.group_by;
       const filter = filterFromParams(query, query as Record<string, unknown>);
       const aggregate = { name, groupBy, filter };
-      const [dist, series] = await Promise.all([store.scoreDistribution(workspaceId, aggregate), store.scoreSeries(workspaceId, { ...aggregate, interval })]);
+      const { distribution: dist, series } = await store.scoreStats(workspaceId, { ...aggregate, interval });
 
-      // Rows arrive ordered by name and group; both queries see the same groups in the same order.
+      // Rows arrive ordered by name and group; both reads see the same groups in the same order.
       const entries = new Map<string, { name: string; group: StatsGroupKey | null; dist: ValueCount[]; series: { start: string; count: number; mean: number }[] }>();
       const entryFor = (n: string, group: StatsGroupKey | null) => {
         const key = JSON.stringify([n, group]);
