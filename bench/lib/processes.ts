@@ -73,10 +73,10 @@ export const cpuSeconds = (pid: number): number => statCpuSeconds(`/proc/${pid}/
 export const mainThreadCpuSeconds = (pid: number): number => statCpuSeconds(`/proc/${pid}/task/${pid}/stat`);
 
 /**
- * CPU seconds used so far by every process named `postgres` on this machine: the backends serving
- * the connections and the server's own workers (WAL writer, checkpointer), alive or not, as far as
- * the live ones count them. Backends that exit between two readings take their time with them, so
- * read it around work done by connections that stay open.
+ * CPU seconds used so far by the processes named `postgres` alive on this machine: the backends
+ * serving connections and the server's own workers (WAL writer, checkpointer). A backend that exits
+ * between two readings takes its time with it, so read it around work done over connections that
+ * stay open.
  */
 export function postgresCpuSeconds(): number {
   let total = 0;
