@@ -150,23 +150,33 @@ interface Driven {
   postgres: boolean;
 }
 
+/** CPU seconds used so far by the load generator (this process), the target server (and its main thread) and PostgreSQL. */
+function cpuNow(target: Driven): { client: number; server: number; main: number; pg: number } {
+  const own = process.cpuUsage();
+  return {
+    client: (own.user + own.system) / 1e6,
+    server: cpuSeconds(target.pid),
+    main: mainThreadCpuSeconds(target.pid),
+    pg: target.postgres ? postgresCpuSeconds() : 0,
+  };
+}
+
 async function drive(target: Driven, request: autocannon.Request, rate?: number): Promise<Sample> {
-  const { url, pid } = target;
+  const url = target.url;
   const before = target.tally ? await batchTotals(url) : null;
-  const cpu0 = { client: process.cpuUsage(), server: cpuSeconds(pid), main: mainThreadCpuSeconds(pid), pg: target.postgres ? postgresCpuSeconds() : 0 };
+  const cpu0 = cpuNow(target);
   const r = await autocannon({ url, connections, duration, requests: [request], ...(rate ? { overallRate: rate } : {}) });
-  const client = process.cpuUsage(cpu0.client);
-  const cpu1 = { server: cpuSeconds(pid), main: mainThreadCpuSeconds(pid), pg: target.postgres ? postgresCpuSeconds() : 0 };
+  const cpu1 = cpuNow(target);
   const after = target.tally ? await batchTotals(url) : null;
   const meanBatch = before && after ? (after.sum - before.sum) / (after.count - before.count) : null;
-  const calls = r['2xx'] + r.non2xx;
-  const perCall = (seconds: number) => (seconds * 1e6) / calls;
+  const used = { client: cpu1.client - cpu0.client, server: cpu1.server - cpu0.server, main: cpu1.main - cpu0.main, pg: cpu1.pg - cpu0.pg };
+  const perCall = (seconds: number) => (seconds * 1e6) / (r['2xx'] + r.non2xx);
   const cpu: CpuPerCall = {
-    client: (client.user + client.system) / calls,
-    serverMain: perCall(cpu1.main - cpu0.main),
-    server: perCall(cpu1.server - cpu0.server),
-    postgres: target.postgres ? perCall(cpu1.pg - cpu0.pg) : null,
-    coresBusy: ((client.user + client.system) / 1e6 + (cpu1.server - cpu0.server) + (cpu1.pg - cpu0.pg)) / r.duration,
+    client: perCall(used.client),
+    serverMain: perCall(used.main),
+    server: perCall(used.server),
+    postgres: target.postgres ? perCall(used.pg) : null,
+    coresBusy: (used.client + used.server + used.pg) / r.duration,
   };
   // Answered writes only: a 4xx or 5xx answer is not throughput (it is reported beside it).
   return { rps: r['2xx'] / r.duration, p50: r.latency.p50, p99: r.latency.p99, non2xx: r.non2xx, errors: r.errors, meanBatch, cpu };
@@ -240,10 +250,15 @@ async function main() {
 
   const summary: Record<string, unknown> = { duration, connections, rounds, halfRate, peakRssMB: {} };
   const lines: string[] = [];
+  // The load generator and the servers share the machine's cores: when they keep them all busy,
+  // requests per second follow the CPU one call costs everything on the machine.
+  const machine = (c: CpuPerCall) => c.client + c.server + (c.postgres ?? 0);
   for (const w of driven) {
     const base = samples[w]!.baseline!;
     const baseRps = median(base.map((s) => s.rps));
+    const baseCpu = machine(medianCpu(base));
     const rows: Record<string, unknown> = {};
+    const cpuLines: string[] = [];
     for (const name of names) {
       const s = samples[w]![name]!;
       const rps = median(s.map((x) => x.rps));
@@ -256,17 +271,10 @@ async function main() {
       const cpu = medianCpu(s);
       rows[name] = { rps, p50, p99, ratioToBaseline: ratio, non2xx: refused, ...(meanBatch === null ? {} : { meanBatch }), cpu };
       lines.push(`${w.padEnd(12)} ${name.padEnd(9)} ${rps.toFixed(0).padStart(7)} req/s  ${ratio.toFixed(2)}x baseline  p50 ${p50} ms  p99 ${p99} ms${batchNote(meanBatch)}${refused ? `  (${refused} answers not 2xx, not counted)` : ''}`);
+      cpuLines.push(`${''.padEnd(12)} ${name.padEnd(9)} ${cpuNote(cpu)}; all: ${us(machine(cpu))}, ${cpu.coresBusy.toFixed(2)} cores busy${name === 'baseline' ? '' : `, CPU ratio ${(baseCpu / machine(cpu)).toFixed(2)}x`}`);
     }
+    lines.push(...cpuLines);
     summary[w] = { baselineRps: baseRps, ...rows };
-    // The load generator and the servers share the machine's cores: when they keep them all busy,
-    // requests per second follow the CPU one call costs everything on the machine.
-    const machine = (c: CpuPerCall) => c.client + c.server + (c.postgres ?? 0);
-    const baseCpu = machine(medianCpu(base));
-    for (const name of names) {
-      const s = samples[w]![name]!;
-      const cpu = medianCpu(s);
-      lines.push(`${''.padEnd(12)} ${name.padEnd(9)} ${cpuNote(cpu)}; all: ${us(machine(cpu))}, ${cpu.coresBusy.toFixed(2)} cores busy${name === 'baseline' ? '' : `, CPU ratio ${(baseCpu / machine(cpu)).toFixed(2)}x`}`);
-    }
   }
   if (halfRate !== null) {
     const baseHalfP99 = median(atHalf.baseline!.map((s) => s.p99));

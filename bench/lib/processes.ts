@@ -58,19 +58,18 @@ export function rssBytes(pid: number): number {
   return m ? Number(m[1]) * 1024 : 0;
 }
 
-/** CPU seconds from a /proc stat file (user + system). */
-function statCpuSeconds(path: string): number {
+/** CPU seconds (user + system) from the text of a /proc stat file. */
+function statCpuSeconds(text: string): number {
   // Fields after the parenthesised command name: utime and stime are the 12th and 13th, in clock ticks (100 a second on Linux).
-  const text = readFileSync(path, 'utf8');
   const fields = text.slice(text.lastIndexOf(') ') + 2).split(' ');
   return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
 /** CPU seconds a process has used so far (user + system, all its threads), from /proc/PID/stat. */
-export const cpuSeconds = (pid: number): number => statCpuSeconds(`/proc/${pid}/stat`);
+export const cpuSeconds = (pid: number): number => statCpuSeconds(readFileSync(`/proc/${pid}/stat`, 'utf8'));
 
 /** CPU seconds of a process's main thread alone (its task whose id is the process id). */
-export const mainThreadCpuSeconds = (pid: number): number => statCpuSeconds(`/proc/${pid}/task/${pid}/stat`);
+export const mainThreadCpuSeconds = (pid: number): number => statCpuSeconds(readFileSync(`/proc/${pid}/task/${pid}/stat`, 'utf8'));
 
 /**
  * CPU seconds used so far by the processes named `postgres` alive on this machine: the backends
@@ -83,8 +82,8 @@ export function postgresCpuSeconds(): number {
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
-      const path = `/proc/${entry}/stat`;
-      if (readFileSync(path, 'utf8').includes(' (postgres) ')) total += statCpuSeconds(path);
+      const text = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      if (text.includes(' (postgres) ')) total += statCpuSeconds(text);
     } catch {
       // the process has gone
     }
