@@ -18,7 +18,7 @@ import { parseArgs } from 'node:util';
 import { buildApp } from '../packages/server/src/app.js';
 import { generateApiKey } from '../packages/server/src/auth/api-keys.js';
 import { openStore } from '../packages/server/src/store/open-store.js';
-import { ROOT, cpuSeconds, median, startProcess, watchRss, writeResults } from './lib/processes.js';
+import { ROOT, cpuSeconds, mainThreadCpuSeconds, median, postgresCpuSeconds, startProcess, watchRss, writeResults } from './lib/processes.js';
 
 const { values: opts } = parseArgs({
   options: {
@@ -109,7 +109,16 @@ async function main() {
   await app.close();
   await store.close();
 
-  type ExportRun = { rows: number; megabytes: number; seconds: number; rowsPerSecond: number; serverCpuSeconds: number; rowsPerCpuSecond: number };
+  type ExportRun = {
+    rows: number;
+    megabytes: number;
+    seconds: number;
+    rowsPerSecond: number;
+    serverCpuSeconds: number;
+    rowsPerCpuSecond: number;
+    /** CPU microseconds per exported row: the server's main thread, all its threads, PostgreSQL's processes, the client reading the body. */
+    cpuPerRowUs: { serverMain: number; server: number; postgres: number; client: number };
+  };
   let exported: { exportThreads: number; runs: ExportRun[]; medianRowsPerSecond: number; medianRowsPerCpuSecond: number; peakRssMB: number } | null = null;
   if (!opts['skip-export']) {
     const args = [join(ROOT, 'packages/server/bin/tally.js'), 'serve', '--port', '0', '--log-level', 'warn', '--data', opts.data!, '--export-threads', opts['export-threads']!];
@@ -121,7 +130,9 @@ async function main() {
       // Wall time depends on whether the database file is in the page cache (on this VM an uncached
       // pass reads 2.9 GB at about 250 MB/s, and the queries above push much of it out); the
       // server's CPU per row moves less.
-      const cpu0 = cpuSeconds(server.child.pid!);
+      const pid = server.child.pid!;
+      const usage0 = process.cpuUsage();
+      const [cpu0, main0, pg0] = [cpuSeconds(pid), mainThreadCpuSeconds(pid), opts['database-url'] ? postgresCpuSeconds() : 0];
       const t0 = Date.now();
       // node:http, not fetch: fetch's web stream read the 1.5 GB body at a third of curl's speed and
       // made the client the bottleneck.
@@ -141,13 +152,31 @@ async function main() {
         req.on('error', reject);
       });
       const seconds = (Date.now() - t0) / 1000;
-      const serverCpu = cpuSeconds(server.child.pid!) - cpu0;
+      const serverCpu = cpuSeconds(pid) - cpu0;
+      const mainCpu = mainThreadCpuSeconds(pid) - main0;
+      const pgCpu = opts['database-url'] ? postgresCpuSeconds() - pg0 : 0;
+      const usage = process.cpuUsage(usage0);
+      const clientCpu = (usage.user + usage.system) / 1e6;
       const rows = lines - 1;
-      const r: ExportRun = { rows, megabytes: Math.round(bytes / 1048576), seconds, rowsPerSecond: Math.round(rows / seconds), serverCpuSeconds: serverCpu, rowsPerCpuSecond: Math.round(rows / serverCpu) };
+      const perRow = (s: number) => Math.round((s / rows) * 1e7) / 10;
+      const r: ExportRun = {
+        rows,
+        megabytes: Math.round(bytes / 1048576),
+        seconds,
+        rowsPerSecond: Math.round(rows / seconds),
+        serverCpuSeconds: serverCpu,
+        rowsPerCpuSecond: Math.round(rows / serverCpu),
+        cpuPerRowUs: { serverMain: perRow(mainCpu), server: perRow(serverCpu), postgres: perRow(pgCpu), client: perRow(clientCpu) },
+      };
       runs.push(r);
       console.log(
         `  export all rows as CSV, run ${run}: ${rows.toLocaleString('en-US')} rows, ${r.megabytes} MB in ${seconds.toFixed(1)} s = ${r.rowsPerSecond.toLocaleString('en-US')} rows/s; ` +
           `server CPU ${serverCpu.toFixed(1)} s = ${r.rowsPerCpuSecond.toLocaleString('en-US')} rows per CPU second`,
+      );
+      const c = r.cpuPerRowUs;
+      console.log(
+        `    CPU per row: server ${c.server} µs (main thread ${c.serverMain}), PostgreSQL ${c.postgres}, client ${c.client}; ` +
+          `cores busy ${((serverCpu + pgCpu + clientCpu) / seconds).toFixed(2)}`,
       );
     }
     const peak = rss.stop();

@@ -58,11 +58,16 @@ export function rssBytes(pid: number): number {
   return m ? Number(m[1]) * 1024 : 0;
 }
 
-/** CPU seconds (user + system) from the text of a /proc stat file. */
-function statCpuSeconds(text: string): number {
-  // Fields after the parenthesised command name: utime and stime are the 12th and 13th, in clock ticks (100 a second on Linux).
+/**
+ * CPU seconds (user + system) from the text of a /proc stat file; with `children`, plus those of
+ * its children that have exited and been waited for.
+ */
+function statCpuSeconds(text: string, children = false): number {
+  // Fields after the parenthesised command name: utime and stime are the 12th and 13th, cutime and
+  // cstime (children's) the 14th and 15th, in clock ticks (100 a second on Linux).
   const fields = text.slice(text.lastIndexOf(') ') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
+  const own = Number(fields[11]) + Number(fields[12]);
+  return (children ? own + Number(fields[13]) + Number(fields[14]) : own) / 100;
 }
 
 /** CPU seconds a process has used so far (user + system, all its threads), from /proc/PID/stat. */
@@ -72,10 +77,10 @@ export const cpuSeconds = (pid: number): number => statCpuSeconds(readFileSync(`
 export const mainThreadCpuSeconds = (pid: number): number => statCpuSeconds(readFileSync(`/proc/${pid}/task/${pid}/stat`, 'utf8'));
 
 /**
- * CPU seconds used so far by the processes named `postgres` alive on this machine: the backends
- * serving connections and the server's own workers (WAL writer, checkpointer). A backend that exits
- * between two readings takes its time with it, so read it around work done over connections that
- * stay open.
+ * CPU seconds used so far by the processes named `postgres` on this machine: the backends serving
+ * connections and the server's own workers (WAL writer, checkpointer), alive or exited. A backend
+ * that exits (a closed connection) is waited for by the server's main process, whose stat file
+ * then counts its time among its children's.
  */
 export function postgresCpuSeconds(): number {
   let total = 0;
@@ -83,7 +88,7 @@ export function postgresCpuSeconds(): number {
     if (!/^\d+$/.test(entry)) continue;
     try {
       const text = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      if (text.includes(' (postgres) ')) total += statCpuSeconds(text);
+      if (text.includes(' (postgres) ')) total += statCpuSeconds(text, true);
     } catch {
       // the process has gone
     }
