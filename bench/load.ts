@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { freshPgDatabase } from '../packages/server/test/helpers/backends.js';
-import { ROOT, cpuSeconds, mainThreadCpuSeconds, median, postgresCpuSeconds, startProcess, watchRss, writeResults, type Served } from './lib/processes.js';
+import { ROOT, cpuNow, cpuUsed, median, startProcess, watchRss, writeResults, type Served } from './lib/processes.js';
 
 const { values: opts } = parseArgs({
   options: {
@@ -150,26 +150,15 @@ interface Driven {
   postgres: boolean;
 }
 
-/** CPU seconds used so far by the load generator (this process), the target server (and its main thread) and PostgreSQL. */
-function cpuNow(target: Driven): { client: number; server: number; main: number; pg: number } {
-  const own = process.cpuUsage();
-  return {
-    client: (own.user + own.system) / 1e6,
-    server: cpuSeconds(target.pid),
-    main: mainThreadCpuSeconds(target.pid),
-    pg: target.postgres ? postgresCpuSeconds() : 0,
-  };
-}
-
 async function drive(target: Driven, request: autocannon.Request, rate?: number): Promise<Sample> {
   const url = target.url;
   const before = target.tally ? await batchTotals(url) : null;
-  const cpu0 = cpuNow(target);
+  const cpu0 = cpuNow(target.pid, target.postgres);
   const r = await autocannon({ url, connections, duration, requests: [request], ...(rate ? { overallRate: rate } : {}) });
-  const cpu1 = cpuNow(target);
+  const cpu1 = cpuNow(target.pid, target.postgres);
   const after = target.tally ? await batchTotals(url) : null;
   const meanBatch = before && after ? (after.sum - before.sum) / (after.count - before.count) : null;
-  const used = { client: cpu1.client - cpu0.client, server: cpu1.server - cpu0.server, main: cpu1.main - cpu0.main, pg: cpu1.pg - cpu0.pg };
+  const used = cpuUsed(cpu0, cpu1);
   const perCall = (seconds: number) => (seconds * 1e6) / (r['2xx'] + r.non2xx);
   const cpu: CpuPerCall = {
     client: perCall(used.client),

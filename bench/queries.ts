@@ -18,7 +18,7 @@ import { parseArgs } from 'node:util';
 import { buildApp } from '../packages/server/src/app.js';
 import { generateApiKey } from '../packages/server/src/auth/api-keys.js';
 import { openStore } from '../packages/server/src/store/open-store.js';
-import { ROOT, cpuSeconds, mainThreadCpuSeconds, median, postgresCpuSeconds, startProcess, watchRss, writeResults } from './lib/processes.js';
+import { ROOT, cpuNow, cpuUsed, median, startProcess, watchRss, writeResults } from './lib/processes.js';
 
 const { values: opts } = parseArgs({
   options: {
@@ -131,8 +131,7 @@ async function main() {
       // pass reads 2.9 GB at about 250 MB/s, and the queries above push much of it out); the
       // server's CPU per row moves less.
       const pid = server.child.pid!;
-      const usage0 = process.cpuUsage();
-      const [cpu0, main0, pg0] = [cpuSeconds(pid), mainThreadCpuSeconds(pid), opts['database-url'] ? postgresCpuSeconds() : 0];
+      const cpu0 = cpuNow(pid, opts['database-url'] !== undefined);
       const t0 = Date.now();
       // node:http, not fetch: fetch's web stream read the 1.5 GB body at a third of curl's speed and
       // made the client the bottleneck.
@@ -152,11 +151,8 @@ async function main() {
         req.on('error', reject);
       });
       const seconds = (Date.now() - t0) / 1000;
-      const serverCpu = cpuSeconds(pid) - cpu0;
-      const mainCpu = mainThreadCpuSeconds(pid) - main0;
-      const pgCpu = opts['database-url'] ? postgresCpuSeconds() - pg0 : 0;
-      const usage = process.cpuUsage(usage0);
-      const clientCpu = (usage.user + usage.system) / 1e6;
+      const used = cpuUsed(cpu0, cpuNow(pid, opts['database-url'] !== undefined));
+      const serverCpu = used.server;
       const rows = lines - 1;
       const perRow = (s: number) => Math.round((s / rows) * 1e7) / 10;
       const r: ExportRun = {
@@ -166,7 +162,7 @@ async function main() {
         rowsPerSecond: Math.round(rows / seconds),
         serverCpuSeconds: serverCpu,
         rowsPerCpuSecond: Math.round(rows / serverCpu),
-        cpuPerRowUs: { serverMain: perRow(mainCpu), server: perRow(serverCpu), postgres: perRow(pgCpu), client: perRow(clientCpu) },
+        cpuPerRowUs: { serverMain: perRow(used.main), server: perRow(used.server), postgres: perRow(used.pg), client: perRow(used.client) },
       };
       runs.push(r);
       console.log(
@@ -176,7 +172,7 @@ async function main() {
       const c = r.cpuPerRowUs;
       console.log(
         `    CPU per row: server ${c.server} µs (main thread ${c.serverMain}), PostgreSQL ${c.postgres}, client ${c.client}; ` +
-          `cores busy ${((serverCpu + pgCpu + clientCpu) / seconds).toFixed(2)}`,
+          `cores busy ${((used.server + used.pg + used.client) / seconds).toFixed(2)}`,
       );
     }
     const peak = rss.stop();

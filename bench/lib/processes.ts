@@ -96,6 +96,33 @@ export function postgresCpuSeconds(): number {
   return total;
 }
 
+/** CPU seconds used so far by this process (the benchmark's client), a server (and its main thread) and PostgreSQL. */
+export interface CpuReading {
+  client: number;
+  server: number;
+  main: number;
+  pg: number;
+}
+
+/** Reads every CPU counter a benchmark round is measured by; PostgreSQL's only when the server uses it. */
+export function cpuNow(serverPid: number, postgres: boolean): CpuReading {
+  const own = process.cpuUsage();
+  return {
+    client: (own.user + own.system) / 1e6,
+    server: cpuSeconds(serverPid),
+    main: mainThreadCpuSeconds(serverPid),
+    pg: postgres ? postgresCpuSeconds() : 0,
+  };
+}
+
+/** The CPU seconds each used between two readings. */
+export const cpuUsed = (before: CpuReading, after: CpuReading): CpuReading => ({
+  client: after.client - before.client,
+  server: after.server - before.server,
+  main: after.main - before.main,
+  pg: after.pg - before.pg,
+});
+
 /** Samples a process's RSS every 100 ms until stopped; returns the peak: the kernel's high-water mark (VmHWM) or the largest sample. */
 export function watchRss(pid: number): { stop(): number } {
   let peak = 0;
