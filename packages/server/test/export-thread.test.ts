@@ -69,6 +69,8 @@ describe('--export-threads', () => {
 
 for (const backend of BACKENDS) for (const parts of [1, 2]) {
   describe(`export threads [${backend}, --export-threads ${parts}]`, () => {
+    // The threads one export runs on: on PostgreSQL a CSV export is one COPY, read on one thread.
+    const each = backend === 'postgres' ? 1 : parts;
     let t: LiveApp;
     let url: string;
     before(async () => {
@@ -78,13 +80,13 @@ for (const backend of BACKENDS) for (const parts of [1, 2]) {
     });
     after(() => t.close());
 
-    it(`streams an export from ${parts} thread(s) of its own, which end with the export`, async () => {
+    it(`streams an export from ${each} thread(s) of its own, which end with the export`, async () => {
       assert.equal(exportThreads().running, 0);
       const res = await open(url, t.alpha.key);
       assert.equal(res.statusCode, 200);
       const first = await firstChunk(res);
-      // 12 pages of rows: the export is split among as many threads as it may use.
-      assert.equal(exportThreads().running, parts);
+      // 12 pages of rows: on SQLite the export is split among as many threads as it may use.
+      assert.equal(exportThreads().running, each);
       const body = await rest(res, first);
       const [header, ...rows] = parseCsv(body);
       assert.equal(rows.length, ROWS);
@@ -92,11 +94,11 @@ for (const backend of BACKENDS) for (const parts of [1, 2]) {
       assert.ok(rows.every((r) => r[output]!.includes(BIG)));
       await waitFor('the thread to be free', () => exportThreads().running === 0);
       const { idle } = exportThreads();
-      assert.ok(idle >= parts);
+      assert.ok(idle >= each);
       // The next export runs on waiting threads rather than new ones.
       const again = await open(url, t.alpha.key);
       const againFirst = await firstChunk(again);
-      assert.deepEqual(exportThreads(), { running: parts, idle: idle - parts });
+      assert.deepEqual(exportThreads(), { running: each, idle: idle - each });
       assert.equal(await rest(again, againFirst), body);
       await waitFor('the thread to be free', () => exportThreads().running === 0);
       assert.deepEqual(exportThreads(), { running: 0, idle });
@@ -108,7 +110,7 @@ for (const backend of BACKENDS) for (const parts of [1, 2]) {
         await firstChunk(res);
         // The client stopped reading: the thread waits for it rather than finishing or buffering.
         await sleep(500);
-        assert.equal(exportThreads().running, parts);
+        assert.equal(exportThreads().running, each);
       } finally {
         // Also when failing: an open export would hold the app's close until its connection timeout.
         res.destroy();
@@ -123,7 +125,7 @@ for (const backend of BACKENDS) for (const parts of [1, 2]) {
     it(`runs an export that finds none of the ${maxExportThreads(parts)} threads free on the event loop, with the same bytes`, async () => {
       const opened: { res: IncomingMessage; first: Buffer }[] = [];
       // Exports until every thread is taken, then one more.
-      for (let i = 0; i <= Math.ceil(maxExportThreads(parts) / parts); i++) {
+      for (let i = 0; i <= Math.ceil(maxExportThreads(parts) / each); i++) {
         const res = await open(url, t.alpha.key);
         opened.push({ res, first: await firstChunk(res) });
       }
@@ -138,9 +140,9 @@ for (const backend of BACKENDS) for (const parts of [1, 2]) {
       const res = await open(url, t.alpha.key);
       await firstChunk(res);
       const workers = runningExportWorkers();
-      assert.equal(workers.length, parts);
+      assert.equal(workers.length, each);
       // The last thread taken: with 2, the one exporting the odd pages.
-      await workers[parts - 1]!.terminate();
+      await workers[each - 1]!.terminate();
       const complete = await new Promise<boolean>((resolve) => {
         res.on('close', () => resolve(res.complete));
         res.on('error', () => {});

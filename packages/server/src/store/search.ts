@@ -3,7 +3,7 @@
  * (page numbers) and export (keyset pages of full rows). A page is one query for the rows plus one
  * batch query each for tags, metadata, scores and groups of exactly those rows.
  */
-import { sql, type Expression, type Kysely, type Selectable, type SqlBool } from 'kysely';
+import { OperationNodeTransformer, sql, ValueListNode, ValueNode, type Expression, type Kysely, type KyselyPlugin, type PrimitiveValueListNode, type Selectable, type SqlBool } from 'kysely';
 import type { RequestStatus } from '../domain/request-shape.js';
 import type { RequestFilter, SortPosition, SortSpec } from '../domain/search-query.js';
 import type { Database, RequestsTable } from './schema.js';
@@ -63,7 +63,9 @@ type ContentColumn = 'input' | 'output' | 'parameters' | 'prompt_input_variables
 /** A selected request row: the summary columns, the content columns when asked for, and the sort value. */
 type Row = Omit<Selectable<RequestsTable>, ContentColumn> & Partial<Pick<Selectable<RequestsTable>, ContentColumn>> & { sort_value?: number | null };
 
-type Details = Pick<StoredRequest, 'tags' | 'metadata' | 'groupIds' | 'scores'>;
+/** What a request has attached: tags, metadata, groups and scores. */
+export type RequestDetails = Pick<StoredRequest, 'tags' | 'metadata' | 'groupIds' | 'scores'>;
+type Details = RequestDetails;
 
 function toSummary(r: Row, d: Details): RequestSummary {
   return {
@@ -143,7 +145,7 @@ export async function readRequest(db: Kysely<Database>, workspaceId: number, id:
  * (workspace_id, tag|key|name, ...) index over the whole workspace instead: 150 ms a table at a
  * million requests where the primary key answers in well under one.
  */
-async function detailsOf(db: Kysely<Database>, ids: number[]): Promise<Map<number, Details>> {
+export async function detailsOf(db: Kysely<Database>, ids: number[]): Promise<Map<number, Details>> {
   const out = new Map<number, Details>(ids.map((id) => [id, { tags: [], metadata: {}, groupIds: [], scores: {} }]));
   if (ids.length === 0) return out;
   // Requests are mostly logged in time order, so a page sorted by time holds ids close together.
@@ -385,3 +387,65 @@ export async function selectScoreNamesOf(db: Kysely<Database>, workspaceId: numb
   return rows.map((r) => r.name);
 }
 
+
+/**
+ * The request columns of a CSV export, in its column order: the export's first 17 columns, then
+ * its 4 content columns (group_ids, tags, metadata and the score columns come from detailsOf).
+ */
+export const COPY_COLUMNS = [
+  'requests.id',
+  'requests.request_start_time',
+  'requests.request_end_time',
+  'requests.latency_ms',
+  'requests.provider',
+  'requests.model',
+  'requests.function_name',
+  'requests.prompt_name',
+  'requests.prompt_version',
+  'requests.prompt_label',
+  'requests.status',
+  'requests.error_type',
+  'requests.error_message',
+  'requests.input_tokens',
+  'requests.output_tokens',
+  'requests.price',
+  'requests.span_id',
+  'requests.parameters',
+  'requests.prompt_input_variables',
+  'requests.input',
+  'requests.output',
+] as const;
+
+/**
+ * Writes every value into the SQL text as a literal instead of sending it as a parameter: COPY
+ * takes no parameters. Kysely quotes string literals by doubling single quotes, which is complete
+ * with standard_conforming_strings on (the connection that runs the COPY sets it).
+ */
+class InlineValues extends OperationNodeTransformer {
+  protected override transformValue(node: ValueNode): ValueNode {
+    return ValueNode.createImmediate(node.value);
+  }
+
+  protected override transformPrimitiveValueList(node: PrimitiveValueListNode): PrimitiveValueListNode {
+    return ValueListNode.create(node.values.map(ValueNode.createImmediate)) as unknown as PrimitiveValueListNode;
+  }
+}
+
+const INLINE_VALUES: KyselyPlugin = {
+  transformQuery: (args) => new InlineValues().transformNode(args.node),
+  transformResult: (args) => Promise.resolve(args.result),
+};
+
+/**
+ * The SELECT of a CSV export over PostgreSQL's COPY (a sort by a column): the matching requests'
+ * COPY_COLUMNS in sort order, values inlined.
+ */
+export function exportColumnsSql(db: Kysely<Database>, ws: number, filter: RequestFilter | null, sort: SortSpec): string {
+  if (sort.key.kind !== 'column') throw new Error('a COPY export sorts by a column');
+  const key = requestColumn(sort.key.column);
+  let qb = applyRequestFilter(db.selectFrom('requests').select(COPY_COLUMNS), ws, filter);
+  if (sort.key.column !== 'id') qb = qb.orderBy(sql`${key} ${dir(sort.order)}`);
+  const compiled = qb.orderBy(sql`${ID} ${dir(sort.order)}`).withPlugin(INLINE_VALUES).compile();
+  if (compiled.parameters.length > 0) throw new Error('a COPY query has parameters left');
+  return compiled.sql;
+}

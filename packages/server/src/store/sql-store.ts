@@ -4,7 +4,7 @@ import type { RequestFilter, SortPosition, SortSpec } from '../domain/search-que
 import { SqlAccounts } from './accounts.js';
 import type { MigrationDialect } from './migrations/index.js';
 import { TallyMigrations } from './migrations/index.js';
-import { countMatchingRequests, readRequest, selectPageEnds, selectRequestContentPage, selectRequestPage, selectScoreNamesOf, type RequestContentText, type RequestPage, type RequestSearch, type RequestSummary } from './search.js';
+import { countMatchingRequests, detailsOf, exportColumnsSql, readRequest, selectPageEnds, selectRequestContentPage, selectRequestPage, selectScoreNamesOf, type RequestContentText, type RequestDetails, type RequestPage, type RequestSearch, type RequestSummary } from './search.js';
 import type { ApiKeysTable, Database, ScoreEventsTable, WorkspacesTable } from './schema.js';
 import { SqlWriter } from './sql-writer.js';
 import { selectExistingRequestIds, selectScoreEvents, selectScoreNameExists, type ScoreEventQuery } from './score-events.js';
@@ -55,6 +55,8 @@ export interface BackendTraits {
   close(): Promise<void>;
   /** How another thread opens a read connection of its own to the same data. */
   readSource?: ReadSource;
+  /** PostgreSQL: the rows of a SELECT (values inlined) as `COPY ... TO STDOUT (FORMAT csv)` gives them. */
+  copyCsv?(query: string): AsyncIterable<Buffer>;
 }
 
 // Row converters: snake_case columns and JSON text stop here.
@@ -239,6 +241,19 @@ export class SqlStore implements Store {
 
   searchRequestContents(workspaceId: number, query: RequestSearch): Promise<RequestPage<RequestContentText>> {
     return selectRequestContentPage(this.db, workspaceId, query);
+  }
+
+  get copiesCsv(): boolean {
+    return this.traits.copyCsv !== undefined;
+  }
+
+  copyExportColumns(workspaceId: number, filter: RequestFilter | null, sort: SortSpec): AsyncIterable<Buffer> | null {
+    if (!this.traits.copyCsv || sort.key.kind !== 'column') return null;
+    return this.traits.copyCsv(exportColumnsSql(this.db, workspaceId, filter, sort));
+  }
+
+  requestDetails(ids: number[]): Promise<Map<number, RequestDetails>> {
+    return detailsOf(this.db, ids);
   }
 
   pageEnds(workspaceId: number, filter: RequestFilter | null, sort: SortSpec, rows: number): Promise<SortPosition[]> {

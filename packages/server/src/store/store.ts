@@ -1,6 +1,6 @@
 import type { NewRequest, RequestStatus } from '../domain/request-shape.js';
 import type { RequestFilter, SortPosition, SortSpec } from '../domain/search-query.js';
-import type { RequestContentText, RequestPage, RequestSearch, RequestSummary } from './search.js';
+import type { RequestContentText, RequestDetails, RequestPage, RequestSearch, RequestSummary } from './search.js';
 import type { ScoreSource } from '../domain/score.js';
 import type { Accounts } from './accounts.js';
 import type { ScoreEventQuery } from './score-events.js';
@@ -167,6 +167,16 @@ export interface Store {
   searchRequests(workspaceId: number, query: RequestSearch): Promise<RequestPage<RequestSummary>>;
   /** One page of matching requests with everything logged, content as its stored JSON text (see parseContent). */
   searchRequestContents(workspaceId: number, query: RequestSearch): Promise<RequestPage<RequestContentText>>;
+  /** Whether the backend has COPY (PostgreSQL): see copyExportColumns. */
+  readonly copiesCsv: boolean;
+  /**
+   * A CSV export's request columns (search.ts COPY_COLUMNS) of the matching requests in sort order,
+   * as PostgreSQL's COPY writes them: RFC 4180 quoting, LF line ends, one row per request. Null
+   * where the backend has no COPY (SQLite) or the sort is by a score.
+   */
+  copyExportColumns(workspaceId: number, filter: RequestFilter | null, sort: SortSpec): AsyncIterable<Buffer> | null;
+  /** The tags, metadata, groups and scores of these requests (ids read from the workspace). */
+  requestDetails(ids: number[]): Promise<Map<number, RequestDetails>>;
   /** Where each full page of `rows` matching requests ends, for a sort by a column (see selectPageEnds). */
   pageEnds(workspaceId: number, filter: RequestFilter | null, sort: SortSpec, rows: number): Promise<SortPosition[]>;
   countRequests(workspaceId: number, filter: RequestFilter | null): Promise<number>;

@@ -85,9 +85,10 @@ function release(thread: ExportThread): void {
 }
 
 /**
- * An export's stream carries its text chunks as they are, one at a time: the response encodes each
- * as it writes it to the socket. (A byte stream would turn each into a Buffer, memory outside the
- * heap that lingers until the event loop's next garbage collection.)
+ * An export's stream carries its chunks as they are, one at a time: text chunks are encoded as the
+ * response writes them to the socket (a byte stream would turn each into a Buffer, memory outside
+ * the heap that lingers until the event loop's next garbage collection), and the bytes a COPY
+ * export thread moved here are written as they are.
  */
 const TEXT_CHUNKS = { objectMode: true, highWaterMark: 1 } as const;
 
@@ -110,7 +111,7 @@ function takeThread(parts: number): ExportThread | null {
 interface Part {
   thread: ExportThread;
   /** Chunks come in ahead of their turn (other parts' pages go first); at most AHEAD of them. */
-  queue: { text: string; pageEnd: boolean }[];
+  queue: { data: string | Uint8Array; pageEnd: boolean }[];
   /** Said `end` or `failed`, or died: the thread is no longer this export's. */
   done: boolean;
 }
@@ -148,7 +149,7 @@ function onThreads(leader: ExportThread, job: ExportJob, most: number): Promise<
         if (!chunk) break;
         post(part, { type: 'more' });
         if (chunk.pageEnd) page++;
-        if (chunk.text.length > 0) wanted = stream.push(chunk.text);
+        if (chunk.data.length > 0) wanted = stream.push(chunk.data);
       }
       if (parts.every((p) => p.done && p.queue.length === 0)) {
         ended = true;
@@ -173,7 +174,7 @@ function onThreads(leader: ExportThread, job: ExportJob, most: number): Promise<
             return;
           case 'chunk':
             if (stream?.destroyed) return;
-            part.queue.push({ text: msg.text, pageEnd: msg.pageEnd });
+            part.queue.push({ data: msg.data, pageEnd: msg.pageEnd });
             pump();
             return;
           case 'end':

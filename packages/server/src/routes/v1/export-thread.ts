@@ -15,6 +15,7 @@ import { classifyDatabaseError } from '../../store/database-errors.js';
 import { openReader } from '../../store/open-store.js';
 import type { ReadSource, Store } from '../../store/store.js';
 import { sendError, type SentError } from '../../store/write-commands.js';
+import { copyChunks } from './export-copy.js';
 import { exportPlan, partChunks, type ExportFormat, type ExportPlan } from './export-lines.js';
 
 export interface ExportJob {
@@ -43,8 +44,8 @@ export type FromExporter =
    * when plan.ends is not null.
    */
   | { type: 'ready'; plan: ExportPlan }
-  /** The next chunk of this part; `pageEnd`: the last of its page. */
-  | { type: 'chunk'; text: string; pageEnd: boolean }
+  /** The next chunk of this part, text or UTF-8 bytes; `pageEnd`: the last of its page. */
+  | { type: 'chunk'; data: string | Uint8Array; pageEnd: boolean }
   /** Done, all sent or cancelled; the thread is free. */
   | { type: 'end' }
   /** The export failed (before `ready`: nothing was sent); the thread is free. */
@@ -65,16 +66,19 @@ const nudge = () => {
   wake = null;
 };
 
-async function send(text: string, pageEnd: boolean): Promise<void> {
+async function send(data: string | Uint8Array, pageEnd: boolean): Promise<void> {
   while (credit === 0 && !cancelled) await new Promise<void>((resolve) => (wake = resolve));
   if (cancelled) throw new Cancelled();
   credit--;
-  // As text, copied into the main thread's heap, not as UTF-8 bytes in an ArrayBuffer moved there:
-  // the socket encodes it as it writes, and a written chunk is then young garbage in a heap already
-  // that size, collected at the next scavenge. Moved ArrayBuffers were memory outside the heap,
-  // freed only when the main thread collected their owners, which it seldom does: a 2-thread export
-  // peaked 35-45 MB higher in RSS (see the README's export figures).
-  port.postMessage({ type: 'chunk', text, pageEnd } satisfies FromExporter);
+  // Text (the paged export) is copied into the main thread's heap, not encoded here and moved there
+  // as bytes: the socket encodes it as it writes, and a written chunk is then young garbage in a
+  // heap already that size. Moved ArrayBuffers were memory outside the heap, freed only when the
+  // main thread collected their owners, which it seldom does: a 2-thread paged export peaked 35-45
+  // MB higher in RSS (see the README's export figures). Bytes (the COPY export) are moved: they are
+  // bytes already, and a copy would be the same memory outside the heap.
+  const msg: FromExporter = { type: 'chunk', data, pageEnd };
+  if (typeof data === 'string') port.postMessage(msg);
+  else port.postMessage(msg, [data.buffer as ArrayBuffer]);
 }
 
 /** The number of parts, once the main thread has said it. */
@@ -98,7 +102,11 @@ async function run(job: ExportJob, given: ExportPlan | null, part: number, parts
       port.postMessage({ type: 'ready', plan } satisfies FromExporter);
       parts = await said;
     }
-    for await (const chunk of partChunks(store, job.workspaceId, job.filter, job.sort, job.format, plan, part, parts)) await send(chunk.text, chunk.pageEnd);
+    // On PostgreSQL a CSV export by a column reads through one COPY (exportPlan does not split it);
+    // otherwise in pages of rows.
+    const copied = job.format === 'csv' && plan.ends === null ? copyChunks(store, job.workspaceId, job.filter, job.sort, plan.scoreNames) : null;
+    if (copied) for await (const chunk of copied) await send(chunk.data, chunk.pageEnd);
+    else for await (const chunk of partChunks(store, job.workspaceId, job.filter, job.sort, job.format, plan, part, parts)) await send(chunk.text, chunk.pageEnd);
     await store.close();
     port.postMessage({ type: 'end' } satisfies FromExporter);
   } catch (err) {

@@ -3,6 +3,7 @@ import pg from 'pg';
 import type { Database } from '../schema.js';
 import { withOutageErrors } from '../database-errors.js';
 import { SqlStore } from '../sql-store.js';
+import { CsvCopier } from './copy-csv.js';
 import { KEY_CHANGE_CHANNEL, KeyChangeListener } from './key-change-listener.js';
 import { insertEachRequest } from './request-run.js';
 import { setEachScore } from './score-run.js';
@@ -54,6 +55,7 @@ export function openPostgresStore(opts: PostgresOptions): SqlStore {
   pool.on('connect', (client) => client.on('error', () => {}));
   const db = new Kysely<Database>({ dialect: withOutageErrors(new PostgresDialect({ pool })) });
   const keyChanges = new KeyChangeListener(opts.connectionString);
+  const copier = new CsvCopier(opts.connectionString);
   return new SqlStore(db, {
     backend: 'postgres',
     migrationDialect: {
@@ -96,6 +98,7 @@ export function openPostgresStore(opts: PostgresOptions): SqlStore {
     setEachScore,
     insertEachRequest,
     readSource: { backend: 'postgres', connectionString: opts.connectionString },
+    copyCsv: (query) => copier.copy(query),
     maintenanceWarnings: async () => {
       const warnings: string[] = [];
       const { rows: settings } = await sql<{ on: boolean }>`
@@ -119,6 +122,7 @@ export function openPostgresStore(opts: PostgresOptions): SqlStore {
     },
     close: async () => {
       await keyChanges.close();
+      await copier.close();
       await db.destroy();
     },
   });
