@@ -341,7 +341,10 @@ for (const backend of BACKENDS) {
             request_end_time: BASE + 300_000 + i + 0.125,
           });
         }
-        await score(t, await logRequest(t, { tags: ['copy'], request_start_time: BASE + 300_000, request_end_time: BASE + 300_001 }), 'quality', 3);
+        const scored = await logRequest(t, { tags: ['copy'], request_start_time: BASE + 300_000, request_end_time: BASE + 300_001 });
+        await score(t, scored, 'quality', 3);
+        // A score column's name is in the header, in UTF-8.
+        await score(t, scored, 'qualité ✓', 4);
       });
 
       const ws = () => t.alpha.workspace.id;

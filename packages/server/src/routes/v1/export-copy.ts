@@ -255,7 +255,8 @@ export function copyChunks(store: Store, workspaceId: number, filter: RequestFil
   if (copy === null) return null;
   return (async function* () {
     const out = new ByteChunks();
-    out.ascii(csvHeader(scoreNames));
+    // Score names are anyone's text.
+    out.text(csvHeader(scoreNames));
     const scanner = new RowScanner();
     let rows: CopyRow[] = [];
     // The batch whose details are being read while the next batch is scanned.
