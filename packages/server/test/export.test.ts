@@ -407,6 +407,11 @@ for (const backend of BACKENDS) {
             assert.ok(expected.split('\r\n').length - 1 > 1, `${JSON.stringify(filter)} matches rows`);
             assert.equal(await copied(filter, sort), expected, JSON.stringify(filter));
           }
+          // Nothing matches: the header alone.
+          const none: RequestFilter = { kind: 'tags', match: 'all', tags: ["no one's tag"] };
+          const header = await paged(none, sort);
+          assert.equal(header.split('\r\n').length - 1, 1);
+          assert.equal(await copied(none, sort), header);
         });
       }
     });
