@@ -350,12 +350,11 @@ for (const backend of BACKENDS) {
       const ws = () => t.alpha.workspace.id;
       /** The export's bytes from COPY. */
       async function copied(filter: RequestFilter, sort: ReturnType<typeof parseSort>): Promise<string> {
-        const { scoreNames } = await exportPlan(t.store, ws(), filter, sort, 'csv', 1);
-        const chunks = copyChunks(t.store, ws(), filter, sort, scoreNames);
-        assert.ok(chunks, 'PostgreSQL exports through COPY');
+        const { scoreNames, copy: viaCopy } = await exportPlan(t.store, ws(), filter, sort, 'csv', 1);
+        assert.ok(viaCopy, 'PostgreSQL exports through COPY');
         const bytes: Buffer[] = [];
         let ended = false;
-        for await (const chunk of chunks) {
+        for await (const chunk of copyChunks(t.store, ws(), filter, sort, scoreNames)) {
           assert.ok(!ended, 'nothing after the chunk that ends the export');
           bytes.push(Buffer.from(chunk.data));
           ended = chunk.pageEnd;
@@ -371,9 +370,10 @@ for (const backend of BACKENDS) {
 
       it(backend === 'postgres' ? 'is how a CSV export sorted by a column is read, on one thread, not split' : 'is not used on SQLite', async () => {
         const sort = parseSort('latency_ms', 'asc');
-        assert.equal(copyChunks(t.store, ws(), copy, sort, []) !== null, backend === 'postgres');
-        // A score sort walks scored rows, then unscored ones: pages, on both backends.
-        assert.equal(copyChunks(t.store, ws(), copy, parseSort('score.quality', undefined), []), null);
+        assert.equal((await exportPlan(t.store, ws(), copy, sort, 'csv', 1)).copy, backend === 'postgres');
+        // A score sort walks scored rows, then unscored ones: pages, on both backends; so does JSON Lines.
+        assert.equal((await exportPlan(t.store, ws(), copy, parseSort('score.quality', undefined), 'csv', 1)).copy, false);
+        assert.equal((await exportPlan(t.store, ws(), copy, sort, 'jsonl', 1)).copy, false);
         // One COPY outruns pages read on several threads; JSON Lines is still split.
         const bulk: RequestFilter = { kind: 'tags', match: 'all', tags: ['copy-bulk'] };
         await bulkInsert(t, EXPORT_PAGE_ROWS + 1, 'copy-bulk', BASE + 400_000);

@@ -5,7 +5,7 @@
  */
 import { OperationNodeTransformer, sql, ValueListNode, ValueNode, type Expression, type Kysely, type KyselyPlugin, type PrimitiveValueListNode, type Selectable, type SqlBool } from 'kysely';
 import type { RequestStatus } from '../domain/request-shape.js';
-import type { RequestFilter, SortPosition, SortSpec } from '../domain/search-query.js';
+import type { RequestFilter, SortColumn, SortPosition, SortSpec } from '../domain/search-query.js';
 import type { Database, RequestsTable } from './schema.js';
 import { applyRequestFilter, requestColumn, sortScoreBounds } from './search-filter.js';
 import type { Backend, StoredRequest } from './store.js';
@@ -65,9 +65,8 @@ type Row = Omit<Selectable<RequestsTable>, ContentColumn> & Partial<Pick<Selecta
 
 /** What a request has attached: tags, metadata, groups and scores. */
 export type RequestDetails = Pick<StoredRequest, 'tags' | 'metadata' | 'groupIds' | 'scores'>;
-type Details = RequestDetails;
 
-function toSummary(r: Row, d: Details): RequestSummary {
+function toSummary(r: Row, d: RequestDetails): RequestSummary {
   return {
     id: Number(r.id),
     workspaceId: Number(r.workspace_id),
@@ -101,7 +100,7 @@ function toSummary(r: Row, d: Details): RequestSummary {
  */
 export type RequestContentText = RequestSummary & { content: { input: string; output: string; parameters: string; promptInputVariables: string } };
 
-function toContentText(r: Row, d: Details): RequestContentText {
+function toContentText(r: Row, d: RequestDetails): RequestContentText {
   // The summary object itself gains `content`: copying its 25 fields into a new object per row was
   // a tenth of an export's reading.
   const out = toSummary(r, d) as RequestContentText;
@@ -121,7 +120,7 @@ export function parseContent(r: RequestContentText): StoredRequest {
   };
 }
 
-const toStored = (r: Row, d: Details): StoredRequest => parseContent(toContentText(r, d));
+const toStored = (r: Row, d: RequestDetails): StoredRequest => parseContent(toContentText(r, d));
 
 /** One request with everything attached, or null when it is not in the workspace. */
 export async function readRequest(db: Kysely<Database>, workspaceId: number, id: number): Promise<StoredRequest | null> {
@@ -145,8 +144,8 @@ export async function readRequest(db: Kysely<Database>, workspaceId: number, id:
  * (workspace_id, tag|key|name, ...) index over the whole workspace instead: 150 ms a table at a
  * million requests where the primary key answers in well under one.
  */
-export async function detailsOf(db: Kysely<Database>, ids: number[]): Promise<Map<number, Details>> {
-  const out = new Map<number, Details>(ids.map((id) => [id, { tags: [], metadata: {}, groupIds: [], scores: {} }]));
+export async function detailsOf(db: Kysely<Database>, ids: number[]): Promise<Map<number, RequestDetails>> {
+  const out = new Map<number, RequestDetails>(ids.map((id) => [id, { tags: [], metadata: {}, groupIds: [], scores: {} }]));
   if (ids.length === 0) return out;
   // Requests are mostly logged in time order, so a page sorted by time holds ids close together.
   // Then one range scan of each detail table reads them, at half the cost of a seek per id; rows
@@ -184,6 +183,12 @@ const notPast = (order: 'asc' | 'desc') => sql.raw(order === 'desc' ? '>=' : '<=
 const dir = (order: 'asc' | 'desc') => sql.raw(order);
 const ID = sql.ref('requests.id');
 
+/** The ORDER BY terms of a sort by a column: the column, then the id that breaks its ties (the id alone when it is the column). */
+function columnOrder(column: SortColumn, order: 'asc' | 'desc'): Expression<unknown>[] {
+  const idTerm = sql`${ID} ${dir(order)}`;
+  return column === 'id' ? [idTerm] : [sql`${requestColumn(column)} ${dir(order)}`, idTerm];
+}
+
 /**
  * Matching requests, with `first` (the page's keyset bounds) ahead of the filter's own terms in the
  * WHERE clause. SQLite walks an index range by the first bound it finds on the column for each
@@ -210,8 +215,8 @@ async function fetchRows(db: Kysely<Database>, ws: number, q: RequestSearch, con
     if (q.after) bounds.push(sql<SqlBool>`(${key}, ${ID}) ${cmp(sort.order)} (${q.after.value}, ${q.after.id})`);
     if (q.upTo) bounds.push(sql<SqlBool>`(${key}, ${ID}) ${notPast(sort.order)} (${q.upTo.value}, ${q.upTo.id})`);
     let qb = baseQuery(db, ws, q.filter, content, bounds);
-    if (sort.key.column !== 'id') qb = qb.orderBy(sql`${key} ${dir(sort.order)}`);
-    return (await qb.orderBy(sql`${ID} ${dir(sort.order)}`).limit(want).offset(offset).execute()) as Row[];
+    for (const term of columnOrder(sort.key.column, sort.order)) qb = qb.orderBy(term);
+    return (await qb.limit(want).offset(offset).execute()) as Row[];
   }
 
   if (q.upTo) throw new Error('a search bounded by upTo sorts by a column');
@@ -278,7 +283,7 @@ function positionOf(sort: SortSpec, r: Row): SortPosition {
   }
 }
 
-async function page<T>(db: Kysely<Database>, ws: number, q: RequestSearch, content: boolean, convert: (r: Row, d: Details) => T): Promise<RequestPage<T>> {
+async function page<T>(db: Kysely<Database>, ws: number, q: RequestSearch, content: boolean, convert: (r: Row, d: RequestDetails) => T): Promise<RequestPage<T>> {
   const rows = await fetchRows(db, ws, q, content);
   const more = rows.length > q.limit;
   const pageRows = more ? rows.slice(0, q.limit) : rows;
@@ -341,9 +346,8 @@ export async function selectPageEnds(db: Kysely<Database>, backend: Backend, ws:
     let qb = db.selectFrom('requests').select([sql<number | string>`${key}`.as('sort_value'), 'requests.id']);
     if (end) qb = qb.where(sql<SqlBool>`(${key}, ${ID}) ${cmp(sort.order)} (${end.value}, ${end.id})`);
     qb = applyRequestFilter(qb, ws, filter);
-    if (column !== 'id') qb = qb.orderBy(sql`${key} ${dir(sort.order)}`);
+    for (const term of columnOrder(column, sort.order)) qb = qb.orderBy(term);
     const row = await qb
-      .orderBy(sql`${ID} ${dir(sort.order)}`)
       .limit(1)
       .offset(rows - 1)
       .executeTakeFirst();
@@ -386,7 +390,6 @@ export async function selectScoreNamesOf(db: Kysely<Database>, workspaceId: numb
     .execute();
   return rows.map((r) => r.name);
 }
-
 
 /**
  * The request columns of a CSV export, in its column order: the export's first 17 columns, then
@@ -442,10 +445,9 @@ const INLINE_VALUES: KyselyPlugin = {
  */
 export function exportColumnsSql(db: Kysely<Database>, ws: number, filter: RequestFilter | null, sort: SortSpec): string {
   if (sort.key.kind !== 'column') throw new Error('a COPY export sorts by a column');
-  const key = requestColumn(sort.key.column);
   let qb = applyRequestFilter(db.selectFrom('requests').select(COPY_COLUMNS), ws, filter);
-  if (sort.key.column !== 'id') qb = qb.orderBy(sql`${key} ${dir(sort.order)}`);
-  const compiled = qb.orderBy(sql`${ID} ${dir(sort.order)}`).withPlugin(INLINE_VALUES).compile();
+  for (const term of columnOrder(sort.key.column, sort.order)) qb = qb.orderBy(term);
+  const compiled = qb.withPlugin(INLINE_VALUES).compile();
   if (compiled.parameters.length > 0) throw new Error('a COPY query has parameters left');
   return compiled.sql;
 }

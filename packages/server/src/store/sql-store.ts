@@ -247,8 +247,8 @@ export class SqlStore implements Store {
     return this.traits.copyCsv !== undefined;
   }
 
-  copyExportColumns(workspaceId: number, filter: RequestFilter | null, sort: SortSpec): AsyncIterable<Buffer> | null {
-    if (!this.traits.copyCsv || sort.key.kind !== 'column') return null;
+  copyExportColumns(workspaceId: number, filter: RequestFilter | null, sort: SortSpec): AsyncIterable<Buffer> {
+    if (!this.traits.copyCsv) throw new Error(`${this.backend} has no COPY`);
     return this.traits.copyCsv(exportColumnsSql(this.db, workspaceId, filter, sort));
   }
 

@@ -170,11 +170,11 @@ export interface Store {
   /** Whether the backend has COPY (PostgreSQL): see copyExportColumns. */
   readonly copiesCsv: boolean;
   /**
-   * A CSV export's request columns (search.ts COPY_COLUMNS) of the matching requests in sort order,
-   * as PostgreSQL's COPY writes them: RFC 4180 quoting, LF line ends, one row per request. Null
-   * where the backend has no COPY (SQLite) or the sort is by a score.
+   * A CSV export's request columns (search.ts COPY_COLUMNS) of the matching requests in sort order
+   * (by a column), as PostgreSQL's COPY writes them: RFC 4180 quoting, LF line ends, one row per
+   * request. Only where copiesCsv.
    */
-  copyExportColumns(workspaceId: number, filter: RequestFilter | null, sort: SortSpec): AsyncIterable<Buffer> | null;
+  copyExportColumns(workspaceId: number, filter: RequestFilter | null, sort: SortSpec): AsyncIterable<Buffer>;
   /** The tags, metadata, groups and scores of these requests (ids read from the workspace). */
   requestDetails(ids: number[]): Promise<Map<number, RequestDetails>>;
   /** Where each full page of `rows` matching requests ends, for a sort by a column (see selectPageEnds). */

@@ -10,11 +10,11 @@
  * tell it from NULL, where the export writes nothing for both. Times are stored as epoch
  * milliseconds and prices as float8, so those cells are rewritten.
  */
-import type { Store } from '../../store/store.js';
 import type { RequestFilter, SortSpec } from '../../domain/search-query.js';
-import { csvField } from '../../domain/csv.js';
 import { toIso } from '../../domain/timestamps.js';
-import { CHUNK_CHARS, csvHeader } from './export-lines.js';
+import { COPY_COLUMNS, type RequestDetails } from '../../store/search.js';
+import type { Store } from '../../store/store.js';
+import { CHUNK_CHARS, csvHeader, detailCells, scoreCells } from './export-lines.js';
 
 /**
  * Rows per details query; two batches are held at once (one waits for its details while the next
@@ -23,14 +23,15 @@ import { CHUNK_CHARS, csvHeader } from './export-lines.js';
  */
 const BATCH_ROWS = 1000;
 
-// Cells of a COPY row (search.ts COPY_COLUMNS): the positions that are not passed on as they are.
-const CELLS = 21;
-const START = 1;
-const END = 2;
-const LATENCY = 3;
-const PRICE = 15;
-const SPAN = 16;
-const CONTENT = 17;
+// Cells of a COPY row (search.ts COPY_COLUMNS): where the ones not passed on as they are sit.
+const CELLS = COPY_COLUMNS.length;
+const cell = (name: string) => COPY_COLUMNS.indexOf(`requests.${name}` as (typeof COPY_COLUMNS)[number]);
+const START = cell('request_start_time');
+const END = cell('request_end_time');
+const LATENCY = cell('latency_ms');
+const PRICE = cell('price');
+const SPAN = cell('span_id');
+const CONTENT = cell('parameters');
 
 const QUOTE = 0x22;
 const COMMA = 0x2c;
@@ -210,80 +211,74 @@ function passOn(out: ByteChunks, r: CopyRow, k: number, last: number): void {
   out.bytes(r.buf, r.at[k]!, r.at[last + 1]!);
 }
 
-const json = (v: unknown) => csvField(JSON.stringify(v));
+/** Rows of the COPY, their ids, and their details being read. */
+interface Batch {
+  rows: CopyRow[];
+  ids: number[];
+  details: Promise<Map<number, RequestDetails>>;
+}
 
-type Details = ReturnType<Store['requestDetails']>;
-
-/** Writes the rows of a batch as export records, with their details; returns the chunks filled. */
-async function writeBatch(out: ByteChunks, rows: CopyRow[], ids: number[], details: Details, scoreNames: string[]): Promise<Uint8Array[]> {
+/** Writes a batch's rows as export records, with their details; returns the chunks filled. */
+async function writeBatch(out: ByteChunks, { rows, ids, details }: Batch, scoreNames: string[]): Promise<Uint8Array[]> {
   const found = await details;
   const full: Uint8Array[] = [];
   for (let k = 0; k < rows.length; k++) {
     const r = rows[k]!;
     const { buf, at } = r;
-    const d = found.get(ids[k]!);
-    if (!d) throw new Error(`request ${ids[k]} has no details`);
+    // Every id asked for has an entry (empty when nothing is attached).
+    const d = found.get(ids[k]!)!;
     out.bytes(buf, at[0]!, at[START]!);
     out.ascii(`${toIso(integerAt(buf, at[START]!, at[END]! - 1))},${toIso(integerAt(buf, at[END]!, at[LATENCY]! - 1))},`);
     passOn(out, r, LATENCY, PRICE - 1);
     out.ascii(`${String(Number(buf.toString('latin1', at[PRICE]!, at[SPAN]! - 1)))},`);
     passOn(out, r, SPAN, SPAN);
-    out.text(`${json(d.groupIds)},${json(d.tags)},${json(d.metadata)},`);
+    out.text(`${detailCells(d)},`);
     // The four content cells: stored JSON text, never empty.
     out.bytes(buf, at[CONTENT]!, at[CELLS]! - 1);
-    let tail = '';
-    for (const n of scoreNames) tail += `,${d.scores[n] ?? ''}`;
-    out.ascii(`${tail}\r\n`);
+    out.ascii(`${scoreCells(d.scores, scoreNames)}\r\n`);
     if (out.size >= CHUNK_CHARS) full.push(out.take());
   }
   return full;
 }
 
-/** A chunk of an export part: bytes (or text from the paged export), the last of each page marked. */
+/** A chunk of a COPY export; the last one is marked pageEnd (the export is one page). */
 export interface ByteChunk {
   data: Uint8Array;
   pageEnd: boolean;
 }
 
 /**
- * A whole CSV export read through one COPY, as chunks of about CHUNK_CHARS bytes, the CSV header
- * first; the last chunk is marked pageEnd. Null when the store has no COPY for this sort (SQLite,
- * or a sort by a score).
+ * A whole CSV export read through one COPY (ExportPlan.copy), as chunks of about CHUNK_CHARS
+ * bytes, the CSV header first; the last chunk is marked pageEnd.
  */
-export function copyChunks(store: Store, workspaceId: number, filter: RequestFilter | null, sort: SortSpec, scoreNames: string[]): AsyncGenerator<ByteChunk> | null {
-  const copy = store.copyExportColumns(workspaceId, filter, sort);
-  if (copy === null) return null;
-  return (async function* () {
-    const out = new ByteChunks();
-    // Score names are anyone's text.
-    out.text(csvHeader(scoreNames));
-    const scanner = new RowScanner();
-    let rows: CopyRow[] = [];
-    // The batch whose details are being read while the next batch is scanned.
-    let waiting: { rows: CopyRow[]; ids: number[]; details: Details } | null = null;
-    const chunks = (full: Uint8Array[]) => full.map((data) => ({ data, pageEnd: false }));
-    const handOver = async function* (batch: CopyRow[]) {
-      const ids = batch.map((r) => integerAt(r.buf, r.at[0]!, r.at[1]! - 1));
-      const details = store.requestDetails(ids);
-      // Nobody awaits it yet (the batch before goes first); a failure surfaces when it is awaited.
-      details.catch(() => {});
-      const before = waiting;
-      waiting = { rows: batch, ids, details };
-      if (before) yield* chunks(await writeBatch(out, before.rows, before.ids, before.details, scoreNames));
-    };
-    for await (const chunk of copy) {
-      scanner.feed(chunk, rows);
-      if (rows.length >= BATCH_ROWS) {
-        yield* handOver(rows);
-        rows = [];
-      }
+export async function* copyChunks(store: Store, workspaceId: number, filter: RequestFilter | null, sort: SortSpec, scoreNames: string[]): AsyncGenerator<ByteChunk> {
+  const out = new ByteChunks();
+  // Score names are anyone's text.
+  out.text(csvHeader(scoreNames));
+  const scanner = new RowScanner();
+  let rows: CopyRow[] = [];
+  // The batch whose details are being read while the next one is scanned.
+  let waiting: Batch | null = null;
+  const chunks = (full: Uint8Array[]) => full.map((data) => ({ data, pageEnd: false }));
+  const handOver = async function* (batch: CopyRow[]) {
+    const ids = batch.map((r) => integerAt(r.buf, r.at[0]!, r.at[1]! - 1));
+    const details = store.requestDetails(ids);
+    // Nobody awaits it yet (the batch before goes first); a failure surfaces when it is awaited.
+    details.catch(() => {});
+    const before: Batch | null = waiting;
+    waiting = { rows: batch, ids, details };
+    if (before) yield* chunks(await writeBatch(out, before, scoreNames));
+  };
+  for await (const chunk of store.copyExportColumns(workspaceId, filter, sort)) {
+    scanner.feed(chunk, rows);
+    if (rows.length >= BATCH_ROWS) {
+      yield* handOver(rows);
+      rows = [];
     }
-    scanner.finish();
-    if (rows.length > 0) yield* handOver(rows);
-    if (waiting !== null) {
-      const last: { rows: CopyRow[]; ids: number[]; details: Details } = waiting;
-      yield* chunks(await writeBatch(out, last.rows, last.ids, last.details, scoreNames));
-    }
-    yield { data: out.take(), pageEnd: true };
-  })();
+  }
+  scanner.finish();
+  if (rows.length > 0) yield* handOver(rows);
+  const last: Batch | null = waiting;
+  if (last) yield* chunks(await writeBatch(out, last, scoreNames));
+  yield { data: out.take(), pageEnd: true };
 }

@@ -1,7 +1,7 @@
 import { csvField, csvRecord } from '../../domain/csv.js';
 import type { RequestFilter, SortPosition, SortSpec } from '../../domain/search-query.js';
 import { toIso } from '../../domain/timestamps.js';
-import { parseContent, type RequestContentText, type RequestPage } from '../../store/search.js';
+import { parseContent, type RequestContentText, type RequestDetails, type RequestPage } from '../../store/search.js';
 import type { Store } from '../../store/store.js';
 import { detailItem } from './request-items.js';
 
@@ -28,6 +28,9 @@ const json = (v: unknown): string => JSON.stringify(v);
 const text = csvField;
 const num = (n: number) => String(n);
 const optionalNum = (n: number | null) => (n === null ? '' : String(n));
+const groupIdsCell = (d: Pick<RequestDetails, 'groupIds'>) => text(json(d.groupIds));
+const tagsCell = (d: Pick<RequestDetails, 'tags'>) => text(json(d.tags));
+const metadataCell = (d: Pick<RequestDetails, 'metadata'>) => text(json(d.metadata));
 const CSV_COLUMNS: [string, (r: RequestContentText) => string][] = [
   ['id', (r) => num(r.id)],
   ['request_start_time', (r) => toIso(r.startMs)],
@@ -46,14 +49,24 @@ const CSV_COLUMNS: [string, (r: RequestContentText) => string][] = [
   ['output_tokens', (r) => num(r.outputTokens)],
   ['price', (r) => num(r.price)],
   ['span_id', (r) => text(r.spanId)],
-  ['group_ids', (r) => text(json(r.groupIds))],
-  ['tags', (r) => text(json(r.tags))],
-  ['metadata', (r) => text(json(r.metadata))],
+  ['group_ids', groupIdsCell],
+  ['tags', tagsCell],
+  ['metadata', metadataCell],
   ['parameters', (r) => text(r.content.parameters)],
   ['prompt_input_variables', (r) => text(r.content.promptInputVariables)],
   ['input', (r) => text(r.content.input)],
   ['output', (r) => text(r.content.output)],
 ];
+
+/** The group_ids, tags and metadata cells, comma-separated (the COPY export adds them to its rows). */
+export const detailCells = (d: RequestDetails): string => `${groupIdsCell(d)},${tagsCell(d)},${metadataCell(d)}`;
+
+/** The score columns' cells, each after a comma. */
+export function scoreCells(scores: Record<string, number>, scoreNames: string[]): string {
+  let cells = '';
+  for (const n of scoreNames) cells += `,${optionalNum(scores[n] ?? null)}`;
+  return cells;
+}
 
 /**
  * A stretch of the sort order: the rows after `after` (from the first when null) up to `upTo`,
@@ -114,8 +127,7 @@ function csvFormatter(scoreNames: string[]): Formatter {
     // Concatenated, not mapped and joined: no array per record (a third of the CSV work at 1M rows).
     let line = cells[0]!(r);
     for (let i = 1; i < cells.length; i++) line += `,${cells[i]!(r)}`;
-    for (const n of scoreNames) line += `,${optionalNum(r.scores[n] ?? null)}`;
-    return `${line}\r\n`;
+    return `${line}${scoreCells(r.scores, scoreNames)}\r\n`;
   };
 }
 
@@ -123,9 +135,15 @@ export const csvHeader = (scoreNames: string[]) => csvRecord([...CSV_COLUMNS.map
 
 const jsonFormatter: Formatter = (r) => `${JSON.stringify(detailItem(parseContent(r)))}\n`;
 
-/** What every part of an export shares: its CSV score columns, and its pages when split. */
+/** What every part of an export shares: its CSV score columns, how it is read, and its pages when split. */
 export interface ExportPlan {
   scoreNames: string[];
+  /**
+   * Read through one COPY (export-copy.ts): a CSV export sorted by a column, on a store with COPY
+   * (PostgreSQL). Never split: one thread reading one COPY outran two reading pages, 50,000 rows
+   * a second against 23,000 on 2 cores, where a COPY per page cost PostgreSQL 40 µs a row.
+   */
+  copy: boolean;
   /**
    * Where each page ends (store.pageEnds), when the export is split among threads: page k (from 0)
    * is the range after `ends[k - 1]` up to `ends[k]`, the first from the start and the last
@@ -137,15 +155,15 @@ export interface ExportPlan {
 /**
  * The plan of an export that may be split among `parts` threads. It splits when there are several,
  * the sort is by a column and the export is longer than a page: a score sort walks scored rows,
- * then unscored ones, in two phases that one range cannot express. A CSV export the store can
- * COPY is not split: one thread reading one COPY (export-copy.ts) outran two reading pages, 50,000
- * rows a second against 23,000 on 2 cores, where a COPY per page cost PostgreSQL 40 µs a row.
+ * then unscored ones, in two phases that one range cannot express. An export read through COPY is
+ * not split (ExportPlan.copy).
  */
 export async function exportPlan(store: Store, workspaceId: number, filter: RequestFilter | null, sort: SortSpec, format: ExportFormat, parts: number): Promise<ExportPlan> {
   const scoreNames = format === 'csv' ? await store.scoreNamesOf(workspaceId, filter) : [];
-  if (parts < 2 || sort.key.kind !== 'column' || (format === 'csv' && store.copiesCsv)) return { scoreNames, ends: null };
+  const copy = format === 'csv' && sort.key.kind === 'column' && store.copiesCsv;
+  if (copy || parts < 2 || sort.key.kind !== 'column') return { scoreNames, copy, ends: null };
   const ends = await store.pageEnds(workspaceId, filter, sort, EXPORT_PAGE_ROWS);
-  return { scoreNames, ends: ends.length > 0 ? ends : null };
+  return { scoreNames, copy, ends: ends.length > 0 ? ends : null };
 }
 
 /** The pages of one part: part, part + parts, part + 2 * parts, ... (everything when not split). */

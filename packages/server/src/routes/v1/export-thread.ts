@@ -102,10 +102,7 @@ async function run(job: ExportJob, given: ExportPlan | null, part: number, parts
       port.postMessage({ type: 'ready', plan } satisfies FromExporter);
       parts = await said;
     }
-    // On PostgreSQL a CSV export by a column reads through one COPY (exportPlan does not split it);
-    // otherwise in pages of rows.
-    const copied = job.format === 'csv' && plan.ends === null ? copyChunks(store, job.workspaceId, job.filter, job.sort, plan.scoreNames) : null;
-    if (copied) for await (const chunk of copied) await send(chunk.data, chunk.pageEnd);
+    if (plan.copy) for await (const chunk of copyChunks(store, job.workspaceId, job.filter, job.sort, plan.scoreNames)) await send(chunk.data, chunk.pageEnd);
     else for await (const chunk of partChunks(store, job.workspaceId, job.filter, job.sort, job.format, plan, part, parts)) await send(chunk.text, chunk.pageEnd);
     await store.close();
     port.postMessage({ type: 'end' } satisfies FromExporter);

@@ -6,9 +6,8 @@ import { to as copyTo } from 'pg-copy-streams';
  * row objects and no strings, so an export can pass most of a row's bytes on as they are.
  *
  * Copies take connections from a pool of their own: the store's pool has a query timeout, which
- * would end a copy that takes longer than one query may. An export split among threads copies one
- * range after another, so a connection is kept for the next copy. A copy left unfinished (its
- * reader stopped, or it failed) leaves its connection mid-protocol, so that one is closed.
+ * would end a copy that takes longer than one query may. A copy left unfinished (its reader
+ * stopped, or it failed) leaves its connection mid-protocol, so that one is closed.
  */
 export class CsvCopier {
   private readonly pool: pg.Pool;
