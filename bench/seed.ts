@@ -124,7 +124,7 @@ async function main() {
       }
     });
     done += n;
-    for (let i = 0; i < n; i++) progress.row();
+    progress.add(n);
     if (!progress.enabled && done >= nextReport) {
       console.log(`  ${done.toLocaleString('en-US')} rows, ${Math.round(done / ((Date.now() - started) / 1000)).toLocaleString('en-US')} rows/s`);
       nextReport += COUNT / 10;

@@ -163,7 +163,7 @@ describe('export progress line', () => {
     p.setTotal(400);
     for (let i = 0; i < 200; i++) {
       now += 1;
-      p.row();
+      p.add();
     }
     assert.equal(writes.length, 2, 'drawn at 1 ms and 101 ms, not on every row');
     assert.equal(p.line(), '[############............]  50%  200/400 rows  1,000 rows/s');
@@ -177,7 +177,7 @@ describe('export progress line', () => {
     const { stream } = fakeTty(true);
     const p = new ExportProgress(stream, { now: () => now });
     now = 2000;
-    for (let i = 0; i < 5000; i++) p.row();
+    for (let i = 0; i < 5000; i++) p.add();
     assert.equal(p.line(), 'exported 5,000 rows  2,500 rows/s');
   });
 
@@ -185,7 +185,7 @@ describe('export progress line', () => {
     const { stream, writes } = fakeTty(false);
     const p = new ExportProgress(stream);
     p.setTotal(3);
-    p.row();
+    p.add();
     p.finish();
     assert.deepEqual(writes, []);
     assert.equal(p.rows, 1);

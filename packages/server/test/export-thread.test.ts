@@ -6,7 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { ConfigError, loadConfig } from '../src/config.js';
 import { exportThreads, maxExportThreads, runningExportWorkers } from '../src/routes/v1/export-stream.js';
 import type { ReadSource } from '../src/store/store.js';
-import { BACKENDS } from './helpers/backends.js';
+import { BACKENDS, withPgClient } from './helpers/backends.js';
 import { createLiveApp, type LiveApp } from './helpers/live-app.js';
 import { parseCsv } from './helpers/parse-csv.js';
 import { BASE, bulkInsert, reply } from './helpers/search-fixtures.js';
@@ -173,3 +173,57 @@ for (const backend of BACKENDS) for (const parts of [1, 2]) {
     });
   });
 }
+
+for (const backend of BACKENDS) {
+  describe(`an export whose client stops reading [${backend}]`, () => {
+    // A whole request within 1 s: a socket silent for 6 s (the connection timeout) is closed.
+    const SILENT_MS = 1000 + 5000;
+    let t: LiveApp;
+    let url: string;
+    before(async () => {
+      t = await createLiveApp(backend, { requestTimeoutMs: 1000 });
+      await bulkInsert(t, ROWS, 'big', BASE, () => ({ output: reply(BIG) }));
+      url = `${t.baseURL}/v1/requests/export?format=csv&tag=big`;
+    });
+    after(() => t.close());
+
+    /** Backends of the test's database running a COPY (the export's, on PostgreSQL). */
+    const copies = () =>
+      withPgClient(t.location.databaseUrl!, async (c) => {
+        const { rows } = await c.query<{ n: string }>("select count(*) as n from pg_stat_activity where datname = current_database() and query ilike 'copy (%'");
+        return Number(rows[0]!.n);
+      });
+
+    it('is ended once its socket has been silent for the connection timeout, freeing its thread and its database connection', async () => {
+      const res = await open(url, t.alpha.key);
+      const closed = new Promise<boolean>((resolve) => {
+        res.on('close', () => resolve(res.complete));
+        res.on('error', () => {});
+      });
+      const started = Date.now();
+      try {
+        await firstChunk(res);
+        await sleep(500);
+        // Paused, not finished: the thread waits for the client, and on PostgreSQL so does the COPY.
+        assert.equal(exportThreads().running, 1);
+        if (backend === 'postgres') assert.equal(await copies(), 1);
+        await waitFor('the export to end', () => exportThreads().running === 0, 4 * SILENT_MS);
+      } finally {
+        res.destroy();
+      }
+      const waited = Date.now() - started;
+      assert.ok(waited >= SILENT_MS - 1000, `ended after ${waited} ms, before the socket had been silent for ${SILENT_MS} ms`);
+      assert.equal(await closed, false, 'the body was cut off, not ended as if whole');
+      if (backend === 'postgres') {
+        // The thread is free once it closed the COPY's connection; its backend then exits.
+        let left = await copies();
+        for (let i = 0; left > 0 && i < 100; i++) {
+          await sleep(50);
+          left = await copies();
+        }
+        assert.equal(left, 0, 'no COPY is left running');
+      }
+    });
+  });
+}
+

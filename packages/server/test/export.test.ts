@@ -2,14 +2,26 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { csvRecord } from '../src/domain/csv.js';
 import { parseSort, type RequestFilter, type SortPosition } from '../src/domain/search-query.js';
+import { exportChunks, wholeExport } from '../src/routes/v1/export-chunks.js';
 import { copyChunks } from '../src/routes/v1/export-copy.js';
-import { EXPORT_PAGE_ROWS, exportLines, exportPlan, partChunks, type ExportFormat, type ExportPlan } from '../src/routes/v1/export-lines.js';
+import { EXPORT_PAGE_ROWS, exportPlan, partChunks, type ExportChunk, type ExportFormat, type ExportPlan } from '../src/routes/v1/export-lines.js';
 import { BACKENDS } from './helpers/backends.js';
 import { parseCsv } from './helpers/parse-csv.js';
 import { BASE, bulkInsert, chat, reply, score } from './helpers/search-fixtures.js';
 import { createTestApp, logRequest, type TestApp } from './helpers/test-app.js';
 
 const TRICKY = 'He said "hi, there"\nthen, on a new line: "bye"\r\nend';
+
+/** An export's chunks as text (decoded whole: a character may span two chunks of bytes), and the rows they said they hold. */
+async function collect(chunks: AsyncIterable<ExportChunk>): Promise<{ text: string; rows: number }> {
+  const bytes: Buffer[] = [];
+  let rows = 0;
+  for await (const chunk of chunks) {
+    bytes.push(Buffer.from(chunk.data));
+    rows += chunk.rows;
+  }
+  return { text: Buffer.concat(bytes).toString('utf8'), rows };
+}
 
 /** Where two long texts first differ, for a failure message. */
 function firstDifference(a: string, b: string): string {
@@ -175,7 +187,7 @@ for (const backend of BACKENDS) {
       assert.equal(new Set(got).size, count);
       assert.deepEqual([...got].sort((a, b) => a - b), [...ids].sort((a, b) => a - b));
 
-      // The pages themselves, as exportLines asks for them (the HTTP export does on its own thread).
+      // The pages themselves, as an export read in pages asks for them (the HTTP export does on its own thread).
       const limits: number[] = [];
       const original = t.store.searchRequestContents.bind(t.store);
       t.store.searchRequestContents = async (ws, q) => {
@@ -183,9 +195,12 @@ for (const backend of BACKENDS) {
         return original(ws, q);
       };
       try {
-        let text = '';
-        for await (const line of await exportLines(t.store, t.alpha.workspace.id, { kind: 'tags', match: 'all', tags: ['many'] } satisfies RequestFilter, parseSort(undefined, undefined), 'csv')) text += line;
-        assert.equal(text, res.body);
+        const filter: RequestFilter = { kind: 'tags', match: 'all', tags: ['many'] };
+        const sort = parseSort(undefined, undefined);
+        const plan = await exportPlan(t.store, t.alpha.workspace.id, filter, sort, 'csv', 1);
+        const paged = await collect(exportChunks(t.store, t.alpha.workspace.id, filter, sort, 'csv', { ...plan, copy: false }));
+        assert.equal(paged.text, res.body);
+        assert.equal(paged.rows, count, 'the chunks count every row, not the header');
         assert.deepEqual(limits, [EXPORT_PAGE_ROWS, EXPORT_PAGE_ROWS, EXPORT_PAGE_ROWS]);
       } finally {
         t.store.searchRequestContents = original;
@@ -223,7 +238,7 @@ for (const backend of BACKENDS) {
             const pages: string[] = [];
             let page = '';
             for await (const chunk of partChunks(t.store, ws, split, sort, format, plan, part, parts)) {
-              page += chunk.text;
+              page += chunk.data;
               if (chunk.pageEnd) {
                 pages.push(page);
                 page = '';
@@ -239,9 +254,10 @@ for (const backend of BACKENDS) {
         return text;
       }
 
+      /** The export read whole on one thread (on PostgreSQL a CSV export is read through COPY). */
       const whole = async (sort: ReturnType<typeof parseSort>, format: ExportFormat) => {
-        let text = '';
-        for await (const line of await exportLines(t.store, t.alpha.workspace.id, split, sort, format)) text += line;
+        const { text, rows } = await collect(await wholeExport(t.store, t.alpha.workspace.id, split, sort, format));
+        assert.equal(rows, SPLIT);
         return text;
       };
 
@@ -352,20 +368,24 @@ for (const backend of BACKENDS) {
       async function copied(filter: RequestFilter, sort: ReturnType<typeof parseSort>): Promise<string> {
         const { scoreNames, copy: viaCopy } = await exportPlan(t.store, ws(), filter, sort, 'csv', 1);
         assert.ok(viaCopy, 'PostgreSQL exports through COPY');
-        const bytes: Buffer[] = [];
         let ended = false;
-        for await (const chunk of copyChunks(t.store, ws(), filter, sort, scoreNames)) {
-          assert.ok(!ended, 'nothing after the chunk that ends the export');
-          bytes.push(Buffer.from(chunk.data));
-          ended = chunk.pageEnd;
-        }
+        const { text, rows } = await collect(
+          (async function* () {
+            for await (const chunk of copyChunks(t.store, ws(), filter, sort, scoreNames)) {
+              assert.ok(!ended, 'nothing after the chunk that ends the export');
+              ended = chunk.pageEnd;
+              yield chunk;
+            }
+          })(),
+        );
         assert.ok(ended, 'the last chunk ends the export');
-        return Buffer.concat(bytes).toString('utf8');
-      }
-      const paged = async (filter: RequestFilter, sort: ReturnType<typeof parseSort>) => {
-        let text = '';
-        for await (const line of await exportLines(t.store, ws(), filter, sort, 'csv')) text += line;
+        assert.equal(rows, parseCsv(text).length - 1, 'the chunks count every row, not the header');
         return text;
+      }
+      /** The export's bytes read in pages. */
+      const paged = async (filter: RequestFilter, sort: ReturnType<typeof parseSort>) => {
+        const plan = await exportPlan(t.store, ws(), filter, sort, 'csv', 1);
+        return (await collect(exportChunks(t.store, ws(), filter, sort, 'csv', { ...plan, copy: false }))).text;
       };
 
       it(backend === 'postgres' ? 'is how a CSV export sorted by a column is read, on one thread, not split' : 'is not used on SQLite', async () => {
@@ -390,6 +410,23 @@ for (const backend of BACKENDS) {
             assert.ok(expected.length > LONG.length, 'the long row is in');
             const got = await copied(copy, sort);
             assert.ok(got === expected, `sorted by ${by ?? 'start time'}: ${firstDifference(got, expected)}`);
+          }
+        });
+
+        it('is also how an export read whole where it runs (the event loop, `tally export`) is read, asking for no page', async () => {
+          const sort = parseSort('id', 'asc');
+          const calls = { pages: 0, copies: 0 };
+          const store = t.store as { searchRequestContents: typeof t.store.searchRequestContents; copyExportColumns: typeof t.store.copyExportColumns };
+          const { searchRequestContents, copyExportColumns } = store;
+          store.searchRequestContents = (...args) => (calls.pages++, searchRequestContents.apply(t.store, args));
+          store.copyExportColumns = (...args) => (calls.copies++, copyExportColumns.apply(t.store, args));
+          try {
+            const whole = await collect(await wholeExport(t.store, ws(), copy, sort, 'csv'));
+            assert.deepEqual(calls, { pages: 0, copies: 1 });
+            assert.equal(whole.text, await copied(copy, sort));
+            assert.equal(whole.rows, 1 + 10 + QUOTED.length, 'every row, and the header not counted');
+          } finally {
+            Object.assign(store, { searchRequestContents, copyExportColumns });
           }
         });
 

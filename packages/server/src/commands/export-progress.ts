@@ -41,9 +41,10 @@ export class ExportProgress {
     this.#total = total;
   }
 
-  /** One more row written. */
-  row(): void {
-    this.#rows += 1;
+  /** More rows written: `n`, one by default. */
+  add(n = 1): void {
+    if (n === 0) return;
+    this.#rows += n;
     if (!this.enabled) return;
     const now = this.#now();
     if (now - this.#drawnAt >= this.#intervalMs) this.#draw(now);

@@ -5,7 +5,8 @@ import type { Writable } from 'node:stream';
 import type { Command } from 'commander';
 import type { SortBy } from '@tally/sdk';
 import { invalidField, TallyError } from '../domain/errors.js';
-import { exportLines, type ExportFormat } from '../routes/v1/export-lines.js';
+import { wholeExport } from '../routes/v1/export-chunks.js';
+import type { ExportChunk, ExportFormat } from '../routes/v1/export-lines.js';
 import { ExportProgress } from './export-progress.js';
 import { addFilterOptions, messageForFlags, namingFlags, parseQueryParams, queryParams, type FilterFlags } from './request-filters.js';
 import { remote, remoteClient, type RemoteFlags } from './remote.js';
@@ -33,21 +34,19 @@ function drained(out: Writable): Promise<void> {
 }
 
 /**
- * Writes the records one at a time, waiting whenever `out` is full: memory holds one page of the
- * source (a store page or a network chunk) however large the export. Counts rows for the progress
- * line (a CSV header is not a row).
+ * Writes the chunks one at a time, waiting whenever `out` is full: memory holds one chunk of the
+ * source (read from the store, or records from the network) however large the export. Counts rows
+ * for the progress line.
  */
-async function writeRecords(lines: AsyncIterable<string>, out: Writable, csv: boolean, progress: ExportProgress): Promise<void> {
+async function writeChunks(chunks: AsyncIterable<ExportChunk>, out: Writable, progress: ExportProgress): Promise<void> {
   let failed: Error | null = null;
   const onError = (err: Error) => (failed = err);
   out.on('error', onError);
   try {
-    let header = csv;
-    for await (const line of lines) {
+    for await (const { data, rows } of chunks) {
       if (failed) throw failed;
-      if (!out.write(line)) await drained(out);
-      if (header) header = false;
-      else progress.row();
+      if (data.length > 0 && !out.write(data)) await drained(out);
+      progress.add(rows);
     }
     if (failed) throw failed;
   } finally {
@@ -82,8 +81,13 @@ function destination(file: string | undefined): { out: Writable; commit(): Promi
   };
 }
 
-async function* withLineEnds(lines: AsyncIterable<string>, eol: string): AsyncGenerator<string> {
-  for await (const line of lines) yield line + eol;
+/** Records from a server as chunks of one, each with its line end (a CSV header is not a row). */
+async function* recordChunks(lines: AsyncIterable<string>, eol: string, csv: boolean): AsyncGenerator<ExportChunk> {
+  let header = csv;
+  for await (const line of lines) {
+    yield { data: line + eol, pageEnd: false, rows: header ? 0 : 1 };
+    header = false;
+  }
 }
 
 /**
@@ -121,10 +125,10 @@ export function registerExportCommand<F extends object>(program: Command, helper
       const { filter, sort } = parseQueryParams(params);
       const progress = new ExportProgress(process.stderr);
 
-      const run = async (lines: AsyncIterable<string>) => {
+      const run = async (chunks: AsyncIterable<ExportChunk>) => {
         const dest = destination(flags.output);
         try {
-          await writeRecords(lines, dest.out, format === 'csv', progress);
+          await writeChunks(chunks, dest.out, progress);
           await dest.commit();
         } catch (err) {
           await dest.abandon();
@@ -145,7 +149,7 @@ export function registerExportCommand<F extends object>(program: Command, helper
           messageForFlags,
         );
         // The SDK hands records without their line ends; the server ends CSV records in CRLF.
-        await remote(() => run(withLineEnds(exp.lines(), format === 'csv' ? '\r\n' : '\n')));
+        await remote(() => run(recordChunks(exp.lines(), format === 'csv' ? '\r\n' : '\n', format === 'csv')));
         return;
       }
       await helpers.withStore(flags, async (store) => {
@@ -153,7 +157,7 @@ export function registerExportCommand<F extends object>(program: Command, helper
         if (!ws) throw new TallyError('not_found', `--workspace: no workspace named "${flags.workspace}"`);
         // The total costs one COUNT query, worth it only when someone watches the bar.
         if (progress.enabled) progress.setTotal(await store.countRequests(ws.id, filter));
-        await run(await exportLines(store, ws.id, filter, sort, format));
+        await run(await wholeExport(store, ws.id, filter, sort, format));
       });
     });
 }

@@ -14,7 +14,7 @@ import type { RequestFilter, SortSpec } from '../../domain/search-query.js';
 import { toIso } from '../../domain/timestamps.js';
 import { COPY_COLUMNS, type RequestDetails } from '../../store/search.js';
 import type { Store } from '../../store/store.js';
-import { CHUNK_CHARS, csvHeader, detailCells, scoreCells } from './export-lines.js';
+import { CHUNK_CHARS, csvHeader, detailCells, scoreCells, type ExportChunk } from './export-lines.js';
 
 /**
  * Rows per details query; two batches are held at once (one waits for its details while the next
@@ -143,12 +143,13 @@ class RowScanner {
 }
 
 /**
- * Output bytes, handed out in chunks of about CHUNK_CHARS bytes. Each chunk is a buffer of its own
- * (an export thread moves it to the main thread rather than copying it).
+ * Output bytes, handed out in chunks of about CHUNK_CHARS bytes with the rows they end. Each chunk
+ * is a buffer of its own (an export thread moves it to the main thread rather than copying it).
  */
 class ByteChunks {
   private buf = Buffer.allocUnsafeSlow(2 * CHUNK_CHARS);
   private pos = 0;
+  private rows = 0;
 
   get size(): number {
     return this.pos;
@@ -178,11 +179,17 @@ class ByteChunks {
     this.pos += end - start;
   }
 
-  take(): Uint8Array {
-    const out = new Uint8Array(this.buf.buffer, this.buf.byteOffset, this.pos);
+  /** A record ended. */
+  endRow(): void {
+    this.rows++;
+  }
+
+  take(pageEnd: boolean): ExportChunk<Uint8Array> {
+    const chunk = { data: new Uint8Array(this.buf.buffer, this.buf.byteOffset, this.pos), pageEnd, rows: this.rows };
     this.buf = Buffer.allocUnsafeSlow(2 * CHUNK_CHARS);
     this.pos = 0;
-    return out;
+    this.rows = 0;
+    return chunk;
   }
 }
 
@@ -219,9 +226,9 @@ interface Batch {
 }
 
 /** Writes a batch's rows as export records, with their details; returns the chunks filled. */
-async function writeBatch(out: ByteChunks, { rows, ids, details }: Batch, scoreNames: string[]): Promise<Uint8Array[]> {
+async function writeBatch(out: ByteChunks, { rows, ids, details }: Batch, scoreNames: string[]): Promise<ExportChunk<Uint8Array>[]> {
   const found = await details;
-  const full: Uint8Array[] = [];
+  const full: ExportChunk<Uint8Array>[] = [];
   for (let k = 0; k < rows.length; k++) {
     const r = rows[k]!;
     const { buf, at } = r;
@@ -236,22 +243,17 @@ async function writeBatch(out: ByteChunks, { rows, ids, details }: Batch, scoreN
     // The four content cells: stored JSON text, never empty.
     out.bytes(buf, at[CONTENT]!, at[CELLS]! - 1);
     out.ascii(`${scoreCells(d.scores, scoreNames)}\r\n`);
-    if (out.size >= CHUNK_CHARS) full.push(out.take());
+    out.endRow();
+    if (out.size >= CHUNK_CHARS) full.push(out.take(false));
   }
   return full;
-}
-
-/** A chunk of a COPY export; the last one is marked pageEnd (the export is one page). */
-export interface ByteChunk {
-  data: Uint8Array;
-  pageEnd: boolean;
 }
 
 /**
  * A whole CSV export read through one COPY (ExportPlan.copy), as chunks of about CHUNK_CHARS
  * bytes, the CSV header first; the last chunk is marked pageEnd.
  */
-export async function* copyChunks(store: Store, workspaceId: number, filter: RequestFilter | null, sort: SortSpec, scoreNames: string[]): AsyncGenerator<ByteChunk> {
+export async function* copyChunks(store: Store, workspaceId: number, filter: RequestFilter | null, sort: SortSpec, scoreNames: string[]): AsyncGenerator<ExportChunk<Uint8Array>> {
   const out = new ByteChunks();
   // Score names are anyone's text.
   out.text(csvHeader(scoreNames));
@@ -259,7 +261,6 @@ export async function* copyChunks(store: Store, workspaceId: number, filter: Req
   let rows: CopyRow[] = [];
   // The batch whose details are being read while the next one is scanned.
   let waiting: Batch | null = null;
-  const chunks = (full: Uint8Array[]) => full.map((data) => ({ data, pageEnd: false }));
   const handOver = async function* (batch: CopyRow[]) {
     const ids = batch.map((r) => integerAt(r.buf, r.at[0]!, r.at[1]! - 1));
     const details = store.requestDetails(ids);
@@ -267,7 +268,7 @@ export async function* copyChunks(store: Store, workspaceId: number, filter: Req
     details.catch(() => {});
     const before: Batch | null = waiting;
     waiting = { rows: batch, ids, details };
-    if (before) yield* chunks(await writeBatch(out, before, scoreNames));
+    if (before) yield* await writeBatch(out, before, scoreNames);
   };
   for await (const chunk of store.copyExportColumns(workspaceId, filter, sort)) {
     scanner.feed(chunk, rows);
@@ -279,6 +280,6 @@ export async function* copyChunks(store: Store, workspaceId: number, filter: Req
   scanner.finish();
   if (rows.length > 0) yield* handOver(rows);
   const last: Batch | null = waiting;
-  if (last) yield* chunks(await writeBatch(out, last, scoreNames));
-  yield { data: out.take(), pageEnd: true };
+  if (last) yield* await writeBatch(out, last, scoreNames);
+  yield out.take(true);
 }

@@ -176,10 +176,15 @@ function* partRanges(plan: ExportPlan, part: number, parts: number): Generator<E
   for (let k = part; k <= ends.length; k += parts) yield { after: ends[k - 1] ?? null, upTo: ends[k] ?? null };
 }
 
-/** Part of an export as text: chunks of about CHUNK_CHARS characters, the last of each page marked. */
-export interface PartChunk {
-  text: string;
+/**
+ * A chunk of an export, of about CHUNK_CHARS characters or bytes: text (read in pages) or UTF-8
+ * bytes (read through COPY). `pageEnd`: the last chunk of its page (an export read whole is one
+ * page); `rows`: the records it holds (a CSV header is not one).
+ */
+export interface ExportChunk<Data extends string | Uint8Array = string | Uint8Array> {
+  data: Data;
   pageEnd: boolean;
+  rows: number;
 }
 
 /**
@@ -187,60 +192,26 @@ export interface PartChunk {
  * Concatenating every part's pages in page order gives the export: page k is part k % parts's.
  * A page ends with a chunk marked pageEnd (empty when the page's last chunk was already full).
  */
-export async function* partChunks(store: Store, workspaceId: number, filter: RequestFilter | null, sort: SortSpec, format: ExportFormat, plan: ExportPlan, part: number, parts: number): AsyncGenerator<PartChunk> {
+export async function* partChunks(store: Store, workspaceId: number, filter: RequestFilter | null, sort: SortSpec, format: ExportFormat, plan: ExportPlan, part: number, parts: number): AsyncGenerator<ExportChunk<string>> {
   const line = format === 'csv' ? csvFormatter(plan.scoreNames) : jsonFormatter;
   let pending: string[] = part === 0 && format === 'csv' ? [csvHeader(plan.scoreNames)] : [];
   let size = 0;
+  let rows = 0;
+  const take = (pageEnd: boolean): ExportChunk<string> => {
+    const chunk = { data: pending.join(''), pageEnd, rows };
+    pending = [];
+    size = 0;
+    rows = 0;
+    return chunk;
+  };
   for await (const page of rangePages(store, workspaceId, filter, sort, partRanges(plan, part, parts))) {
     for (const r of page.rows) {
       const record = line(r);
       pending.push(record);
       size += record.length;
-      if (size >= CHUNK_CHARS) {
-        yield { text: pending.join(''), pageEnd: false };
-        pending = [];
-        size = 0;
-      }
+      rows++;
+      if (size >= CHUNK_CHARS) yield take(false);
     }
-    if (page.last) {
-      yield { text: pending.join(''), pageEnd: true };
-      pending = [];
-      size = 0;
-    }
+    if (page.last) yield take(true);
   }
-}
-
-/**
- * The export of every matching request as text records, each ending in its line end: CSV (RFC
- * 4180, CRLF; a header, then one record per request, one `score:NAME` column per score name
- * present) or JSON Lines (one request per line, as `GET /v1/requests/{id}` shows it). Pulled
- * lazily, so memory stays constant: `tally export` on a store writes it to a file, and an export
- * that finds no free export thread streams it from the event loop.
- */
-export async function exportLines(store: Store, workspaceId: number, filter: RequestFilter | null, sort: SortSpec, format: ExportFormat): Promise<AsyncGenerator<string>> {
-  const scoreNames = format === 'csv' ? await store.scoreNamesOf(workspaceId, filter) : [];
-  const line = format === 'csv' ? csvFormatter(scoreNames) : jsonFormatter;
-  return (async function* () {
-    if (format === 'csv') yield csvHeader(scoreNames);
-    for await (const page of rangePages(store, workspaceId, filter, sort, EVERYTHING)) for (const r of page.rows) yield line(r);
-  })();
-}
-
-/**
- * Joins records into chunks of about CHUNK_CHARS characters, each one socket write; memory stays
- * one page of rows plus one chunk.
- */
-export async function* chunked(records: AsyncIterable<string>): AsyncGenerator<string> {
-  let parts: string[] = [];
-  let size = 0;
-  for await (const r of records) {
-    parts.push(r);
-    size += r.length;
-    if (size >= CHUNK_CHARS) {
-      yield parts.join('');
-      parts = [];
-      size = 0;
-    }
-  }
-  if (parts.length > 0) yield parts.join('');
 }

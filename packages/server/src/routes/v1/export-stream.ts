@@ -6,9 +6,9 @@ import { DatabaseUnavailableError } from '../../store/database-errors.js';
 import type { Store } from '../../store/store.js';
 import { receiveError } from '../../store/write-commands.js';
 import { spawnModule } from '../../threads.js';
-import { chunked, exportLines, type ExportFormat } from './export-lines.js';
+import { wholeExport } from './export-chunks.js';
+import type { ExportChunk, ExportFormat, ExportPlan } from './export-lines.js';
 import type { ExportJob, FromExporter, ToExporter } from './export-thread.js';
-import type { ExportPlan } from './export-lines.js';
 
 export interface ExportRequest {
   workspaceId: number;
@@ -92,10 +92,14 @@ function release(thread: ExportThread): void {
  */
 const TEXT_CHUNKS = { objectMode: true, highWaterMark: 1 } as const;
 
-/** The export formatted on the event loop, between the answers to other requests. */
+async function* dataOf(chunks: AsyncIterable<ExportChunk>): AsyncGenerator<string | Uint8Array> {
+  for await (const { data } of chunks) if (data.length > 0) yield data;
+}
+
+/** The export read and formatted on the event loop, between the answers to other requests. */
 async function inProcess(store: Store, req: ExportRequest): Promise<Readable> {
-  const lines = await exportLines(store, req.workspaceId, req.filter, req.sort, req.format);
-  return Readable.from(chunked(lines), TEXT_CHUNKS);
+  const chunks = await wholeExport(store, req.workspaceId, req.filter, req.sort, req.format);
+  return Readable.from(dataOf(chunks), TEXT_CHUNKS);
 }
 
 /** A free thread, started if none waits and the pool (for `parts`) has room, taken out of the idle list. */
@@ -117,7 +121,7 @@ interface Part {
 }
 
 /**
- * The export read and formatted on export threads (export-thread.ts), as a stream of text chunks.
+ * The export read and formatted on export threads (export-thread.ts), as a stream of chunks.
  * The `leader` plans it; when the plan splits it, free threads (up to `parts` in all) each export
  * every parts-th page, and the stream takes the pages in order: page k from part k % parts. Each
  * part is asked for its next chunk when one of its chunks went into the stream, so the client's
@@ -217,7 +221,7 @@ function onThreads(leader: ExportThread, job: ExportJob, most: number): Promise<
 }
 
 /**
- * The export of the matching requests as a stream of text chunks (see exportLines for its
+ * The export of the matching requests as a stream of chunks, text or bytes (see wholeExport for its
  * formats). It runs on a thread of its own when the store can be opened there and a thread is free
  * (see maxExportThreads), split among up to `parts` threads when longer than a page and sorted by
  * a column: a million-row export then leaves the event loop free, and with parts > 1 uses more

@@ -1,7 +1,7 @@
 /**
  * An export thread (started and reused by export-stream.ts). For each export sent to it, it opens
  * a read connection of its own, reads and formats its part of the export, and sends it to the main
- * thread as text chunks of about CHUNK_CHARS characters, one more each time the main thread asks,
+ * thread as chunks of about CHUNK_CHARS characters or bytes (export-chunks.ts), one more each time the main thread asks,
  * so the client's pace sets the export's. The event loop answering HTTP only writes the chunks out.
  *
  * An export runs on one thread or is split among several (see ExportPlan): the first part's
@@ -15,8 +15,8 @@ import { classifyDatabaseError } from '../../store/database-errors.js';
 import { openReader } from '../../store/open-store.js';
 import type { ReadSource, Store } from '../../store/store.js';
 import { sendError, type SentError } from '../../store/write-commands.js';
-import { copyChunks } from './export-copy.js';
-import { exportPlan, partChunks, type ExportFormat, type ExportPlan } from './export-lines.js';
+import { exportChunks } from './export-chunks.js';
+import { exportPlan, type ExportFormat, type ExportPlan } from './export-lines.js';
 
 export interface ExportJob {
   source: ReadSource;
@@ -102,8 +102,7 @@ async function run(job: ExportJob, given: ExportPlan | null, part: number, parts
       port.postMessage({ type: 'ready', plan } satisfies FromExporter);
       parts = await said;
     }
-    if (plan.copy) for await (const chunk of copyChunks(store, job.workspaceId, job.filter, job.sort, plan.scoreNames)) await send(chunk.data, chunk.pageEnd);
-    else for await (const chunk of partChunks(store, job.workspaceId, job.filter, job.sort, job.format, plan, part, parts)) await send(chunk.text, chunk.pageEnd);
+    for await (const chunk of exportChunks(store, job.workspaceId, job.filter, job.sort, job.format, plan, part, parts)) await send(chunk.data, chunk.pageEnd);
     await store.close();
     port.postMessage({ type: 'end' } satisfies FromExporter);
   } catch (err) {
