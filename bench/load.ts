@@ -52,6 +52,8 @@ interface Sample {
   meanBatch: number | null;
   /** CPU per answered call in µs, and the cores busy: what limits throughput on a machine that runs them all. */
   cpu: CpuPerCall;
+  /** Rate-limited runs only: the share of answers in each tenth of a second (see loadShape). */
+  shape: number[] | null;
 }
 
 interface CpuPerCall {
@@ -150,11 +152,31 @@ interface Driven {
   postgres: boolean;
 }
 
+/**
+ * Where within each second the answers of a rate-limited run fall, in tenths of a second. autocannon
+ * paces `overallRate` as a quota per connection per second (a counter reset by a 1 s interval), and
+ * every connection sends its quota back to back from the start of the second: the offered rate is
+ * the average over the second, delivered as a burst at full speed followed by silence. A server
+ * slower than the burst never reaches the quota and answers its own full-load rate.
+ */
+function loadShape(): { setupClient(client: { on(event: 'response', fn: () => void): void }): void; shares(): number[] } {
+  const tenths = new Array<number>(10).fill(0);
+  const start = performance.now();
+  return {
+    setupClient: (client) => client.on('response', () => tenths[Math.floor(((performance.now() - start) % 1000) / 100)]!++),
+    shares: () => {
+      const total = tenths.reduce((a, b) => a + b, 0);
+      return tenths.map((t) => (total === 0 ? 0 : t / total));
+    },
+  };
+}
+
 async function drive(target: Driven, request: autocannon.Request, rate?: number): Promise<Sample> {
   const url = target.url;
   const before = target.tally ? await batchTotals(url) : null;
   const cpu0 = cpuNow(target.pid, target.postgres);
-  const r = await autocannon({ url, connections, duration, requests: [request], ...(rate ? { overallRate: rate } : {}) });
+  const shape = rate ? loadShape() : null;
+  const r = await autocannon({ url, connections, duration, requests: [request], ...(rate ? { overallRate: rate, setupClient: shape!.setupClient } : {}) } as autocannon.Options);
   const cpu1 = cpuNow(target.pid, target.postgres);
   const after = target.tally ? await batchTotals(url) : null;
   const meanBatch = before && after ? (after.sum - before.sum) / (after.count - before.count) : null;
@@ -168,8 +190,10 @@ async function drive(target: Driven, request: autocannon.Request, rate?: number)
     coresBusy: (used.client + used.server + used.pg) / r.duration,
   };
   // Answered writes only: a 4xx or 5xx answer is not throughput (it is reported beside it).
-  return { rps: r['2xx'] / r.duration, p50: r.latency.p50, p99: r.latency.p99, non2xx: r.non2xx, errors: r.errors, meanBatch, cpu };
+  return { rps: r['2xx'] / r.duration, p50: r.latency.p50, p99: r.latency.p99, non2xx: r.non2xx, errors: r.errors, meanBatch, cpu, shape: shape ? shape.shares() : null };
 }
+
+const shapeNote = (shares: number[]) => `answers by tenth of each second: ${shares.map((x) => `${Math.round(100 * x)}%`).join(' ')}`;
 
 const batchNote = (meanBatch: number | null) => (meanBatch === null ? '' : `  batches of ${meanBatch.toFixed(1)}`);
 
@@ -230,7 +254,7 @@ async function main() {
     for (const name of names) {
       const s = await drive(targetOf(name), spec(name, 'track-score'), halfRate);
       atHalf[name]!.push(s);
-      console.log(`  half-rate    round ${r + 1} ${name.padEnd(9)} ${s.rps.toFixed(0).padStart(7)} req/s answered  p99 ${s.p99} ms${batchNote(s.meanBatch)}  ${cpuNote(s.cpu)}`);
+      console.log(`  half-rate    round ${r + 1} ${name.padEnd(9)} ${s.rps.toFixed(0).padStart(7)} req/s answered  p99 ${s.p99} ms${batchNote(s.meanBatch)}  ${cpuNote(s.cpu)}  ${shapeNote(s.shape!)}`);
     }
   }
 
@@ -275,9 +299,13 @@ async function main() {
       // server slower than the offered rate is sent fewer calls rather than queueing more: its p99
       // is then that of a lower rate, and says nothing about the bound at this one.
       const keptUp = answered >= 0.95 * halfRate;
-      half[name] = { p99, ratioToBaseline: p99 / baseHalfP99, answeredRps: answered, keptUp };
+      // The median round's shape: how bursty the load this p99 was measured under (loadShape).
+      const shares = atHalf[name]!.map((x) => x.shape!);
+      const firstSix = (x: number[]) => x.slice(0, 6).reduce((a, b) => a + b, 0);
+      const shareInFirstSixTenths = median(shares.map(firstSix));
+      half[name] = { p99, ratioToBaseline: p99 / baseHalfP99, answeredRps: answered, keptUp, shareInFirstSixTenths, shapes: shares };
       lines.push(
-        `half-rate    ${name.padEnd(9)} ${halfRate} req/s offered, ${answered.toFixed(0)} answered  p99 ${p99} ms  ${(p99 / baseHalfP99).toFixed(2)}x baseline p99${keptUp ? '' : '  (did not keep up with the offered rate: not a measure at half rate)'}`,
+        `half-rate    ${name.padEnd(9)} ${halfRate} req/s offered, ${answered.toFixed(0)} answered  p99 ${p99} ms  ${(p99 / baseHalfP99).toFixed(2)}x baseline p99, ${Math.round(100 * shareInFirstSixTenths)}% of answers in the first 0.6 s of each second${keptUp ? '' : '  (did not keep up with the offered rate: not a measure at half rate)'}`,
       );
     }
     summary.trackScoreAtHalfRate = half;
