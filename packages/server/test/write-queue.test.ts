@@ -82,13 +82,13 @@ describe('write queue', () => {
     assert.deepEqual(f.committed, [[1], [3]]);
   });
 
-  it('hands the store at most two batches at once, in order, and gathers what arrives meanwhile into the next', async () => {
-    const handed: number[][] = [];
+  it('hands the store one batch at a time, in order, and hands over what arrived meanwhile before answering the committed batch', async () => {
+    const events: string[] = [];
     let inStore = 0;
     let most = 0;
     const store = {
       async writeBatch(batch: readonly WriteCommand[]) {
-        handed.push(batch.map((c) => c.workspaceId));
+        events.push(`handed ${batch.map((c) => c.workspaceId).join(',')}`);
         most = Math.max(most, ++inStore);
         await new Promise((r) => setTimeout(r, 20));
         inStore--;
@@ -96,15 +96,37 @@ describe('write queue', () => {
       },
     } as unknown as Store;
     const q = new WriteQueue(store, { maxBatch: 100, maxPending: 1000 });
+    const submit = (n: number) => q.submit(job(n)).then((v) => (events.push(`answered ${v}`), v));
+    const first = [submit(1), submit(2)];
+    await new Promise((r) => setImmediate(r));
+    // [1, 2] is with the store; these wait for it and go together the moment it has committed.
+    const second = range(3).map((i) => submit(2 + i));
+    await new Promise((r) => setImmediate(r));
+    const third = [submit(6)];
+    assert.deepEqual(await Promise.all([...first, ...second, ...third]), [1, 2, 3, 4, 5, 6]);
+    assert.equal(most, 1);
+    assert.deepEqual(events, ['handed 1,2', 'handed 3,4,5,6', 'answered 1', 'answered 2', 'answered 3', 'answered 4', 'answered 5', 'answered 6']);
+  });
+
+  it('hands over the next batch after a batch the store could not run at all, and fails only that batch', async () => {
+    const handed: number[][] = [];
+    let calls = 0;
+    const store = {
+      async writeBatch(batch: readonly WriteCommand[]) {
+        handed.push(batch.map((c) => c.workspaceId));
+        await new Promise((r) => setTimeout(r, 10));
+        if (++calls === 1) throw new Error('database is down');
+        return batch.map((c) => ({ ok: true, value: c.workspaceId }));
+      },
+    } as unknown as Store;
+    const q = new WriteQueue(store, { maxBatch: 100, maxPending: 1000 });
     const first = [q.submit(job(1)), q.submit(job(2))];
     await new Promise((r) => setImmediate(r));
     const second = [q.submit(job(3))];
-    await new Promise((r) => setImmediate(r));
-    // Both batches are with the store now; these wait and go together once one is done.
-    const third = range(5).map((i) => q.submit(job(3 + i)));
-    assert.deepEqual(await Promise.all([...first, ...second, ...third]), [1, 2, 3, 4, 5, 6, 7, 8]);
-    assert.equal(most, 2);
-    assert.deepEqual(handed, [[1, 2], [3], [4, 5, 6, 7, 8]]);
+    const outcomes = await Promise.allSettled([...first, ...second]);
+    assert.deepEqual(outcomes.map((o) => o.status), ['rejected', 'rejected', 'fulfilled']);
+    assert.match(String((outcomes[0] as PromiseRejectedResult).reason), /database is down/);
+    assert.deepEqual(handed, [[1, 2], [3]]);
   });
 
   it('refuses with 503 and Retry-After when the queue is full, instead of growing', async () => {
@@ -113,11 +135,11 @@ describe('write queue', () => {
     const q = new WriteQueue(f.store, { maxBatch: 2, maxPending: 3 });
     const accepted = [q.submit(job(1)), q.submit(job(2)), q.submit(job(3))];
     await new Promise((r) => setImmediate(r));
-    // Two batches are with the store ([1, 2] and [3]); nothing waits; room for 3 more.
-    accepted.push(q.submit(job(4)), q.submit(job(5)), q.submit(job(6)));
-    await assert.rejects(q.submit(job(7)), (err: unknown) => err instanceof TallyError && err.status === 503 && err.retryAfter === 1);
+    // [1, 2] is with the store and 3 waits: room for 2 more.
+    accepted.push(q.submit(job(4)), q.submit(job(5)));
+    await assert.rejects(q.submit(job(6)), (err: unknown) => err instanceof TallyError && err.status === 503 && err.retryAfter === 1);
     f.release();
-    assert.deepEqual(await Promise.all(accepted), [1, 2, 3, 4, 5, 6]);
+    assert.deepEqual(await Promise.all(accepted), [1, 2, 3, 4, 5]);
   });
 
   it('close() commits what is queued and then refuses new writes', async () => {
