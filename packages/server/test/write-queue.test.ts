@@ -86,23 +86,31 @@ describe('write queue', () => {
     const events: string[] = [];
     let inStore = 0;
     let most = 0;
+    // Each batch commits when the test says so.
+    let commit = () => {};
     const store = {
       async writeBatch(batch: readonly WriteCommand[]) {
         events.push(`handed ${batch.map((c) => c.workspaceId).join(',')}`);
         most = Math.max(most, ++inStore);
-        await new Promise((r) => setTimeout(r, 20));
+        await new Promise<void>((r) => (commit = r));
         inStore--;
         return batch.map((c) => ({ ok: true, value: c.workspaceId }));
       },
     } as unknown as Store;
     const q = new WriteQueue(store, { maxBatch: 100, maxPending: 1000 });
+    const turn = () => new Promise((r) => setImmediate(r));
     const submit = (n: number) => q.submit(job(n)).then((v) => (events.push(`answered ${v}`), v));
     const first = [submit(1), submit(2)];
-    await new Promise((r) => setImmediate(r));
+    await turn();
     // [1, 2] is with the store; these wait for it and go together the moment it has committed.
     const second = range(3).map((i) => submit(2 + i));
-    await new Promise((r) => setImmediate(r));
+    await turn();
     const third = [submit(6)];
+    await turn();
+    assert.deepEqual(events, ['handed 1,2']);
+    commit();
+    await turn();
+    commit();
     assert.deepEqual(await Promise.all([...first, ...second, ...third]), [1, 2, 3, 4, 5, 6]);
     assert.equal(most, 1);
     assert.deepEqual(events, ['handed 1,2', 'handed 3,4,5,6', 'answered 1', 'answered 2', 'answered 3', 'answered 4', 'answered 5', 'answered 6']);
