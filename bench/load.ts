@@ -176,7 +176,7 @@ async function drive(target: Driven, request: autocannon.Request, rate?: number)
   const before = target.tally ? await batchTotals(url) : null;
   const cpu0 = cpuNow(target.pid, target.postgres);
   const shape = rate ? loadShape() : null;
-  const r = await autocannon({ url, connections, duration, requests: [request], ...(rate ? { overallRate: rate, setupClient: shape!.setupClient } : {}) } as autocannon.Options);
+  const r = await autocannon({ url, connections, duration, requests: [request], ...(shape ? { overallRate: rate, setupClient: shape.setupClient } : {}) } as autocannon.Options);
   const cpu1 = cpuNow(target.pid, target.postgres);
   const after = target.tally ? await batchTotals(url) : null;
   const meanBatch = before && after ? (after.sum - before.sum) / (after.count - before.count) : null;
@@ -190,7 +190,7 @@ async function drive(target: Driven, request: autocannon.Request, rate?: number)
     coresBusy: (used.client + used.server + used.pg) / r.duration,
   };
   // Answered writes only: a 4xx or 5xx answer is not throughput (it is reported beside it).
-  return { rps: r['2xx'] / r.duration, p50: r.latency.p50, p99: r.latency.p99, non2xx: r.non2xx, errors: r.errors, meanBatch, cpu, shape: shape ? shape.shares() : null };
+  return { rps: r['2xx'] / r.duration, p50: r.latency.p50, p99: r.latency.p99, non2xx: r.non2xx, errors: r.errors, meanBatch, cpu, shape: shape?.shares() ?? null };
 }
 
 const shapeNote = (shares: number[]) => `answers by tenth of each second: ${shares.map((x) => `${Math.round(100 * x)}%`).join(' ')}`;

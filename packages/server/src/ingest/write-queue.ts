@@ -45,6 +45,10 @@ export class WriteQueue {
     return this.pending.length;
   }
 
+  private get idle(): boolean {
+    return !this.committing && this.pending.length === 0;
+  }
+
   submit<C extends WriteCommand>(command: C): Promise<ResultOf<C>> {
     if (this.closed) return Promise.reject(new TallyError('unavailable', 'server is shutting down; retry shortly', { retryAfter: 1 }));
     if (this.pending.length >= this.opts.maxPending) {
@@ -91,13 +95,13 @@ export class WriteQueue {
         if (o.ok) p.resolve(o.value);
         else p.reject(o.error);
       });
-    if (!this.committing && this.pending.length === 0) for (const done of this.whenIdle.splice(0)) done();
+    if (this.idle) for (const done of this.whenIdle.splice(0)) done();
   }
 
   /** Refuses new writes and resolves once everything queued has been committed or rejected. */
   async close(): Promise<void> {
     this.closed = true;
-    if (!this.committing && this.pending.length === 0) return;
+    if (this.idle) return;
     await new Promise<void>((resolve) => this.whenIdle.push(resolve));
   }
 }
