@@ -195,6 +195,9 @@ async function drive(target: Driven, request: autocannon.Request, rate?: number)
 
 const shapeNote = (shares: number[]) => `answers by tenth of each second: ${shares.map((x) => `${Math.round(100 * x)}%`).join(' ')}`;
 
+/** A ratio to the baseline's figure; latency and memory, where more is worse. */
+const times = (ratio: number) => (Number.isFinite(ratio) ? `${ratio.toFixed(2)}x baseline` : 'baseline 0');
+
 const batchNote = (meanBatch: number | null) => (meanBatch === null ? '' : `  batches of ${meanBatch.toFixed(1)}`);
 
 const us = (x: number) => `${x.toFixed(0)} µs`;
@@ -278,12 +281,17 @@ async function main() {
       const p50 = median(s.map((x) => x.p50));
       const p99 = median(s.map((x) => x.p99));
       // Ratios per round (each Tally round against the baseline round right before it), then the median.
-      const ratio = median(s.map((x, i) => x.rps / base[i]!.rps));
+      const perRound = (f: (x: Sample) => number) => median(s.map((x, i) => f(x) / f(base[i]!)));
+      const ratio = perRound((x) => x.rps);
+      const p50Ratio = perRound((x) => x.p50);
+      const p99Ratio = perRound((x) => x.p99);
       const refused = s.reduce((a, x) => a + x.non2xx, 0);
       const meanBatch = name === 'baseline' ? null : median(s.map((x) => x.meanBatch!));
       const cpu = medianCpu(s);
-      rows[name] = { rps, p50, p99, ratioToBaseline: ratio, non2xx: refused, ...(meanBatch === null ? {} : { meanBatch }), cpu };
-      lines.push(`${w.padEnd(12)} ${name.padEnd(9)} ${rps.toFixed(0).padStart(7)} req/s  ${ratio.toFixed(2)}x baseline  p50 ${p50} ms  p99 ${p99} ms${batchNote(meanBatch)}${refused ? `  (${refused} answers not 2xx, not counted)` : ''}`);
+      rows[name] = { rps, p50, p99, ratioToBaseline: ratio, p50RatioToBaseline: p50Ratio, p99RatioToBaseline: p99Ratio, non2xx: refused, ...(meanBatch === null ? {} : { meanBatch }), cpu };
+      lines.push(
+        `${w.padEnd(12)} ${name.padEnd(9)} ${rps.toFixed(0).padStart(7)} req/s  ${ratio.toFixed(2)}x baseline  p50 ${p50} ms (${times(p50Ratio)})  p99 ${p99} ms (${times(p99Ratio)})${batchNote(meanBatch)}${refused ? `  (${refused} answers not 2xx, not counted)` : ''}`,
+      );
       cpuLines.push(`${''.padEnd(12)} ${name.padEnd(9)} ${cpuNote(cpu)}; all: ${us(machine(cpu))}, ${cpu.coresBusy.toFixed(2)} cores busy${name === 'baseline' ? '' : `, CPU ratio ${(baseCpu / machine(cpu)).toFixed(2)}x`}`);
     }
     lines.push(...cpuLines);
@@ -310,9 +318,12 @@ async function main() {
     }
     summary.trackScoreAtHalfRate = half;
   }
+  summary.peakRssRatioToBaseline = {};
   for (const name of names) {
+    const rssRatio = peakRss[name]! / peakRss.baseline!;
     (summary.peakRssMB as Record<string, number>)[name] = Math.round(peakRss[name]! / 1048576);
-    lines.push(`peak RSS     ${name.padEnd(9)} ${Math.round(peakRss[name]! / 1048576)} MB`);
+    (summary.peakRssRatioToBaseline as Record<string, number>)[name] = rssRatio;
+    lines.push(`peak RSS     ${name.padEnd(9)} ${Math.round(peakRss[name]! / 1048576)} MB (${times(rssRatio)})`);
   }
 
   console.log('\nmedians of the rounds; ratios against the baseline measured in the same run');
