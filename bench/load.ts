@@ -1,11 +1,13 @@
 /**
  * Load benchmark (`npm run bench`): Tally on SQLite and on PostgreSQL against a bare node:http
- * baseline that parses the same JSON, driven alike by autocannon, alternating targets round by
- * round so drift on a shared machine hits all of them. Prints medians and ratios to the baseline
- * measured in the same run, with the CPU one answered call costs the load generator, the server
- * (and its main thread) and PostgreSQL (from /proc), and writes them as JSON under bench/results/.
+ * baseline that parses the same JSON, and against the durable floor (lib/durable-floor-server.mjs:
+ * the least a server can do that commits each write before answering), driven alike by
+ * autocannon, alternating targets round by round so drift on a shared machine hits all of them.
+ * Prints medians and ratios to the baseline (and Tally's to the floor) measured in the same run,
+ * with the CPU one answered call costs the load generator, the server (and its main thread) and
+ * PostgreSQL (from /proc), and writes them as JSON under bench/results/.
  *
- *   npm run bench -- [--duration 10] [--connections 50] [--rounds 3] [--backends sqlite,postgres]
+ *   npm run bench -- [--duration 10] [--connections 50] [--rounds 3] [--backends floor,sqlite,postgres]
  *                    [--workloads track-score,log-request,half-rate]
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -21,7 +23,9 @@ const { values: opts } = parseArgs({
     duration: { type: 'string', default: '10' },
     connections: { type: 'string', default: '50' },
     rounds: { type: 'string', default: '3' },
-    backends: { type: 'string', default: 'sqlite,postgres' },
+    // floor: the durable floor (lib/durable-floor-server.mjs), the least any service that commits
+    // each write before answering can do, measured alongside.
+    backends: { type: 'string', default: 'floor,sqlite,postgres' },
     // half-rate drives track-score at half the rate the baseline reached in its track-score rounds.
     workloads: { type: 'string', default: 'track-score,log-request,half-rate' },
     'pg-url': { type: 'string', default: process.env.TALLY_TEST_PG_URL ?? 'postgres://root@127.0.0.1:5432/postgres' },
@@ -31,6 +35,7 @@ const duration = Number(opts.duration);
 const connections = Number(opts.connections);
 const rounds = Number(opts.rounds);
 const backends = opts.backends!.split(',');
+for (const b of backends) if (!['floor', 'sqlite', 'postgres'].includes(b)) throw new Error(`--backends: unknown backend ${b}`);
 const workloads = opts.workloads!.split(',');
 for (const w of workloads) if (!['track-score', 'log-request', 'half-rate'].includes(w)) throw new Error(`--workloads: unknown workload ${w}`);
 if (workloads.includes('half-rate') && !workloads.includes('track-score')) throw new Error('--workloads: half-rate needs track-score (its rate is half the baseline\'s)');
@@ -85,7 +90,8 @@ const logBody = JSON.stringify({
   price: 0.0012,
 });
 
-async function startTally(backend: string): Promise<Target> {
+/** Tally on a backend, or the durable floor; either way with requests logged to score. */
+async function startTarget(backend: string): Promise<Target> {
   const dataDir = mkdtempSync(join(tmpdir(), 'tally-bench-'));
   let database: Awaited<ReturnType<typeof freshPgDatabase>> | null = null;
   // The per-key rate limit (default 60,000 a minute) is a policy, not a capacity: one key driving
@@ -95,7 +101,7 @@ async function startTally(backend: string): Promise<Target> {
     database = await freshPgDatabase(opts['pg-url']!, 'tally_bench');
     args.push('--database-url', database.url);
   }
-  const served = await startProcess(`tally-${backend}`, args);
+  const served = backend === 'floor' ? await startProcess('durable-floor', [join(ROOT, 'bench/lib/durable-floor-server.mjs')]) : await startProcess(`tally-${backend}`, args);
   // Requests to score: distinct ids so every score write touches its own rows.
   const ids: number[] = [];
   const res = await autocannon({
@@ -222,18 +228,18 @@ async function main() {
   console.log(`load benchmark: ${rounds} rounds x ${duration} s, ${connections} connections, backends ${backends.join(', ')}`);
   const baseline = await startProcess('baseline', [join(ROOT, 'bench/lib/baseline-server.mjs')]);
   const baselineRss = watchRss(baseline.child.pid!);
-  const tallies = new Map<string, Target>();
-  for (const b of backends) tallies.set(b, await startTally(b));
+  const targets = new Map<string, Target>();
+  for (const b of backends) targets.set(b, await startTarget(b));
 
   const names = ['baseline', ...backends];
   const spec = (name: string, w: Workload) => {
-    const t = tallies.get(name);
+    const t = targets.get(name);
     const key = t ? t.served.key : null;
     return w === 'track-score' ? scoreRequest(key, t ? t.ids : [1]) : logRequestSpec(key);
   };
   const targetOf = (name: string): Driven => {
-    const served = name === 'baseline' ? baseline : tallies.get(name)!.served;
-    return { url: served.url, pid: served.child.pid!, tally: name !== 'baseline', postgres: name === 'postgres' };
+    const served = name === 'baseline' ? baseline : targets.get(name)!.served;
+    return { url: served.url, pid: served.child.pid!, tally: name === 'sqlite' || name === 'postgres', postgres: name === 'postgres' };
   };
 
   const samples: Record<string, Record<string, Sample[]>> = {};
@@ -262,7 +268,7 @@ async function main() {
   }
 
   const peakRss: Record<string, number> = { baseline: baselineRss.stop() };
-  for (const [b, t] of tallies) peakRss[b] = t.rss.stop();
+  for (const [b, t] of targets) peakRss[b] = t.rss.stop();
 
   const summary: Record<string, unknown> = { duration, connections, rounds, halfRate, peakRssMB: {} };
   const lines: string[] = [];
@@ -283,14 +289,17 @@ async function main() {
       // Ratios per round (each Tally round against the baseline round right before it), then the median.
       const perRound = (f: (x: Sample) => number) => median(s.map((x, i) => f(x) / f(base[i]!)));
       const ratio = perRound((x) => x.rps);
+      // Tally against the durable floor of the same round, when it ran: what Tally's own work costs.
+      const floor = samples[w]!.floor;
+      const floorRatio = floor && name !== 'baseline' && name !== 'floor' ? median(s.map((x, i) => x.rps / floor[i]!.rps)) : null;
       const p50Ratio = perRound((x) => x.p50);
       const p99Ratio = perRound((x) => x.p99);
       const refused = s.reduce((a, x) => a + x.non2xx, 0);
-      const meanBatch = name === 'baseline' ? null : median(s.map((x) => x.meanBatch!));
+      const meanBatch = s[0]!.meanBatch === null ? null : median(s.map((x) => x.meanBatch!));
       const cpu = medianCpu(s);
-      rows[name] = { rps, p50, p99, ratioToBaseline: ratio, p50RatioToBaseline: p50Ratio, p99RatioToBaseline: p99Ratio, non2xx: refused, ...(meanBatch === null ? {} : { meanBatch }), cpu };
+      rows[name] = { rps, p50, p99, ratioToBaseline: ratio, ...(floorRatio === null ? {} : { ratioToFloor: floorRatio }), p50RatioToBaseline: p50Ratio, p99RatioToBaseline: p99Ratio, non2xx: refused, ...(meanBatch === null ? {} : { meanBatch }), cpu };
       lines.push(
-        `${w.padEnd(12)} ${name.padEnd(9)} ${rps.toFixed(0).padStart(7)} req/s  ${ratio.toFixed(2)}x baseline  p50 ${p50} ms (${times(p50Ratio)})  p99 ${p99} ms (${times(p99Ratio)})${batchNote(meanBatch)}${refused ? `  (${refused} answers not 2xx, not counted)` : ''}`,
+        `${w.padEnd(12)} ${name.padEnd(9)} ${rps.toFixed(0).padStart(7)} req/s  ${ratio.toFixed(2)}x baseline${floorRatio === null ? '' : ` (${floorRatio.toFixed(2)}x floor)`}  p50 ${p50} ms (${times(p50Ratio)})  p99 ${p99} ms (${times(p99Ratio)})${batchNote(meanBatch)}${refused ? `  (${refused} answers not 2xx, not counted)` : ''}`,
       );
       cpuLines.push(`${''.padEnd(12)} ${name.padEnd(9)} ${cpuNote(cpu)}; all: ${us(machine(cpu))}, ${cpu.coresBusy.toFixed(2)} cores busy${name === 'baseline' ? '' : `, CPU ratio ${(baseCpu / machine(cpu)).toFixed(2)}x`}`);
     }
@@ -332,7 +341,7 @@ async function main() {
   console.log(`\nwritten to ${file}`);
 
   await baseline.stop();
-  for (const t of tallies.values()) await t.cleanup();
+  for (const t of targets.values()) await t.cleanup();
 }
 
 main().catch((err) => {

@@ -1,0 +1,88 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, it } from 'node:test';
+import SQLite from 'better-sqlite3';
+
+// The load benchmark's durable floor (bench/lib/durable-floor-server.mjs) is only a fair reference
+// if it does what it claims: it answers a write only once the write is committed, and refuses what
+// it cannot write. Checked here as Tally's own durability test checks Tally: writes in flight, kill -9,
+// then every acknowledged write looked up in the file.
+const FLOOR = fileURLToPath(new URL('../../../bench/lib/durable-floor-server.mjs', import.meta.url));
+
+function startFloor(dir: string) {
+  const child = spawn(process.execPath, [FLOOR], { env: { ...process.env, FLOOR_DIR: dir }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const exited = new Promise<void>((resolve) => child.once('close', () => resolve()));
+  let out = '';
+  const ready = new Promise<{ url: string; key: string }>((resolve, reject) => {
+    child.stdout!.on('data', (d) => {
+      out += d;
+      const m = /listening on (http:\/\/\S+)/.exec(out);
+      if (m) resolve({ url: m[1]!, key: /^(tl_\S+)$/m.exec(out)![1]! });
+    });
+    child.once('close', (code) => reject(new Error(`the floor server exited with ${code}: ${out}`)));
+  });
+  return { child, exited, ready };
+}
+
+const post = (url: string, key: string, body: unknown) =>
+  fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', 'x-api-key': key }, body: JSON.stringify(body) });
+
+const logBody = { provider: 'openai', model: 'm', input: { type: 'chat', messages: [] }, output: { type: 'chat', messages: [] }, request_start_time: 1764230400.1, request_end_time: 1764230401.4, tags: ['a'] };
+
+describe('the load benchmark\'s durable floor server', () => {
+  it('refuses bad input and unknown requests, and keeps every acknowledged write through kill -9', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'floor-test-'));
+    const floor = startFloor(dir);
+    try {
+      const { url, key } = await floor.ready;
+      assert.equal((await post(`${url}/library-track-score`, 'tl_wrong', { request_id: 1, score: 5 })).status, 401);
+      const logged = await post(`${url}/log-request`, key, logBody);
+      assert.equal(logged.status, 201);
+      const id = ((await logged.json()) as { id: number }).id;
+      assert.equal((await post(`${url}/library-track-score`, key, { request_id: id + 1000, score: 5 })).status, 404);
+      assert.equal((await post(`${url}/library-track-score`, key, { request_id: id, score: 101 })).status, 400);
+      assert.equal((await post(`${url}/library-track-score`, key, { request_id: id, score: 2.5 })).status, 400);
+
+      const acked: { name: string; value: number }[] = [];
+      let stop = false;
+      let seq = 0;
+      const writer = async () => {
+        while (!stop) {
+          const n = seq++;
+          try {
+            const res = await post(`${url}/library-track-score`, key, { request_id: id, score: n % 101, name: `s${n}` });
+            if (res.status === 200) acked.push({ name: `s${n}`, value: n % 101 });
+          } catch {
+            // the server died with this write unanswered
+          }
+        }
+      };
+      const writers = Array.from({ length: 8 }, writer);
+      while (acked.length < 300) await new Promise((r) => setTimeout(r, 5));
+      floor.child.kill('SIGKILL');
+      await floor.exited;
+      stop = true;
+      await Promise.all(writers);
+
+      const db = new SQLite(join(dir, 'floor.db'), { readonly: true });
+      try {
+        const score = db.prepare('select value from scores where request_id = ? and name = ?').pluck();
+        const events = db.prepare('select count(*) from score_events where request_id = ? and name = ?').pluck();
+        const lost = acked.filter((a) => score.get(id, a.name) !== a.value || events.get(id, a.name) !== 1);
+        assert.deepEqual(lost, [], `${lost.length} of ${acked.length} acknowledged scores missing after kill -9`);
+        // Nothing refused was written.
+        assert.equal(db.prepare('select count(*) from scores where value > 100').pluck().get(), 0);
+      } finally {
+        db.close();
+      }
+    } finally {
+      if (floor.child.exitCode === null) floor.child.kill('SIGKILL');
+      await floor.exited;
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
