@@ -1,13 +1,14 @@
 /**
  * Load benchmark (`npm run bench`): Tally on SQLite and on PostgreSQL against a bare node:http
  * baseline that parses the same JSON, and against the durable floor (lib/durable-floor-server.mjs:
- * the least a server can do that commits each write before answering), driven alike by
+ * the least a server can do that commits each write before answering) and the schema floor
+ * (lib/schema-floor-server.mjs: that design doing Tally's writes behind Fastify), driven alike by
  * autocannon, alternating targets round by round so drift on a shared machine hits all of them.
- * Prints medians and ratios to the baseline (and Tally's to the floor) measured in the same run,
+ * Prints medians and ratios to the baseline (and Tally's to the floors) measured in the same run,
  * with the CPU one answered call costs the load generator, the server (and its main thread) and
  * PostgreSQL (from /proc), and writes them as JSON under bench/results/.
  *
- *   npm run bench -- [--duration 10] [--connections 50] [--rounds 3] [--backends floor,sqlite,postgres]
+ *   npm run bench -- [--duration 10] [--connections 50] [--rounds 3] [--backends floor,schema-floor,sqlite,postgres]
  *                    [--workloads track-score,log-request,half-rate]
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -24,8 +25,9 @@ const { values: opts } = parseArgs({
     connections: { type: 'string', default: '50' },
     rounds: { type: 'string', default: '3' },
     // floor: the durable floor (lib/durable-floor-server.mjs), the least any service that commits
-    // each write before answering can do, measured alongside.
-    backends: { type: 'string', default: 'floor,sqlite,postgres' },
+    // each write before answering can do; schema-floor: the same design doing Tally's writes behind
+    // Fastify (lib/schema-floor-server.mjs). Both measured alongside Tally.
+    backends: { type: 'string', default: 'floor,schema-floor,sqlite,postgres' },
     // half-rate drives track-score at half the rate the baseline reached in its track-score rounds.
     workloads: { type: 'string', default: 'track-score,log-request,half-rate' },
     'pg-url': { type: 'string', default: process.env.TALLY_TEST_PG_URL ?? 'postgres://root@127.0.0.1:5432/postgres' },
@@ -35,7 +37,7 @@ const duration = Number(opts.duration);
 const connections = Number(opts.connections);
 const rounds = Number(opts.rounds);
 const backends = opts.backends!.split(',');
-for (const b of backends) if (!['floor', 'sqlite', 'postgres'].includes(b)) throw new Error(`--backends: unknown backend ${b}`);
+for (const b of backends) if (!['floor', 'schema-floor', 'sqlite', 'postgres'].includes(b)) throw new Error(`--backends: unknown backend ${b}`);
 const workloads = opts.workloads!.split(',');
 for (const w of workloads) if (!['track-score', 'log-request', 'half-rate'].includes(w)) throw new Error(`--workloads: unknown workload ${w}`);
 if (workloads.includes('half-rate') && !workloads.includes('track-score')) throw new Error('--workloads: half-rate needs track-score (its rate is half the baseline\'s)');
@@ -101,7 +103,10 @@ async function startTarget(backend: string): Promise<Target> {
     database = await freshPgDatabase(opts['pg-url']!, 'tally_bench');
     args.push('--database-url', database.url);
   }
-  const served = backend === 'floor' ? await startProcess('durable-floor', [join(ROOT, 'bench/lib/durable-floor-server.mjs')]) : await startProcess(`tally-${backend}`, args);
+  const served =
+    backend === 'floor' || backend === 'schema-floor'
+      ? await startProcess(backend, [join(ROOT, `bench/lib/${backend === 'floor' ? 'durable-floor' : 'schema-floor'}-server.mjs`)])
+      : await startProcess(`tally-${backend}`, args);
   // Requests to score: distinct ids so every score write touches its own rows.
   const ids: number[] = [];
   const res = await autocannon({
@@ -251,7 +256,7 @@ async function main() {
       for (const name of names) {
         const s = await drive(targetOf(name), spec(name, w));
         samples[w]![name]!.push(s);
-        console.log(`  ${w.padEnd(12)} round ${r + 1} ${name.padEnd(9)} ${s.rps.toFixed(0).padStart(7)} req/s  p50 ${s.p50} ms  p99 ${s.p99} ms${batchNote(s.meanBatch)}  ${cpuNote(s.cpu)}${s.non2xx ? `  NON-2XX ${s.non2xx}` : ''}${s.errors ? `  ERRORS ${s.errors}` : ''}`);
+        console.log(`  ${w.padEnd(12)} round ${r + 1} ${name.padEnd(12)} ${s.rps.toFixed(0).padStart(7)} req/s  p50 ${s.p50} ms  p99 ${s.p99} ms${batchNote(s.meanBatch)}  ${cpuNote(s.cpu)}${s.non2xx ? `  NON-2XX ${s.non2xx}` : ''}${s.errors ? `  ERRORS ${s.errors}` : ''}`);
       }
     }
   }
@@ -263,7 +268,7 @@ async function main() {
     for (const name of names) {
       const s = await drive(targetOf(name), spec(name, 'track-score'), halfRate);
       atHalf[name]!.push(s);
-      console.log(`  half-rate    round ${r + 1} ${name.padEnd(9)} ${s.rps.toFixed(0).padStart(7)} req/s answered  p99 ${s.p99} ms${batchNote(s.meanBatch)}  ${cpuNote(s.cpu)}  ${shapeNote(s.shape!)}`);
+      console.log(`  half-rate    round ${r + 1} ${name.padEnd(12)} ${s.rps.toFixed(0).padStart(7)} req/s answered  p99 ${s.p99} ms${batchNote(s.meanBatch)}  ${cpuNote(s.cpu)}  ${shapeNote(s.shape!)}`);
     }
   }
 
@@ -291,17 +296,21 @@ async function main() {
       const ratio = perRound((x) => x.rps);
       // Tally against the durable floor of the same round, when it ran: what Tally's own work costs.
       const floor = samples[w]!.floor;
-      const floorRatio = floor && name !== 'baseline' && name !== 'floor' ? median(s.map((x, i) => x.rps / floor[i]!.rps)) : null;
+      const isTally = name === 'sqlite' || name === 'postgres';
+      const floorRatio = floor && isTally ? median(s.map((x, i) => x.rps / floor[i]!.rps)) : null;
+      // And against the schema floor: what Tally's layers above its schema and writes cost.
+      const schemaFloor = samples[w]!['schema-floor'];
+      const schemaFloorRatio = schemaFloor && isTally ? median(s.map((x, i) => x.rps / schemaFloor[i]!.rps)) : null;
       const p50Ratio = perRound((x) => x.p50);
       const p99Ratio = perRound((x) => x.p99);
       const refused = s.reduce((a, x) => a + x.non2xx, 0);
       const meanBatch = s[0]!.meanBatch === null ? null : median(s.map((x) => x.meanBatch!));
       const cpu = medianCpu(s);
-      rows[name] = { rps, p50, p99, ratioToBaseline: ratio, ...(floorRatio === null ? {} : { ratioToFloor: floorRatio }), p50RatioToBaseline: p50Ratio, p99RatioToBaseline: p99Ratio, non2xx: refused, ...(meanBatch === null ? {} : { meanBatch }), cpu };
+      rows[name] = { rps, p50, p99, ratioToBaseline: ratio, ...(floorRatio === null ? {} : { ratioToFloor: floorRatio }), ...(schemaFloorRatio === null ? {} : { ratioToSchemaFloor: schemaFloorRatio }), p50RatioToBaseline: p50Ratio, p99RatioToBaseline: p99Ratio, non2xx: refused, ...(meanBatch === null ? {} : { meanBatch }), cpu };
       lines.push(
-        `${w.padEnd(12)} ${name.padEnd(9)} ${rps.toFixed(0).padStart(7)} req/s  ${ratio.toFixed(2)}x baseline${floorRatio === null ? '' : ` (${floorRatio.toFixed(2)}x floor)`}  p50 ${p50} ms (${times(p50Ratio)})  p99 ${p99} ms (${times(p99Ratio)})${batchNote(meanBatch)}${refused ? `  (${refused} answers not 2xx, not counted)` : ''}`,
+        `${w.padEnd(12)} ${name.padEnd(12)} ${rps.toFixed(0).padStart(7)} req/s  ${ratio.toFixed(2)}x baseline${floorRatio === null ? '' : ` (${floorRatio.toFixed(2)}x floor)`}${schemaFloorRatio === null ? '' : ` (${schemaFloorRatio.toFixed(2)}x schema floor)`}  p50 ${p50} ms (${times(p50Ratio)})  p99 ${p99} ms (${times(p99Ratio)})${batchNote(meanBatch)}${refused ? `  (${refused} answers not 2xx, not counted)` : ''}`,
       );
-      cpuLines.push(`${''.padEnd(12)} ${name.padEnd(9)} ${cpuNote(cpu)}; all: ${us(machine(cpu))}, ${cpu.coresBusy.toFixed(2)} cores busy${name === 'baseline' ? '' : `, CPU ratio ${(baseCpu / machine(cpu)).toFixed(2)}x`}`);
+      cpuLines.push(`${''.padEnd(12)} ${name.padEnd(12)} ${cpuNote(cpu)}; all: ${us(machine(cpu))}, ${cpu.coresBusy.toFixed(2)} cores busy${name === 'baseline' ? '' : `, CPU ratio ${(baseCpu / machine(cpu)).toFixed(2)}x`}`);
     }
     lines.push(...cpuLines);
     summary[w] = { baselineRps: baseRps, ...rows };
@@ -322,7 +331,7 @@ async function main() {
       const shareInFirstSixTenths = median(shares.map(firstSix));
       half[name] = { p99, ratioToBaseline: p99 / baseHalfP99, answeredRps: answered, keptUp, shareInFirstSixTenths, shapes: shares };
       lines.push(
-        `half-rate    ${name.padEnd(9)} ${halfRate} req/s offered, ${answered.toFixed(0)} answered  p99 ${p99} ms  ${(p99 / baseHalfP99).toFixed(2)}x baseline p99, ${Math.round(100 * shareInFirstSixTenths)}% of answers in the first 0.6 s of each second${keptUp ? '' : '  (did not keep up with the offered rate: not a measure at half rate)'}`,
+        `half-rate    ${name.padEnd(12)} ${halfRate} req/s offered, ${answered.toFixed(0)} answered  p99 ${p99} ms  ${(p99 / baseHalfP99).toFixed(2)}x baseline p99, ${Math.round(100 * shareInFirstSixTenths)}% of answers in the first 0.6 s of each second${keptUp ? '' : '  (did not keep up with the offered rate: not a measure at half rate)'}`,
       );
     }
     summary.trackScoreAtHalfRate = half;
@@ -332,7 +341,7 @@ async function main() {
     const rssRatio = peakRss[name]! / peakRss.baseline!;
     (summary.peakRssMB as Record<string, number>)[name] = Math.round(peakRss[name]! / 1048576);
     (summary.peakRssRatioToBaseline as Record<string, number>)[name] = rssRatio;
-    lines.push(`peak RSS     ${name.padEnd(9)} ${Math.round(peakRss[name]! / 1048576)} MB (${times(rssRatio)})`);
+    lines.push(`peak RSS     ${name.padEnd(12)} ${Math.round(peakRss[name]! / 1048576)} MB (${times(rssRatio)})`);
   }
 
   console.log('\nmedians of the rounds; ratios against the baseline measured in the same run');

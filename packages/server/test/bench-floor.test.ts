@@ -7,14 +7,18 @@ import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
 import SQLite from 'better-sqlite3';
 
-// The load benchmark's durable floor (bench/lib/durable-floor-server.mjs) is only a fair reference
-// if it does what it claims: it answers a write only once the write is committed, and refuses what
-// it cannot write. Checked here as Tally's own durability test checks Tally: writes in flight, kill -9,
-// then every acknowledged write looked up in the file.
-const FLOOR = fileURLToPath(new URL('../../../bench/lib/durable-floor-server.mjs', import.meta.url));
+// The load benchmark's floors (bench/lib/durable-floor-server.mjs, schema-floor-server.mjs) are only
+// fair references if they do what they claim: each answers a write only once the write is
+// committed, and refuses what it cannot write. Checked here as Tally's own durability test checks
+// Tally: writes in flight, kill -9, then every acknowledged write looked up in the file.
+const FLOORS = [
+  { name: 'durable floor', server: 'durable-floor-server.mjs', file: 'floor.db' },
+  { name: 'schema floor', server: 'schema-floor-server.mjs', file: 'tally.db' },
+];
+const serverPath = (server: string) => fileURLToPath(new URL(`../../../bench/lib/${server}`, import.meta.url));
 
-function startFloor(dir: string) {
-  const child = spawn(process.execPath, [FLOOR], { env: { ...process.env, FLOOR_DIR: dir }, stdio: ['ignore', 'pipe', 'inherit'] });
+function startFloor(server: string, dir: string) {
+  const child = spawn(process.execPath, [serverPath(server)], { env: { ...process.env, FLOOR_DIR: dir }, stdio: ['ignore', 'pipe', 'inherit'] });
   const exited = new Promise<void>((resolve) => child.once('close', () => resolve()));
   let out = '';
   const ready = new Promise<{ url: string; key: string }>((resolve, reject) => {
@@ -33,10 +37,10 @@ const post = (url: string, key: string, body: unknown) =>
 
 const logBody = { provider: 'openai', model: 'm', input: { type: 'chat', messages: [] }, output: { type: 'chat', messages: [] }, request_start_time: 1764230400.1, request_end_time: 1764230401.4, tags: ['a'] };
 
-describe('the load benchmark\'s durable floor server', () => {
+for (const { name, server, file } of FLOORS) describe(`the load benchmark's ${name}`, () => {
   it('refuses bad input and unknown requests, and keeps every acknowledged write through kill -9', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'floor-test-'));
-    const floor = startFloor(dir);
+    const floor = startFloor(server, dir);
     try {
       const { url, key } = await floor.ready;
       assert.equal((await post(`${url}/library-track-score`, 'tl_wrong', { request_id: 1, score: 5 })).status, 401);
@@ -68,7 +72,7 @@ describe('the load benchmark\'s durable floor server', () => {
       stop = true;
       await Promise.all(writers);
 
-      const db = new SQLite(join(dir, 'floor.db'), { readonly: true });
+      const db = new SQLite(join(dir, file), { readonly: true });
       try {
         const score = db.prepare('select value from scores where request_id = ? and name = ?').pluck();
         const events = db.prepare('select count(*) from score_events where request_id = ? and name = ?').pluck();
