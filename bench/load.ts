@@ -92,7 +92,7 @@ const logBody = JSON.stringify({
   price: 0.0012,
 });
 
-/** Tally on a backend, or the durable floor; either way with requests logged to score. */
+/** Tally on a backend, or one of the floors (which ignore the data folder); either way with requests logged to score. */
 async function startTarget(backend: string): Promise<Target> {
   const dataDir = mkdtempSync(join(tmpdir(), 'tally-bench-'));
   let database: Awaited<ReturnType<typeof freshPgDatabase>> | null = null;
