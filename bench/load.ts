@@ -92,7 +92,7 @@ const logBody = JSON.stringify({
   price: 0.0012,
 });
 
-/** Tally on a backend, or one of the floors (which ignore the data folder); either way with requests logged to score. */
+/** Tally on a backend, or one of the floors; either way on a data folder of its own, with requests logged to score. */
 async function startTarget(backend: string): Promise<Target> {
   const dataDir = mkdtempSync(join(tmpdir(), 'tally-bench-'));
   let database: Awaited<ReturnType<typeof freshPgDatabase>> | null = null;
@@ -105,7 +105,7 @@ async function startTarget(backend: string): Promise<Target> {
   }
   const served =
     backend === 'floor' || backend === 'schema-floor'
-      ? await startProcess(backend, [join(ROOT, `bench/lib/${backend === 'floor' ? 'durable-floor' : 'schema-floor'}-server.mjs`)])
+      ? await startProcess(backend, [join(ROOT, `bench/lib/${backend === 'floor' ? 'durable-floor' : 'schema-floor'}-server.mjs`)], { FLOOR_DIR: dataDir })
       : await startProcess(`tally-${backend}`, args);
   // Requests to score: distinct ids so every score write touches its own rows.
   const ids: number[] = [];
@@ -155,6 +155,9 @@ async function batchTotals(url: string): Promise<{ sum: number; count: number }>
   const total = (name: string) => Number(new RegExp(`^tally_write_batch_size_${name} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
   return { sum: total('sum'), count: total('count') };
 }
+
+/** The targets that are Tally (with its /metrics), as opposed to the baseline and the floors. */
+const isTally = (name: string) => name === 'sqlite' || name === 'postgres';
 
 interface Driven {
   url: string;
@@ -244,7 +247,7 @@ async function main() {
   };
   const targetOf = (name: string): Driven => {
     const served = name === 'baseline' ? baseline : targets.get(name)!.served;
-    return { url: served.url, pid: served.child.pid!, tally: name === 'sqlite' || name === 'postgres', postgres: name === 'postgres' };
+    return { url: served.url, pid: served.child.pid!, tally: isTally(name), postgres: name === 'postgres' };
   };
 
   const samples: Record<string, Record<string, Sample[]>> = {};
@@ -291,16 +294,14 @@ async function main() {
       const rps = median(s.map((x) => x.rps));
       const p50 = median(s.map((x) => x.p50));
       const p99 = median(s.map((x) => x.p99));
-      // Ratios per round (each Tally round against the baseline round right before it), then the median.
-      const perRound = (f: (x: Sample) => number) => median(s.map((x, i) => f(x) / f(base[i]!)));
+      // Ratios per round (each round against the reference's round of the same turn), then the median.
+      const perRound = (f: (x: Sample) => number, reference = base) => median(s.map((x, i) => f(x) / f(reference[i]!)));
       const ratio = perRound((x) => x.rps);
-      // Tally against the durable floor of the same round, when it ran: what Tally's own work costs.
-      const floor = samples[w]!.floor;
-      const isTally = name === 'sqlite' || name === 'postgres';
-      const floorRatio = floor && isTally ? median(s.map((x, i) => x.rps / floor[i]!.rps)) : null;
-      // And against the schema floor: what Tally's layers above its schema and writes cost.
-      const schemaFloor = samples[w]!['schema-floor'];
-      const schemaFloorRatio = schemaFloor && isTally ? median(s.map((x, i) => x.rps / schemaFloor[i]!.rps)) : null;
+      // Tally against each floor, when it ran: against the durable floor, what Tally's own work
+      // costs; against the schema floor, what its layers above its schema and writes cost.
+      const rpsAgainst = (floor: string) => (isTally(name) && samples[w]![floor] ? perRound((x) => x.rps, samples[w]![floor]) : null);
+      const floorRatio = rpsAgainst('floor');
+      const schemaFloorRatio = rpsAgainst('schema-floor');
       const p50Ratio = perRound((x) => x.p50);
       const p99Ratio = perRound((x) => x.p99);
       const refused = s.reduce((a, x) => a + x.non2xx, 0);

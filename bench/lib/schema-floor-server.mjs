@@ -10,13 +10,14 @@
 // is the most a Fastify server can answer with Tally's schema and writes on this machine, and
 // Tally's rate against it is what Tally's own layers cost. Needs `npm run build -w @tally/server`.
 import Fastify from 'fastify';
-import Database from 'better-sqlite3';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { openStore } from '../../packages/server/dist/store/open-store.js';
-import { HOT_SQL, hotParams, requestRow } from '../../packages/server/dist/store/sql-writer.js';
+import { hotParams, requestRow } from '../../packages/server/dist/store/sql-writer.js';
+import { openConnection } from '../../packages/server/dist/store/sqlite/connection.js';
+import { hotStatements } from '../../packages/server/dist/store/sqlite/hot-statements.js';
 import { fromLogRequest } from '../../packages/server/dist/domain/request-shape.js';
 import { parseId } from '../../packages/server/dist/domain/ids.js';
 import { scoreName } from '../../packages/server/dist/domain/score.js';
@@ -34,29 +35,26 @@ await store.close();
 const workspaceId = workspace.id;
 const actor = { id: 'key:1', source: 'api' };
 
-const db = new Database(join(dir, 'tally.db'));
-db.pragma('journal_mode = WAL');
-db.pragma('synchronous = FULL');
-db.pragma('foreign_keys = ON');
-const stmt = Object.fromEntries(Object.entries(HOT_SQL).map(([name, text]) => [name, db.prepare(text)]));
-stmt.insertRequest.pluck();
-stmt.oldScore.pluck();
+// Tally's connection settings (WAL, the fsync policy, foreign keys) and the statements its writer
+// thread runs, prepared once, each giving one value.
+const db = openConnection(join(dir, 'tally.db'), 'FULL');
+const run = hotStatements(db);
 
 function insertRequest(request) {
   if (request.groupId !== null || request.score) throw new TallyError('invalid_field', 'group_id, score: not written by the schema floor');
   const now = Date.now();
-  const id = Number(stmt.insertRequest.get(hotParams.insertRequest(requestRow(workspaceId, request, now))));
-  for (const tag of request.tags) stmt.insertTag.run(workspaceId, id, tag);
-  for (const [key, value] of Object.entries(request.metadata)) stmt.insertMetadata.run(workspaceId, id, key, value);
+  const id = Number(run('insertRequest', hotParams.insertRequest(requestRow(workspaceId, request, now))));
+  for (const tag of request.tags) run('insertTag', [workspaceId, id, tag]);
+  for (const [key, value] of Object.entries(request.metadata)) run('insertMetadata', [workspaceId, id, key, value]);
   return id;
 }
 
 function setScore(requestId, name, value) {
-  if (stmt.requireRequest.get(requestId, workspaceId) === undefined) throw notFound('request_id', 'request');
+  if (run('requireRequest', [requestId, workspaceId]) === undefined) throw notFound('request_id', 'request');
   const at = Date.now();
-  const old = stmt.oldScore.get(requestId, name) ?? null;
-  stmt.upsertScore.run(hotParams.upsertScore(workspaceId, requestId, name, value, at, actor));
-  stmt.appendEvent.run(hotParams.appendEvent(workspaceId, requestId, name, old, value, actor, {}, at));
+  const old = run('oldScore', [requestId, name]) ?? null;
+  run('upsertScore', hotParams.upsertScore(workspaceId, requestId, name, value, at, actor));
+  run('appendEvent', hotParams.appendEvent(workspaceId, requestId, name, old, value, actor, {}, at));
 }
 
 /** Writes waiting for the next commit. A write refused by its checks fails alone, as in Tally. */
