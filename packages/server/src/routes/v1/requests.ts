@@ -1,14 +1,13 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { notFound } from '../../domain/errors.js';
 import { parseId } from '../../domain/ids.js';
 import { filterFromParams } from '../../domain/search-params.js';
 import { allOf, parseFilter, parseSort, PAGE_SIZE, textQuery } from '../../domain/search-query.js';
 import { ErrorBody } from '../../schemas/common.js';
 import { RequestParams, RequestReply, SearchBody, SearchQuery, SearchReply } from '../../schemas/search.js';
+import { requestDetail } from '../../search/request-detail.js';
+import { searchPage } from '../../search/search-page.js';
 import type { RouteDeps } from '../deps.js';
 import { exportRoute } from './request-export.js';
-import { detailItem } from './request-items.js';
-import { searchPage } from './search-page.js';
 
 const errors = { 400: ErrorBody, 401: ErrorBody, 404: ErrorBody, 503: ErrorBody };
 
@@ -82,10 +81,7 @@ export const requestRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, d
     },
     async (req) => {
       const { workspaceId } = req.auth!;
-      const id = parseId(req.params.id, 'id');
-      const r = await store.getRequest(workspaceId, id);
-      if (!r) throw notFound('id', 'request');
-      return { success: true as const, request: detailItem(r) };
+      return requestDetail(store, workspaceId, parseId(req.params.id, 'id'));
     },
   );
 };

@@ -10,11 +10,11 @@
  * One export at a time: the next is sent only after this one reported `end` or `failed`.
  */
 import { parentPort } from 'node:worker_threads';
-import type { RequestFilter, SortSpec } from '../../domain/search-query.js';
-import { classifyDatabaseError } from '../../store/database-errors.js';
-import { openReader } from '../../store/open-store.js';
-import type { ReadSource, Store } from '../../store/store.js';
-import { sendError, type SentError } from '../../store/write-commands.js';
+import type { RequestFilter, SortSpec } from '../domain/search-query.js';
+import { classifyDatabaseError } from '../store/database-errors.js';
+import { openReader } from '../store/open-store.js';
+import type { ReadSource, Store } from '../store/store.js';
+import { sendError, type SentError } from '../threads.js';
 import { exportChunks } from './export-chunks.js';
 import { exportPlan, type ExportFormat, type ExportPlan } from './export-lines.js';
 

@@ -10,10 +10,10 @@
  * tell it from NULL, where the export writes nothing for both. Times are stored as epoch
  * milliseconds and prices as float8, so those cells are rewritten.
  */
-import type { RequestFilter, SortSpec } from '../../domain/search-query.js';
-import { toIso } from '../../domain/timestamps.js';
-import { COPY_COLUMNS, type RequestDetails } from '../../store/search.js';
-import type { Store } from '../../store/store.js';
+import type { RequestFilter, SortSpec } from '../domain/search-query.js';
+import { toIso } from '../domain/timestamps.js';
+import { COPY_COLUMNS, type RequestDetails } from '../store/search.js';
+import type { Store } from '../store/store.js';
 import { CHUNK_CHARS, csvHeader, detailCells, scoreCells, type ExportChunk } from './export-lines.js';
 
 /**

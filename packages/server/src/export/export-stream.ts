@@ -1,11 +1,10 @@
 import { availableParallelism } from 'node:os';
 import { Readable } from 'node:stream';
 import type { Worker } from 'node:worker_threads';
-import type { RequestFilter, SortSpec } from '../../domain/search-query.js';
-import { DatabaseUnavailableError } from '../../store/database-errors.js';
-import type { Store } from '../../store/store.js';
-import { receiveError } from '../../store/write-commands.js';
-import { spawnModule } from '../../threads.js';
+import type { RequestFilter, SortSpec } from '../domain/search-query.js';
+import { DatabaseUnavailableError } from '../store/database-errors.js';
+import type { Store } from '../store/store.js';
+import { receiveError, spawnModule } from '../threads.js';
 import { wholeExport } from './export-chunks.js';
 import type { ExportChunk, ExportFormat, ExportPlan } from './export-lines.js';
 import type { ExportJob, FromExporter, ToExporter } from './export-thread.js';

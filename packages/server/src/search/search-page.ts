@@ -1,7 +1,7 @@
 import type { Static } from '@sinclair/typebox';
-import { decodeCursor, encodeCursor, type RequestFilter, type SortSpec } from '../../domain/search-query.js';
-import type { SearchReply } from '../../schemas/search.js';
-import type { Store } from '../../store/store.js';
+import { decodeCursor, encodeCursor, type RequestFilter, type SortSpec } from '../domain/search-query.js';
+import type { SearchReply } from '../schemas/search.js';
+import type { Store } from '../store/store.js';
 import { summaryItem } from './request-items.js';
 
 /**

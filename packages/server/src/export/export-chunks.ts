@@ -3,8 +3,8 @@
  * (export-copy.ts) or in pages (export-lines.ts). Export threads send them to the event loop; an
  * export that finds no free thread, and `tally export` on a store, write them where they run.
  */
-import type { RequestFilter, SortSpec } from '../../domain/search-query.js';
-import type { Store } from '../../store/store.js';
+import type { RequestFilter, SortSpec } from '../domain/search-query.js';
+import type { Store } from '../store/store.js';
 import { copyChunks } from './export-copy.js';
 import { exportPlan, partChunks, type ExportChunk, type ExportFormat, type ExportPlan } from './export-lines.js';
 

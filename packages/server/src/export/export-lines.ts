@@ -1,9 +1,9 @@
-import { csvField, csvRecord } from '../../domain/csv.js';
-import type { RequestFilter, SortPosition, SortSpec } from '../../domain/search-query.js';
-import { toIso } from '../../domain/timestamps.js';
-import { parseContent, type RequestContentText, type RequestDetails, type RequestPage } from '../../store/search.js';
-import type { Store } from '../../store/store.js';
-import { detailItem } from './request-items.js';
+import { csvField, csvRecord } from '../domain/csv.js';
+import type { RequestFilter, SortPosition, SortSpec } from '../domain/search-query.js';
+import { toIso } from '../domain/timestamps.js';
+import { parseContent, type RequestContentText, type RequestDetails, type RequestPage } from '../store/search.js';
+import type { Store } from '../store/store.js';
+import { detailItem } from '../search/request-items.js';
 
 /**
  * Rows per query: memory holds one page, whatever the export's size. Small enough that a page's
