@@ -157,7 +157,7 @@ export function registerExportCommand<F extends object>(program: Command, helper
         if (!ws) throw new TallyError('not_found', `--workspace: no workspace named "${flags.workspace}"`);
         // The total costs one COUNT query, worth it only when someone watches the bar.
         if (progress.enabled) progress.setTotal(await store.countRequests(ws.id, filter));
-        await run(await wholeExport(store, ws.id, filter, sort, format));
+        await run(await wholeExport(store, { workspaceId: ws.id, filter, sort, format }));
       });
     });
 }

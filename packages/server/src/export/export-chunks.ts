@@ -3,14 +3,13 @@
  * (export-copy.ts) or in pages (export-lines.ts). Export threads send them to the event loop; an
  * export that finds no free thread, and `tally export` on a store, write them where they run.
  */
-import type { RequestFilter, SortSpec } from '../domain/search-query.js';
 import type { Store } from '../store/store.js';
 import { copyChunks } from './export-copy.js';
-import { exportPlan, partChunks, type ExportChunk, type ExportFormat, type ExportPlan } from './export-lines.js';
+import { exportPlan, partChunks, WHOLE, type ExportChunk, type ExportPart, type ExportPlan, type ExportRequest } from './export-lines.js';
 
 /** One part of a planned export (the whole of it when not split), as chunks; part 0 starts with the CSV header. */
-export function exportChunks(store: Store, workspaceId: number, filter: RequestFilter | null, sort: SortSpec, format: ExportFormat, plan: ExportPlan, part = 0, parts = 1): AsyncGenerator<ExportChunk> {
-  return plan.copy ? copyChunks(store, workspaceId, filter, sort, plan.scoreNames) : partChunks(store, workspaceId, filter, sort, format, plan, part, parts);
+export function exportChunks(store: Store, req: ExportRequest, plan: ExportPlan, part: ExportPart = WHOLE): AsyncGenerator<ExportChunk> {
+  return plan.copy ? copyChunks(store, req, plan.scoreNames) : partChunks(store, req, plan, part);
 }
 
 /**
@@ -20,7 +19,7 @@ export function exportChunks(store: Store, workspaceId: number, filter: RequestF
  * queries have run, so what can be refused (a database out of reach) has been before any byte.
  * Pulled lazily, so memory stays constant.
  */
-export async function wholeExport(store: Store, workspaceId: number, filter: RequestFilter | null, sort: SortSpec, format: ExportFormat): Promise<AsyncGenerator<ExportChunk>> {
-  const plan = await exportPlan(store, workspaceId, filter, sort, format, 1);
-  return exportChunks(store, workspaceId, filter, sort, format, plan);
+export async function wholeExport(store: Store, req: ExportRequest): Promise<AsyncGenerator<ExportChunk>> {
+  const plan = await exportPlan(store, req, 1);
+  return exportChunks(store, req, plan);
 }
