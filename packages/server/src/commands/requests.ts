@@ -49,7 +49,7 @@ function parseLimit(text: string): number {
 }
 
 function storePages(store: Store, workspaceId: number, filter: RequestFilter | null, sort: SortSpec): FetchPage {
-  return (cursor, size) => namingFlagsAsync(() => searchPage(store, workspaceId, filter, sort, cursor, size));
+  return (cursor, size) => namingFlagsAsync(() => searchPage(store, workspaceId, { filter, sort, cursor, limit: size }));
 }
 
 function print(page: Page, json: boolean | undefined): void {

@@ -36,7 +36,7 @@ export const requestRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, d
       const b = req.body;
       const filter = allOf(b.filter === undefined || b.filter === null ? null : parseFilter(b.filter, 'filter'), textQuery(b.q, 'q'));
       const sort = parseSort(b.sort_by, b.sort_order);
-      return searchPage(store, workspaceId, filter, sort, b.cursor, b.limit ?? PAGE_SIZE.default);
+      return searchPage(store, workspaceId, { filter, sort, cursor: b.cursor, limit: b.limit ?? PAGE_SIZE.default });
     },
   );
 
@@ -61,7 +61,7 @@ export const requestRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, d
       const q = req.query;
       const filter = filterFromParams(q, q as Record<string, unknown>);
       const sort = parseSort(q.sort_by, q.sort_order);
-      return searchPage(store, workspaceId, filter, sort, q.cursor, q.limit ?? PAGE_SIZE.default);
+      return searchPage(store, workspaceId, { filter, sort, cursor: q.cursor, limit: q.limit ?? PAGE_SIZE.default });
     },
   );
 
