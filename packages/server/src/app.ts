@@ -39,7 +39,7 @@ export interface AppDeps {
   /** Most time a request may take from its first byte to its answer, ms (408 after). Default 60000. */
   requestTimeoutMs?: number;
   /**
-   * Threads one export is split among (see export-stream.ts); 1 (the default): one thread per
+   * Threads one export is split among (see export/export-stream.ts); 1 (the default): one thread per
    * export, several exports at once each on its own.
    */
   exportThreads?: number;

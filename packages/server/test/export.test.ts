@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { csvRecord } from '../src/domain/csv.js';
 import { parseSort, type RequestFilter, type SortPosition } from '../src/domain/search-query.js';
-import { exportChunks, wholeExport } from '../src/routes/v1/export-chunks.js';
-import { copyChunks } from '../src/routes/v1/export-copy.js';
-import { EXPORT_PAGE_ROWS, exportPlan, partChunks, type ExportChunk, type ExportFormat, type ExportPlan } from '../src/routes/v1/export-lines.js';
+import { exportChunks, wholeExport } from '../src/export/export-chunks.js';
+import { copyChunks } from '../src/export/export-copy.js';
+import { EXPORT_PAGE_ROWS, exportPlan, partChunks, type ExportChunk, type ExportFormat, type ExportPlan } from '../src/export/export-lines.js';
 import { BACKENDS } from './helpers/backends.js';
 import { parseCsv } from './helpers/parse-csv.js';
 import { BASE, bulkInsert, chat, reply, score } from './helpers/search-fixtures.js';
@@ -197,8 +197,8 @@ for (const backend of BACKENDS) {
       try {
         const filter: RequestFilter = { kind: 'tags', match: 'all', tags: ['many'] };
         const sort = parseSort(undefined, undefined);
-        const plan = await exportPlan(t.store, t.alpha.workspace.id, filter, sort, 'csv', 1);
-        const paged = await collect(exportChunks(t.store, t.alpha.workspace.id, filter, sort, 'csv', { ...plan, copy: false }));
+        const plan = await exportPlan(t.store, { workspaceId: t.alpha.workspace.id, filter, sort, format: 'csv' }, 1);
+        const paged = await collect(exportChunks(t.store, { workspaceId: t.alpha.workspace.id, filter, sort, format: 'csv' }, { ...plan, copy: false }));
         assert.equal(paged.text, res.body);
         assert.equal(paged.rows, count, 'the chunks count every row, not the header');
         assert.deepEqual(limits, [EXPORT_PAGE_ROWS, EXPORT_PAGE_ROWS, EXPORT_PAGE_ROWS]);
@@ -237,7 +237,7 @@ for (const backend of BACKENDS) {
           Array.from({ length: parts }, async (_, part) => {
             const pages: string[] = [];
             let page = '';
-            for await (const chunk of partChunks(t.store, ws, split, sort, format, plan, part, parts)) {
+            for await (const chunk of partChunks(t.store, { workspaceId: ws, filter: split, sort, format }, plan, { part, parts })) {
               page += chunk.data;
               if (chunk.pageEnd) {
                 pages.push(page);
@@ -256,7 +256,7 @@ for (const backend of BACKENDS) {
 
       /** The export read whole on one thread (on PostgreSQL a CSV export is read through COPY). */
       const whole = async (sort: ReturnType<typeof parseSort>, format: ExportFormat) => {
-        const { text, rows } = await collect(await wholeExport(t.store, t.alpha.workspace.id, split, sort, format));
+        const { text, rows } = await collect(await wholeExport(t.store, { workspaceId: t.alpha.workspace.id, filter: split, sort, format }));
         assert.equal(rows, SPLIT);
         return text;
       };
@@ -265,7 +265,7 @@ for (const backend of BACKENDS) {
         it(`gives the export's bytes in 1, 2 or 3 parts, sorted by ${by ?? 'start time'} ${order ?? 'desc'}`, async () => {
           const sort = parseSort(by, order);
           for (const format of ['csv', 'jsonl'] as const) {
-            const plan = await exportPlan(t.store, t.alpha.workspace.id, split, sort, format, 3);
+            const plan = await exportPlan(t.store, { workspaceId: t.alpha.workspace.id, filter: split, sort, format }, 3);
             // A CSV export PostgreSQL can COPY is read whole on one thread (see the COPY tests below).
             const splits = !(format === 'csv' && t.store.copiesCsv);
             assert.equal(plan.ends?.length, splits ? Math.floor(SPLIT / EXPORT_PAGE_ROWS) : undefined);
@@ -296,14 +296,14 @@ for (const backend of BACKENDS) {
       }
 
       it('does not split for one thread, a score sort or an export of one page', async () => {
-        assert.equal((await exportPlan(t.store, t.alpha.workspace.id, split, parseSort(undefined, undefined), 'csv', 1)).ends, null);
-        assert.equal((await exportPlan(t.store, t.alpha.workspace.id, split, parseSort('score.quality', undefined), 'csv', 2)).ends, null);
-        assert.equal((await exportPlan(t.store, t.alpha.workspace.id, { kind: 'tags', match: 'all', tags: ['exp'] }, parseSort(undefined, undefined), 'csv', 2)).ends, null);
+        assert.equal((await exportPlan(t.store, { workspaceId: t.alpha.workspace.id, filter: split, sort: parseSort(undefined, undefined), format: 'csv' }, 1)).ends, null);
+        assert.equal((await exportPlan(t.store, { workspaceId: t.alpha.workspace.id, filter: split, sort: parseSort('score.quality', undefined), format: 'csv' }, 2)).ends, null);
+        assert.equal((await exportPlan(t.store, { workspaceId: t.alpha.workspace.id, filter: { kind: 'tags', match: 'all', tags: ['exp'] }, sort: parseSort(undefined, undefined), format: 'csv' }, 2)).ends, null);
       });
 
       it('exports every row once when rows are written into a page after the plan was made', async () => {
         const sort = parseSort(undefined, undefined);
-        const plan = await exportPlan(t.store, t.alpha.workspace.id, split, sort, 'jsonl', 2);
+        const plan = await exportPlan(t.store, { workspaceId: t.alpha.workspace.id, filter: split, sort, format: 'jsonl' }, 2);
         // Newest first, so page 1 runs after ends[0] up to ends[1]. Forty late rows start at the same
         // time as ends[1], with higher ids: they sort just before it, inside page 1, which then holds
         // 290 rows. Read as 250 rows after ends[0], it would leave out the 40 before ends[1].
@@ -366,12 +366,12 @@ for (const backend of BACKENDS) {
       const ws = () => t.alpha.workspace.id;
       /** The export's bytes from COPY. */
       async function copied(filter: RequestFilter, sort: ReturnType<typeof parseSort>): Promise<string> {
-        const { scoreNames, copy: viaCopy } = await exportPlan(t.store, ws(), filter, sort, 'csv', 1);
+        const { scoreNames, copy: viaCopy } = await exportPlan(t.store, { workspaceId: ws(), filter, sort, format: 'csv' }, 1);
         assert.ok(viaCopy, 'PostgreSQL exports through COPY');
         let ended = false;
         const { text, rows } = await collect(
           (async function* () {
-            for await (const chunk of copyChunks(t.store, ws(), filter, sort, scoreNames)) {
+            for await (const chunk of copyChunks(t.store, { workspaceId: ws(), filter, sort }, scoreNames)) {
               assert.ok(!ended, 'nothing after the chunk that ends the export');
               ended = chunk.pageEnd;
               yield chunk;
@@ -384,21 +384,21 @@ for (const backend of BACKENDS) {
       }
       /** The export's bytes read in pages. */
       const paged = async (filter: RequestFilter, sort: ReturnType<typeof parseSort>) => {
-        const plan = await exportPlan(t.store, ws(), filter, sort, 'csv', 1);
-        return (await collect(exportChunks(t.store, ws(), filter, sort, 'csv', { ...plan, copy: false }))).text;
+        const plan = await exportPlan(t.store, { workspaceId: ws(), filter, sort, format: 'csv' }, 1);
+        return (await collect(exportChunks(t.store, { workspaceId: ws(), filter, sort, format: 'csv' }, { ...plan, copy: false }))).text;
       };
 
       it(backend === 'postgres' ? 'is how a CSV export sorted by a column is read, on one thread, not split' : 'is not used on SQLite', async () => {
         const sort = parseSort('latency_ms', 'asc');
-        assert.equal((await exportPlan(t.store, ws(), copy, sort, 'csv', 1)).copy, backend === 'postgres');
+        assert.equal((await exportPlan(t.store, { workspaceId: ws(), filter: copy, sort, format: 'csv' }, 1)).copy, backend === 'postgres');
         // A score sort walks scored rows, then unscored ones: pages, on both backends; so does JSON Lines.
-        assert.equal((await exportPlan(t.store, ws(), copy, parseSort('score.quality', undefined), 'csv', 1)).copy, false);
-        assert.equal((await exportPlan(t.store, ws(), copy, sort, 'jsonl', 1)).copy, false);
+        assert.equal((await exportPlan(t.store, { workspaceId: ws(), filter: copy, sort: parseSort('score.quality', undefined), format: 'csv' }, 1)).copy, false);
+        assert.equal((await exportPlan(t.store, { workspaceId: ws(), filter: copy, sort, format: 'jsonl' }, 1)).copy, false);
         // One COPY outruns pages read on several threads; JSON Lines is still split.
         const bulk: RequestFilter = { kind: 'tags', match: 'all', tags: ['copy-bulk'] };
         await bulkInsert(t, EXPORT_PAGE_ROWS + 1, 'copy-bulk', BASE + 400_000);
-        assert.equal((await exportPlan(t.store, ws(), bulk, sort, 'csv', 2)).ends === null, backend === 'postgres');
-        assert.notEqual((await exportPlan(t.store, ws(), bulk, sort, 'jsonl', 2)).ends, null);
+        assert.equal((await exportPlan(t.store, { workspaceId: ws(), filter: bulk, sort, format: 'csv' }, 2)).ends === null, backend === 'postgres');
+        assert.notEqual((await exportPlan(t.store, { workspaceId: ws(), filter: bulk, sort, format: 'jsonl' }, 2)).ends, null);
       });
 
       if (backend === 'postgres') {
@@ -421,7 +421,7 @@ for (const backend of BACKENDS) {
           store.searchRequestContents = (...args) => (calls.pages++, searchRequestContents.apply(t.store, args));
           store.copyExportColumns = (...args) => (calls.copies++, copyExportColumns.apply(t.store, args));
           try {
-            const whole = await collect(await wholeExport(t.store, ws(), copy, sort, 'csv'));
+            const whole = await collect(await wholeExport(t.store, { workspaceId: ws(), filter: copy, sort, format: 'csv' }));
             assert.deepEqual(calls, { pages: 0, copies: 1 });
             assert.equal(whole.text, await copied(copy, sort));
             assert.equal(whole.rows, 1 + 10 + QUOTED.length, 'every row, and the header not counted');

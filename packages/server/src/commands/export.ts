@@ -5,8 +5,8 @@ import type { Writable } from 'node:stream';
 import type { Command } from 'commander';
 import type { SortBy } from '@tally/sdk';
 import { invalidField, TallyError } from '../domain/errors.js';
-import { wholeExport } from '../routes/v1/export-chunks.js';
-import type { ExportChunk, ExportFormat } from '../routes/v1/export-lines.js';
+import { wholeExport } from '../export/export-chunks.js';
+import type { ExportChunk, ExportFormat } from '../export/export-lines.js';
 import { ExportProgress } from './export-progress.js';
 import { addFilterOptions, messageForFlags, namingFlags, parseQueryParams, queryParams, type FilterFlags } from './request-filters.js';
 import { remote, remoteClient, type RemoteFlags } from './remote.js';
@@ -157,7 +157,7 @@ export function registerExportCommand<F extends object>(program: Command, helper
         if (!ws) throw new TallyError('not_found', `--workspace: no workspace named "${flags.workspace}"`);
         // The total costs one COUNT query, worth it only when someone watches the bar.
         if (progress.enabled) progress.setTotal(await store.countRequests(ws.id, filter));
-        await run(await wholeExport(store, ws.id, filter, sort, format));
+        await run(await wholeExport(store, { workspaceId: ws.id, filter, sort, format }));
       });
     });
 }

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import type { SortBy } from '@tally/sdk';
 import { invalidField, TallyError } from '../domain/errors.js';
 import { decodeCursor, PAGE_SIZE, type RequestFilter, type SortSpec } from '../domain/search-query.js';
-import { searchPage } from '../routes/v1/search-page.js';
+import { searchPage } from '../search/search-page.js';
 import type { Store } from '../store/store.js';
 import { addFilterOptions, messageForFlags, namingFlags, namingFlagsAsync, parseQueryParams, queryParams, type FilterFlags, type QueryParams } from './request-filters.js';
 import { requestTable, type RequestRow } from './request-table.js';
@@ -49,7 +49,7 @@ function parseLimit(text: string): number {
 }
 
 function storePages(store: Store, workspaceId: number, filter: RequestFilter | null, sort: SortSpec): FetchPage {
-  return (cursor, size) => namingFlagsAsync(() => searchPage(store, workspaceId, filter, sort, cursor, size));
+  return (cursor, size) => namingFlagsAsync(() => searchPage(store, workspaceId, { filter, sort, cursor, limit: size }));
 }
 
 function print(page: Page, json: boolean | undefined): void {

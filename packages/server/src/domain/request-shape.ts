@@ -1,4 +1,3 @@
-import type { LogRequestBody, TrackRequestBody } from '../schemas/promptlayer.js';
 import { invalidField } from './errors.js';
 import { parseId } from './ids.js';
 import { LIMITS } from './limits.js';
@@ -36,6 +35,66 @@ export interface NewRequest {
 }
 
 type Json = Record<string, unknown>;
+
+/** A prompt blueprint as logged: a chat's messages or a completion's content blocks (any other keys are kept as sent). */
+export interface BlueprintInput {
+  type: 'chat' | 'completion';
+  messages?: unknown[];
+  content?: unknown[];
+}
+
+/**
+ * What the rules below read of a `/log-request` body, once the schema has checked its types
+ * (schemas/promptlayer.ts declares the wire body and is checked against this). Times are epoch
+ * seconds or ISO 8601 text; ids are integers or their decimal text.
+ */
+export interface LogRequestInput {
+  provider: string;
+  model: string;
+  input: BlueprintInput;
+  output: BlueprintInput;
+  request_start_time: number | string;
+  request_end_time: number | string;
+  parameters?: Json | null;
+  tags?: string[] | null;
+  metadata?: Record<string, string> | null;
+  prompt_name?: string | null;
+  prompt_id?: number | string | null;
+  prompt_version_number?: number | null;
+  prompt_input_variables?: Json | null;
+  input_tokens?: number | null;
+  output_tokens?: number | null;
+  price?: number | null;
+  function_name?: string | null;
+  score?: number | null;
+  score_name?: string | null;
+  api_type?: string | null;
+  status?: RequestStatus | null;
+  error_type?: string | null;
+  error_message?: string | null;
+  group_id?: number | string | null;
+  span_id?: number | string | null;
+}
+
+/** What the rules below read of a `/track-request` body (the legacy call wrapping a provider call), as LogRequestInput is for `/log-request`. */
+export interface TrackRequestInput {
+  function_name?: string | null;
+  provider_type?: string | null;
+  kwargs?: Json | null;
+  request_response?: unknown;
+  request_start_time: number | string;
+  request_end_time: number | string;
+  tags?: string[] | null;
+  metadata?: Record<string, string> | null;
+  prompt_id?: number | string | null;
+  prompt_version?: number | null;
+  prompt_input_variables?: Json | null;
+  group_id?: number | string | null;
+  span_id?: number | string | null;
+  status?: RequestStatus | null;
+  error_type?: string | null;
+  error_message?: string | null;
+}
 const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 function times(start: unknown, end: unknown): { startMs: number; endMs: number } {
@@ -119,7 +178,7 @@ const optionalText = (v: string | number | null | undefined): string | null =>
   v === undefined || v === null ? null : String(v);
 
 /** `POST /track-request`: the legacy call that wraps a provider call's kwargs and response. */
-export function fromTrackRequest(body: TrackRequestBody): NewRequest {
+export function fromTrackRequest(body: TrackRequestInput): NewRequest {
   const kwargs = body.kwargs ?? {};
   const shapes = providerShapes(kwargs, body.request_response);
   const model = typeof kwargs.model === 'string' ? kwargs.model : '';
@@ -155,7 +214,7 @@ export function fromTrackRequest(body: TrackRequestBody): NewRequest {
  * `POST /log-request`. The Python SDK always sends `score: 0, score_name: null`, so a zero score
  * with no name means "no score given" and must neither create nor overwrite one.
  */
-export function fromLogRequest(body: LogRequestBody): NewRequest {
+export function fromLogRequest(body: LogRequestInput): NewRequest {
   const scoreValue = body.score ?? null;
   const scoreNameGiven = body.score_name ?? null;
   let score: NewRequest['score'] = null;

@@ -1,6 +1,13 @@
 import { Type, type ObjectOptions, type TSchema } from '@sinclair/typebox';
 import { LIMITS } from '../domain/limits.js';
 
+/**
+ * The wire type `T`, which compiles only while `T` has every field of the domain's `Shape` (the
+ * fields its rules read), each of a type those rules accept: a schema and the rule reading what
+ * it checked cannot drift apart.
+ */
+export type Carries<T extends Shape & Record<Exclude<keyof Shape, keyof T>, never>, Shape> = T;
+
 /** An id as the SDKs send it: a positive integer, or a decimal string of one. */
 export const Id = Type.Union([Type.Integer({ minimum: 1 }), Type.String({ pattern: '^[1-9][0-9]{0,15}$' })], {
   description: 'must be a positive integer id',

@@ -1,6 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { LIMITS } from '../domain/limits.js';
-import { ApiKeyField, Id, JsonObject, Metadata, Nullable, RecordOf, Score, ScoreName, Tags, Timestamp } from './common.js';
+import type { LogRequestInput, TrackRequestInput } from '../domain/request-shape.js';
+import { ApiKeyField, type Carries, Id, JsonObject, Metadata, Nullable, RecordOf, Score, ScoreName, Tags, Timestamp } from './common.js';
 
 export const TrackScoreBody = Type.Object({
   api_key: ApiKeyField,
@@ -82,7 +83,7 @@ export const TrackRequestBody = Type.Object({
   error_type: Type.Optional(Nullable(ErrorType)),
   error_message: Type.Optional(Nullable(Type.String({ maxLength: LIMITS.errorMessage }))),
 });
-export type TrackRequestBody = Static<typeof TrackRequestBody>;
+export type TrackRequestBody = Carries<Static<typeof TrackRequestBody>, TrackRequestInput>;
 
 export const TrackRequestReply = Type.Object({
   success: Type.Literal(true),
@@ -128,7 +129,7 @@ export const LogRequestBody = Type.Object({
   group_id: Type.Optional(Nullable(Id)),
   span_id: Type.Optional(Nullable(Type.Union([Type.Integer(), ShortText]))),
 });
-export type LogRequestBody = Static<typeof LogRequestBody>;
+export type LogRequestBody = Carries<Static<typeof LogRequestBody>, LogRequestInput>;
 
 export const LogRequestReply = Type.Object({
   id: Type.Integer(),

@@ -1,6 +1,5 @@
 import { TallyError } from '../domain/errors.js';
 import type { NewRequest } from '../domain/request-shape.js';
-import { DatabaseUnavailableError } from './database-errors.js';
 import type { Actor, PromptLink, ScoreChange, ScoreChangeOptions, StoreWriter } from './store.js';
 
 /**
@@ -136,31 +135,4 @@ function requestRunAt(batch: readonly WriteCommand[], start: number): InsertRequ
     run.push(c);
   }
   return run;
-}
-
-/** An error as it crosses a thread: structured cloning keeps neither the class nor its fields. */
-export type SentError =
-  | { kind: 'unavailable'; problem: string; driverCode: string }
-  | { kind: 'tally'; code: TallyError['code']; message: string; field?: string; retryAfter?: number }
-  | { kind: 'other'; message: string; stack?: string };
-
-export function sendError(err: unknown): SentError {
-  if (err instanceof DatabaseUnavailableError) return { kind: 'unavailable', problem: err.problem, driverCode: err.driverCode };
-  if (err instanceof TallyError) return { kind: 'tally', code: err.code, message: err.message, field: err.field, retryAfter: err.retryAfter };
-  const e = err instanceof Error ? err : new Error(String(err));
-  return { kind: 'other', message: e.message, stack: e.stack };
-}
-
-export function receiveError(sent: SentError): Error {
-  switch (sent.kind) {
-    case 'unavailable':
-      return new DatabaseUnavailableError(sent.problem, sent.driverCode);
-    case 'tally':
-      return new TallyError(sent.code, sent.message, { field: sent.field, retryAfter: sent.retryAfter });
-    case 'other': {
-      const e = new Error(sent.message);
-      if (sent.stack) e.stack = sent.stack;
-      return e;
-    }
-  }
 }

@@ -1,9 +1,8 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { readPromptLayerSearch } from '../../domain/promptlayer-search.js';
 import { ErrorBody } from '../../schemas/common.js';
 import { PromptLayerSearchBody, PromptLayerSearchReply } from '../../schemas/search.js';
+import { promptLayerPage } from '../../search/promptlayer-page.js';
 import type { RouteDeps } from '../deps.js';
-import { promptLayerItem } from '../v1/request-items.js';
 
 const errors = { 400: ErrorBody, 401: ErrorBody, 503: ErrorBody };
 
@@ -23,30 +22,6 @@ export const promptLayerSearchRoutes: FastifyPluginAsyncTypebox<RouteDeps> = asy
         response: { 200: PromptLayerSearchReply, ...errors },
       },
     },
-    async (req) => {
-      const { workspaceId } = req.auth!;
-      const { filter, sort } = readPromptLayerSearch(req.body);
-      const page = req.body.page ?? 1;
-      const perPage = req.body.per_page ?? 10;
-      const [total, found] = await Promise.all([
-        store.countRequests(workspaceId, filter),
-        store.searchRequests(workspaceId, { filter, sort, offset: (page - 1) * perPage, limit: perPage }),
-      ]);
-      const pages = Math.ceil(total / perPage);
-      const hasNext = page < pages;
-      const hasPrev = page > 1;
-      return {
-        success: true as const,
-        items: found.items.map(promptLayerItem),
-        page,
-        pages,
-        per_page: perPage,
-        total,
-        has_next: hasNext,
-        has_prev: hasPrev,
-        next_num: hasNext ? page + 1 : null,
-        prev_num: hasPrev ? page - 1 : null,
-      };
-    },
+    async (req) => promptLayerPage(store, req.auth!.workspaceId, req.body),
   );
 };

@@ -2,10 +2,10 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { filterFromParams } from '../../domain/search-params.js';
 import { parseSort } from '../../domain/search-query.js';
+import { exportStream } from '../../export/export-stream.js';
 import { ErrorBody } from '../../schemas/common.js';
 import { ExportQuery } from '../../schemas/search.js';
 import type { RouteDeps } from '../deps.js';
-import { exportStream } from './export-stream.js';
 
 type App = Parameters<FastifyPluginAsyncTypebox<RouteDeps>>[0];
 

@@ -1,14 +1,13 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { notFound } from '../../domain/errors.js';
 import { parseId } from '../../domain/ids.js';
 import { filterFromParams } from '../../domain/search-params.js';
 import { allOf, parseFilter, parseSort, PAGE_SIZE, textQuery } from '../../domain/search-query.js';
 import { ErrorBody } from '../../schemas/common.js';
 import { RequestParams, RequestReply, SearchBody, SearchQuery, SearchReply } from '../../schemas/search.js';
+import { requestDetail } from '../../search/request-detail.js';
+import { searchPage } from '../../search/search-page.js';
 import type { RouteDeps } from '../deps.js';
 import { exportRoute } from './request-export.js';
-import { detailItem } from './request-items.js';
-import { searchPage } from './search-page.js';
 
 const errors = { 400: ErrorBody, 401: ErrorBody, 404: ErrorBody, 503: ErrorBody };
 
@@ -37,7 +36,7 @@ export const requestRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, d
       const b = req.body;
       const filter = allOf(b.filter === undefined || b.filter === null ? null : parseFilter(b.filter, 'filter'), textQuery(b.q, 'q'));
       const sort = parseSort(b.sort_by, b.sort_order);
-      return searchPage(store, workspaceId, filter, sort, b.cursor, b.limit ?? PAGE_SIZE.default);
+      return searchPage(store, workspaceId, { filter, sort, cursor: b.cursor, limit: b.limit ?? PAGE_SIZE.default });
     },
   );
 
@@ -62,7 +61,7 @@ export const requestRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, d
       const q = req.query;
       const filter = filterFromParams(q, q as Record<string, unknown>);
       const sort = parseSort(q.sort_by, q.sort_order);
-      return searchPage(store, workspaceId, filter, sort, q.cursor, q.limit ?? PAGE_SIZE.default);
+      return searchPage(store, workspaceId, { filter, sort, cursor: q.cursor, limit: q.limit ?? PAGE_SIZE.default });
     },
   );
 
@@ -82,10 +81,7 @@ export const requestRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, d
     },
     async (req) => {
       const { workspaceId } = req.auth!;
-      const id = parseId(req.params.id, 'id');
-      const r = await store.getRequest(workspaceId, id);
-      if (!r) throw notFound('id', 'request');
-      return { success: true as const, request: detailItem(r) };
+      return requestDetail(store, workspaceId, parseId(req.params.id, 'id'));
     },
   );
 };

@@ -1,6 +1,6 @@
-import { spawnModule } from '../../threads.js';
+import { receiveError, spawnModule, type SentError } from '../../threads.js';
 import { DatabaseUnavailableError } from '../database-errors.js';
-import { receiveError, type Outcome, type SentError, type WriteCommand } from '../write-commands.js';
+import type { Outcome, WriteCommand } from '../write-commands.js';
 import type { Synchronous } from './connection.js';
 import type { ToWriter } from './writer-thread.js';
 

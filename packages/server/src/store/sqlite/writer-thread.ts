@@ -9,7 +9,8 @@ import type { Kysely } from 'kysely';
 import { parentPort } from 'node:worker_threads';
 import type { Database } from '../schema.js';
 import { SqlWriter, type HotRunner } from '../sql-writer.js';
-import { commitBatch, sendError, type WriteCommand } from '../write-commands.js';
+import { sendError } from '../../threads.js';
+import { commitBatch, type WriteCommand } from '../write-commands.js';
 import { hotStatements } from './hot-statements.js';
 import { immediateTransaction, kyselyOver, openConnection, type Synchronous } from './connection.js';
 

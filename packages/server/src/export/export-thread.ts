@@ -10,20 +10,16 @@
  * One export at a time: the next is sent only after this one reported `end` or `failed`.
  */
 import { parentPort } from 'node:worker_threads';
-import type { RequestFilter, SortSpec } from '../../domain/search-query.js';
-import { classifyDatabaseError } from '../../store/database-errors.js';
-import { openReader } from '../../store/open-store.js';
-import type { ReadSource, Store } from '../../store/store.js';
-import { sendError, type SentError } from '../../store/write-commands.js';
+import { classifyDatabaseError } from '../store/database-errors.js';
+import { openReader } from '../store/open-store.js';
+import type { ReadSource, Store } from '../store/store.js';
+import { sendError, type SentError } from '../threads.js';
 import { exportChunks } from './export-chunks.js';
-import { exportPlan, type ExportFormat, type ExportPlan } from './export-lines.js';
+import { exportPlan, type ExportPlan, type ExportRequest } from './export-lines.js';
 
-export interface ExportJob {
+/** An export sent to a thread: the thread opens its own connection to `source`. */
+export interface ExportJob extends ExportRequest {
   source: ReadSource;
-  workspaceId: number;
-  filter: RequestFilter | null;
-  sort: SortSpec;
-  format: ExportFormat;
 }
 
 export type ToExporter =
@@ -97,12 +93,12 @@ async function run(job: ExportJob, given: ExportPlan | null, part: number, parts
     let plan = given;
     let parts = partsGiven;
     if (plan === null) {
-      plan = await exportPlan(store, job.workspaceId, job.filter, job.sort, job.format, partsGiven);
+      plan = await exportPlan(store, job, partsGiven);
       const said = new Promise<number>((resolve) => (partsSaid = resolve));
       port.postMessage({ type: 'ready', plan } satisfies FromExporter);
       parts = await said;
     }
-    for await (const chunk of exportChunks(store, job.workspaceId, job.filter, job.sort, job.format, plan, part, parts)) await send(chunk.data, chunk.pageEnd);
+    for await (const chunk of exportChunks(store, job, plan, { part, parts })) await send(chunk.data, chunk.pageEnd);
     await store.close();
     port.postMessage({ type: 'end' } satisfies FromExporter);
   } catch (err) {

@@ -1,9 +1,9 @@
-import { csvField, csvRecord } from '../../domain/csv.js';
-import type { RequestFilter, SortPosition, SortSpec } from '../../domain/search-query.js';
-import { toIso } from '../../domain/timestamps.js';
-import { parseContent, type RequestContentText, type RequestDetails, type RequestPage } from '../../store/search.js';
-import type { Store } from '../../store/store.js';
-import { detailItem } from './request-items.js';
+import { csvField, csvRecord } from '../domain/csv.js';
+import type { RequestFilter, SortPosition, SortSpec } from '../domain/search-query.js';
+import { toIso } from '../domain/timestamps.js';
+import { parseContent, type RequestContentText, type RequestDetails, type RequestPage } from '../store/search.js';
+import type { Store } from '../store/store.js';
+import { detailItem } from '../search/request-items.js';
 
 /**
  * Rows per query: memory holds one page, whatever the export's size. Small enough that a page's
@@ -14,6 +14,23 @@ import { detailItem } from './request-items.js';
 export const EXPORT_PAGE_ROWS = 250;
 
 export type ExportFormat = 'csv' | 'jsonl';
+
+/** What an export holds: one workspace's requests that match `filter`, in `sort` order, as `format`. */
+export interface ExportRequest {
+  workspaceId: number;
+  filter: RequestFilter | null;
+  sort: SortSpec;
+  format: ExportFormat;
+}
+
+/** Which part of a planned export to read: part `part` (from 0) of `parts`. */
+export interface ExportPart {
+  part: number;
+  parts: number;
+}
+
+/** The whole of an export that is not split. */
+export const WHOLE: ExportPart = { part: 0, parts: 1 };
 
 /**
  * Characters of records joined per chunk written to the socket: one chunk (and socket write) per
@@ -91,7 +108,7 @@ interface RangePage {
  * this one is formatted (17k -> 40k rows/s); no further ahead. SQLite reads in this thread, so
  * reading ahead would only keep two pages alive.
  */
-async function* rangePages(store: Store, workspaceId: number, filter: RequestFilter | null, sort: SortSpec, ranges: Iterable<ExportRange>): AsyncGenerator<RangePage> {
+async function* rangePages(store: Store, { workspaceId, filter, sort }: ExportRequest, ranges: Iterable<ExportRange>): AsyncGenerator<RangePage> {
   const todo = ranges[Symbol.iterator]();
   const read = async (range: ExportRange, after: SortPosition | null) => ({
     range,
@@ -158,7 +175,7 @@ export interface ExportPlan {
  * then unscored ones, in two phases that one range cannot express. An export read through COPY is
  * not split (ExportPlan.copy).
  */
-export async function exportPlan(store: Store, workspaceId: number, filter: RequestFilter | null, sort: SortSpec, format: ExportFormat, parts: number): Promise<ExportPlan> {
+export async function exportPlan(store: Store, { workspaceId, filter, sort, format }: ExportRequest, parts: number): Promise<ExportPlan> {
   const scoreNames = format === 'csv' ? await store.scoreNamesOf(workspaceId, filter) : [];
   const copy = format === 'csv' && sort.key.kind === 'column' && store.copiesCsv;
   if (copy || parts < 2 || sort.key.kind !== 'column') return { scoreNames, copy, ends: null };
@@ -167,7 +184,7 @@ export async function exportPlan(store: Store, workspaceId: number, filter: Requ
 }
 
 /** The pages of one part: part, part + parts, part + 2 * parts, ... (everything when not split). */
-function* partRanges(plan: ExportPlan, part: number, parts: number): Generator<ExportRange> {
+function* partRanges(plan: ExportPlan, { part, parts }: ExportPart): Generator<ExportRange> {
   const { ends } = plan;
   if (ends === null) {
     yield* EVERYTHING;
@@ -192,7 +209,8 @@ export interface ExportChunk<Data extends string | Uint8Array = string | Uint8Ar
  * Concatenating every part's pages in page order gives the export: page k is part k % parts's.
  * A page ends with a chunk marked pageEnd (empty when the page's last chunk was already full).
  */
-export async function* partChunks(store: Store, workspaceId: number, filter: RequestFilter | null, sort: SortSpec, format: ExportFormat, plan: ExportPlan, part: number, parts: number): AsyncGenerator<ExportChunk<string>> {
+export async function* partChunks(store: Store, req: ExportRequest, plan: ExportPlan, { part, parts }: ExportPart): AsyncGenerator<ExportChunk<string>> {
+  const { format } = req;
   const line = format === 'csv' ? csvFormatter(plan.scoreNames) : jsonFormatter;
   let pending: string[] = part === 0 && format === 'csv' ? [csvHeader(plan.scoreNames)] : [];
   let size = 0;
@@ -204,7 +222,7 @@ export async function* partChunks(store: Store, workspaceId: number, filter: Req
     rows = 0;
     return chunk;
   };
-  for await (const page of rangePages(store, workspaceId, filter, sort, partRanges(plan, part, parts))) {
+  for await (const page of rangePages(store, req, partRanges(plan, { part, parts }))) {
     for (const r of page.rows) {
       const record = line(r);
       pending.push(record);

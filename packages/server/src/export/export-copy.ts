@@ -10,11 +10,10 @@
  * tell it from NULL, where the export writes nothing for both. Times are stored as epoch
  * milliseconds and prices as float8, so those cells are rewritten.
  */
-import type { RequestFilter, SortSpec } from '../../domain/search-query.js';
-import { toIso } from '../../domain/timestamps.js';
-import { COPY_COLUMNS, type RequestDetails } from '../../store/search.js';
-import type { Store } from '../../store/store.js';
-import { CHUNK_CHARS, csvHeader, detailCells, scoreCells, type ExportChunk } from './export-lines.js';
+import { toIso } from '../domain/timestamps.js';
+import { COPY_COLUMNS, type RequestDetails } from '../store/search.js';
+import type { Store } from '../store/store.js';
+import { CHUNK_CHARS, csvHeader, detailCells, scoreCells, type ExportChunk, type ExportRequest } from './export-lines.js';
 
 /**
  * Rows per details query; two batches are held at once (one waits for its details while the next
@@ -253,7 +252,7 @@ async function writeBatch(out: ByteChunks, { rows, ids, details }: Batch, scoreN
  * A whole CSV export read through one COPY (ExportPlan.copy), as chunks of about CHUNK_CHARS
  * bytes, the CSV header first; the last chunk is marked pageEnd.
  */
-export async function* copyChunks(store: Store, workspaceId: number, filter: RequestFilter | null, sort: SortSpec, scoreNames: string[]): AsyncGenerator<ExportChunk<Uint8Array>> {
+export async function* copyChunks(store: Store, { workspaceId, filter, sort }: Omit<ExportRequest, 'format'>, scoreNames: string[]): AsyncGenerator<ExportChunk<Uint8Array>> {
   const out = new ByteChunks();
   // Score names are anyone's text.
   out.text(csvHeader(scoreNames));

@@ -1,21 +1,12 @@
 import { availableParallelism } from 'node:os';
 import { Readable } from 'node:stream';
 import type { Worker } from 'node:worker_threads';
-import type { RequestFilter, SortSpec } from '../../domain/search-query.js';
-import { DatabaseUnavailableError } from '../../store/database-errors.js';
-import type { Store } from '../../store/store.js';
-import { receiveError } from '../../store/write-commands.js';
-import { spawnModule } from '../../threads.js';
+import { DatabaseUnavailableError } from '../store/database-errors.js';
+import type { Store } from '../store/store.js';
+import { receiveError, spawnModule } from '../threads.js';
 import { wholeExport } from './export-chunks.js';
-import type { ExportChunk, ExportFormat, ExportPlan } from './export-lines.js';
+import type { ExportChunk, ExportPlan, ExportRequest } from './export-lines.js';
 import type { ExportJob, FromExporter, ToExporter } from './export-thread.js';
-
-export interface ExportRequest {
-  workspaceId: number;
-  filter: RequestFilter | null;
-  sort: SortSpec;
-  format: ExportFormat;
-}
 
 const CORES = Math.max(1, availableParallelism());
 
@@ -98,7 +89,7 @@ async function* dataOf(chunks: AsyncIterable<ExportChunk>): AsyncGenerator<strin
 
 /** The export read and formatted on the event loop, between the answers to other requests. */
 async function inProcess(store: Store, req: ExportRequest): Promise<Readable> {
-  const chunks = await wholeExport(store, req.workspaceId, req.filter, req.sort, req.format);
+  const chunks = await wholeExport(store, req);
   return Readable.from(dataOf(chunks), TEXT_CHUNKS);
 }
 
