@@ -29,8 +29,8 @@ export const promptLayerSearchRoutes: FastifyPluginAsyncTypebox<RouteDeps> = asy
       const page = req.body.page ?? 1;
       const perPage = req.body.per_page ?? 10;
       const [total, found] = await Promise.all([
-        store.countRequests(workspaceId, filter),
-        store.searchRequests(workspaceId, { filter, sort, offset: (page - 1) * perPage, limit: perPage }),
+        store.requests.count(workspaceId, filter),
+        store.requests.search(workspaceId, { filter, sort, offset: (page - 1) * perPage, limit: perPage }),
       ]);
       const pages = Math.ceil(total / perPage);
       const hasNext = page < pages;

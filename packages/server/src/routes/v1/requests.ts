@@ -83,7 +83,7 @@ export const requestRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, d
     async (req) => {
       const { workspaceId } = req.auth!;
       const id = parseId(req.params.id, 'id');
-      const r = await store.getRequest(workspaceId, id);
+      const r = await store.requests.get(workspaceId, id);
       if (!r) throw notFound('id', 'request');
       return { success: true as const, request: detailItem(r) };
     },

@@ -18,7 +18,7 @@ export async function searchPage(
   limit: number,
 ): Promise<Static<typeof SearchReply>> {
   const after = cursor ? decodeCursor(cursor, sort) : null;
-  const page = await store.searchRequests(workspaceId, { filter, sort, after, limit });
+  const page = await store.requests.search(workspaceId, { filter, sort, after, limit });
   return {
     success: true as const,
     items: page.items.map(summaryItem),
