@@ -40,10 +40,10 @@ const SKIP = opts.skip ? new RegExp(opts.skip, 'i') : null;
 
 async function main() {
   const store = await openStore({ dataDir: opts.data!, databaseUrl: opts['database-url'] });
-  const ws = await store.findWorkspace(opts.workspace!);
+  const ws = await store.workspaces.find(opts.workspace!);
   if (!ws) throw new Error(`no workspace "${opts.workspace}": run npm run bench:seed first`);
   const { key, display, hash } = generateApiKey();
-  await store.createApiKey(ws.id, 'bench queries', display, hash);
+  await store.keys.create({ workspaceId: ws.id, label: 'bench queries', prefix: display, secretHash: hash });
   const app = await buildApp({ store, logger: false, rateLimitPerKey: 0 });
   const get = async (url: string) => {
     const res = await app.inject({ method: 'GET', url, headers: { 'x-api-key': key } });

@@ -55,9 +55,9 @@ const scoreFor = (version: number) => Math.max(0, Math.min(100, Math.round(55 + 
 async function main() {
   const store = (await openStore({ dataDir: opts.data!, databaseUrl: opts['database-url'] })) as SqlStore;
   const db: Kysely<Database> = store.db;
-  const ws = (await store.findWorkspace(opts.workspace!)) ?? (await store.createWorkspace(opts.workspace!));
+  const ws = (await store.workspaces.find(opts.workspace!)) ?? (await store.workspaces.create(opts.workspace!));
   const { key, display, hash } = generateApiKey();
-  await store.createApiKey(ws.id, 'bench seeder', display, hash);
+  await store.keys.create({ workspaceId: ws.id, label: 'bench seeder', prefix: display, secretHash: hash });
   const where = opts['database-url'] ? 'PostgreSQL' : `SQLite at ${opts.data}/tally.db`;
   console.log(`seeding ${COUNT.toLocaleString('en-US')} requests into workspace "${ws.name}" (${where})`);
   console.log(`API key for the benchmarks: ${key}`);

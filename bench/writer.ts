@@ -21,7 +21,8 @@ import SQLite from 'better-sqlite3';
 import type { NewRequest } from '../packages/server/src/domain/request-shape.js';
 import { openStore } from '../packages/server/src/store/open-store.js';
 import { HOT_SQL } from '../packages/server/src/store/sql-writer.js';
-import type { Actor, Store } from '../packages/server/src/store/store.js';
+import type { Store } from '../packages/server/src/store/store.js';
+import type { Actor } from '../packages/server/src/store/types.js';
 import type { WriteCommand } from '../packages/server/src/store/write-commands.js';
 import { freshPgDatabase } from '../packages/server/test/helpers/backends.js';
 import { median, writeResults } from './lib/processes.js';
@@ -95,7 +96,7 @@ async function postgresMain(adminUrl: string) {
   const dir = mkdtempSync(join(tmpdir(), 'tally-bench-writer-'));
   const store = await openStore({ databaseUrl: database.url, dataDir: dir });
   try {
-    const ws = await store.createWorkspace('bench');
+    const ws = await store.workspaces.create('bench');
     const batch = tallyBatch(store, ws.id, await logRequests(store, ws.id, 2000), { i: 0 });
     const summary: Record<string, { cpuUsPerWrite: number; writesPerSecond: number; msPerBatch: number }> = {};
     const kinds = ['log-request', 'track-score'] as const;
@@ -123,7 +124,7 @@ async function postgresMain(adminUrl: string) {
 async function tallyStore() {
   const dir = mkdtempSync(join(tmpdir(), 'tally-bench-writer-'));
   const store = await openStore({ dataDir: dir });
-  const ws = await store.createWorkspace('bench');
+  const ws = await store.workspaces.create('bench');
   await store.startWriter();
   return { dir, store, ws };
 }

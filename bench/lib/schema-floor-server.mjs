@@ -30,7 +30,7 @@ const MAX_BATCH = 1000;
 const dir = process.env.FLOOR_DIR ?? mkdtempSync(join(tmpdir(), 'tally-schema-floor-'));
 // Tally makes the store (migrations, the default workspace), then steps aside.
 const store = await openStore({ dataDir: dir });
-const workspace = await store.bootstrapDefaultWorkspace();
+const workspace = await store.workspaces.bootstrapDefault();
 await store.close();
 const workspaceId = workspace.id;
 const actor = { id: 'key:1', source: 'api' };

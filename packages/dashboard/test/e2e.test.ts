@@ -88,9 +88,9 @@ describe('dashboard in a real browser', { timeout: 150_000 }, () => {
     mkdirSync(SCREENSHOTS, { recursive: true });
     dataDir = mkdtempSync(join(tmpdir(), 'tally-e2e-'));
     store = await openStore({ dataDir, sqliteSynchronous: 'NORMAL' });
-    const ws = (await store.bootstrapDefaultWorkspace())!;
+    const ws = (await store.workspaces.bootstrapDefault())!;
     const k = generateApiKey();
-    await store.createApiKey(ws.id, 'e2e logger', k.display, k.hash);
+    await store.keys.create({ workspaceId: ws.id, label: 'e2e logger', prefix: k.display, secretHash: k.hash });
     key = k.key;
     setupToken = (await ownerSetupToken(store))!;
     app = await buildApp({ store, logger: false, dashboardDir: DIST });

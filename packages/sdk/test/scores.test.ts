@@ -25,7 +25,7 @@ for (const backend of BACKENDS) {
       tally = new Tally({ apiKey: t.alpha.key, baseURL: t.baseURL, maxRetries: 0 });
     });
     after(() => t.close());
-    const scoresOf = async (id: number) => (await t.store.getRequest(t.alpha.workspace.id, id))?.scores;
+    const scoresOf = async (id: number) => (await t.store.requests.get(t.alpha.workspace.id, id))?.scores;
 
     it('logRequest returns the new id; track.score stores default and named scores', async () => {
       const res = await tally.logRequest({ provider: 'openai', model: 'gpt-4o-mini', input: chat('Hi'), output: chat('Hello'), request_start_time: new Date(Date.now() - 900).toISOString(), request_end_time: Date.now() / 1000, tags: ['sdk'] });
@@ -33,7 +33,7 @@ for (const backend of BACKENDS) {
       assert.equal(await tally.track.score({ request_id: res.id, score: 87 }), true);
       assert.equal(await tally.track.score({ request_id: String(res.id), score: 12, name: 'toxicity' }), true);
       assert.deepEqual(await scoresOf(res.id), { default: 87, toxicity: 12 });
-      const stored = await t.store.getRequest(t.alpha.workspace.id, res.id);
+      const stored = await t.store.requests.get(t.alpha.workspace.id, res.id);
       assert.deepEqual(stored?.tags, ['sdk']);
     });
 
@@ -43,7 +43,7 @@ for (const backend of BACKENDS) {
       assert.equal(await tally.track.prompt({ request_id: id, prompt_name: 'greeting', version: 2, prompt_input_variables: { who: 'Ada' } }), true);
       const groupId = await tally.group.create();
       assert.equal(await tally.track.group({ request_id: id, group_id: groupId }), true);
-      const r = await t.store.getRequest(t.alpha.workspace.id, id);
+      const r = await t.store.requests.get(t.alpha.workspace.id, id);
       assert.deepEqual([r?.metadata, r?.promptName, r?.promptVersion, r?.groupIds], [{ team: 'search' }, 'greeting', 2, [groupId]]);
     });
 

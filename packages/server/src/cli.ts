@@ -10,7 +10,8 @@ import { ConfigError, loadConfig, type Config } from './config.js';
 import { TallyError } from './domain/errors.js';
 import { LIMITS } from './domain/limits.js';
 import { openStore } from './store/open-store.js';
-import type { Store, Workspace } from './store/store.js';
+import type { Store } from './store/store.js';
+import type { Workspace } from './store/types.js';
 
 interface StoreFlags {
   data?: string;
@@ -37,14 +38,14 @@ async function withStore<T>(flags: StoreFlags, fn: (store: Store) => Promise<T>)
 }
 
 async function requireWorkspace(store: Store, name: string): Promise<Workspace> {
-  const ws = await store.findWorkspace(name);
+  const ws = await store.workspaces.find(name);
   if (!ws) throw new TallyError('not_found', `--workspace: no workspace named "${name}"`);
   return ws;
 }
 
 async function issueKey(store: Store, ws: Workspace, label: string): Promise<{ id: number; key: string }> {
   const { key, display, hash } = generateApiKey();
-  const info = await store.createApiKey(ws.id, label, display, hash);
+  const info = await store.keys.create({ workspaceId: ws.id, label, prefix: display, secretHash: hash });
   return { id: info.id, key };
 }
 
@@ -53,7 +54,7 @@ const iso = (ms: number | null) => (ms === null ? '-' : new Date(ms).toISOString
 async function serve(flags: Record<string, unknown>): Promise<void> {
   const config = loadConfig({ ...flags, dataDir: flags.data, databaseUrl: flags.databaseUrl });
   const store = await openStore(config);
-  const created = await store.bootstrapDefaultWorkspace();
+  const created = await store.workspaces.bootstrapDefault();
   if (created) {
     const { key } = await issueKey(store, created, 'created at first start');
     console.log(`Created workspace "default". Its API key, shown this once (store it now):`);
@@ -140,13 +141,13 @@ export function buildCli(): Command {
     (name: string, opts: StoreFlags) =>
       withStore(opts, async (store) => {
         if (name.length === 0 || name.length > LIMITS.workspaceName) throw new TallyError('invalid_field', `name: must be 1 to ${LIMITS.workspaceName} characters`);
-        const ws = await store.createWorkspace(name);
+        const ws = await store.workspaces.create(name);
         console.log(`created workspace ${ws.name} (id ${ws.id})`);
       }),
   );
   withStoreOptions(workspaces.command('list').description('list workspaces')).action((opts: StoreFlags) =>
     withStore(opts, async (store) => {
-      for (const ws of await store.listWorkspaces()) console.log(`${ws.id}\t${ws.name}\t${iso(ws.createdAt)}`);
+      for (const ws of await store.workspaces.list()) console.log(`${ws.id}\t${ws.name}\t${iso(ws.createdAt)}`);
     }),
   );
 
@@ -171,7 +172,7 @@ export function buildCli(): Command {
       withStore(opts, async (store) => {
         const ws = await requireWorkspace(store, opts.workspace);
         console.log('id\tprefix\tlabel\tcreated\tlast used\trevoked');
-        for (const k of await store.listApiKeys(ws.id)) {
+        for (const k of await store.keys.list(ws.id)) {
           console.log(`${k.id}\t${k.prefix}…\t${k.label}\t${iso(k.createdAt)}\t${iso(k.lastUsedAt)}\t${iso(k.revokedAt)}`);
         }
       }),
@@ -181,7 +182,7 @@ export function buildCli(): Command {
       withStore(opts, async (store) => {
         const id = Number(keyId);
         if (!Number.isSafeInteger(id) || id <= 0) throw new TallyError('invalid_field', 'key-id: must be a positive integer');
-        if (!(await store.revokeApiKey(id))) throw new TallyError('not_found', `key-id: no live key with id ${id}`);
+        if (!(await store.keys.revoke(id))) throw new TallyError('not_found', `key-id: no live key with id ${id}`);
         console.log(`revoked key ${id}`);
       }),
   );

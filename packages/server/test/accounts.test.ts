@@ -118,7 +118,7 @@ for (const backend of BACKENDS) {
       assert.equal(wrong.statusCode, 401);
       const keysPost = await as(owner, 'POST', '/ui/api/keys', { label: 'x' }, { csrf: null });
       assert.equal(keysPost.statusCode, 401);
-      assert.deepEqual((await t.store.getRequest(t.alpha.workspace.id, id))?.scores, {});
+      assert.deepEqual((await t.store.requests.get(t.alpha.workspace.id, id))?.scores, {});
     });
 
     it('unauthenticated calls answer 401 and carry no data', async () => {
@@ -191,7 +191,7 @@ for (const backend of BACKENDS) {
       assert.equal(sw.json().workspace.name, 'alpha');
       assert.equal((await as(member, 'GET', `/v1/requests/${alphaRequest}/scores/history`)).statusCode, 200);
 
-      const foreign = await t.store.createWorkspace('not-theirs');
+      const foreign = await t.store.workspaces.create('not-theirs');
       const denied = await as(member, 'PUT', '/ui/api/session/workspace', { workspace_id: foreign.id });
       assert.equal(denied.statusCode, 404);
     });

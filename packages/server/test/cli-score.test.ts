@@ -16,7 +16,7 @@ for (const backend of BACKENDS) {
     before(async () => {
       location = await freshLocation(backend);
       store = await openStore({ databaseUrl: location.databaseUrl, dataDir: location.dataDir });
-      const ws = await store.createWorkspace('default');
+      const ws = await store.workspaces.create('default');
       requestId = await store.write((w) =>
         w.insertRequest(ws.id, {
           provider: 'openai', model: 'm', functionName: '', apiType: null, input: {}, output: {}, parameters: {}, promptName: null, promptId: null, promptVersion: null,
@@ -37,8 +37,8 @@ for (const backend of BACKENDS) {
       const again = await runCli(['score', String(requestId), '90', '--name', 'quality', '--json', ...location.args]);
       assert.equal(again.code, 0, again.stderr);
       assert.deepEqual(JSON.parse(again.stdout), { request_id: requestId, name: 'quality', old_value: 87, new_value: 90 });
-      const ws = await store.findWorkspace('default');
-      const history = await store.scoreHistory(ws!.id, requestId);
+      const ws = await store.workspaces.find('default');
+      const history = await store.scores.history(ws!.id, requestId);
       assert.deepEqual(history.map((e) => [e.newValue, e.source, e.comment]), [[87, 'cli', 'by hand'], [90, 'cli', null]]);
     });
 
@@ -46,8 +46,8 @@ for (const backend of BACKENDS) {
       const res = await runCli(['score', String(requestId), '101', '--name', 'refused', ...location.args]);
       assert.equal(res.code, 2);
       assert.equal(res.stderr.trim(), 'tally: value: must be an integer from 0 to 100');
-      const ws = await store.findWorkspace('default');
-      assert.equal((await store.getRequest(ws!.id, requestId))?.scores.refused, undefined);
+      const ws = await store.workspaces.find('default');
+      assert.equal((await store.requests.get(ws!.id, requestId))?.scores.refused, undefined);
     });
 
     it('answers an unknown request with exit code 2 naming it', async () => {
@@ -76,7 +76,7 @@ for (const backend of BACKENDS) {
       const res = await runCli(['score', String(id), '64', '--name', 'remote', '--url', t.baseURL, '--key', t.alpha.key]);
       assert.equal(res.code, 0, res.stderr);
       assert.equal(res.stdout.trim(), `request ${id}: remote (none) -> 64`);
-      assert.deepEqual((await t.store.getRequest(t.alpha.workspace.id, id))?.scores, { remote: 64 });
+      assert.deepEqual((await t.store.requests.get(t.alpha.workspace.id, id))?.scores, { remote: 64 });
     });
 
     it('reports a wrong key with exit code 2', async () => {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { after, before, describe, it } from 'node:test';
-import type { StoredRequest } from '../src/store/store.js';
+import type { StoredRequest } from '../src/store/types.js';
 import { BACKENDS } from './helpers/backends.js';
 import { createLiveApp, type LiveApp } from './helpers/live-app.js';
 import { STUB_CHUNKS, STUB_USAGE, startOpenAIStub, type OpenAIStub } from './helpers/openai-stub.js';
@@ -55,7 +55,7 @@ for (const backend of BACKENDS) {
     });
 
     const landed = async (id: number): Promise<StoredRequest> => {
-      const r = await t.store.getRequest(t.alpha.workspace.id, id);
+      const r = await t.store.requests.get(t.alpha.workspace.id, id);
       assert.ok(r, `request ${id} should be stored in workspace alpha`);
       return r;
     };
@@ -65,7 +65,7 @@ for (const backend of BACKENDS) {
         const id = await logViaHttp(t);
         assert.equal(await pl.track.score({ request_id: id, score: 87 }), true);
         assert.deepEqual((await landed(id)).scores, { default: 87 });
-        const history = await t.store.scoreHistory(t.alpha.workspace.id, id);
+        const history = await t.store.scores.history(t.alpha.workspace.id, id);
         assert.deepEqual(
           history.map((e) => [e.name, e.oldValue, e.newValue, e.actor]),
           [['default', null, 87, `key:${t.alpha.keyId}`]],
@@ -116,7 +116,7 @@ for (const backend of BACKENDS) {
       it("cannot score another workspace's request: it answers like a missing one", async () => {
         const foreign = await logViaHttp(t, {}, t.other.key);
         assert.equal(await rejection(pl.track.score({ request_id: foreign, score: 5 })), 'request_id: no request with this id');
-        assert.deepEqual((await t.store.getRequest(t.other.workspace.id, foreign))?.scores, {});
+        assert.deepEqual((await t.store.requests.get(t.other.workspace.id, foreign))?.scores, {});
       });
     });
 

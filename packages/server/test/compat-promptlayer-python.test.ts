@@ -66,7 +66,7 @@ for (const backend of BACKENDS) {
     const pyPost = (url: string, body: unknown, headers: Record<string, string> = {}) =>
       t.post(url, body, { key: null, headers: { 'user-agent': 'promptlayer-python/1.5.0 (python 3.12) python-requests/2.32.3', ...headers } });
     const stored = async (id: number) => {
-      const r = await t.store.getRequest(t.alpha.workspace.id, id);
+      const r = await t.store.requests.get(t.alpha.workspace.id, id);
       assert.ok(r);
       return r;
     };
@@ -84,7 +84,7 @@ for (const backend of BACKENDS) {
         assert.equal(r.startMs, Math.round((body.request_start_time as number) * 1000));
         assert.equal(r.endMs, Math.round((body.request_end_time as number) * 1000));
         assert.deepEqual(r.scores, {}, 'score 0 with score_name null means "no score", so none is created');
-        assert.deepEqual(await t.store.scoreHistory(t.alpha.workspace.id, json.id as number), []);
+        assert.deepEqual(await t.store.scores.history(t.alpha.workspace.id, json.id as number), []);
       });
 
       it('stores a real score given through log_request: under "default" without a name, under score_name with one', async () => {

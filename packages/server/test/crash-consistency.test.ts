@@ -170,7 +170,7 @@ for (const backend of BACKENDS) {
           try {
             if (round === 0) {
               key = server.firstKey!;
-              workspaceId = (await store.findWorkspace('default'))!.id;
+              workspaceId = (await store.workspaces.find('default'))!.id;
             }
             // After every restart: check everything written so far.
             const f = await verify(store, workspaceId, ledger);

@@ -126,15 +126,15 @@ for (const backend of BACKENDS) {
           // Every acknowledged write is in the database.
           const store = await openStore({ databaseUrl: pg.url, dataDir: '.' });
           try {
-            const ws = (await store.findWorkspace('default'))!;
+            const ws = (await store.workspaces.find('default'))!;
             let lost = 0;
-            for (const id of ackedRequests) if (!(await store.getRequest(ws.id, id))) lost++;
+            for (const id of ackedRequests) if (!(await store.requests.get(ws.id, id))) lost++;
             const byId = new Map<number, Record<string, number>>();
             for (const [k, v] of ackedScores) {
               const [id, name] = k.split('/') as [string, string];
               let scores = byId.get(Number(id));
               if (!scores) {
-                scores = (await store.getRequest(ws.id, Number(id)))?.scores ?? {};
+                scores = (await store.requests.get(ws.id, Number(id)))?.scores ?? {};
                 byId.set(Number(id), scores);
               }
               // The last acknowledged value per name may have been overwritten by a later write

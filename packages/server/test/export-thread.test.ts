@@ -5,7 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ConfigError, loadConfig } from '../src/config.js';
 import { exportThreads, maxExportThreads, runningExportWorkers } from '../src/export/export-stream.js';
-import type { ReadSource } from '../src/store/store.js';
+import type { ReadSource } from '../src/store/types.js';
 import { BACKENDS, withPgClient } from './helpers/backends.js';
 import { createLiveApp, type LiveApp } from './helpers/live-app.js';
 import { parseCsv } from './helpers/parse-csv.js';

@@ -189,8 +189,8 @@ for (const backend of BACKENDS) {
 
       // The pages themselves, as an export read in pages asks for them (the HTTP export does on its own thread).
       const limits: number[] = [];
-      const original = t.store.searchRequestContents.bind(t.store);
-      t.store.searchRequestContents = async (ws, q) => {
+      const original = t.store.requests.searchContents.bind(t.store.requests);
+      t.store.requests.searchContents = async (ws, q) => {
         limits.push(q.limit);
         return original(ws, q);
       };
@@ -203,7 +203,7 @@ for (const backend of BACKENDS) {
         assert.equal(paged.rows, count, 'the chunks count every row, not the header');
         assert.deepEqual(limits, [EXPORT_PAGE_ROWS, EXPORT_PAGE_ROWS, EXPORT_PAGE_ROWS]);
       } finally {
-        t.store.searchRequestContents = original;
+        t.store.requests.searchContents = original;
       }
     });
 
@@ -267,7 +267,7 @@ for (const backend of BACKENDS) {
           for (const format of ['csv', 'jsonl'] as const) {
             const plan = await exportPlan(t.store, { workspaceId: t.alpha.workspace.id, filter: split, sort, format }, 3);
             // A CSV export PostgreSQL can COPY is read whole on one thread (see the COPY tests below).
-            const splits = !(format === 'csv' && t.store.copiesCsv);
+            const splits = !(format === 'csv' && t.store.capabilities.copyCsv);
             assert.equal(plan.ends?.length, splits ? Math.floor(SPLIT / EXPORT_PAGE_ROWS) : undefined);
             const expected = await whole(sort, format);
             assert.equal(expected.split('\n').length - 1, SPLIT + (format === 'csv' ? 1 : 0));
@@ -284,13 +284,13 @@ for (const backend of BACKENDS) {
             const walked: SortPosition[] = [];
             let after: SortPosition | null = null;
             for (;;) {
-              const page: Awaited<ReturnType<typeof t.store.searchRequests>> = await t.store.searchRequests(t.alpha.workspace.id, { filter: split, sort, after, limit: rows });
+              const page: Awaited<ReturnType<typeof t.store.requests.search>> = await t.store.requests.search(t.alpha.workspace.id, { filter: split, sort, after, limit: rows });
               if (page.next === null) break;
               walked.push(page.next);
               after = page.next;
             }
             assert.equal(walked.length, Math.floor(SPLIT / rows));
-            assert.deepEqual(await t.store.pageEnds(t.alpha.workspace.id, split, sort, rows), walked);
+            assert.deepEqual(await t.store.requests.pageEnds({ workspaceId: t.alpha.workspace.id, filter: split, sort, rows }), walked);
           }
         });
       }
@@ -416,17 +416,17 @@ for (const backend of BACKENDS) {
         it('is also how an export read whole where it runs (the event loop, `tally export`) is read, asking for no page', async () => {
           const sort = parseSort('id', 'asc');
           const calls = { pages: 0, copies: 0 };
-          const store = t.store as { searchRequestContents: typeof t.store.searchRequestContents; copyExportColumns: typeof t.store.copyExportColumns };
-          const { searchRequestContents, copyExportColumns } = store;
-          store.searchRequestContents = (...args) => (calls.pages++, searchRequestContents.apply(t.store, args));
-          store.copyExportColumns = (...args) => (calls.copies++, copyExportColumns.apply(t.store, args));
+          const store = t.store.requests;
+          const { searchContents, copyCsv } = store;
+          store.searchContents = (...args) => (calls.pages++, searchContents.apply(store, args));
+          store.copyCsv = (...args) => (calls.copies++, copyCsv.apply(store, args));
           try {
             const whole = await collect(await wholeExport(t.store, { workspaceId: ws(), filter: copy, sort, format: 'csv' }));
             assert.deepEqual(calls, { pages: 0, copies: 1 });
             assert.equal(whole.text, await copied(copy, sort));
             assert.equal(whole.rows, 1 + 10 + QUOTED.length, 'every row, and the header not counted');
           } finally {
-            Object.assign(store, { searchRequestContents, copyExportColumns });
+            Object.assign(store, { searchContents, copyCsv });
           }
         });
 

@@ -202,7 +202,7 @@ for (const backend of BACKENDS) {
       for (const [payload, value] of [[`{"request_id":${requestId},"score":-0,"name":"zero"}`, 0], [`{"request_id":${requestId},"score":100.0,"name":"hundred"}`, 100]] as const) {
         const res = await t.inject({ method: 'POST', url: route.url, headers: { 'content-type': 'application/json', 'x-api-key': t.alpha.key }, payload });
         assert.equal(res.statusCode, 200, res.body);
-        const stored = await t.store.getRequest(t.alpha.workspace.id, requestId);
+        const stored = await t.store.requests.get(t.alpha.workspace.id, requestId);
         assert.equal(Object.is(stored?.scores[JSON.parse(payload).name as string], value), true);
       }
     });

@@ -52,10 +52,10 @@ for (const backend of BACKENDS) {
 
         const store = await openStore({ databaseUrl: loc.databaseUrl, dataDir: loc.dataDir });
         try {
-          const ws = (await store.findWorkspace('default'))!;
+          const ws = (await store.workspaces.find('default'))!;
           let lost = 0;
           for (const id of acked) {
-            const r = await store.getRequest(ws.id, id);
+            const r = await store.requests.get(ws.id, id);
             if (!r || r.tags.length !== 1 || r.scores.q === undefined) lost++;
           }
           assert.equal(lost, 0, `${lost} of ${acked.length} acknowledged writes lost`);

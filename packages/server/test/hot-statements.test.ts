@@ -32,7 +32,7 @@ describe('SQLite hot statements on the writer thread', () => {
     const conn = new SQLite(join(dir, 'tally.db'), { readonly: true });
     const db = kyselyOver(conn);
     try {
-      const ws = await store.createWorkspace('w');
+      const ws = await store.workspaces.create('w');
       const [logged] = await store.writeBatch([{ op: 'insertRequest', workspaceId: ws.id, request, actor }]);
       assert.ok(logged?.ok);
       const requestId = logged.value as number;

@@ -39,7 +39,7 @@ for (const backend of BACKENDS) {
       const res = await t.post('/library-track-metadata', { request_id: id, metadata: { big: 'x'.repeat(5000) } });
       assert.equal(res.statusCode, 413);
       assert.deepEqual(res.json(), { success: false, message: 'body: larger than the limit of 4096 bytes', code: 'body_too_large' });
-      assert.deepEqual((await t.store.getRequest(t.alpha.workspace.id, id))?.metadata, {});
+      assert.deepEqual((await t.store.requests.get(t.alpha.workspace.id, id))?.metadata, {});
     });
 
     it('gives the log routes their own, larger limit', async () => {
@@ -67,11 +67,11 @@ for (const backend of BACKENDS) {
       const ws = await addWorkspace(t.store, 'revoking');
       const id = await logRequest(t, {}, ws.key);
       assert.equal((await t.post('/library-track-score', { request_id: id, score: 5 }, { key: ws.key })).statusCode, 200);
-      assert.equal(await t.store.revokeApiKey(ws.keyId), true);
+      assert.equal(await t.store.keys.revoke(ws.keyId), true);
       const res = await t.post('/library-track-score', { request_id: id, score: 6 }, { key: ws.key });
       assert.equal(res.statusCode, 401);
       assert.equal(res.json().code, 'unauthorized');
-      assert.deepEqual((await t.store.getRequest(ws.workspace.id, id))?.scores, { default: 5 });
+      assert.deepEqual((await t.store.requests.get(ws.workspace.id, id))?.scores, { default: 5 });
     });
   });
 
@@ -81,9 +81,11 @@ for (const backend of BACKENDS) {
       const lines: string[] = [];
       const stream = new Writable({ write: (chunk, _enc, done) => { lines.push(String(chunk)); done(); } });
       const broken = Object.create(fresh.store) as typeof fresh.store;
-      broken.getRequest = async () => {
+      const requests = Object.create(fresh.store.requests) as typeof fresh.store.requests;
+      requests.get = async () => {
         throw new Error('disk on fire: /var/secret/path');
       };
+      Object.defineProperty(broken, 'requests', { value: requests });
       const app = await buildApp({ store: broken, logger: { level: 'info', stream } });
       try {
         const ws = await addWorkspace(fresh.store, 'w');

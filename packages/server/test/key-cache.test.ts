@@ -21,14 +21,14 @@ for (const backend of BACKENDS) {
       // Two stores on one database stand for two processes (SQLite: two connections to one file).
       const a = (await openStore(opts)) as SqlStore;
       const b = (await openStore(opts)) as SqlStore;
-      const ws = await a.createWorkspace('w');
+      const ws = await a.workspaces.create('w');
       return {
         a,
         b,
         ws,
         async newKey(label: string) {
           const k = generateApiKey();
-          const info = await a.createApiKey(ws.id, label, k.display, k.hash);
+          const info = await a.keys.create({ workspaceId: ws.id, label, prefix: k.display, secretHash: k.hash });
           return { ...info, hash: k.hash };
         },
         async close() {
@@ -43,9 +43,9 @@ for (const backend of BACKENDS) {
     async function untilCached(a: SqlStore, hash: string, id: number): Promise<void> {
       const deadline = Date.now() + 10_000;
       for (let n = 0; Date.now() < deadline; n++) {
-        assert.ok(await a.findApiKey(hash));
+        assert.ok(await a.keys.find(hash));
         await a.db.updateTable('api_keys').set({ label: `changed ${n}` }).where('id', '=', id).execute();
-        const seen = await a.findApiKey(hash);
+        const seen = await a.keys.find(hash);
         if (seen && seen.label !== `changed ${n}`) return;
         await new Promise((r) => setTimeout(r, 50));
       }
@@ -57,14 +57,14 @@ for (const backend of BACKENDS) {
       try {
         const key = await t.newKey('k');
         await untilCached(t.a, key.hash, key.id);
-        assert.equal(await t.b.revokeApiKey(key.id), true);
+        assert.equal(await t.b.keys.revoke(key.id), true);
         // SQLite: the other connection's commit moves data_version at once. PostgreSQL: the
         // notification arrives when the revoking transaction commits; allow it the time to travel.
         const deadline = Date.now() + (backend === 'postgres' ? 2000 : 0);
-        let found = await t.a.findApiKey(key.hash);
+        let found = await t.a.keys.find(key.hash);
         while (found && Date.now() < deadline) {
           await new Promise((r) => setTimeout(r, 5));
-          found = await t.a.findApiKey(key.hash);
+          found = await t.a.keys.find(key.hash);
         }
         assert.equal(found, null);
       } finally {
@@ -78,10 +78,10 @@ for (const backend of BACKENDS) {
         const key = await t.newKey('k');
         const other = await t.newKey('other');
         await untilCached(t.a, key.hash, key.id);
-        assert.equal(await t.a.revokeApiKey(key.id), true);
-        assert.equal(await t.a.findApiKey(key.hash), null);
-        assert.equal((await t.a.findApiKey(other.hash))?.id, other.id);
-        assert.equal(await t.b.findApiKey(key.hash), null);
+        assert.equal(await t.a.keys.revoke(key.id), true);
+        assert.equal(await t.a.keys.find(key.hash), null);
+        assert.equal((await t.a.keys.find(other.hash))?.id, other.id);
+        assert.equal(await t.b.keys.find(key.hash), null);
       } finally {
         await t.close();
       }
@@ -91,10 +91,10 @@ for (const backend of BACKENDS) {
       const t = await twoStores();
       try {
         const k = generateApiKey();
-        assert.equal(await t.a.findApiKey(k.hash), null);
+        assert.equal(await t.a.keys.find(k.hash), null);
         // Created after a failed lookup: found at once, not hidden by a remembered miss.
-        const info = await t.b.createApiKey(t.ws.id, 'late', k.display, k.hash);
-        assert.equal((await t.a.findApiKey(k.hash))?.id, info.id);
+        const info = await t.b.keys.create({ workspaceId: t.ws.id, label: 'late', prefix: k.display, secretHash: k.hash });
+        assert.equal((await t.a.keys.find(k.hash))?.id, info.id);
       } finally {
         await t.close();
       }

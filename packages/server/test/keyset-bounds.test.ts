@@ -80,7 +80,7 @@ describe('keyset bounds come first in the WHERE clause', () => {
 
   it('the walk that finds where pages end', async () => {
     statements.length = 0;
-    const ends = await selectPageEnds(db, 'sqlite', ws, timeRange, parseSort(undefined, undefined), 2);
+    const ends = await selectPageEnds(db, { workspaceId: ws, filter: timeRange, sort: parseSort(undefined, undefined), rows: 2, inOneQuery: false });
     assert.equal(ends.length, 2);
     // From the start, then after each end found.
     assert.equal(statements.length, 3);

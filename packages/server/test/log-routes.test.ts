@@ -62,7 +62,7 @@ for (const backend of BACKENDS) {
       assert.equal(typeof body.id, 'number');
       assert.equal(body.request_id, body.id);
       assert.deepEqual({ ...body, id: 0, request_id: 0 }, { id: 0, request_id: 0, prompt_version: 2, status: 'WARNING', error_type: null, error_message: null });
-      const stored = await t.store.getRequest(t.alpha.workspace.id, body.id as number);
+      const stored = await t.store.requests.get(t.alpha.workspace.id, body.id as number);
       assert.ok(stored);
       assert.equal(stored.provider, 'openai');
       assert.equal(stored.model, 'gpt-4o-mini');
@@ -80,7 +80,7 @@ for (const backend of BACKENDS) {
       assert.equal(stored.latencyMs, 1377);
       assert.deepEqual(stored.scores, { helpfulness: 64 });
       assert.deepEqual(stored.input, logBody().input);
-      const history = await t.store.scoreHistory(t.alpha.workspace.id, stored.id);
+      const history = await t.store.scores.history(t.alpha.workspace.id, stored.id);
       assert.deepEqual(history.map((e) => [e.name, e.oldValue, e.newValue]), [['helpfulness', null, 64]]);
     });
 
@@ -101,29 +101,29 @@ for (const backend of BACKENDS) {
 
     it('log-request accepts ISO 8601 timestamps as the JS SDK sends them', async () => {
       const id = await logRequest(t, { request_start_time: '2026-11-27T12:00:00.000Z', request_end_time: '2026-11-27T12:00:02.500Z' });
-      const stored = await t.store.getRequest(t.alpha.workspace.id, id);
+      const stored = await t.store.requests.get(t.alpha.workspace.id, id);
       assert.equal(stored?.startMs, Date.parse('2026-11-27T12:00:00.000Z'));
       assert.equal(stored?.latencyMs, 2500);
     });
 
     it('log-request treats score 0 with no score_name (what the Python SDK always sends) as no score', async () => {
       const id = await logRequest(t, { score: 0, score_name: null });
-      assert.deepEqual((await t.store.getRequest(t.alpha.workspace.id, id))?.scores, {});
-      assert.deepEqual(await t.store.scoreHistory(t.alpha.workspace.id, id), []);
+      assert.deepEqual((await t.store.requests.get(t.alpha.workspace.id, id))?.scores, {});
+      assert.deepEqual(await t.store.scores.history(t.alpha.workspace.id, id), []);
     });
 
     it('log-request stores a nonzero score with no name under "default", and a zero score with a name', async () => {
       const a = await logRequest(t, { score: 90, score_name: null });
-      assert.deepEqual((await t.store.getRequest(t.alpha.workspace.id, a))?.scores, { default: 90 });
+      assert.deepEqual((await t.store.requests.get(t.alpha.workspace.id, a))?.scores, { default: 90 });
       const b = await logRequest(t, { score: 0, score_name: 'toxicity' });
-      assert.deepEqual((await t.store.getRequest(t.alpha.workspace.id, b))?.scores, { toxicity: 0 });
+      assert.deepEqual((await t.store.requests.get(t.alpha.workspace.id, b))?.scores, { toxicity: 0 });
     });
 
     it('log-request stores an error status with its type and message', async () => {
       const res = await t.post('/log-request', logBody({ status: 'ERROR', error_type: 'PROVIDER_TIMEOUT', error_message: 'timed out after 30s' }));
       assert.equal(res.statusCode, 201);
       assert.equal(res.json().error_type, 'PROVIDER_TIMEOUT');
-      const stored = await t.store.getRequest(t.alpha.workspace.id, res.json().id);
+      const stored = await t.store.requests.get(t.alpha.workspace.id, res.json().id);
       assert.equal(stored?.status, 'ERROR');
       assert.equal(stored?.errorMessage, 'timed out after 30s');
     });
@@ -156,7 +156,7 @@ for (const backend of BACKENDS) {
     ];
     for (const [what, patch, field] of bad) {
       it(`log-request rejects ${what}, naming "${field}", and writes nothing`, async () => {
-        const before = await t.store.getRequest(t.alpha.workspace.id, 1);
+        const before = await t.store.requests.get(t.alpha.workspace.id, 1);
         const countBefore = await countRequests(t);
         const res = await t.post('/log-request', logBody(patch));
         assert.ok(res.statusCode === 400 || res.statusCode === 404, `status ${res.statusCode}`);
@@ -164,7 +164,7 @@ for (const backend of BACKENDS) {
         assert.equal(body.success, false);
         assert.ok(body.message.startsWith(`${field}:`), `"${body.message}" should start with "${field}:"`);
         assert.equal(await countRequests(t), countBefore);
-        assert.deepEqual(await t.store.getRequest(t.alpha.workspace.id, 1), before);
+        assert.deepEqual(await t.store.requests.get(t.alpha.workspace.id, 1), before);
       });
     }
 
@@ -176,7 +176,7 @@ for (const backend of BACKENDS) {
         const body = res.json() as { success: boolean; request_id: number; prompt_blueprint: unknown };
         assert.equal(body.success, true);
         assert.equal(body.prompt_blueprint, null);
-        const stored = await t.store.getRequest(t.alpha.workspace.id, body.request_id);
+        const stored = await t.store.requests.get(t.alpha.workspace.id, body.request_id);
         assert.ok(stored);
         assert.equal(stored.provider, 'openai');
         assert.equal(stored.model, 'gpt-4o');
@@ -211,7 +211,7 @@ for (const backend of BACKENDS) {
       assert.equal(res.statusCode, 200);
       const body = res.json() as { request_id: number; prompt_blueprint: { prompt_template: { messages: unknown[] } } };
       assert.equal(body.prompt_blueprint.prompt_template.messages.length, 3);
-      const stored = await t.store.getRequest(t.alpha.workspace.id, body.request_id);
+      const stored = await t.store.requests.get(t.alpha.workspace.id, body.request_id);
       assert.equal(stored?.inputTokens, 9);
       assert.deepEqual(stored?.output, { type: 'chat', messages: [{ role: 'assistant', content: [{ type: 'text', text: 'Hey!' }] }] });
     });
@@ -226,7 +226,7 @@ for (const backend of BACKENDS) {
         error_message: '429 from provider',
       }));
       assert.equal(res.statusCode, 200);
-      const stored = await t.store.getRequest(t.alpha.workspace.id, res.json().request_id);
+      const stored = await t.store.requests.get(t.alpha.workspace.id, res.json().request_id);
       assert.equal(stored?.latencyMs, 500);
       assert.equal(stored?.status, 'ERROR');
       assert.equal(stored?.errorType, 'PROVIDER_RATE_LIMIT');
@@ -299,6 +299,6 @@ for (const backend of BACKENDS) {
 
 async function countRequests(t: TestApp): Promise<number> {
   let n = 0;
-  for (let id = 1; id < 400; id++) if (await t.store.getRequest(t.alpha.workspace.id, id)) n++;
+  for (let id = 1; id < 400; id++) if (await t.store.requests.get(t.alpha.workspace.id, id)) n++;
   return n;
 }

@@ -33,8 +33,8 @@ for (const backend of BACKENDS) {
       const fresh = await freshStore(backend);
       store = fresh.store;
       close = fresh.close;
-      alpha = (await store.createWorkspace('alpha')).id;
-      const beta = (await store.createWorkspace('beta')).id;
+      alpha = (await store.workspaces.create('alpha')).id;
+      const beta = (await store.workspaces.create('beta')).id;
       await store.write(async (w) => {
         // Beta logs between every other pair of alpha's, so alpha's ids interleave with beta's.
         for (let i = 0; i < N; i++) {
@@ -61,7 +61,7 @@ for (const backend of BACKENDS) {
       const seen = new Set<number>();
       let position = null;
       do {
-        const page = await store.searchRequestContents(alpha, { filter, sort, after: position, limit: 7 });
+        const page = await store.requests.searchContents(alpha, { filter, sort, after: position, limit: 7 });
         for (const r of page.items) {
           const e = expected.get(r.id);
           assert.ok(e, `request ${r.id} is not alpha's`);

@@ -43,7 +43,7 @@ for (const backend of BACKENDS) {
         const second = await put(id, 'quality', { score: 90 });
         assert.equal(second.statusCode, 200);
         assert.deepEqual(second.json(), { success: true, request_id: id, name: 'quality', old_value: 40, new_value: 90 });
-        assert.deepEqual((await t.store.getRequest(t.alpha.workspace.id, id))?.scores, { quality: 90 });
+        assert.deepEqual((await t.store.requests.get(t.alpha.workspace.id, id))?.scores, { quality: 90 });
 
         const events = await history(id);
         assert.deepEqual(
@@ -63,7 +63,7 @@ for (const backend of BACKENDS) {
         const id = await logRequest(t);
         const res = await put(id, 'tone / style', { score: 7 });
         assert.equal(res.statusCode, 200, res.body);
-        assert.deepEqual((await t.store.getRequest(t.alpha.workspace.id, id))?.scores, { 'tone / style': 7 });
+        assert.deepEqual((await t.store.requests.get(t.alpha.workspace.id, id))?.scores, { 'tone / style': 7 });
       });
 
       for (const [what, body, field] of [
@@ -86,7 +86,7 @@ for (const backend of BACKENDS) {
         const id = await logRequest(t);
         const longest = 'é'.repeat(512);
         assert.equal((await put(id, longest, { score: 5 })).statusCode, 200);
-        assert.deepEqual((await t.store.getRequest(t.alpha.workspace.id, id))?.scores, { [longest]: 5 });
+        assert.deepEqual((await t.store.requests.get(t.alpha.workspace.id, id))?.scores, { [longest]: 5 });
         const res = await put(id, 'n'.repeat(513), { score: 5 });
         assert.equal(res.statusCode, 400);
         assert.ok((res.json().message as string).startsWith('name:'), res.body);
@@ -98,8 +98,8 @@ for (const backend of BACKENDS) {
         const missing = await put(987_654_321, 'quality', { score: 5 });
         assert.equal(res.statusCode, 404);
         assert.deepEqual(res.json(), missing.json());
-        assert.deepEqual((await t.store.getRequest(t.other.workspace.id, foreign))?.scores, {});
-        assert.deepEqual(await t.store.scoreHistory(t.other.workspace.id, foreign), []);
+        assert.deepEqual((await t.store.requests.get(t.other.workspace.id, foreign))?.scores, {});
+        assert.deepEqual(await t.store.scores.history(t.other.workspace.id, foreign), []);
       });
 
       it('refuses a call without a key with 401', async () => {
@@ -118,7 +118,7 @@ for (const backend of BACKENDS) {
         const res = await del(id, 'quality', '?comment=mistake');
         assert.equal(res.statusCode, 200, res.body);
         assert.deepEqual(res.json(), { success: true, request_id: id, name: 'quality', old_value: 60, new_value: null });
-        assert.deepEqual((await t.store.getRequest(t.alpha.workspace.id, id))?.scores, { other: 1 });
+        assert.deepEqual((await t.store.requests.get(t.alpha.workspace.id, id))?.scores, { other: 1 });
         const last = (await history(id)).at(-1)!;
         assert.deepEqual([last.name, last.old_value, last.new_value, last.comment, last.source], ['quality', 60, null, 'mistake', 'api']);
       });
@@ -148,7 +148,7 @@ for (const backend of BACKENDS) {
         const missing = await del(987_654_321, 'quality');
         assert.equal(res.statusCode, 404);
         assert.deepEqual(res.json(), missing.json());
-        assert.deepEqual((await t.store.getRequest(t.other.workspace.id, foreign))?.scores, { quality: 33 });
+        assert.deepEqual((await t.store.requests.get(t.other.workspace.id, foreign))?.scores, { quality: 33 });
       });
     });
 
@@ -218,7 +218,7 @@ for (const backend of BACKENDS) {
           { request_id: ids[2], name: 'quality', old_value: null, new_value: 100 },
           { request_id: ids[2], name: 'default', old_value: null, new_value: 0 },
         ]);
-        assert.deepEqual((await t.store.getRequest(t.alpha.workspace.id, ids[2]!))?.scores, { default: 0, quality: 100 });
+        assert.deepEqual((await t.store.requests.get(t.alpha.workspace.id, ids[2]!))?.scores, { default: 0, quality: 100 });
 
         const feed = await t.get(`/v1/score-events?limit=1000`);
         const batchRows = (feed.json() as { events: EventItem[] }).events.filter((e) => e.batch_id === body.batch_id);
@@ -280,10 +280,10 @@ for (const backend of BACKENDS) {
         // A foreign request reads exactly like a missing one.
         assert.equal(body.errors[1]!.message, body.errors[2]!.message);
         // All or nothing: the good items were not written either.
-        assert.deepEqual((await t.store.getRequest(t.alpha.workspace.id, good))?.scores, {});
-        assert.deepEqual((await t.store.getRequest(t.alpha.workspace.id, alsoGood))?.scores, {});
+        assert.deepEqual((await t.store.requests.get(t.alpha.workspace.id, good))?.scores, {});
+        assert.deepEqual((await t.store.requests.get(t.alpha.workspace.id, alsoGood))?.scores, {});
         assert.deepEqual(await history(good), []);
-        assert.deepEqual((await t.store.getRequest(t.other.workspace.id, foreign))?.scores, {});
+        assert.deepEqual((await t.store.requests.get(t.other.workspace.id, foreign))?.scores, {});
       });
 
       it('takes 1000 items in one call and refuses 1001 with 400 naming "items"', async () => {
@@ -292,7 +292,7 @@ for (const backend of BACKENDS) {
         const ok = await t.post('/v1/scores/batch', { items });
         assert.equal(ok.statusCode, 200, ok.body);
         assert.equal(ok.json().count, 1000);
-        assert.equal(Object.keys((await t.store.getRequest(t.alpha.workspace.id, id))!.scores).length, 1000);
+        assert.equal(Object.keys((await t.store.requests.get(t.alpha.workspace.id, id))!.scores).length, 1000);
         const tooMany = await t.post('/v1/scores/batch', { items: [...items, { request_id: id, score: 1 }] });
         assert.equal(tooMany.statusCode, 400);
         assert.ok((tooMany.json().message as string).startsWith('items:'), tooMany.body);

@@ -117,7 +117,7 @@ for (const backend of BACKENDS) {
       const client = new pg.Client({ connectionString: loc.databaseUrl });
       try {
         await store.migrate();
-        const ws = await store.createWorkspace('w');
+        const ws = await store.workspaces.create('w');
         await client.connect();
         // No statistics are gathered meanwhile, so nothing but the plan cache decides the later plan.
         await client.query('alter table requests set (autovacuum_enabled = false)');
@@ -171,8 +171,8 @@ for (const backend of BACKENDS) {
       let store = open();
       try {
         await store.migrate('004-accounts');
-        const ws = await store.createWorkspace('w');
-        const other = await store.createWorkspace('x');
+        const ws = await store.workspaces.create('w');
+        const other = await store.workspaces.create('x');
         const rows = [
           { ws: ws.id, at: T0, scores: { quality: 10, tone: 4 } },
           { ws: ws.id, at: T0 + 5 * 60_000, scores: { quality: 30 } },
@@ -208,7 +208,7 @@ for (const backend of BACKENDS) {
         // And from there on the triggers keep them.
         const [req] = await store.db.selectFrom('requests').select('id').where('workspace_id', '=', ws.id).orderBy('id').limit(1).execute();
         await store.writeBatch([{ op: 'setScore', workspaceId: ws.id, requestId: Number(req!.id), name: 'quality', value: 50, actor: { id: 'key:1', source: 'api' } }]);
-        const { series } = await store.scoreStats(ws.id, { name: 'quality', interval: 'hour' });
+        const { series } = await store.scores.stats(ws.id, { name: 'quality', interval: 'hour' });
         assert.deepEqual(series.map((s) => [s.bucketStart, s.count, s.sum]), [[h0, 2, 80], [h0 + HOUR, 1, 99]]);
       } finally {
         await store.close();

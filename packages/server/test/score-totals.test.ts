@@ -204,7 +204,7 @@ for (const backend of BACKENDS) {
       let store = open();
       try {
         await store.migrate('006-score-hours-replanned');
-        const ws = await store.createWorkspace('w');
+        const ws = await store.workspaces.create('w');
         const rows = [
           { name: null, version: null, model: 'm', at: T0, scores: { quality: 10, tone: 4 } },
           { name: 'p', version: 1, model: 'm', at: T0 + 60_000, scores: { quality: 30 } },
@@ -252,7 +252,7 @@ for (const backend of BACKENDS) {
         await store.writeBatch([{ op: 'setPrompt', workspaceId: ws.id, requestId: ids[0]!, prompt: { name: 'p', version: 2, label: null, inputVariables: {} } }]);
         assert.deepEqual(await storedValues(store.db), await expectedValues(store.db));
         assert.deepEqual(await storedHours(store.db), await expectedHours(store.db));
-        const dist = await store.scoreDistribution(ws.id, { name: 'quality', groupBy: 'prompt' });
+        const dist = await store.scores.distribution(ws.id, { name: 'quality', groupBy: 'prompt' });
         assert.deepEqual(
           dist.map((d) => [d.group?.promptName, d.group?.promptVersion, d.value, d.count]),
           [
@@ -264,7 +264,7 @@ for (const backend of BACKENDS) {
             ['p', 2, 30, 1],
           ],
         );
-        const byModel = await store.scoreDistribution(ws.id, { name: 'quality', groupBy: 'model' });
+        const byModel = await store.scores.distribution(ws.id, { name: 'quality', groupBy: 'model' });
         assert.deepEqual(
           byModel.map((d) => [d.group?.model, d.value, d.count]),
           [

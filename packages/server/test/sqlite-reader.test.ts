@@ -24,8 +24,8 @@ describe("an export thread's SQLite reader", () => {
       assert.equal(await cacheSize(reader), -EXPORT_READER_CACHE_KIB);
       assert.ok(main !== undefined && -main > EXPORT_READER_CACHE_KIB, `main connection's cache_size ${main}`);
       // It still reads what the store wrote.
-      const ws = await store.createWorkspace('w');
-      assert.equal((await reader.findWorkspace('w'))?.id, ws.id);
+      const ws = await store.workspaces.create('w');
+      assert.equal((await reader.workspaces.find('w'))?.id, ws.id);
     } finally {
       await reader.close();
       await store.close();

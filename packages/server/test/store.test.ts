@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { NewRequest } from '../src/domain/request-shape.js';
 import { openStore } from '../src/store/open-store.js';
-import type { Actor } from '../src/store/store.js';
+import type { Actor } from '../src/store/types.js';
 import { BACKENDS, freshLocation, freshStore } from './helpers/backends.js';
 
 const actor: Actor = { id: 'key:1', source: 'api' };
@@ -21,11 +21,11 @@ for (const backend of BACKENDS) {
     it('migrating an already migrated store changes nothing', async () => {
       const s = await freshStore(backend);
       try {
-        const ws = await s.store.createWorkspace('w');
+        const ws = await s.store.workspaces.create('w');
         await s.store.migrate();
         await s.store.migrate();
-        assert.deepEqual((await s.store.listWorkspaces()).map((w) => w.name), ['w']);
-        assert.equal((await s.store.findWorkspace('w'))?.id, ws.id);
+        assert.deepEqual((await s.store.workspaces.list()).map((w) => w.name), ['w']);
+        assert.equal((await s.store.workspaces.find('w'))?.id, ws.id);
       } finally {
         await s.close();
       }
@@ -37,13 +37,13 @@ for (const backend of BACKENDS) {
         const opts = { databaseUrl: loc.databaseUrl, dataDir: loc.dataDir };
         const [a, b] = await Promise.all([openStore(opts), openStore(opts)]);
         try {
-          const boots = await Promise.all([a.bootstrapDefaultWorkspace(), b.bootstrapDefaultWorkspace()]);
+          const boots = await Promise.all([a.workspaces.bootstrapDefault(), b.workspaces.bootstrapDefault()]);
           assert.equal(boots.filter((w) => w !== null).length, 1);
-          assert.deepEqual((await a.listWorkspaces()).map((w) => w.name), ['default']);
+          assert.deepEqual((await a.workspaces.list()).map((w) => w.name), ['default']);
           // Both see one working schema.
-          const ws = (await b.findWorkspace('default'))!;
+          const ws = (await b.workspaces.find('default'))!;
           const id = await a.write((w) => w.insertRequest(ws.id, request(), actor));
-          assert.equal((await b.getRequest(ws.id, id))?.id, id);
+          assert.equal((await b.requests.get(ws.id, id))?.id, id);
         } finally {
           await a.close();
           await b.close();
@@ -56,7 +56,7 @@ for (const backend of BACKENDS) {
     it('a write transaction that throws leaves nothing behind', async () => {
       const s = await freshStore(backend);
       try {
-        const ws = await s.store.createWorkspace('w');
+        const ws = await s.store.workspaces.create('w');
         await assert.rejects(
           s.store.write(async (w) => {
             await w.insertRequest(ws.id, request({ tags: ['t'], metadata: { k: 'v' }, score: { name: 'default', value: 3 } }), actor);
@@ -66,7 +66,7 @@ for (const backend of BACKENDS) {
         );
         const id = await s.store.write((w) => w.insertRequest(ws.id, request(), actor));
         // The aborted insert's row is gone: the only request is the one just written.
-        for (let other = 1; other < id; other++) assert.equal(await s.store.getRequest(ws.id, other), null);
+        for (let other = 1; other < id; other++) assert.equal(await s.store.requests.get(ws.id, other), null);
       } finally {
         await s.close();
       }
@@ -75,14 +75,14 @@ for (const backend of BACKENDS) {
     it('appends a history row for every create, replace and delete, and a delete of nothing records nothing', async () => {
       const s = await freshStore(backend);
       try {
-        const ws = await s.store.createWorkspace('w');
+        const ws = await s.store.workspaces.create('w');
         const id = await s.store.write((w) => w.insertRequest(ws.id, request(), actor));
         await s.store.write((w) => w.setScore(ws.id, id, 'q', 10, actor));
         await s.store.write((w) => w.setScore(ws.id, id, 'q', 20, { id: 'user:7', source: 'dashboard' }, { comment: 'looked again' }));
         const deleted = await s.store.write((w) => w.deleteScore(ws.id, id, 'q', actor));
         assert.deepEqual(deleted, { requestId: id, name: 'q', oldValue: 20, newValue: null });
         assert.equal(await s.store.write((w) => w.deleteScore(ws.id, id, 'q', actor)), null);
-        const history = await s.store.scoreHistory(ws.id, id);
+        const history = await s.store.scores.history(ws.id, id);
         assert.deepEqual(
           history.map((e) => [e.oldValue, e.newValue, e.actor, e.source, e.comment]),
           [
@@ -91,7 +91,7 @@ for (const backend of BACKENDS) {
             [20, null, 'key:1', 'api', null],
           ],
         );
-        assert.deepEqual((await s.store.getRequest(ws.id, id))?.scores, {});
+        assert.deepEqual((await s.store.requests.get(ws.id, id))?.scores, {});
       } finally {
         await s.close();
       }
@@ -106,7 +106,7 @@ describe('store [postgres]: write order across instances', { skip: !BACKENDS.inc
     const [a, b, reader] = await Promise.all([openStore(opts), openStore(opts), openStore(opts)]);
     let release = () => {};
     try {
-      const ws = await a.createWorkspace('w');
+      const ws = await a.workspaces.create('w');
       const [r1, r2] = [await a.write((w) => w.insertRequest(ws.id, request(), actor)), await a.write((w) => w.insertRequest(ws.id, request(), actor))];
       const gate = new Promise<void>((r) => (release = r));
       let firstWrote!: () => void;
@@ -122,10 +122,10 @@ describe('store [postgres]: write order across instances', { skip: !BACKENDS.inc
       await new Promise((r) => setTimeout(r, 300));
       // Another instance's write waits for the open one instead of committing a higher event id first.
       assert.equal(secondDone, false);
-      assert.deepEqual(await reader.scoreEvents(ws.id, { afterId: 0, limit: 10 }), []);
+      assert.deepEqual(await reader.scores.events(ws.id, { afterId: 0, limit: 10 }), []);
       release();
       await Promise.all([first, second]);
-      const events = await reader.scoreEvents(ws.id, { afterId: 0, limit: 10 });
+      const events = await reader.scores.events(ws.id, { afterId: 0, limit: 10 });
       assert.deepEqual(events.map((e) => [e.requestId, e.newValue]), [[r1, 1], [r2, 2]]);
       assert.ok(events[0]!.id < events[1]!.id);
     } finally {

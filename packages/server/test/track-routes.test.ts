@@ -24,7 +24,7 @@ for (const backend of BACKENDS) {
         const res = await t.post(path, { request_id: id, metadata: { stage: 'prod', user: 'u-42' } });
         assert.equal(res.statusCode, 200);
         assert.deepEqual(res.json(), { success: true, message: 'metadata tracked' });
-        const stored = await t.store.getRequest(t.alpha.workspace.id, id);
+        const stored = await t.store.requests.get(t.alpha.workspace.id, id);
         assert.deepEqual(stored?.metadata, { team: 'search', stage: 'prod', user: 'u-42' });
       });
     }
@@ -33,7 +33,7 @@ for (const backend of BACKENDS) {
       const id = await logRequest(t);
       const res = await t.post('/library-track-metadata', { request_id: id, metadata: { ok: 'yes', count: 3 } });
       assertFieldError(res, 400, 'metadata.count');
-      assert.deepEqual((await t.store.getRequest(t.alpha.workspace.id, id))?.metadata, {});
+      assert.deepEqual((await t.store.requests.get(t.alpha.workspace.id, id))?.metadata, {});
     });
 
     it('takes metadata keys of up to 1024 characters and rejects longer ones, writing nothing', async () => {
@@ -41,10 +41,10 @@ for (const backend of BACKENDS) {
       const longest = 'k'.repeat(1024);
       const res = await t.post('/library-track-metadata', { request_id: id, metadata: { ok: 'yes', ['k'.repeat(1025)]: 'v' } });
       assertFieldError(res, 400, 'metadata');
-      assert.deepEqual((await t.store.getRequest(t.alpha.workspace.id, id))?.metadata, {});
+      assert.deepEqual((await t.store.requests.get(t.alpha.workspace.id, id))?.metadata, {});
       const fits = await t.post('/library-track-metadata', { request_id: id, metadata: { [longest]: 'v' } });
       assert.equal(fits.statusCode, 200, fits.body);
-      assert.deepEqual((await t.store.getRequest(t.alpha.workspace.id, id))?.metadata, { [longest]: 'v' });
+      assert.deepEqual((await t.store.requests.get(t.alpha.workspace.id, id))?.metadata, { [longest]: 'v' });
     });
 
     it('rejects metadata that is not an object', async () => {
@@ -59,7 +59,7 @@ for (const backend of BACKENDS) {
         const res = await t.post(path, { request_id: id, prompt_name: 'greeter', prompt_input_variables: { who: 'Ada' }, version: 3 });
         assert.equal(res.statusCode, 200);
         assert.deepEqual(res.json(), { success: true, message: 'prompt tracked' });
-        const stored = await t.store.getRequest(t.alpha.workspace.id, id);
+        const stored = await t.store.requests.get(t.alpha.workspace.id, id);
         assert.equal(stored?.promptName, 'greeter');
         assert.equal(stored?.promptVersion, 3);
         assert.equal(stored?.promptLabel, null);
@@ -70,9 +70,9 @@ for (const backend of BACKENDS) {
     it('track-prompt accepts a version given as a string, and a label instead of a version', async () => {
       const id = await logRequest(t);
       assert.equal((await t.post('/library-track-prompt', { request_id: id, prompt_name: 'p', prompt_input_variables: {}, version: '7' })).statusCode, 200);
-      assert.equal((await t.store.getRequest(t.alpha.workspace.id, id))?.promptVersion, 7);
+      assert.equal((await t.store.requests.get(t.alpha.workspace.id, id))?.promptVersion, 7);
       assert.equal((await t.post('/library-track-prompt', { request_id: id, prompt_name: 'p', prompt_input_variables: {}, version: null, label: 'prod' })).statusCode, 200);
-      const stored = await t.store.getRequest(t.alpha.workspace.id, id);
+      const stored = await t.store.requests.get(t.alpha.workspace.id, id);
       assert.equal(stored?.promptLabel, 'prod');
       assert.equal(stored?.promptVersion, null);
     });
@@ -80,7 +80,7 @@ for (const backend of BACKENDS) {
     it('track-prompt refuses both a version and a label', async () => {
       const id = await logRequest(t);
       assertFieldError(await t.post('/library-track-prompt', { request_id: id, prompt_name: 'p', version: 2, label: 'prod' }), 400, 'version');
-      assert.equal((await t.store.getRequest(t.alpha.workspace.id, id))?.promptName, null);
+      assert.equal((await t.store.requests.get(t.alpha.workspace.id, id))?.promptName, null);
     });
 
     it('track-prompt answers a boolean request_id (the Python SDK async bug) with 400, writing nothing', async () => {
@@ -106,8 +106,8 @@ for (const backend of BACKENDS) {
         assert.equal(res.statusCode, 200);
         assert.deepEqual(res.json(), { success: true, message: 'group tracked' });
       }
-      assert.deepEqual((await t.store.getRequest(t.alpha.workspace.id, a))?.groupIds, [body.id]);
-      assert.deepEqual((await t.store.getRequest(t.alpha.workspace.id, b))?.groupIds, [body.id]);
+      assert.deepEqual((await t.store.requests.get(t.alpha.workspace.id, a))?.groupIds, [body.id]);
+      assert.deepEqual((await t.store.requests.get(t.alpha.workspace.id, b))?.groupIds, [body.id]);
     });
 
     it("track-group answers another workspace's group like a missing one", async () => {
@@ -117,7 +117,7 @@ for (const backend of BACKENDS) {
       const missing = await t.post('/track-group', { request_id: id, group_id: 99_999_999 });
       assertFieldError(foreign, 404, 'group_id');
       assert.deepEqual(foreign.json(), missing.json());
-      assert.deepEqual((await t.store.getRequest(t.alpha.workspace.id, id))?.groupIds, []);
+      assert.deepEqual((await t.store.requests.get(t.alpha.workspace.id, id))?.groupIds, []);
     });
 
     it("track-metadata and track-prompt answer another workspace's request like a missing one", async () => {
@@ -132,7 +132,7 @@ for (const backend of BACKENDS) {
         assert.equal(res.statusCode, 404, path);
         assert.deepEqual(res.json(), missing.json(), path);
       }
-      const stored = await t.store.getRequest(t.other.workspace.id, foreign);
+      const stored = await t.store.requests.get(t.other.workspace.id, foreign);
       assert.deepEqual(stored?.metadata, {});
       assert.equal(stored?.promptName, null);
     });

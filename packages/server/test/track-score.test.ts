@@ -19,7 +19,7 @@ for (const backend of BACKENDS) {
         const res = await t.post(path, { request_id: id, score: 87 });
         assert.equal(res.statusCode, 200);
         assert.deepEqual(res.json(), { success: true, message: 'score tracked' });
-        const stored = await t.store.getRequest(t.alpha.workspace.id, id);
+        const stored = await t.store.requests.get(t.alpha.workspace.id, id);
         assert.deepEqual(stored?.scores, { default: 87 });
       });
     }
@@ -27,13 +27,13 @@ for (const backend of BACKENDS) {
     it('takes the key from the body api_key, as the SDKs send it', async () => {
       const res = await t.post('/library-track-score', { api_key: t.alpha.key, request_id: requestId, score: 40, name: 'body-key' }, { key: null });
       assert.equal(res.statusCode, 200);
-      assert.equal((await t.store.getRequest(t.alpha.workspace.id, requestId))?.scores['body-key'], 40);
+      assert.equal((await t.store.requests.get(t.alpha.workspace.id, requestId))?.scores['body-key'], 40);
     });
 
     it('accepts request_id as a decimal string', async () => {
       const res = await t.post('/library-track-score', { request_id: String(requestId), score: 12, name: 'stringy' });
       assert.equal(res.statusCode, 200);
-      assert.equal((await t.store.getRequest(t.alpha.workspace.id, requestId))?.scores.stringy, 12);
+      assert.equal((await t.store.requests.get(t.alpha.workspace.id, requestId))?.scores.stringy, 12);
     });
 
     it('accepts the bounds 0 and 100', async () => {
@@ -41,7 +41,7 @@ for (const backend of BACKENDS) {
         const res = await t.post('/library-track-score', { request_id: requestId, score, name: `bound-${score}` });
         assert.equal(res.statusCode, 200, res.body);
       }
-      const scores = (await t.store.getRequest(t.alpha.workspace.id, requestId))?.scores;
+      const scores = (await t.store.requests.get(t.alpha.workspace.id, requestId))?.scores;
       assert.equal(scores?.['bound-0'], 0);
       assert.equal(scores?.['bound-100'], 100);
     });
@@ -50,8 +50,8 @@ for (const backend of BACKENDS) {
       const id = await logRequest(t);
       assert.equal((await t.post('/rest/track-score', { request_id: id, score: 30, name: 'quality' })).statusCode, 200);
       assert.equal((await t.post('/rest/track-score', { request_id: id, score: 75, name: 'quality' })).statusCode, 200);
-      assert.deepEqual((await t.store.getRequest(t.alpha.workspace.id, id))?.scores, { quality: 75 });
-      const history = await t.store.scoreHistory(t.alpha.workspace.id, id);
+      assert.deepEqual((await t.store.requests.get(t.alpha.workspace.id, id))?.scores, { quality: 75 });
+      const history = await t.store.scores.history(t.alpha.workspace.id, id);
       assert.deepEqual(
         history.map((e) => [e.name, e.oldValue, e.newValue, e.actor, e.source]),
         [
@@ -89,9 +89,9 @@ for (const backend of BACKENDS) {
         assert.equal(json.success, false);
         assert.equal(json.code, 'invalid_field');
         assert.ok(json.message.startsWith(`${field}:`), `message "${json.message}" should start with "${field}:"`);
-        const stored = await t.store.getRequest(t.alpha.workspace.id, id);
+        const stored = await t.store.requests.get(t.alpha.workspace.id, id);
         assert.deepEqual(stored?.scores, {});
-        assert.deepEqual(await t.store.scoreHistory(t.alpha.workspace.id, id), []);
+        assert.deepEqual(await t.store.scores.history(t.alpha.workspace.id, id), []);
       });
     }
 
@@ -107,7 +107,7 @@ for (const backend of BACKENDS) {
       const missing = await t.post('/library-track-score', { request_id: 987654321, score: 5 });
       assert.equal(res.statusCode, missing.statusCode);
       assert.deepEqual(res.json(), missing.json());
-      assert.deepEqual((await t.store.getRequest(t.other.workspace.id, foreign))?.scores, {});
+      assert.deepEqual((await t.store.requests.get(t.other.workspace.id, foreign))?.scores, {});
     });
 
     it('refuses a call with no key, and one with a wrong key, with 401', async () => {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { TallyError } from '../src/domain/errors.js';
 import type { NewRequest } from '../src/domain/request-shape.js';
-import type { Actor } from '../src/store/store.js';
+import type { Actor } from '../src/store/types.js';
 import type { WriteCommand } from '../src/store/write-commands.js';
 import { BACKENDS, freshStore } from './helpers/backends.js';
 
@@ -23,8 +23,8 @@ for (const backend of BACKENDS) {
     it('answers each command of a mixed batch in order; refused ones write nothing, the rest commit with a true history', async () => {
       const s = await freshStore(backend);
       try {
-        const ws = await s.store.createWorkspace('w');
-        const other = await s.store.createWorkspace('other');
+        const ws = await s.store.workspaces.create('w');
+        const other = await s.store.workspaces.create('other');
         const insert = (workspaceId: number): WriteCommand => ({ op: 'insertRequest', workspaceId, request, actor });
         const [r1, r2, foreign] = (await s.store.writeBatch([insert(ws.id), insert(ws.id), insert(other.id)])).map((o) => (o.ok ? (o.value as number) : assert.fail(String(o.error))));
         const score = (requestId: number, name: string, value: number, workspaceId = ws.id): WriteCommand => ({ op: 'setScore', workspaceId, requestId, name, value, actor });
@@ -48,14 +48,14 @@ for (const backend of BACKENDS) {
         assert.equal(values[6], 'not_found');
         assert.deepEqual(values[7], { requestId: r1, name: 'a', oldValue: 20, newValue: 40 });
 
-        assert.deepEqual((await s.store.getRequest(ws.id, r1!))?.scores, { a: 40, b: 1 });
-        assert.deepEqual((await s.store.getRequest(other.id, foreign!))?.scores, {});
-        const history = (await s.store.scoreHistory(ws.id, r1!)).map((e) => [e.name, e.oldValue, e.newValue]);
+        assert.deepEqual((await s.store.requests.get(ws.id, r1!))?.scores, { a: 40, b: 1 });
+        assert.deepEqual((await s.store.requests.get(other.id, foreign!))?.scores, {});
+        const history = (await s.store.scores.history(ws.id, r1!)).map((e) => [e.name, e.oldValue, e.newValue]);
         assert.deepEqual(history, [['a', null, 10], ['a', 10, 20], ['b', null, 1], ['a', 20, 40]]);
         // The feed holds exactly the committed changes, in command order.
-        const feed = (await s.store.scoreEvents(ws.id, { afterId: 0, limit: 100 })).map((e) => [e.requestId, e.name, e.newValue]);
+        const feed = (await s.store.scores.events(ws.id, { afterId: 0, limit: 100 })).map((e) => [e.requestId, e.name, e.newValue]);
         assert.deepEqual(feed, [[r1, 'a', 10], [r1, 'a', 20], [r2, 'a', 30], [r1, 'b', 1], [r1, 'a', 40]]);
-        assert.deepEqual(await s.store.scoreEvents(other.id, { afterId: 0, limit: 100 }), []);
+        assert.deepEqual(await s.store.scores.events(other.id, { afterId: 0, limit: 100 }), []);
       } finally {
         await s.close();
       }
@@ -64,8 +64,8 @@ for (const backend of BACKENDS) {
     it('logs a batch of requests with their tags, metadata, groups and scores, ids ascending in command order, each read back as written', async () => {
       const s = await freshStore(backend);
       try {
-        const ws = await s.store.createWorkspace('w');
-        const other = await s.store.createWorkspace('other');
+        const ws = await s.store.workspaces.create('w');
+        const other = await s.store.workspaces.create('other');
         const [group] = await s.store.writeBatch([{ op: 'createGroup', workspaceId: ws.id }]);
         const groupId = group!.ok ? (group!.value as number) : assert.fail('no group');
         const logged = (i: number, extra: Partial<NewRequest> = {}): NewRequest => ({
@@ -103,9 +103,9 @@ for (const backend of BACKENDS) {
         const written = requests.filter((_, i) => i !== 7);
         for (const [k, id] of ids.entries()) {
           const [workspaceId, r] = written[k]!;
-          const got = await s.store.getRequest(workspaceId, id);
+          const got = await s.store.requests.get(workspaceId, id);
           assert.ok(got, `request ${id} reads back`);
-          assert.equal(await s.store.getRequest(workspaceId === ws.id ? other.id : ws.id, id), null, 'and only in its own workspace');
+          assert.equal(await s.store.requests.get(workspaceId === ws.id ? other.id : ws.id, id), null, 'and only in its own workspace');
           assert.deepEqual(
             { model: got.model, input: got.input, parameters: got.parameters, promptName: got.promptName, promptVersion: got.promptVersion, inputTokens: got.inputTokens, price: got.price, startMs: got.startMs, endMs: got.endMs, latencyMs: got.latencyMs, spanId: got.spanId },
             { model: r.model, input: r.input, parameters: r.parameters, promptName: r.promptName, promptVersion: r.promptVersion, inputTokens: r.inputTokens, price: r.price, startMs: r.startMs, endMs: r.endMs, latencyMs: r.endMs - r.startMs, spanId: r.spanId },
@@ -126,13 +126,13 @@ for (const backend of BACKENDS) {
     it('a logged request that fails in a batch of plain ones fails alone; the others commit', async () => {
       const s = await freshStore(backend);
       try {
-        const ws = await s.store.createWorkspace('w');
+        const ws = await s.store.workspaces.create('w');
         // A duplicate tag breaks the (request_id, tag) key: the HTTP layer never sends one, the store must still contain the damage.
         const bad: NewRequest = { ...request, tags: ['same', 'same'] };
         const outcomes = await s.store.writeBatch([request, request, bad, request].map((r) => ({ op: 'insertRequest', workspaceId: ws.id, request: r, actor })));
         assert.deepEqual(outcomes.map((o) => o.ok), [true, true, false, true]);
-        for (const o of outcomes.filter((x) => x.ok)) assert.ok(await s.store.getRequest(ws.id, o.value as number));
-        const page = await s.store.searchRequests(ws.id, { filter: null, sort: { key: { kind: 'column', column: 'id' }, order: 'asc' }, limit: 10 });
+        for (const o of outcomes.filter((x) => x.ok)) assert.ok(await s.store.requests.get(ws.id, o.value as number));
+        const page = await s.store.requests.search(ws.id, { filter: null, sort: { key: { kind: 'column', column: 'id' }, order: 'asc' }, limit: 10 });
         assert.equal(page.items.length, 3, 'nothing of the failed request was written');
       } finally {
         await s.close();

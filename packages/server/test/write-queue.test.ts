@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { TallyError, notFound } from '../src/domain/errors.js';
 import { WriteQueue } from '../src/ingest/write-queue.js';
-import type { Store, StoreWriter } from '../src/store/store.js';
+import type { Store } from '../src/store/store.js';
+import type { StoreWriter } from '../src/store/write-commands.js';
 import { commitBatch, type WriteCommand } from '../src/store/write-commands.js';
 
 /**

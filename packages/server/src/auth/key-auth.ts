@@ -1,6 +1,7 @@
 import type { FastifyRequest } from 'fastify';
 import { unauthorized } from '../domain/errors.js';
-import type { Actor, Store } from '../store/store.js';
+import type { Store } from '../store/store.js';
+import type { Actor } from '../store/types.js';
 import { hashApiKey } from './api-keys.js';
 
 /** Who a request acts as: an API key, or a dashboard user's session (auth/sessions.ts). */
@@ -42,13 +43,13 @@ export function keyAuthenticator(store: Store, log: { warn(obj: object, msg: str
   return async function authenticate(request: FastifyRequest): Promise<void> {
     const key = keyFrom(request);
     if (key === null) throw unauthorized();
-    const found = key.length <= 256 ? await store.findApiKey(hashApiKey(key)) : null;
+    const found = key.length <= 256 ? await store.keys.find(hashApiKey(key)) : null;
     if (!found) throw unauthorized('the API key is not valid or has been revoked');
     request.auth = { workspaceId: found.workspaceId, keyId: found.id, actor: { id: `key:${found.id}`, source: 'api' } };
     const now = Date.now();
     if ((touched.get(found.id) ?? 0) + TOUCH_INTERVAL_MS < now) {
       touched.set(found.id, now);
-      store.touchApiKey(found.id, now).catch((err: unknown) => log.warn({ err }, 'could not record API key use'));
+      store.keys.touch(found.id, now).catch((err: unknown) => log.warn({ err }, 'could not record API key use'));
     }
   };
 }

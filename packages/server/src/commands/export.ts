@@ -153,10 +153,10 @@ export function registerExportCommand<F extends object>(program: Command, helper
         return;
       }
       await helpers.withStore(flags, async (store) => {
-        const ws = await store.findWorkspace(flags.workspace);
+        const ws = await store.workspaces.find(flags.workspace);
         if (!ws) throw new TallyError('not_found', `--workspace: no workspace named "${flags.workspace}"`);
         // The total costs one COUNT query, worth it only when someone watches the bar.
-        if (progress.enabled) progress.setTotal(await store.countRequests(ws.id, filter));
+        if (progress.enabled) progress.setTotal(await store.requests.count(ws.id, filter));
         await run(await wholeExport(store, { workspaceId: ws.id, filter, sort, format }));
       });
     });

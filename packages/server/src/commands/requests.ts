@@ -116,7 +116,7 @@ export function registerRequestsCommands<F extends object>(program: Command, hel
         );
       } else {
         page = await helpers.withStore(flags, async (store) => {
-          const ws = await store.findWorkspace(flags.workspace);
+          const ws = await store.workspaces.find(flags.workspace);
           if (!ws) throw new TallyError('not_found', `--workspace: no workspace named "${flags.workspace}"`);
           return collect(limit, cursor, storePages(store, ws.id, filter, sort));
         });

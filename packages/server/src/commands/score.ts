@@ -56,7 +56,7 @@ export function registerScoreCommand<F extends object>(program: Command, helpers
         change = await remote(() => client.scores.set(id, name, score, flags.comment === undefined ? {} : { comment: flags.comment }));
       } else {
         change = await helpers.withStore(flags, async (store) => {
-          const ws = await store.findWorkspace(flags.workspace);
+          const ws = await store.workspaces.find(flags.workspace);
           if (!ws) throw new TallyError('not_found', `--workspace: no workspace named "${flags.workspace}"`);
           const c = await store.write((w) => w.setScore(ws.id, id, name, score, { id: 'cli', source: 'cli' }, { comment: flags.comment ?? null }));
           return { request_id: c.requestId, name: c.name, old_value: c.oldValue, new_value: c.newValue };

@@ -2,7 +2,8 @@ import type { Command } from 'commander';
 import { createSetupToken } from '../auth/sessions.js';
 import { loadConfig } from '../config.js';
 import { TallyError } from '../domain/errors.js';
-import type { Store, Workspace } from '../store/store.js';
+import type { Store } from '../store/store.js';
+import type { Workspace } from '../store/types.js';
 
 interface StoreFlags {
   data?: string;
@@ -31,7 +32,7 @@ export const setupUrl = (base: string, token: string) => `${base.replace(/\/+$/,
  */
 export async function ownerSetupToken(store: Store): Promise<string | null> {
   if ((await store.accounts.countUsers()) > 0) return null;
-  const ws = (await store.findWorkspace('default')) ?? (await store.listWorkspaces())[0];
+  const ws = (await store.workspaces.find('default')) ?? (await store.workspaces.list())[0];
   if (!ws) return null;
   return createSetupToken(store.accounts, { purpose: 'owner', workspaceId: ws.id });
 }
@@ -66,7 +67,7 @@ export function addUserCommands(program: Command, { withStoreOptions, withStore 
       .option('--base-url <url>', 'where people reach the dashboard (default http://TALLY_HOST:TALLY_PORT)'),
   ).action((opts: StoreFlags & { workspace: string; email: string; baseUrl?: string }) =>
     withStore(opts, async (store) => {
-      const ws = await store.findWorkspace(opts.workspace);
+      const ws = await store.workspaces.find(opts.workspace);
       if (!ws) throw new TallyError('not_found', `--workspace: no workspace named "${opts.workspace}"`);
       const { userId, token } = await inviteUser(store, ws, opts.email);
       if (token === null) {
@@ -80,7 +81,7 @@ export function addUserCommands(program: Command, { withStoreOptions, withStore 
   withStoreOptions(users.command('list').description('list the people of a workspace').requiredOption('--workspace <name>', 'workspace')).action(
     (opts: StoreFlags & { workspace: string }) =>
       withStore(opts, async (store) => {
-        const ws = await store.findWorkspace(opts.workspace);
+        const ws = await store.workspaces.find(opts.workspace);
         if (!ws) throw new TallyError('not_found', `--workspace: no workspace named "${opts.workspace}"`);
         console.log('id\temail\trole\tpassword set');
         for (const m of await store.accounts.workspaceMembers(ws.id)) console.log(`${m.userId}\t${m.email}\t${m.role}\t${m.hasPassword ? 'yes' : 'no'}`);

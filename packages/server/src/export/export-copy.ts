@@ -11,7 +11,8 @@
  * milliseconds and prices as float8, so those cells are rewritten.
  */
 import { toIso } from '../domain/timestamps.js';
-import { COPY_COLUMNS, type RequestDetails } from '../store/search.js';
+import { COPY_COLUMNS } from '../store/search.js';
+import type { RequestDetails } from '../store/types.js';
 import type { Store } from '../store/store.js';
 import { CHUNK_CHARS, csvHeader, detailCells, scoreCells, type ExportChunk, type ExportRequest } from './export-lines.js';
 
@@ -262,14 +263,14 @@ export async function* copyChunks(store: Store, { workspaceId, filter, sort }: O
   let waiting: Batch | null = null;
   const handOver = async function* (batch: CopyRow[]) {
     const ids = batch.map((r) => integerAt(r.buf, r.at[0]!, r.at[1]! - 1));
-    const details = store.requestDetails(ids);
+    const details = store.requests.details(ids);
     // Nobody awaits it yet (the batch before goes first); a failure surfaces when it is awaited.
     details.catch(() => {});
     const before: Batch | null = waiting;
     waiting = { rows: batch, ids, details };
     if (before) yield* await writeBatch(out, before, scoreNames);
   };
-  for await (const chunk of store.copyExportColumns(workspaceId, filter, sort)) {
+  for await (const chunk of store.requests.copyCsv(workspaceId, filter, sort)) {
     scanner.feed(chunk, rows);
     if (rows.length >= BATCH_ROWS) {
       yield* handOver(rows);

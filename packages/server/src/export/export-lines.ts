@@ -1,7 +1,8 @@
 import { csvField, csvRecord } from '../domain/csv.js';
 import type { RequestFilter, SortPosition, SortSpec } from '../domain/search-query.js';
 import { toIso } from '../domain/timestamps.js';
-import { parseContent, type RequestContentText, type RequestDetails, type RequestPage } from '../store/search.js';
+import { parseContent } from '../store/search.js';
+import type { RequestContentText, RequestDetails, RequestPage } from '../store/types.js';
 import type { Store } from '../store/store.js';
 import { detailItem } from '../search/request-items.js';
 
@@ -112,14 +113,14 @@ async function* rangePages(store: Store, { workspaceId, filter, sort }: ExportRe
   const todo = ranges[Symbol.iterator]();
   const read = async (range: ExportRange, after: SortPosition | null) => ({
     range,
-    page: await store.searchRequestContents(workspaceId, { filter, sort, after, upTo: range.upTo, limit: EXPORT_PAGE_ROWS }),
+    page: await store.requests.searchContents(workspaceId, { filter, sort, after, upTo: range.upTo, limit: EXPORT_PAGE_ROWS }),
   });
   const following = (range: ExportRange, page: RequestPage<RequestContentText>) => {
     if (page.next !== null) return read(range, page.next);
     const step = todo.next();
     return step.done ? null : read(step.value, step.value.after);
   };
-  const ahead = store.backend === 'postgres';
+  const ahead = store.capabilities.readAhead;
   const first = todo.next();
   let next: ReturnType<typeof following> = first.done ? null : read(first.value, first.value.after);
   try {
@@ -176,10 +177,10 @@ export interface ExportPlan {
  * not split (ExportPlan.copy).
  */
 export async function exportPlan(store: Store, { workspaceId, filter, sort, format }: ExportRequest, parts: number): Promise<ExportPlan> {
-  const scoreNames = format === 'csv' ? await store.scoreNamesOf(workspaceId, filter) : [];
-  const copy = format === 'csv' && sort.key.kind === 'column' && store.copiesCsv;
+  const scoreNames = format === 'csv' ? await store.scores.namesOf(workspaceId, filter) : [];
+  const copy = format === 'csv' && sort.key.kind === 'column' && store.capabilities.copyCsv;
   if (copy || parts < 2 || sort.key.kind !== 'column') return { scoreNames, copy, ends: null };
-  const ends = await store.pageEnds(workspaceId, filter, sort, EXPORT_PAGE_ROWS);
+  const ends = await store.requests.pageEnds({ workspaceId, filter, sort, rows: EXPORT_PAGE_ROWS });
   return { scoreNames, copy, ends: ends.length > 0 ? ends : null };
 }
 

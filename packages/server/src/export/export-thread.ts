@@ -12,7 +12,8 @@
 import { parentPort } from 'node:worker_threads';
 import { classifyDatabaseError } from '../store/database-errors.js';
 import { openReader } from '../store/open-store.js';
-import type { ReadSource, Store } from '../store/store.js';
+import type { Store } from '../store/store.js';
+import type { ReadSource } from '../store/types.js';
 import { sendError, type SentError } from '../threads.js';
 import { exportChunks } from './export-chunks.js';
 import { exportPlan, type ExportPlan, type ExportRequest } from './export-lines.js';

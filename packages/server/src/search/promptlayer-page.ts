@@ -19,8 +19,8 @@ export async function promptLayerPage(store: Store, workspaceId: number, query: 
   const page = query.page ?? 1;
   const perPage = query.per_page ?? 10;
   const [total, found] = await Promise.all([
-    store.countRequests(workspaceId, filter),
-    store.searchRequests(workspaceId, { filter, sort, offset: (page - 1) * perPage, limit: perPage }),
+    store.requests.count(workspaceId, filter),
+    store.requests.search(workspaceId, { filter, sort, offset: (page - 1) * perPage, limit: perPage }),
   ]);
   const pages = Math.ceil(total / perPage);
   const hasNext = page < pages;

@@ -9,7 +9,7 @@ import { detailItem } from './request-items.js';
  * another workspace is refused exactly like a missing one (404 naming `id`).
  */
 export async function requestDetail(store: Store, workspaceId: number, id: number): Promise<Static<typeof RequestReply>> {
-  const r = await store.getRequest(workspaceId, id);
+  const r = await store.requests.get(workspaceId, id);
   if (!r) throw notFound('id', 'request');
   return { success: true as const, request: detailItem(r) };
 }

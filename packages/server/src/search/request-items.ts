@@ -1,8 +1,7 @@
 import type { Static } from '@sinclair/typebox';
 import { toIso } from '../domain/timestamps.js';
 import type { PromptLayerSearchItem, RequestDetail, RequestSummary as RequestSummaryItem } from '../schemas/search.js';
-import type { RequestSummary } from '../store/search.js';
-import type { StoredRequest } from '../store/store.js';
+import type { RequestSummary, StoredRequest } from '../store/types.js';
 
 /** A search hit on the wire: snake_case, ISO 8601 times, no logged content. */
 export function summaryItem(r: RequestSummary): Static<typeof RequestSummaryItem> {

@@ -19,7 +19,7 @@ export interface SearchPageQuery {
  */
 export async function searchPage(store: Store, workspaceId: number, { filter, sort, cursor, limit }: SearchPageQuery): Promise<Static<typeof SearchReply>> {
   const after = cursor ? decodeCursor(cursor, sort) : null;
-  const page = await store.searchRequests(workspaceId, { filter, sort, after, limit });
+  const page = await store.requests.search(workspaceId, { filter, sort, after, limit });
   return {
     success: true as const,
     items: page.items.map(summaryItem),

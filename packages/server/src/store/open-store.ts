@@ -1,7 +1,8 @@
 import { join } from 'node:path';
 import { openPostgresStore } from './postgres/postgres-store.js';
 import { openSqliteReader, openSqliteStore } from './sqlite/sqlite-store.js';
-import type { ReadSource, Store } from './store.js';
+import type { Store } from './store.js';
+import type { ReadSource } from './types.js';
 
 export interface StoreLocation {
   /** A `postgres://` URL; when absent the SQLite file `<dataDir>/tally.db` is used. */

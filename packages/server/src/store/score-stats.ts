@@ -1,6 +1,7 @@
 import { sql, type Kysely, type RawBuilder, type SqlBool } from 'kysely';
 import type { RequestFilter } from '../domain/search-query.js';
 import type { Database } from './schema.js';
+import type { DistributionRow, ScoreAggregateQuery, ScoreStatsRows, SeriesRow, StatsGroupBy, StatsGroupKey, StatsInterval } from './types.js';
 import { applyRequestFilter } from './search-filter.js';
 
 /**
@@ -9,44 +10,10 @@ import { applyRequestFilter } from './search-filter.js';
  * bucket: the database does the scanning, Node never holds the individual scores.
  */
 
-export type StatsGroupBy = 'prompt' | 'model' | 'tag';
-export type StatsInterval = 'hour' | 'day';
 
 export const INTERVAL_MS: Record<StatsInterval, number> = { hour: 3_600_000, day: 86_400_000 };
 
 type Tables = Database & { s: Database['scores']; t: Database['request_tags'] };
-
-export interface ScoreAggregateQuery {
-  name?: string | undefined;
-  groupBy?: StatsGroupBy | undefined;
-  /** The shared request filter (search's), compiled by search-filter.ts; null: the whole workspace. */
-  filter?: RequestFilter | null | undefined;
-}
-
-/** The group a row belongs to, as stored: prompt name and version, model, or tag (null: untagged). */
-export interface StatsGroupKey {
-  promptName?: string | null;
-  promptVersion?: number | null;
-  model?: string;
-  tag?: string | null;
-}
-
-export interface DistributionRow {
-  name: string;
-  group: StatsGroupKey | null;
-  value: number;
-  count: number;
-}
-
-export interface SeriesRow {
-  name: string;
-  group: StatsGroupKey | null;
-  /** Start of the UTC hour or day, epoch ms. */
-  bucketStart: number;
-  count: number;
-  /** Sum of the scores in the bucket: an exact integer, so the mean is the same on every backend. */
-  sum: number;
-}
 
 function scoredRequests(db: Kysely<Database>, workspaceId: number, q: ScoreAggregateQuery) {
   // `requests` stays un-aliased: the shared filter refers to it by that name.
@@ -103,12 +70,6 @@ export async function selectScoreDistribution(db: Kysely<Database>, workspaceId:
     .orderBy('s.value')
     .execute();
   return rows.map((r) => ({ name: r.name, group: groupKey(q.groupBy, r as GroupedRow), value: Number(r.value), count: Number(r.count) }));
-}
-
-/** A statistics query's two reads: how many scores have each value, and each time bucket's count and sum. */
-export interface ScoreStatsRows {
-  distribution: DistributionRow[];
-  series: SeriesRow[];
 }
 
 /**

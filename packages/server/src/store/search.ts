@@ -8,31 +8,7 @@ import type { RequestStatus } from '../domain/request-shape.js';
 import type { RequestFilter, SortColumn, SortPosition, SortSpec } from '../domain/search-query.js';
 import type { Database, RequestsTable } from './schema.js';
 import { applyRequestFilter, requestColumn, sortScoreBounds } from './search-filter.js';
-import type { Backend, StoredRequest } from './store.js';
-
-export interface RequestSearch {
-  filter: RequestFilter | null;
-  sort: SortSpec;
-  /** Keyset paging: only rows strictly after this position in sort order. */
-  after?: SortPosition | null;
-  /**
-   * Only rows up to this position in sort order, itself included (sorts by a column only): with
-   * `after`, a range of the sort order that a parallel export reads as one page (see selectPageEnds).
-   */
-  upTo?: SortPosition | null;
-  /** Page-number paging (PromptLayer's search): rows to skip. Not combined with `after`. */
-  offset?: number;
-  limit: number;
-}
-
-/** A request without its bulky content (input, output, parameters, prompt variables). */
-export type RequestSummary = Omit<StoredRequest, 'input' | 'output' | 'parameters' | 'promptInputVariables'>;
-
-export interface RequestPage<T> {
-  items: T[];
-  /** Where the next page starts (the last item's position), or null when this page is the last. */
-  next: SortPosition | null;
-}
+import type { PageEndsQuery, RequestContentText, RequestDetails, RequestPage, RequestSearch, RequestSummary, StoredRequest } from './types.js';
 
 const SUMMARY_COLUMNS = [
   'requests.id',
@@ -63,9 +39,6 @@ type ContentColumn = 'input' | 'output' | 'parameters' | 'prompt_input_variables
 /** A selected request row: the summary columns, the content columns when asked for, and the sort value. */
 type Row = Omit<Selectable<RequestsTable>, ContentColumn> & Partial<Pick<Selectable<RequestsTable>, ContentColumn>> & { sort_value?: number | null };
 
-/** What a request has attached: tags, metadata, groups and scores. */
-export type RequestDetails = Pick<StoredRequest, 'tags' | 'metadata' | 'groupIds' | 'scores'>;
-
 function toSummary(r: Row, d: RequestDetails): RequestSummary {
   return {
     id: Number(r.id),
@@ -92,13 +65,6 @@ function toSummary(r: Row, d: RequestDetails): RequestSummary {
     ...d,
   };
 }
-
-/**
- * A request with its content (input, output, parameters, prompt variables) as the JSON text it is
- * stored as: CSV export writes that text as it is, which saves parsing and re-serializing about
- * 2 KB of JSON per row (a third of an export's CPU). `parseContent` makes the StoredRequest.
- */
-export type RequestContentText = RequestSummary & { content: { input: string; output: string; parameters: string; promptInputVariables: string } };
 
 function toContentText(r: Row, d: RequestDetails): RequestContentText {
   // The summary object itself gains `content`: copying its 25 fields into a new object per row was
@@ -316,14 +282,15 @@ export function selectRequestContentPage(db: Kysely<Database>, workspaceId: numb
  * each query is a round trip, one query numbers the rows and keeps every `rows`-th: 250 ms
  * against 950 ms for the 4,000 queries (a million requests, vacuumed and analyzed).
  */
-export async function selectPageEnds(db: Kysely<Database>, backend: Backend, ws: number, filter: RequestFilter | null, sort: SortSpec, rows: number): Promise<SortPosition[]> {
+export async function selectPageEnds(db: Kysely<Database>, q: PageEndsQuery & { inOneQuery: boolean }): Promise<SortPosition[]> {
+  const { workspaceId: ws, filter, sort, rows } = q;
   if (sort.key.kind !== 'column') throw new Error('page ends are for sorts by a column');
   const { column } = sort.key;
   const key = requestColumn(column);
   // As positionOf has it: PostgreSQL gives bigint columns as strings.
   const position = (row: { sort_value: unknown; id: unknown }): SortPosition => ({ value: column === 'status' ? String(row.sort_value) : Number(row.sort_value), id: Number(row.id) });
 
-  if (backend === 'postgres') {
+  if (q.inOneQuery) {
     const order = sql`${key} ${dir(sort.order)}, ${ID} ${dir(sort.order)}`;
     const numbered = applyRequestFilter(
       db.selectFrom('requests').select([sql<number | string>`${key}`.as('sort_value'), 'requests.id', sql<number>`row_number() over (order by ${order})`.as('n')]),
@@ -360,35 +327,6 @@ export async function selectPageEnds(db: Kysely<Database>, backend: Backend, ws:
 export async function countMatchingRequests(db: Kysely<Database>, workspaceId: number, filter: RequestFilter | null): Promise<number> {
   const row = await applyRequestFilter(db.selectFrom('requests').select((eb) => eb.fn.countAll().as('n')), workspaceId, filter).executeTakeFirstOrThrow();
   return Number(row.n);
-}
-
-/**
- * The score names present on matching requests, sorted. For the whole workspace, a skip scan of
- * scores(workspace_id, name, ...): one index seek per distinct name (a recursive query, the same on
- * both backends), where DISTINCT reads every score row (1.5 s at a million requests on SQLite). With
- * a filter, one DISTINCT query over the matching requests' scores.
- */
-export async function selectScoreNamesOf(db: Kysely<Database>, workspaceId: number, filter: RequestFilter | null): Promise<string[]> {
-  if (filter === null) {
-    const { rows } = await sql<{ name: string }>`
-      with recursive names(name) as (
-        select min(name) from scores where workspace_id = ${workspaceId}
-        union all
-        select (select min(s.name) from scores as s where s.workspace_id = ${workspaceId} and s.name > names.name) from names where names.name is not null
-      )
-      select name from names where name is not null`.execute(db);
-    return rows.map((r) => r.name);
-  }
-  const matching = applyRequestFilter(db.selectFrom('requests').select('requests.id'), workspaceId, filter);
-  const rows = await db
-    .selectFrom('scores')
-    .select('scores.name')
-    .distinct()
-    .where('scores.workspace_id', '=', workspaceId)
-    .where('scores.request_id', 'in', matching)
-    .orderBy('scores.name')
-    .execute();
-  return rows.map((r) => r.name);
 }
 
 /**

@@ -2,9 +2,10 @@ import { CompiledQuery, type Insertable, type Kysely } from 'kysely';
 import { notFound } from '../domain/errors.js';
 import type { NewRequest } from '../domain/request-shape.js';
 import type { Database, RequestsTable } from './schema.js';
-import { selectExistingRequestIds } from './score-events.js';
+import { selectExistingRequestIds } from './requests.js';
 import type { InsertRequestCommand, Outcome, SetScoreCommand } from './write-commands.js';
-import type { Actor, PromptLink, ScoreChange, ScoreChangeOptions, StoreWriter } from './store.js';
+import type { Actor, PromptLink, ScoreChange, ScoreChangeOptions } from './types.js';
+import type { StoreWriter } from './write-commands.js';
 
 /**
  * The statements every logged request and every score write runs, as SQL text written once

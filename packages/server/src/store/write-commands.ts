@@ -1,6 +1,6 @@
 import { TallyError } from '../domain/errors.js';
 import type { NewRequest } from '../domain/request-shape.js';
-import type { Actor, PromptLink, ScoreChange, ScoreChangeOptions, StoreWriter } from './store.js';
+import type { Actor, PromptLink, ScoreChange, ScoreChangeOptions } from './types.js';
 
 /**
  * A write as plain data. The HTTP handlers describe what to write; the store decides where it runs
@@ -33,6 +33,31 @@ interface Results {
   addToGroup: void;
 }
 export type ResultOf<C extends WriteCommand> = Results[C['op']];
+
+/**
+ * Writes that run inside one transaction. The ingest queue hands one writer to a whole batch of
+ * HTTP writes, so every method must leave the transaction usable, and have written nothing, when
+ * it throws a TallyError (check, then write): that write then fails alone and the batch commits.
+ */
+export interface StoreWriter {
+  insertRequest(workspaceId: number, request: NewRequest, actor: Actor): Promise<number>;
+  setScore(workspaceId: number, requestId: number, name: string, value: number, actor: Actor, opts?: ScoreChangeOptions): Promise<ScoreChange>;
+  /** Several scores, all or none: every request is checked before anything is written. */
+  setScores(workspaceId: number, items: readonly { requestId: number; name: string; value: number }[], actor: Actor, opts?: ScoreChangeOptions): Promise<ScoreChange[]>;
+  /**
+   * Score writes of different requests or names, each its own outcome (an unknown request is
+   * refused alone, having written nothing), where a backend can do them together faster.
+   */
+  setEachScore?(cmds: readonly SetScoreCommand[]): Promise<Outcome[]>;
+  /** Logged requests with no group and no score, together, where a backend can do that faster. */
+  insertEachRequest?(cmds: readonly InsertRequestCommand[]): Promise<Outcome[]>;
+  /** Returns null when the request has no score of that name (nothing is recorded then). */
+  deleteScore(workspaceId: number, requestId: number, name: string, actor: Actor, opts?: ScoreChangeOptions): Promise<ScoreChange | null>;
+  setMetadata(workspaceId: number, requestId: number, metadata: Record<string, string>): Promise<void>;
+  setPrompt(workspaceId: number, requestId: number, prompt: PromptLink): Promise<void>;
+  createGroup(workspaceId: number): Promise<number>;
+  addToGroup(workspaceId: number, requestId: number, groupId: number): Promise<void>;
+}
 
 /** Runs one command through a writer inside the caller's transaction. */
 export function runCommand(w: StoreWriter, c: WriteCommand): Promise<unknown> {

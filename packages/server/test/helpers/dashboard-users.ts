@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import type { LightMyRequestResponse } from 'fastify';
 import { inviteUser } from '../../src/commands/users.js';
-import type { Workspace } from '../../src/store/store.js';
+import type { Workspace } from '../../src/store/types.js';
 import type { TestApp } from './test-app.js';
 
 /** What a signed-in browser carries: the session cookie's value and the session's CSRF token. */

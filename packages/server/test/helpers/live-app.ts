@@ -1,5 +1,5 @@
 import type { AppDeps } from '../../src/app.js';
-import type { Backend } from '../../src/store/store.js';
+import type { Backend } from '../../src/store/types.js';
 import { createTestApp, type TestApp } from './test-app.js';
 
 export interface LiveApp extends TestApp {

@@ -1,7 +1,8 @@
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
 import { buildApp, type AppDeps } from '../../src/app.js';
 import { generateApiKey } from '../../src/auth/api-keys.js';
-import type { Backend, Store, Workspace } from '../../src/store/store.js';
+import type { Store } from '../../src/store/store.js';
+import type { Backend, Workspace } from '../../src/store/types.js';
 import { freshStore, type StoreLocationForTest } from './backends.js';
 
 export interface TestWorkspace {
@@ -28,12 +29,12 @@ export interface TestApp {
 /** A new live API key of a workspace: the secret and the key's id. */
 export async function addApiKey(store: Store, workspaceId: number, label: string): Promise<{ key: string; keyId: number }> {
   const { key, display, hash } = generateApiKey();
-  const info = await store.createApiKey(workspaceId, label, display, hash);
+  const info = await store.keys.create({ workspaceId, label, prefix: display, secretHash: hash });
   return { key, keyId: info.id };
 }
 
 export async function addWorkspace(store: Store, name: string): Promise<TestWorkspace> {
-  const workspace = await store.createWorkspace(name);
+  const workspace = await store.workspaces.create(name);
   return { workspace, ...(await addApiKey(store, workspace.id, 'test')) };
 }
 

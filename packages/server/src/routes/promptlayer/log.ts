@@ -40,7 +40,7 @@ export const logRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, { sto
   app.get('/api/public/v2/requests/:request_id', { preValidation: auth, schema: { tags: ['promptlayer'], summary: 'Read one logged request', params: GetRequestParams, response: { 200: GetRequestReply, ...errors } } }, async (req) => {
     const { workspaceId } = req.auth!;
     const id = parseId(req.params.request_id, 'request_id');
-    const r = await store.getRequest(workspaceId, id);
+    const r = await store.requests.get(workspaceId, id);
     if (!r) throw notFound('request_id', 'request');
     return {
       success: true as const,

@@ -5,7 +5,8 @@ import { sessionAuthenticator } from '../../auth/sessions.js';
 import { notFound } from '../../domain/errors.js';
 import { LIMITS } from '../../domain/limits.js';
 import { ErrorBody } from '../../schemas/common.js';
-import type { ApiKeyInfo, Store } from '../../store/store.js';
+import type { Store } from '../../store/store.js';
+import type { ApiKeyInfo } from '../../store/types.js';
 
 const KeyItem = Type.Object({
   id: Type.Integer(),
@@ -29,7 +30,7 @@ export const keyRoutes: FastifyPluginAsyncTypebox<{ store: Store }> = async (app
 
   app.get('/ui/api/keys', { preValidation: requireSession, schema: { response: { 200: Type.Object({ success: Type.Literal(true), keys: Type.Array(KeyItem) }), ...errors } } }, async (req) => ({
     success: true as const,
-    keys: (await store.listApiKeys(req.auth!.workspaceId)).map(toItem),
+    keys: (await store.keys.list(req.auth!.workspaceId)).map(toItem),
   }));
 
   app.post(
@@ -43,7 +44,7 @@ export const keyRoutes: FastifyPluginAsyncTypebox<{ store: Store }> = async (app
     },
     async (req) => {
       const { key, display, hash } = generateApiKey();
-      const info = await store.createApiKey(req.auth!.workspaceId, req.body.label, display, hash);
+      const info = await store.keys.create({ workspaceId: req.auth!.workspaceId, label: req.body.label, prefix: display, secretHash: hash });
       return { success: true as const, key, item: toItem(info) };
     },
   );
@@ -57,9 +58,9 @@ export const keyRoutes: FastifyPluginAsyncTypebox<{ store: Store }> = async (app
     async (req) => {
       const { workspaceId } = req.auth!;
       // Keys of other workspaces answer exactly like missing ones.
-      const mine = (await store.listApiKeys(workspaceId)).find((k) => k.id === req.params.id && k.revokedAt === null);
-      if (!mine || !(await store.revokeApiKey(mine.id))) throw notFound('id', 'live API key');
-      const after = (await store.listApiKeys(workspaceId)).find((k) => k.id === mine.id)!;
+      const mine = (await store.keys.list(workspaceId)).find((k) => k.id === req.params.id && k.revokedAt === null);
+      if (!mine || !(await store.keys.revoke(mine.id))) throw notFound('id', 'live API key');
+      const after = (await store.keys.list(workspaceId)).find((k) => k.id === mine.id)!;
       return { success: true as const, item: toItem(after) };
     },
   );

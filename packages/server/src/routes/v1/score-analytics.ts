@@ -8,14 +8,14 @@ import { DEFAULT_HISTOGRAM_BUCKETS, histogram, summarize, welchTTest, type Value
 import { toIso } from '../../domain/timestamps.js';
 import { ErrorBody } from '../../schemas/common.js';
 import { CompareQuery, CompareReply, StatsQuery, StatsReply } from '../../schemas/scores.js';
-import type { StatsGroupKey } from '../../store/score-stats.js';
+import type { StatsGroupKey } from '../../store/types.js';
 import type { Store } from '../../store/store.js';
 import type { RouteDeps } from '../deps.js';
 
 const errors = { 400: ErrorBody, 401: ErrorBody };
 
 async function requireScoreName(store: Store, workspaceId: number, name: string): Promise<void> {
-  if (!(await store.scoreNameExists(workspaceId, name))) throw invalidField('name', `no score named "${name}" in this workspace`);
+  if (!(await store.scores.nameExists(workspaceId, name))) throw invalidField('name', `no score named "${name}" in this workspace`);
 }
 
 const wireGroup = (g: StatsGroupKey | null) => {
@@ -78,7 +78,7 @@ export const scoreAnalyticsRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async 
       const groupBy = query.group_by;
       const filter = filterFromParams(query, query as Record<string, unknown>);
       const aggregate = { name, groupBy, filter };
-      const { distribution: dist, series } = await store.scoreStats(workspaceId, { ...aggregate, interval });
+      const { distribution: dist, series } = await store.scores.stats(workspaceId, { ...aggregate, interval });
 
       // Rows arrive ordered by name and group; both reads see the same groups in the same order.
       const entries = new Map<string, { name: string; group: StatsGroupKey | null; dist: ValueCount[]; series: { start: string; count: number; mean: number }[] }>();
@@ -136,7 +136,7 @@ export const scoreAnalyticsRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async 
       });
       await requireScoreName(store, workspaceId, name);
       const shared = filterFromParams(query, query);
-      const [a, b] = await Promise.all(sides.map((s) => store.scoreDistribution(workspaceId, { name, filter: allOf(s.filter, shared) })));
+      const [a, b] = await Promise.all(sides.map((s) => store.scores.distribution(workspaceId, { name, filter: allOf(s.filter, shared) })));
       const result = welchTTest(a!, b!);
       return {
         success: true as const,

@@ -22,7 +22,7 @@ import {
   ScoreParams,
   type ScoreEventItem,
 } from '../../schemas/scores.js';
-import type { ScoreEvent } from '../../store/store.js';
+import type { ScoreEvent } from '../../store/types.js';
 import type { RouteDeps } from '../deps.js';
 
 const errors = { 400: ErrorBody, 401: ErrorBody, 404: ErrorBody, 503: ErrorBody };
@@ -91,7 +91,7 @@ function checkBatchItems(items: readonly unknown[]): { ok: CheckedItem[]; proble
 /** Score history, the workspace feed of score events, and changing scores one by one or in a batch. */
 export const scoreRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, { store, queue, auth, trackBodyLimit }) => {
   const requireRequest = async (workspaceId: number, id: number) => {
-    const found = await store.existingRequestIds(workspaceId, [id]);
+    const found = await store.requests.existingIds(workspaceId, [id]);
     if (!found.has(id)) throw notFound('id', 'request');
   };
 
@@ -111,7 +111,7 @@ export const scoreRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, { s
       const { workspaceId } = req.auth!;
       const id = parseId(req.params.id, 'id');
       await requireRequest(workspaceId, id);
-      const events = await store.scoreHistory(workspaceId, id);
+      const events = await store.scores.history(workspaceId, id);
       return { success: true as const, request_id: id, events: events.map(toEventItem) };
     },
   );
@@ -136,7 +136,7 @@ export const scoreRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, { s
       const limit = q.limit ?? DEFAULT_FEED_LIMIT;
       const requestId = q.request_id === undefined ? undefined : parseId(q.request_id, 'request_id');
       // One extra row tells whether another page follows without a second query.
-      const rows = await store.scoreEvents(workspaceId, { afterId, limit: limit + 1, name: q.name, requestId });
+      const rows = await store.scores.events(workspaceId, { afterId, limit: limit + 1, name: q.name, requestId });
       const page = rows.slice(0, limit);
       const last = page.at(-1);
       return {
@@ -210,7 +210,7 @@ export const scoreRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, { s
     async (req, reply) => {
       const { workspaceId, actor } = req.auth!;
       const { ok, problems } = checkBatchItems(req.body.items);
-      const existing = await store.existingRequestIds(workspaceId, ok.map((i) => i.requestId));
+      const existing = await store.requests.existingIds(workspaceId, ok.map((i) => i.requestId));
       req.body.items.forEach((raw, index) => {
         const item = raw as Record<string, unknown>;
         if (problems.some((p) => p.index === index)) return;

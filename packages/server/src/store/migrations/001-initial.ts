@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import type { MigrationDialect } from './index.js';
+import type { MigrationDialect } from './dialect.js';
 
 /** The core schema: workspaces, keys, requests with tags/metadata/groups, scores and their history. */
 export async function up(db: Kysely<unknown>, d: MigrationDialect): Promise<void> {

@@ -1,5 +1,5 @@
 import { sql, type Kysely } from 'kysely';
-import type { MigrationDialect } from './index.js';
+import type { MigrationDialect } from './dialect.js';
 
 /**
  * Indexes for search, export and statistics (store/search.ts, store/search-filter.ts). Every index

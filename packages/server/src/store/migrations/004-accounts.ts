@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import type { MigrationDialect } from './index.js';
+import type { MigrationDialect } from './dialect.js';
 
 /**
  * Dashboard accounts: users, their workspace memberships, sessions and one-time setup links.

@@ -1,5 +1,5 @@
 import { sql, type Kysely } from 'kysely';
-import type { MigrationDialect } from './index.js';
+import type { MigrationDialect } from './dialect.js';
 
 /**
  * Per-hour totals of each score name, `score_hours(workspace_id, name, hour_start, count, sum)`,

@@ -1,5 +1,5 @@
 import { sql, type Kysely } from 'kysely';
-import type { MigrationDialect } from './index.js';
+import type { MigrationDialect } from './dialect.js';
 
 /**
  * PostgreSQL only: the score-total trigger functions of 005 find each score's request by a lookup

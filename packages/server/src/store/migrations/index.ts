@@ -1,4 +1,5 @@
-import type { ColumnDataType, ColumnDefinitionBuilder, Kysely, Migration, MigrationProvider } from 'kysely';
+import type { Kysely, Migration, MigrationProvider } from 'kysely';
+import type { MigrationDialect } from './dialect.js';
 import * as initial from './001-initial.js';
 import * as searchIndexes from './002-search-indexes.js';
 import * as scoreIndexes from './003-score-indexes.js';
@@ -6,13 +7,6 @@ import * as accounts from './004-accounts.js';
 import * as scoreHours from './005-score-hours.js';
 import * as scoreHoursReplanned from './006-score-hours-replanned.js';
 import * as scoreTotals from './007-score-totals.js';
-
-/** Where the two backends' DDL differs: how an auto-assigned integer id is declared, and triggers. */
-export interface MigrationDialect {
-  backend: 'sqlite' | 'postgres';
-  idType: ColumnDataType;
-  identity(c: ColumnDefinitionBuilder): ColumnDefinitionBuilder;
-}
 
 type VersionedMigration = { up(db: Kysely<unknown>, d: MigrationDialect): Promise<void> };
 

@@ -98,7 +98,8 @@ export function openPostgresStore(opts: PostgresOptions): SqlStore {
     setEachScore,
     insertEachRequest,
     readSource: { backend: 'postgres', connectionString: opts.connectionString },
-    copyCsv: (query) => copier.copy(query),
+    reads: { pageEndsInOneQuery: true, copyCsv: (query) => copier.copy(query) },
+    readAhead: true,
     maintenanceWarnings: async () => {
       const warnings: string[] = [];
       const { rows: settings } = await sql<{ on: boolean }>`
@@ -115,10 +116,12 @@ export function openPostgresStore(opts: PostgresOptions): SqlStore {
       if (tables.length > 0) warnings.push(`autovacuum is disabled on table ${tables.map((t) => t.name).join(', ')}: ${WITHOUT_AUTOVACUUM}`);
       return warnings;
     },
-    keyChangeToken: () => keyChanges.token(),
-    // Delivered to every listener when the revoking transaction commits.
-    announceKeyChange: async (trx) => {
-      await sql`select pg_notify(${KEY_CHANGE_CHANNEL}, '')`.execute(trx);
+    keyChanges: {
+      token: () => keyChanges.token(),
+      // Delivered to every listener when the revoking transaction commits.
+      announce: async (trx) => {
+        await sql`select pg_notify(${KEY_CHANGE_CHANNEL}, '')`.execute(trx);
+      },
     },
     close: async () => {
       await keyChanges.close();

@@ -13,6 +13,9 @@ export interface SqliteOptions {
 
 const LOCK_WAIT_MS = 60_000;
 
+// Each query runs on this thread and costs no round trip: page ends are found one cheap query a page.
+const SQLITE_READS = { pageEndsInOneQuery: false };
+
 const MIGRATION_DIALECT: BackendTraits['migrationDialect'] = {
   backend: 'sqlite',
   idType: 'integer',
@@ -80,10 +83,12 @@ export function openSqliteStore(opts: SqliteOptions): SqlStore {
     backend: 'sqlite',
     migrationDialect: MIGRATION_DIALECT,
     readSource: { backend: 'sqlite', file: opts.file },
+    reads: SQLITE_READS,
+    readAhead: false,
     writeTransaction: (fn) => immediateTransaction(db, conn, fn),
     withMigrationLock: (fn) => withFileLock(`${opts.file}-migrate-lock`, fn),
     startWriter: () => writer.start(),
-    keyChangeToken,
+    keyChanges: { token: keyChangeToken },
     writeBatch: (batch) => writer.writeBatch(batch),
     close: async () => {
       await writer.close();
@@ -119,6 +124,8 @@ export function openSqliteReader(file: string): SqlStore {
   return new SqlStore(db, {
     backend: 'sqlite',
     migrationDialect: MIGRATION_DIALECT,
+    reads: SQLITE_READS,
+    readAhead: false,
     writeTransaction: readOnly,
     withMigrationLock: readOnly,
     close: () => db.destroy(),

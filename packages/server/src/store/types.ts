@@ -1,0 +1,187 @@
+/**
+ * The store's shared row and result types: what reads return and queries take. Plain data with
+ * camelCase fields; snake_case columns, JSON text and bigint ids stop at the converters.
+ */
+import type { RequestStatus } from '../domain/request-shape.js';
+import type { RequestFilter, SortPosition, SortSpec } from '../domain/search-query.js';
+import type { ScoreSource } from '../domain/score.js';
+
+export type Backend = 'sqlite' | 'postgres';
+
+/** Where another thread can open a read connection of its own to the same data (export threads). */
+export type ReadSource = { backend: 'sqlite'; file: string } | { backend: 'postgres'; connectionString: string };
+
+export interface Workspace {
+  id: number;
+  name: string;
+  createdAt: number;
+}
+
+export interface ApiKeyInfo {
+  id: number;
+  workspaceId: number;
+  label: string;
+  prefix: string;
+  createdAt: number;
+  lastUsedAt: number | null;
+  revokedAt: number | null;
+}
+
+/** Who made a change: `key:<id>` or `user:<id>`, and through what. */
+export interface Actor {
+  id: string;
+  source: ScoreSource;
+}
+
+export interface ScoreChangeOptions {
+  comment?: string | null;
+  batchId?: string | null;
+}
+
+export interface ScoreChange {
+  requestId: number;
+  name: string;
+  oldValue: number | null;
+  newValue: number | null;
+}
+
+export interface ScoreEvent extends ScoreChange {
+  id: number;
+  actor: string;
+  source: string;
+  comment: string | null;
+  batchId: string | null;
+  at: number;
+}
+
+export interface PromptLink {
+  name: string;
+  version: number | null;
+  label: string | null;
+  inputVariables: Record<string, unknown>;
+}
+
+/** A logged request with everything attached to it, as reads return it. */
+export interface StoredRequest {
+  id: number;
+  workspaceId: number;
+  provider: string;
+  model: string;
+  functionName: string;
+  apiType: string | null;
+  input: unknown;
+  output: unknown;
+  parameters: Record<string, unknown>;
+  promptName: string | null;
+  promptId: string | null;
+  promptVersion: number | null;
+  promptLabel: string | null;
+  promptInputVariables: Record<string, unknown>;
+  inputTokens: number;
+  outputTokens: number;
+  price: number;
+  status: RequestStatus;
+  errorType: string | null;
+  errorMessage: string | null;
+  startMs: number;
+  endMs: number;
+  latencyMs: number;
+  spanId: string | null;
+  createdAt: number;
+  tags: string[];
+  metadata: Record<string, string>;
+  groupIds: number[];
+  scores: Record<string, number>;
+}
+
+export interface RequestSearch {
+  filter: RequestFilter | null;
+  sort: SortSpec;
+  /** Keyset paging: only rows strictly after this position in sort order. */
+  after?: SortPosition | null;
+  /**
+   * Only rows up to this position in sort order, itself included (sorts by a column only): with
+   * `after`, a range of the sort order that a parallel export reads as one page (see selectPageEnds).
+   */
+  upTo?: SortPosition | null;
+  /** Page-number paging (PromptLayer's search): rows to skip. Not combined with `after`. */
+  offset?: number;
+  limit: number;
+}
+
+/** Where each full page of `rows` matching requests ends, for a sort by a column (a parallel export's ranges). */
+export interface PageEndsQuery {
+  workspaceId: number;
+  filter: RequestFilter | null;
+  sort: SortSpec;
+  rows: number;
+}
+
+/** A request without its bulky content (input, output, parameters, prompt variables). */
+export type RequestSummary = Omit<StoredRequest, 'input' | 'output' | 'parameters' | 'promptInputVariables'>;
+
+export interface RequestPage<T> {
+  items: T[];
+  /** Where the next page starts (the last item's position), or null when this page is the last. */
+  next: SortPosition | null;
+}
+
+/** What a request has attached: tags, metadata, groups and scores. */
+export type RequestDetails = Pick<StoredRequest, 'tags' | 'metadata' | 'groupIds' | 'scores'>;
+
+/**
+ * A request with its content (input, output, parameters, prompt variables) as the JSON text it is
+ * stored as: CSV export writes that text as it is, which saves parsing and re-serializing about
+ * 2 KB of JSON per row (a third of an export's CPU). `parseContent` makes the StoredRequest.
+ */
+export type RequestContentText = RequestSummary & { content: { input: string; output: string; parameters: string; promptInputVariables: string } };
+
+/** A page of the workspace-wide score-event feed, in event id order. */
+export interface ScoreEventQuery {
+  /** Only events with a larger id (the feed's keyset cursor); 0 starts at the beginning. */
+  afterId: number;
+  limit: number;
+  name?: string | undefined;
+  requestId?: number | undefined;
+}
+
+export type StatsGroupBy = 'prompt' | 'model' | 'tag';
+export type StatsInterval = 'hour' | 'day';
+
+export interface ScoreAggregateQuery {
+  name?: string | undefined;
+  groupBy?: StatsGroupBy | undefined;
+  /** The shared request filter (search's), compiled by search-filter.ts; null: the whole workspace. */
+  filter?: RequestFilter | null | undefined;
+}
+
+/** The group a row belongs to, as stored: prompt name and version, model, or tag (null: untagged). */
+export interface StatsGroupKey {
+  promptName?: string | null;
+  promptVersion?: number | null;
+  model?: string;
+  tag?: string | null;
+}
+
+export interface DistributionRow {
+  name: string;
+  group: StatsGroupKey | null;
+  value: number;
+  count: number;
+}
+
+export interface SeriesRow {
+  name: string;
+  group: StatsGroupKey | null;
+  /** Start of the UTC hour or day, epoch ms. */
+  bucketStart: number;
+  count: number;
+  /** Sum of the scores in the bucket: an exact integer, so the mean is the same on every backend. */
+  sum: number;
+}
+
+/** A statistics query's two reads: how many scores have each value, and each time bucket's count and sum. */
+export interface ScoreStatsRows {
+  distribution: DistributionRow[];
+  series: SeriesRow[];
+}
