@@ -20,7 +20,7 @@ import { parseArgs } from 'node:util';
 import SQLite from 'better-sqlite3';
 import type { NewRequest } from '../packages/server/src/domain/request-shape.js';
 import { openStore } from '../packages/server/src/store/open-store.js';
-import { HOT_SQL } from '../packages/server/src/store/sql-writer.js';
+import { SQLITE_WRITE_SQL } from '../packages/server/src/store/sqlite/hot-statements.js';
 import type { Store } from '../packages/server/src/store/store.js';
 import type { Actor } from '../packages/server/src/store/types.js';
 import type { WriteCommand } from '../packages/server/src/store/write-commands.js';
@@ -143,14 +143,14 @@ async function rawStore(withSearchIndexes: boolean) {
     const triggers = db.prepare("select name from sqlite_master where type = 'trigger' and tbl_name = 'scores'").pluck().all() as string[];
     for (const name of triggers) db.exec(`drop trigger ${name}`);
   }
-  // The statements Tally's writer runs (HOT_SQL), called directly.
-  const insert = db.prepare(HOT_SQL.insertRequest);
-  const tag = db.prepare(HOT_SQL.insertTag);
-  const meta = db.prepare(HOT_SQL.insertMetadata);
-  const exists = db.prepare(HOT_SQL.requireRequest);
-  const old = db.prepare(HOT_SQL.oldScore);
-  const upsert = db.prepare(HOT_SQL.upsertScore);
-  const event = db.prepare(HOT_SQL.appendEvent);
+  // The statements Tally's writer thread runs (SQLITE_WRITE_SQL), called directly.
+  const insert = db.prepare(SQLITE_WRITE_SQL.insertRequest);
+  const tag = db.prepare(SQLITE_WRITE_SQL.insertTag);
+  const meta = db.prepare(SQLITE_WRITE_SQL.insertMetadata);
+  const exists = db.prepare(SQLITE_WRITE_SQL.requireRequest);
+  const old = db.prepare(SQLITE_WRITE_SQL.oldScore);
+  const upsert = db.prepare(SQLITE_WRITE_SQL.upsertScore);
+  const event = db.prepare(SQLITE_WRITE_SQL.appendEvent);
   const r = request;
   const logOne = () => {
     const now = Date.now();

@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { openStore } from '../../packages/server/dist/store/open-store.js';
-import { hotParams, requestRow } from '../../packages/server/dist/store/sql-writer.js';
+import { requestRow } from '../../packages/server/dist/store/write-statements.js';
 import { openConnection } from '../../packages/server/dist/store/sqlite/connection.js';
 import { hotStatements } from '../../packages/server/dist/store/sqlite/hot-statements.js';
 import { fromLogRequest } from '../../packages/server/dist/domain/request-shape.js';
@@ -38,23 +38,24 @@ const actor = { id: 'key:1', source: 'api' };
 // Tally's connection settings (WAL, the fsync policy, foreign keys) and the statements its writer
 // thread runs, prepared once, each giving one value.
 const db = openConnection(join(dir, 'tally.db'), 'FULL');
-const run = hotStatements(db);
+const exec = hotStatements(db);
+const run = (statement, params) => exec({ statement, params });
 
 function insertRequest(request) {
   if (request.groupId !== null || request.score) throw new TallyError('invalid_field', 'group_id, score: not written by the schema floor');
   const now = Date.now();
-  const id = Number(run('insertRequest', hotParams.insertRequest(requestRow(workspaceId, request, now))));
-  for (const tag of request.tags) run('insertTag', [workspaceId, id, tag]);
-  for (const [key, value] of Object.entries(request.metadata)) run('insertMetadata', [workspaceId, id, key, value]);
+  const id = Number(run('insertRequest', requestRow(workspaceId, request, now)));
+  for (const tag of request.tags) run('insertTag', { workspace_id: workspaceId, request_id: id, tag });
+  for (const [key, value] of Object.entries(request.metadata)) run('insertMetadata', { workspace_id: workspaceId, request_id: id, key, value });
   return id;
 }
 
 function setScore(requestId, name, value) {
-  if (run('requireRequest', [requestId, workspaceId]) === undefined) throw notFound('request_id', 'request');
+  if (run('requireRequest', { request_id: requestId, workspace_id: workspaceId }) === undefined) throw notFound('request_id', 'request');
   const at = Date.now();
-  const old = run('oldScore', [requestId, name]) ?? null;
-  run('upsertScore', hotParams.upsertScore(workspaceId, requestId, name, value, at, actor));
-  run('appendEvent', hotParams.appendEvent(workspaceId, requestId, name, old, value, actor, {}, at));
+  const old = run('oldScore', { request_id: requestId, name }) ?? null;
+  run('upsertScore', { workspace_id: workspaceId, request_id: requestId, name, value, at, actor: actor.id, source: actor.source });
+  run('appendEvent', { workspace_id: workspaceId, request_id: requestId, name, old_value: old, new_value: value, actor: actor.id, source: actor.source, at });
 }
 
 /** Writes waiting for the next commit. A write refused by its checks fails alone, as in Tally. */

@@ -7,9 +7,10 @@ import SQLite from 'better-sqlite3';
 import type { NewRequest } from '../src/domain/request-shape.js';
 import { DatabaseUnavailableError } from '../src/store/database-errors.js';
 import { openStore } from '../src/store/open-store.js';
-import { SqlWriter } from '../src/store/sql-writer.js';
 import { kyselyOver } from '../src/store/sqlite/connection.js';
 import { hotStatements } from '../src/store/sqlite/hot-statements.js';
+import { SqliteBatchWriter } from '../src/store/sqlite/sqlite-batch-writer.js';
+import { programOf, runNow } from '../src/store/write-programs.js';
 
 const actor = { id: 'key:1', source: 'api' } as const;
 const request: NewRequest = {
@@ -36,21 +37,25 @@ describe('SQLite hot statements on the writer thread', () => {
       const [logged] = await store.writeBatch([{ op: 'insertRequest', workspaceId: ws.id, request, actor }]);
       assert.ok(logged?.ok);
       const requestId = logged.value as number;
-      const writer = new SqlWriter(db, { numberedParameters: false, runHot: hotStatements(conn) });
-      for (const attempt of [() => writer.setScore(ws.id, requestId, 'q', 5, actor), () => writer.insertRequest(ws.id, request, actor)]) {
-        await assert.rejects(attempt(), (err: unknown) => {
-          assert.ok(err instanceof DatabaseUnavailableError, String(err));
-          assert.equal(err.problem, 'database file is read-only');
-          assert.match(err.driverCode, /^SQLITE_READONLY/);
-          return true;
-        });
+      const exec = hotStatements(conn);
+      const ctx = { compiler: db };
+      const setScore = (requestId: number) => ({ op: 'setScore' as const, workspaceId: ws.id, requestId, name: 'q', value: 5, actor });
+      const unavailable = (err: unknown) => {
+        assert.ok(err instanceof DatabaseUnavailableError, String(err));
+        assert.equal(err.problem, 'database file is read-only');
+        assert.match(err.driverCode, /^SQLITE_READONLY/);
+        return true;
+      };
+      for (const c of [setScore(requestId), { op: 'insertRequest' as const, workspaceId: ws.id, request, actor }]) {
+        assert.throws(() => runNow(programOf(c, ctx), exec), unavailable);
+        // The same write in a batch on the writer thread's side of the seam fails the batch alike.
+        await assert.rejects(new SqliteBatchWriter(conn, db).commit([c]), unavailable);
       }
       // A request that is not there is refused by its check, before any write is tried.
-      await assert.rejects(writer.setScore(ws.id, 999_999, 'q', 5, actor), /request_id: no request with this id/);
+      assert.throws(() => runNow(programOf(setScore(999_999), ctx), exec), /request_id: no request with this id/);
       // A read gives its one value, or undefined when there is no row.
-      const runHot = hotStatements(conn);
-      assert.equal(runHot('requireRequest', [requestId, ws.id]), requestId);
-      assert.equal(runHot('requireRequest', [requestId, ws.id + 1]), undefined);
+      assert.equal(exec({ statement: 'requireRequest', params: { request_id: requestId, workspace_id: ws.id } }), requestId);
+      assert.equal(exec({ statement: 'requireRequest', params: { request_id: requestId, workspace_id: ws.id + 1 } }), undefined);
     } finally {
       await db.destroy();
       await store.close();

@@ -3,35 +3,39 @@ import { describe, it } from 'node:test';
 import { TallyError, notFound } from '../src/domain/errors.js';
 import { WriteQueue } from '../src/ingest/write-queue.js';
 import type { Store } from '../src/store/store.js';
-import type { StoreWriter } from '../src/store/write-commands.js';
-import { commitBatch, type WriteCommand } from '../src/store/write-commands.js';
+import { groupCommit, refusal, type BatchWriter } from '../src/store/group-commit.js';
+import type { Outcome, WriteCommand } from '../src/store/write-commands.js';
 
 /**
- * A store whose transactions record what they committed, and can be held open. Its writer's
- * createGroup(n) records n and returns n; addToGroup always fails its checks like a missing
+ * A store whose transactions record what they committed, and can be held open. Its
+ * createGroup(n) records n and gives n; addToGroup always fails its checks like a missing
  * request (a TallyError, nothing written); setMetadata always fails like a database error.
  */
 function fakeStore() {
   const committed: number[][] = [];
   let gate: Promise<void> = Promise.resolve();
   let release = () => {};
-  const write = async <T>(fn: (w: StoreWriter) => Promise<T>): Promise<T> => {
-    await gate;
-    const tx: number[] = [];
-    const writer = {
-      createGroup: async (n: number) => (tx.push(n), n),
-      addToGroup: async () => {
-        throw notFound('request_id', 'request');
-      },
-      setMetadata: async () => {
-        throw new Error('UNIQUE constraint failed');
-      },
-    } as unknown as StoreWriter;
-    const result = await fn(writer);
-    committed.push(tx);
-    return result;
+  const run = (c: WriteCommand, tx: number[]): unknown => {
+    if (c.op === 'createGroup') return tx.push(c.workspaceId), c.workspaceId;
+    if (c.op === 'addToGroup') throw notFound('request_id', 'request');
+    throw new Error('UNIQUE constraint failed');
   };
-  const store = { writeBatch: (batch: readonly WriteCommand[]) => commitBatch(write, batch) } as unknown as Store;
+  const writer: BatchWriter = {
+    async commit(batch) {
+      await gate;
+      const tx: number[] = [];
+      const out = batch.map((c): Outcome => {
+        try {
+          return { ok: true, value: run(c, tx) };
+        } catch (error) {
+          return refusal(error);
+        }
+      });
+      committed.push(tx);
+      return out;
+    },
+  };
+  const store = { writeBatch: (batch: readonly WriteCommand[]) => groupCommit(writer, batch) } as unknown as Store;
   return {
     store,
     committed,

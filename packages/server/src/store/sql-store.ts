@@ -6,11 +6,13 @@ import { TallyMigrations } from './migrations/index.js';
 import { SqlRequests, type RequestReadTraits } from './requests.js';
 import type { Database } from './schema.js';
 import { SqlScores } from './scores.js';
-import { SqlWriter } from './sql-writer.js';
 import type { Store, StoreCapabilities } from './store.js';
 import type { Backend, ReadSource } from './types.js';
 import { SqlWorkspaces } from './workspaces.js';
-import { commitBatch, type InsertRequestCommand, type Outcome, type SetScoreCommand, type StoreWriter, type WriteCommand } from './write-commands.js';
+import { groupCommit, type BatchWriter } from './group-commit.js';
+import { TransactionWriter, type StoreWriter } from './transaction-writer.js';
+import type { Outcome, WriteCommand } from './write-commands.js';
+import type { StatementName } from './write-statements.js';
 
 /** What a backend folder supplies; everything else is shared SQL through Kysely. */
 export interface BackendTraits {
@@ -29,13 +31,11 @@ export interface BackendTraits {
   writeTransaction<T>(fn: (trx: Kysely<Database>) => Promise<T>): Promise<T>;
   /** Runs migrations, holding whatever lock keeps concurrent starts apart. */
   withMigrationLock<T>(fn: () => Promise<T>): Promise<T>;
-  /** Commits a batch elsewhere (SQLite's writer thread); absent, batches run on this connection. */
-  writeBatch?(batch: readonly WriteCommand[]): Promise<Outcome[]>;
-  /** Writes many scores in one statement (StoreWriter.setEachScore), where the backend can. */
-  setEachScore?(trx: Kysely<Database>, cmds: readonly SetScoreCommand[]): Promise<Outcome[]>;
-  /** Inserts many logged requests in a few statements (StoreWriter.insertEachRequest), where the backend can. */
-  insertEachRequest?(trx: Kysely<Database>, cmds: readonly InsertRequestCommand[]): Promise<Outcome[]>;
-  /** Readies whatever `writeBatch` runs on, so the first batch does not wait for it. */
+  /** The write statements' text with the dialect's placeholders (write-statements.ts). */
+  writeStatements: Readonly<Record<StatementName, string>>;
+  /** The backend's side of the write seam: how it commits a batch in one transaction. */
+  batchWriter: BatchWriter;
+  /** Readies whatever `batchWriter` runs on, so the first batch does not wait for it. */
   startWriter?(): Promise<void>;
   /** How key changes by other processes are noticed; absent, found keys are not cached. */
   keyChanges?: KeyChangeSignal;
@@ -92,7 +92,7 @@ export class SqlStore implements Store {
   }
 
   write<T>(fn: (w: StoreWriter) => Promise<T>): Promise<T> {
-    return this.traits.writeTransaction((trx) => fn(new SqlWriter(trx, { numberedParameters: this.backend === 'postgres', eachScore: this.traits.setEachScore, eachRequest: this.traits.insertEachRequest })));
+    return this.traits.writeTransaction((trx) => fn(new TransactionWriter(trx, this.traits.writeStatements)));
   }
 
   async startWriter(): Promise<void> {
@@ -104,6 +104,6 @@ export class SqlStore implements Store {
   }
 
   writeBatch(batch: readonly WriteCommand[]): Promise<Outcome[]> {
-    return this.traits.writeBatch ? this.traits.writeBatch(batch) : commitBatch((fn) => this.write(fn), batch);
+    return groupCommit(this.traits.batchWriter, batch);
   }
 }

@@ -3,7 +3,8 @@ import type { KeyStore } from './keys.js';
 import type { RequestStore } from './requests.js';
 import type { ScoreStore } from './scores.js';
 import type { Backend, ReadSource } from './types.js';
-import type { Outcome, StoreWriter, WriteCommand } from './write-commands.js';
+import type { StoreWriter } from './transaction-writer.js';
+import type { Outcome, WriteCommand } from './write-commands.js';
 import type { WorkspaceStore } from './workspaces.js';
 
 /**
@@ -48,7 +49,7 @@ export interface Store {
   /** Runs `fn` in one write transaction and commits before resolving. */
   write<T>(fn: (w: StoreWriter) => Promise<T>): Promise<T>;
   /**
-   * Commits a batch of commands together (group commit, see write-commands.ts) and resolves with
+   * Commits a batch of commands together (group commit, see group-commit.ts) and resolves with
    * each one's outcome, in order, once committed. Rejects only when the batch could not be run at all.
    */
   writeBatch(batch: readonly WriteCommand[]): Promise<Outcome[]>;

@@ -5,8 +5,8 @@ import { withOutageErrors } from '../database-errors.js';
 import { SqlStore } from '../sql-store.js';
 import { CsvCopier } from './copy-csv.js';
 import { KEY_CHANGE_CHANNEL, KeyChangeListener } from './key-change-listener.js';
-import { insertEachRequest } from './request-run.js';
-import { setEachScore } from './score-run.js';
+import { renderStatements } from '../write-statements.js';
+import { PostgresBatchWriter } from './postgres-batch-writer.js';
 
 /**
  * Measured with `npm run bench:queries` on a server with autovacuum off (2026-11-29), on two stores
@@ -19,6 +19,9 @@ const WITHOUT_AUTOVACUUM =
 // Any fixed number shared by every Tally instance: the advisory lock that serializes migrations.
 const MIGRATION_LOCK_KEY = 7_316_051;
 const WRITE_ORDER_LOCK_KEY = 7_316_052;
+
+// PostgreSQL numbers its parameters.
+const PG_WRITE_SQL = renderStatements((n) => `$${n}`);
 
 const INT8_OID = 20;
 // Ids, counts and epoch-millisecond times are int8; all stay below 2^53, so numbers are exact.
@@ -56,6 +59,23 @@ export function openPostgresStore(opts: PostgresOptions): SqlStore {
   const db = new Kysely<Database>({ dialect: withOutageErrors(new PostgresDialect({ pool })) });
   const keyChanges = new KeyChangeListener(opts.connectionString);
   const copier = new CsvCopier(opts.connectionString);
+  // Group commit makes each instance's writes one transaction at a time; this lock lines up the
+  // transactions of every instance (and of the CLI) so that they commit in the order they began.
+  // BEGIN and the lock go in one round trip: a query without parameters is sent as a simple
+  // query, which may hold several statements. (Kysely's transaction() sends BEGIN alone.)
+  const writeTransaction = <T>(fn: (trx: Kysely<Database>) => Promise<T>): Promise<T> =>
+    db.connection().execute(async (conn) => {
+      await sql.raw(`begin; select pg_advisory_xact_lock(${WRITE_ORDER_LOCK_KEY})`).execute(conn);
+      let result: T;
+      try {
+        result = await fn(conn);
+      } catch (err) {
+        await sql.raw('rollback').execute(conn).catch(() => {});
+        throw err;
+      }
+      await sql.raw('commit').execute(conn);
+      return result;
+    });
   return new SqlStore(db, {
     backend: 'postgres',
     migrationDialect: {
@@ -63,23 +83,9 @@ export function openPostgresStore(opts: PostgresOptions): SqlStore {
       idType: 'bigint',
       identity: (c) => c.primaryKey().generatedByDefaultAsIdentity(),
     },
-    // Group commit makes each instance's writes one transaction at a time; this lock lines up the
-    // transactions of every instance (and of the CLI) so that they commit in the order they began.
-    // BEGIN and the lock go in one round trip: a query without parameters is sent as a simple
-    // query, which may hold several statements. (Kysely's transaction() sends BEGIN alone.)
-    writeTransaction: (fn) =>
-      db.connection().execute(async (conn) => {
-        await sql.raw(`begin; select pg_advisory_xact_lock(${WRITE_ORDER_LOCK_KEY})`).execute(conn);
-        let result: Awaited<ReturnType<typeof fn>>;
-        try {
-          result = await fn(conn);
-        } catch (err) {
-          await sql.raw('rollback').execute(conn).catch(() => {});
-          throw err;
-        }
-        await sql.raw('commit').execute(conn);
-        return result;
-      }),
+    writeTransaction,
+    writeStatements: PG_WRITE_SQL,
+    batchWriter: new PostgresBatchWriter({ writeTransaction, statements: PG_WRITE_SQL }),
     // Kysely's own migration lock assumes its lock table exists; two instances creating it at once
     // can collide, so a session-level advisory lock serializes the whole migration instead.
     withMigrationLock: async (fn) => {
@@ -95,8 +101,6 @@ export function openPostgresStore(opts: PostgresOptions): SqlStore {
         client.release();
       }
     },
-    setEachScore,
-    insertEachRequest,
     readSource: { backend: 'postgres', connectionString: opts.connectionString },
     reads: { pageEndsInOneQuery: true, copyCsv: (query) => copier.copy(query) },
     readAhead: true,

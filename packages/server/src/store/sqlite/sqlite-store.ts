@@ -1,6 +1,7 @@
 import SQLite from 'better-sqlite3';
 import { SqlStore, type BackendTraits } from '../sql-store.js';
 import { immediateTransaction, kyselyOver, openConnection, type Synchronous } from './connection.js';
+import { SQLITE_WRITE_SQL } from './hot-statements.js';
 import { holdInUseLock } from './sqlite-backup.js';
 import { WriterConnection } from './writer-client.js';
 
@@ -87,9 +88,10 @@ export function openSqliteStore(opts: SqliteOptions): SqlStore {
     readAhead: false,
     writeTransaction: (fn) => immediateTransaction(db, conn, fn),
     withMigrationLock: (fn) => withFileLock(`${opts.file}-migrate-lock`, fn),
+    writeStatements: SQLITE_WRITE_SQL,
+    batchWriter: writer,
     startWriter: () => writer.start(),
     keyChanges: { token: keyChangeToken },
-    writeBatch: (batch) => writer.writeBatch(batch),
     close: async () => {
       await writer.close();
       await db.destroy();
@@ -128,6 +130,8 @@ export function openSqliteReader(file: string): SqlStore {
     readAhead: false,
     writeTransaction: readOnly,
     withMigrationLock: readOnly,
+    writeStatements: SQLITE_WRITE_SQL,
+    batchWriter: { commit: readOnly },
     close: () => db.destroy(),
   });
 }

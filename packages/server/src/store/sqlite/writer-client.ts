@@ -1,5 +1,6 @@
 import { receiveError, spawnModule, type SentError } from '../../threads.js';
 import { DatabaseUnavailableError } from '../database-errors.js';
+import type { BatchWriter } from '../group-commit.js';
 import type { Outcome, WriteCommand } from '../write-commands.js';
 import type { Synchronous } from './connection.js';
 import type { ToWriter } from './writer-thread.js';
@@ -65,7 +66,7 @@ let nextBatchId = 1;
  * One store's side of the writer thread: its connection there is opened on the first batch (or by
  * `start`), each batch is sent and resolves with the outcomes the thread reports after its commit.
  */
-export class WriterConnection {
+export class WriterConnection implements BatchWriter {
   private readonly storeId = nextStoreId++;
   private opened: { on: SharedWriter; ready: Promise<void> } | null = null;
 
@@ -89,7 +90,8 @@ export class WriterConnection {
     return ready;
   }
 
-  async writeBatch(batch: readonly WriteCommand[]): Promise<Outcome[]> {
+  /** Commits the batch on the writer thread (SqliteBatchWriter) and resolves once it has. */
+  async commit(batch: readonly WriteCommand[]): Promise<Outcome[]> {
     await this.start();
     const id = nextBatchId++;
     const msg = await this.opened!.on.ask(`batch:${id}`, { type: 'batch', store: this.storeId, id, batch });

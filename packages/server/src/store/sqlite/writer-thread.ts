@@ -4,15 +4,13 @@
  * transaction, so the commit's fsync blocks this thread and never the event loop answering HTTP.
  * Each answer goes back only after its commit. It loads only the write path.
  */
-import type SQLite from 'better-sqlite3';
 import type { Kysely } from 'kysely';
 import { parentPort } from 'node:worker_threads';
 import type { Database } from '../schema.js';
-import { SqlWriter, type HotRunner } from '../sql-writer.js';
 import { sendError } from '../../threads.js';
-import { commitBatch, type WriteCommand } from '../write-commands.js';
-import { hotStatements } from './hot-statements.js';
-import { immediateTransaction, kyselyOver, openConnection, type Synchronous } from './connection.js';
+import type { WriteCommand } from '../write-commands.js';
+import { kyselyOver, openConnection, type Synchronous } from './connection.js';
+import { SqliteBatchWriter } from './sqlite-batch-writer.js';
 
 export type ToWriter =
   | { type: 'open'; store: number; file: string; synchronous: Synchronous }
@@ -20,14 +18,15 @@ export type ToWriter =
   | { type: 'close'; store: number };
 
 const port = parentPort!;
-const stores = new Map<number, { conn: SQLite.Database; db: Kysely<Database>; runHot: HotRunner }>();
+const stores = new Map<number, { db: Kysely<Database>; writer: SqliteBatchWriter }>();
 
 async function handle(msg: ToWriter): Promise<void> {
   switch (msg.type) {
     case 'open':
       try {
         const conn = openConnection(msg.file, msg.synchronous);
-        stores.set(msg.store, { conn, db: kyselyOver(conn), runHot: hotStatements(conn) });
+        const db = kyselyOver(conn);
+        stores.set(msg.store, { db, writer: new SqliteBatchWriter(conn, db) });
         port.postMessage({ type: 'opened', store: msg.store });
       } catch (err) {
         port.postMessage({ type: 'opened', store: msg.store, failed: sendError(err) });
@@ -40,7 +39,7 @@ async function handle(msg: ToWriter): Promise<void> {
         return;
       }
       try {
-        const outcomes = await commitBatch((fn) => immediateTransaction(s.db, s.conn, (trx) => fn(new SqlWriter(trx, { numberedParameters: false, runHot: s.runHot }))), msg.batch);
+        const outcomes = await s.writer.commit(msg.batch);
         port.postMessage({ type: 'batch', id: msg.id, outcomes: outcomes.map((o) => (o.ok ? o : { ok: false, error: sendError(o.error) })) });
       } catch (err) {
         port.postMessage({ type: 'batch', id: msg.id, failed: sendError(err) });
