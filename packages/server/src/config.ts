@@ -219,7 +219,10 @@ function validate(raw: Record<string, unknown>): Config {
   if (first) {
     const name = first.path.split('/')[1] as SettingName;
     const label = name in SETTINGS ? settingLabel(name) : name;
-    throw new ConfigError(`invalid setting ${label}: ${first.message} (got ${JSON.stringify(raw[name])})`);
+    // A choice among words says which words, not TypeBox's "Expected union value".
+    const choices = (SETTINGS[name]?.schema as { anyOf?: { const?: unknown }[] } | undefined)?.anyOf?.map((s) => s.const);
+    const message = choices?.every((c) => typeof c === 'string') ? `must be one of ${choices.join(', ')}` : first.message;
+    throw new ConfigError(`invalid setting ${label}: ${message} (got ${JSON.stringify(raw[name])})`);
   }
   const config = converted as Config;
   for (const [name, s] of entries()) {

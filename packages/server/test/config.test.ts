@@ -144,7 +144,8 @@ describe('loadConfig', () => {
     refuses({ queueMaxBatch: '0' }, {}, /^invalid setting --queue-max-batch \/ TALLY_QUEUE_MAX_BATCH: /);
     refuses({}, { TALLY_QUEUE_MAX_PENDING: 'many' }, /^invalid setting --queue-max-pending \/ TALLY_QUEUE_MAX_PENDING: .*"many"/);
     refuses({}, { TALLY_HEADERS_TIMEOUT_MS: '10' }, /--headers-timeout-ms/);
-    refuses({}, { TALLY_LOG_LEVEL: 'loud' }, /--log-level \/ TALLY_LOG_LEVEL/);
+    refuses({}, { TALLY_LOG_LEVEL: 'loud' }, /--log-level \/ TALLY_LOG_LEVEL: must be one of fatal, error, warn, info, debug, silent \(got "loud"\)/);
+    refuses({ sqliteSynchronous: 'OFF' }, {}, /--sqlite-synchronous \/ TALLY_SQLITE_SYNCHRONOUS: must be one of FULL, NORMAL/);
   });
 
   it('--trust-proxy takes addresses, CIDR ranges and named ranges, and refuses anything else', () => {
