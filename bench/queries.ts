@@ -16,6 +16,7 @@ import { get as httpGet } from 'node:http';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { buildApp } from '../packages/server/src/app.js';
+import { configWith } from '../packages/server/src/config.js';
 import { generateApiKey } from '../packages/server/src/auth/api-keys.js';
 import { openStore } from '../packages/server/src/store/open-store.js';
 import { ROOT, cpuNow, cpuUsed, median, startProcess, watchRss, writeResults } from './lib/processes.js';
@@ -44,7 +45,7 @@ async function main() {
   if (!ws) throw new Error(`no workspace "${opts.workspace}": run npm run bench:seed first`);
   const { key, display, hash } = generateApiKey();
   await store.keys.create({ workspaceId: ws.id, label: 'bench queries', prefix: display, secretHash: hash });
-  const app = await buildApp({ store, logger: false, rateLimitPerKey: 0 });
+  const app = await buildApp(configWith({ rateLimitPerKey: 0 }), { store, logger: false });
   const get = async (url: string) => {
     const res = await app.inject({ method: 'GET', url, headers: { 'x-api-key': key } });
     if (res.statusCode !== 200) throw new Error(`${url}: ${res.statusCode} ${res.body.slice(0, 300)}`);

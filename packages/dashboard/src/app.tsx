@@ -1,13 +1,17 @@
-import { createContext, useCallback, useContext, useEffect, useState } from 'react';
+import { createContext, lazy, Suspense, useCallback, useContext, useEffect, useState } from 'react';
 import { api, setCsrfToken, setUnauthorizedHandler, type SessionInfo } from './api.js';
-import { AnalyticsPage } from './pages/analytics.js';
-import { KeysPage } from './pages/keys.js';
 import { LoginPage } from './pages/login.js';
-import { RequestLogPage } from './pages/request-log.js';
-import { RequestPage } from './pages/request-page.js';
-import { ReviewPage } from './pages/review.js';
 import { SetupPage } from './pages/setup.js';
 import { Link, match, navigate, useLocation } from './router.js';
+
+// Each signed-in page is its own chunk, fetched the first time it is shown: the analytics charts
+// (recharts) are most of the bundle and no other page needs them. Sign-in and setup stay in the
+// entry chunk, since a signed-out visitor sees them first.
+const AnalyticsPage = lazy(() => import('./pages/analytics.js').then((m) => ({ default: m.AnalyticsPage })));
+const KeysPage = lazy(() => import('./pages/keys.js').then((m) => ({ default: m.KeysPage })));
+const RequestLogPage = lazy(() => import('./pages/request-log.js').then((m) => ({ default: m.RequestLogPage })));
+const RequestPage = lazy(() => import('./pages/request-page.js').then((m) => ({ default: m.RequestPage })));
+const ReviewPage = lazy(() => import('./pages/review.js').then((m) => ({ default: m.ReviewPage })));
 
 interface SessionContext {
   session: SessionInfo;
@@ -103,7 +107,9 @@ export function App() {
           Sign out
         </button>
       </header>
-      <main key={epoch}>{page}</main>
+      <main key={epoch}>
+        <Suspense fallback={<p className="loading">Loading…</p>}>{page}</Suspense>
+      </main>
     </Ctx.Provider>
   );
 }

@@ -14,6 +14,7 @@ import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { buildApp } from '../../server/src/app.js';
+import { configWith } from '../../server/src/config.js';
 import { generateApiKey } from '../../server/src/auth/api-keys.js';
 import { ownerSetupToken } from '../../server/src/commands/users.js';
 import { openStore } from '../../server/src/store/open-store.js';
@@ -93,7 +94,7 @@ describe('dashboard in a real browser', { timeout: 150_000 }, () => {
     await store.keys.create({ workspaceId: ws.id, label: 'e2e logger', prefix: k.display, secretHash: k.hash });
     key = k.key;
     setupToken = (await ownerSetupToken(store))!;
-    app = await buildApp({ store, logger: false, dashboardDir: DIST });
+    app = await buildApp(configWith(), { store, logger: false, dashboardDir: DIST });
     base = await app.listen({ host: '127.0.0.1', port: 0 });
 
     // chromium.launch gives every run a fresh temporary profile (user-data dir) of its own.

@@ -5,7 +5,6 @@ import { keyAuthenticator } from './auth/key-auth.js';
 import { limitAuthFailures, registerKeyRateLimit } from './auth/rate-limits.js';
 import { keyOrSessionAuthenticator } from './auth/sessions.js';
 import { registerCors } from './routes/cors.js';
-import { LIMITS } from './domain/limits.js';
 import { WriteQueue } from './ingest/write-queue.js';
 import { createMetrics, instrumentRequests } from './metrics.js';
 import { answerFrameworkError, registerErrorHandling } from './routes/error-handler.js';
@@ -22,38 +21,18 @@ import { requestRoutes } from './routes/v1/requests.js';
 import { scoreAnalyticsRoutes } from './routes/v1/score-analytics.js';
 import { scoreRoutes } from './routes/v1/scores.js';
 import { validatorCompiler } from './routes/validation.js';
+import type { Config } from './config.js';
 import type { Store } from './store/store.js';
 
+/** What the app runs on besides its settings. */
 export interface AppDeps {
   store: Store;
-  /** Pino options, `false` for none (tests). */
+  /** Pino options, or `false` for none (tests); absent: a logger at the configured level. */
   logger?: FastifyServerOptions['logger'];
-  trackBodyLimit?: number;
-  logBodyLimit?: number;
-  queueMaxBatch?: number;
-  queueMaxPending?: number;
-  /** Requests per API key per minute (429 above); 0 for no limit. Default 60000. */
-  rateLimitPerKey?: number;
-  /** Failed authentications per client address per minute (429 above); 0 for no limit. Default 60. */
-  authFailuresPerMinute?: number;
-  /** Most time a request may take from its first byte to its answer, ms (408 after). Default 60000. */
-  requestTimeoutMs?: number;
-  /**
-   * Threads one export is split among (see export/export-stream.ts); 1 (the default): one thread per
-   * export, several exports at once each on its own.
-   */
-  exportThreads?: number;
-  /** Most time a client may take to send the request headers, ms. Default 15000. */
-  headersTimeoutMs?: number;
   /** Process metrics (CPU, memory, event loop) in /metrics; the CLI turns them on. */
   processMetrics?: boolean;
-  /** The built dashboard (default: packages/dashboard/dist). */
+  /** The built dashboard (absent: packages/dashboard/dist). */
   dashboardDir?: string;
-  /**
-   * Exact browser origins (`https://app.example.com`) allowed to call the API with a key (CORS,
-   * never with cookies). Default none: no CORS headers at all.
-   */
-  corsOrigins?: readonly string[];
 }
 
 declare module 'fastify' {
@@ -71,23 +50,35 @@ const serializers = {
   res: (res: { statusCode: number }) => ({ status: res.statusCode }),
 };
 
-/** Builds the HTTP app over a store. Only the CLI calls `listen`; tests use `app.inject`. */
-export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
-  const trackBodyLimit = deps.trackBodyLimit ?? LIMITS.trackBodyBytes;
-  const logBodyLimit = deps.logBodyLimit ?? LIMITS.logBodyBytes;
-  const logger = deps.logger === undefined || deps.logger === false ? false : deps.logger === true ? { serializers } : { serializers, ...deps.logger };
+function loggerOptions(config: Config, given: AppDeps['logger']): FastifyServerOptions['logger'] {
+  if (given === undefined) return config.logLevel === 'silent' ? false : { serializers, level: config.logLevel };
+  if (given === false) return false;
+  return given === true ? { serializers } : { serializers, ...given };
+}
+
+/**
+ * Builds the HTTP app over a store with a resolved configuration (`loadConfig`, `configWith`):
+ * every setting comes from there, none is defaulted here. Only the CLI calls `listen`; tests use
+ * `app.inject`.
+ */
+export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyInstance> {
+  const { trackBodyLimit, logBodyLimit } = config;
+  const logger = loggerOptions(config, deps.logger);
   const app = Fastify({
     logger,
     bodyLimit: Math.max(trackBodyLimit, logBodyLimit),
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     frameworkErrors: answerFrameworkError,
+    // Only from these proxies do X-Forwarded-For and X-Forwarded-Proto count: they set the client
+    // address the failure and rate limits key on, and the https that makes the session cookie Secure.
+    trustProxy: config.trustProxy.length > 0 ? [...config.trustProxy] : false,
     // A slow client cannot hold a connection: headers must arrive within headersTimeout, the whole
     // request within requestTimeout, and a silent socket is closed after connectionTimeout.
-    requestTimeout: deps.requestTimeoutMs ?? 60_000,
-    connectionTimeout: (deps.requestTimeoutMs ?? 60_000) + 5_000,
+    requestTimeout: config.requestTimeoutMs,
+    connectionTimeout: config.requestTimeoutMs + 5_000,
     // Node checks those timeouts every connectionsCheckingInterval (30 s by default); check each second.
-    http: { headersTimeout: deps.headersTimeoutMs ?? 15_000, connectionsCheckingInterval: 1000 },
+    http: { headersTimeout: config.headersTimeoutMs, connectionsCheckingInterval: 1000 },
     // SDKs append `/path` to the base URL as given, so `PROMPTLAYER_BASE_URL=http://host:8787/`
     // sends `//library-track-score`; route it rather than answer 404.
     // maxParamLength: a score name (up to 512 characters, URL-encoded) is a path parameter of
@@ -98,11 +89,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.setValidatorCompiler(validatorCompiler);
   registerErrorHandling(app);
   // First among the hooks, so answers refused early (401, 413, 429) still reach an allowed page.
-  await registerCors(app, { origins: deps.corsOrigins ?? [] });
+  await registerCors(app, { origins: config.corsOrigins });
   refuseNulCharacters(app);
 
   const metrics = createMetrics({ queueDepth: () => queue.depth, processMetrics: deps.processMetrics ?? false });
-  const queue = new WriteQueue(deps.store, { maxBatch: deps.queueMaxBatch ?? 256, maxPending: deps.queueMaxPending ?? 10_000, onBatch: metrics.observeBatch });
+  const queue = new WriteQueue(deps.store, { maxBatch: config.queueMaxBatch, maxPending: config.queueMaxPending, onBatch: metrics.observeBatch });
   app.decorate('writeQueue', queue);
   app.decorateRequest('auth', null);
   app.decorateRequest('session', null);
@@ -111,12 +102,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.addHook('onClose', async () => queue.close());
 
   instrumentRequests(app, metrics);
-  await registerKeyRateLimit(app, { maxPerMinute: deps.rateLimitPerKey ?? 60_000 });
+  await registerKeyRateLimit(app, { maxPerMinute: config.rateLimitPerKey });
   await app.register(opsRoutes, { store: deps.store, metrics });
-  const auth = limitAuthFailures(keyAuthenticator(deps.store, app.log), { maxPerMinute: deps.authFailuresPerMinute ?? 60 });
+  const auth = limitAuthFailures(keyAuthenticator(deps.store, app.log), { maxPerMinute: config.authFailuresPerMinute });
   // The native API serves programs (API key) and the dashboard (session cookie + CSRF token) alike;
   // the PromptLayer routes (plDeps) stay key-only.
-  const routeDeps = { store: deps.store, queue, auth: keyOrSessionAuthenticator(auth, deps.store.accounts), trackBodyLimit, logBodyLimit, exportThreads: deps.exportThreads ?? 1 };
+  const routeDeps = { store: deps.store, queue, auth: keyOrSessionAuthenticator(auth, deps.store.accounts), trackBodyLimit, logBodyLimit, exportThreads: config.exportThreads };
   const plDeps = { ...routeDeps, auth };
   // Before the route plugins: the OpenAPI document is collected from routes as they are added.
   await registerOpenApi(app);
@@ -126,7 +117,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(scoreRoutes, routeDeps);
   await app.register(scoreAnalyticsRoutes, routeDeps);
   await app.register(requestRoutes, routeDeps);
-  await app.register(accountRoutes, { accounts: deps.store.accounts, loginFailuresPerMinute: deps.authFailuresPerMinute ?? 60 });
+  await app.register(accountRoutes, { accounts: deps.store.accounts, loginFailuresPerMinute: config.authFailuresPerMinute });
   await app.register(keyRoutes, { store: deps.store });
   await app.register(dashboardRoutes, { accounts: deps.store.accounts, dir: deps.dashboardDir });
   return app;

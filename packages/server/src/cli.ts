@@ -1,4 +1,4 @@
-import { Command, Option } from 'commander';
+import { Command } from 'commander';
 import { generateApiKey } from './auth/api-keys.js';
 import { buildApp } from './app.js';
 import { registerBackupCommands } from './commands/backup.js';
@@ -6,7 +6,8 @@ import { registerScoreCommand } from './commands/score.js';
 import { registerRequestsCommands } from './commands/requests.js';
 import { registerExportCommand } from './commands/export.js';
 import { addUserCommands, ownerSetupToken, setupUrl } from './commands/users.js';
-import { ConfigError, loadConfig, type Config } from './config.js';
+import { addSettingOptions, configFromOptions } from './cli-settings.js';
+import { ConfigError } from './config.js';
 import { TallyError } from './domain/errors.js';
 import { LIMITS } from './domain/limits.js';
 import { openStore } from './store/open-store.js';
@@ -18,17 +19,10 @@ interface StoreFlags {
   databaseUrl?: string;
 }
 
-const withStoreOptions = (cmd: Command): Command =>
-  cmd
-    .option('--data <dir>', 'data directory of the SQLite store (env TALLY_DATA_DIR)', undefined)
-    .option('--database-url <url>', 'PostgreSQL URL; without it SQLite is used (env TALLY_DATABASE_URL)', undefined);
-
-function configFrom(flags: StoreFlags & Partial<Record<keyof Config, unknown>>): Config {
-  return loadConfig({ ...flags, dataDir: flags.data, databaseUrl: flags.databaseUrl });
-}
+const withStoreOptions = (cmd: Command): Command => addSettingOptions(cmd, ['dataDir', 'databaseUrl']);
 
 async function withStore<T>(flags: StoreFlags, fn: (store: Store) => Promise<T>): Promise<T> {
-  const config = configFrom(flags);
+  const config = configFromOptions({ ...flags });
   const store = await openStore(config);
   try {
     return await fn(store);
@@ -52,7 +46,7 @@ async function issueKey(store: Store, ws: Workspace, label: string): Promise<{ i
 const iso = (ms: number | null) => (ms === null ? '-' : new Date(ms).toISOString());
 
 async function serve(flags: Record<string, unknown>): Promise<void> {
-  const config = loadConfig({ ...flags, dataDir: flags.data, databaseUrl: flags.databaseUrl });
+  const config = configFromOptions(flags);
   const store = await openStore(config);
   const created = await store.workspaces.bootstrapDefault();
   if (created) {
@@ -64,20 +58,7 @@ async function serve(flags: Record<string, unknown>): Promise<void> {
   const setupToken = await ownerSetupToken(store);
   // Before listening: the first write should not wait for SQLite's writer thread to start.
   await store.startWriter();
-  const app = await buildApp({
-    store,
-    logger: config.logLevel === 'silent' ? false : { level: config.logLevel },
-    trackBodyLimit: config.trackBodyLimit,
-    logBodyLimit: config.logBodyLimit,
-    queueMaxBatch: config.queueMaxBatch,
-    queueMaxPending: config.queueMaxPending,
-    rateLimitPerKey: config.rateLimitPerKey,
-    exportThreads: config.exportThreads,
-    authFailuresPerMinute: config.authFailuresPerMinute,
-    requestTimeoutMs: config.requestTimeoutMs,
-    corsOrigins: config.corsOrigins,
-    processMetrics: true,
-  });
+  const app = await buildApp(config, { store, processMetrics: true });
   const address = await app.listen({ host: config.host, port: config.port });
   const where = config.databaseUrl ? 'PostgreSQL' : `SQLite at ${config.dataDir}/tally.db`;
   console.log(`Tally listening on ${address} (${where})`);
@@ -116,25 +97,9 @@ async function serve(flags: Record<string, unknown>): Promise<void> {
 export function buildCli(): Command {
   const program = new Command('tally').description('Tally: self-hosted LLM request logs and their scores').showHelpAfterError();
 
-  withStoreOptions(
-    program
-      .command('serve')
-      .description('run the HTTP service (SQLite under --data unless --database-url is given)')
-      .option('--host <host>', 'address to listen on (env TALLY_HOST)', undefined)
-      .addOption(new Option('--port <port>', 'port to listen on, 0 for any free one (env TALLY_PORT)'))
-      .addOption(new Option('--sqlite-synchronous <mode>', 'FULL survives power loss, NORMAL only crashes (env TALLY_SQLITE_SYNCHRONOUS)').choices(['FULL', 'NORMAL']))
-      .option('--track-body-limit <bytes>', `body limit of the track routes (env TALLY_TRACK_BODY_LIMIT, default ${LIMITS.trackBodyBytes})`)
-      .option('--log-body-limit <bytes>', `body limit of the log routes (env TALLY_LOG_BODY_LIMIT, default ${LIMITS.logBodyBytes})`)
-      .option('--log-level <level>', 'fatal, error, warn, info, debug or silent (env TALLY_LOG_LEVEL)')
-      .option('--rate-limit-per-key <n>', 'requests per API key per minute, 0 for no limit (env TALLY_RATE_LIMIT_PER_KEY, default 60000)')
-      .option('--auth-failures-per-minute <n>', 'failed authentications per client address per minute (env TALLY_AUTH_FAILURES_PER_MINUTE, default 60)')
-      .option('--request-timeout-ms <ms>', 'most time one request may take (env TALLY_REQUEST_TIMEOUT_MS, default 60000)')
-      .option('--export-threads <n>', 'threads one export is split among, 1 to 16 (env TALLY_EXPORT_THREADS, default 1)')
-      .option(
-        '--cors-origins <origins>',
-        'comma-separated exact origins (e.g. https://app.example.com,http://localhost:5173) whose web pages may call the API with an API key (X-API-KEY); never with cookies, never the dashboard (env TALLY_CORS_ORIGINS, default none: no CORS headers)',
-      ),
-  ).action((opts: Record<string, unknown>) => serve(opts));
+  addSettingOptions(program.command('serve').description('run the HTTP service (SQLite under --data unless --database-url is given)')).action(
+    (opts: Record<string, unknown>) => serve(opts),
+  );
 
   const workspaces = program.command('workspaces').description('create and list workspaces');
   withStoreOptions(workspaces.command('create').argument('<name>', 'workspace name').description('create a workspace')).action(

@@ -5,6 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildApp } from '../src/app.js';
+import { configWith } from '../src/config.js';
 import { createSetupToken } from '../src/auth/sessions.js';
 import { inviteUser, ownerSetupToken } from '../src/commands/users.js';
 import { openStore } from '../src/store/open-store.js';
@@ -239,7 +240,7 @@ for (const backend of BACKENDS) {
     it('private dashboard pages answer 401 without a session and 200 with one; /login is public', async () => {
       const dir = mkdtempSync(join(tmpdir(), 'tally-dash-'));
       writeFileSync(join(dir, 'index.html'), '<!doctype html><title>Tally</title><div id="root"></div>');
-      const app = await buildApp({ store: t.store, logger: false, dashboardDir: dir });
+      const app = await buildApp(configWith(), { store: t.store, logger: false, dashboardDir: dir });
       try {
         const anon = await app.inject({ method: 'GET', url: '/requests' });
         assert.equal(anon.statusCode, 401);
@@ -291,7 +292,7 @@ for (const backend of BACKENDS) {
         assert.match(missing.stderr, /--workspace: no workspace named "nope"/);
 
         const store = await openStore({ databaseUrl: loc.databaseUrl, dataDir: loc.dataDir });
-        const app = await buildApp({ store, logger: false });
+        const app = await buildApp(configWith(), { store, logger: false });
         try {
           const info = await app.inject({ method: 'GET', url: `/ui/api/setup/${m[1]}` });
           assert.equal(info.statusCode, 200);

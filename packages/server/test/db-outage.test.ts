@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { describe, it } from 'node:test';
 import { buildApp } from '../src/app.js';
+import { configWith } from '../src/config.js';
 import { openStore } from '../src/store/open-store.js';
 import { BACKENDS } from './helpers/backends.js';
 import { privatePostgresUnavailable, startPrivatePostgres } from './helpers/private-postgres.js';
@@ -177,7 +178,7 @@ for (const backend of BACKENDS) {
         const file = join(dir, 'tally.db');
         const store = await openStore({ dataDir: dir });
         const logs = captureLogs();
-        const app = await buildApp({ store, logger: logs.logger });
+        const app = await buildApp(configWith(), { store, logger: logs.logger });
         let locked = false;
         try {
           const ws = await addWorkspace(store, 'ro');
@@ -224,7 +225,7 @@ for (const backend of BACKENDS) {
         mkdirSync(data);
         const store = await openStore({ dataDir: data });
         const logs = captureLogs();
-        const app = await buildApp({ store, logger: logs.logger });
+        const app = await buildApp(configWith(), { store, logger: logs.logger });
         try {
           const ws = await addWorkspace(store, 'full');
           const headers = { 'x-api-key': ws.key };

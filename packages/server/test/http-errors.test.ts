@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { buildApp } from '../src/app.js';
+import { configWith } from '../src/config.js';
 import { BACKENDS, freshStore } from './helpers/backends.js';
 import { addWorkspace, createTestApp, logBody, logRequest, type TestApp } from './helpers/test-app.js';
 
@@ -86,7 +87,7 @@ for (const backend of BACKENDS) {
         throw new Error('disk on fire: /var/secret/path');
       };
       Object.defineProperty(broken, 'requests', { value: requests });
-      const app = await buildApp({ store: broken, logger: { level: 'info', stream } });
+      const app = await buildApp(configWith(), { store: broken, logger: { level: 'info', stream } });
       try {
         const ws = await addWorkspace(fresh.store, 'w');
         const res = await app.inject({ method: 'GET', url: '/api/public/v2/requests/1', headers: { 'x-api-key': ws.key } });
@@ -103,7 +104,7 @@ for (const backend of BACKENDS) {
       const fresh = await freshStore(backend);
       const lines: string[] = [];
       const stream = new Writable({ write: (chunk, _enc, done) => { lines.push(String(chunk)); done(); } });
-      const app = await buildApp({ store: fresh.store, logger: { level: 'debug', stream } });
+      const app = await buildApp(configWith(), { store: fresh.store, logger: { level: 'debug', stream } });
       try {
         const ws = await addWorkspace(fresh.store, 'w');
         const secretPrompt = 'PROMPT-BODY-7f3a9c';

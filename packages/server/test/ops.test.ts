@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { buildApp } from '../src/app.js';
+import { configWith } from '../src/config.js';
 import { classifyDatabaseError, DatabaseUnavailableError } from '../src/store/database-errors.js';
 import type { Store } from '../src/store/store.js';
 import { BACKENDS } from './helpers/backends.js';
@@ -60,7 +61,7 @@ for (const backend of BACKENDS) {
         () => Promise.reject(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' })),
         () => new Promise<void>(() => {}),
       ]) {
-        const app = await buildApp({ store: withPing(t.store, ping), logger: false });
+        const app = await buildApp(configWith(), { store: withPing(t.store, ping), logger: false });
         try {
           const started = Date.now();
           const ready = await app.inject({ method: 'GET', url: '/readyz' });

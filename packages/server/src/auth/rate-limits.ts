@@ -16,7 +16,7 @@ export interface AuthFailureLimit {
  * Wraps an authenticator: an address that failed authentication `maxPerMinute` times in the current
  * one-minute window is answered 429 with `Retry-After` (until the window ends) before its key is
  * even looked up. Counters live in this process: behind a load balancer each instance counts its
- * own, and the client address is the socket's (set Fastify's trustProxy to use X-Forwarded-For).
+ * own, and the client address is the socket's, or X-Forwarded-For's from a proxy --trust-proxy names.
  */
 export function limitAuthFailures(
   authenticate: (request: FastifyRequest) => Promise<void>,

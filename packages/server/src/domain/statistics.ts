@@ -1,5 +1,4 @@
-import tCdf from '@stdlib/stats-base-dists-t-cdf';
-import tQuantile from '@stdlib/stats-base-dists-t-quantile';
+import { tCdf, tQuantile } from './t-distribution.js';
 import { SCORE_MAX, SCORE_MIN } from './score.js';
 
 /**

@@ -1,6 +1,5 @@
-import type { AppDeps } from '../../src/app.js';
 import type { Backend } from '../../src/store/types.js';
-import { createTestApp, type TestApp } from './test-app.js';
+import { createTestApp, type TestApp, type TestAppOptions } from './test-app.js';
 
 export interface LiveApp extends TestApp {
   /** `http://127.0.0.1:<port>`, no trailing slash: what an SDK's base URL option takes. */
@@ -11,7 +10,7 @@ export interface LiveApp extends TestApp {
  * A test app that also listens on a free loopback port, for clients that speak real HTTP (the
  * official SDKs, our SDK). `close` stops the listener and drops the store.
  */
-export async function createLiveApp(backend: Backend, deps: Partial<AppDeps> = {}): Promise<LiveApp> {
+export async function createLiveApp(backend: Backend, deps: TestAppOptions = {}): Promise<LiveApp> {
   const t = await createTestApp(backend, deps);
   try {
     const baseURL = await t.app.listen({ port: 0, host: '127.0.0.1' });

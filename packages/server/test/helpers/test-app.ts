@@ -1,6 +1,7 @@
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
 import { buildApp, type AppDeps } from '../../src/app.js';
 import { generateApiKey } from '../../src/auth/api-keys.js';
+import { configWith, SETTINGS, type Config } from '../../src/config.js';
 import type { Store } from '../../src/store/store.js';
 import type { Backend, Workspace } from '../../src/store/types.js';
 import { freshStore, type StoreLocationForTest } from './backends.js';
@@ -38,10 +39,22 @@ export async function addWorkspace(store: Store, name: string): Promise<TestWork
   return { workspace, ...(await addApiKey(store, workspace.id, 'test')) };
 }
 
+/** Settings that differ from the defaults, and the app's other dependencies besides its store. */
+export type TestAppOptions = Partial<Config> & Omit<Partial<AppDeps>, 'store'>;
+
+/** Splits test options into the configuration (defaults, validated) and the other dependencies. */
+export function splitTestOptions(opts: TestAppOptions): { config: Config; deps: Omit<AppDeps, 'store'> } {
+  const settings: Record<string, unknown> = {};
+  const deps: Record<string, unknown> = { logger: false };
+  for (const [k, v] of Object.entries(opts)) (k in SETTINGS ? settings : deps)[k] = v;
+  return { config: configWith(settings as Partial<Config>), deps: deps as Omit<AppDeps, 'store'> };
+}
+
 /** An in-process app (no port) over a fresh store of the given backend, with two workspaces. */
-export async function createTestApp(backend: Backend, deps: Partial<AppDeps> = {}): Promise<TestApp> {
+export async function createTestApp(backend: Backend, opts: TestAppOptions = {}): Promise<TestApp> {
   const fresh = await freshStore(backend);
-  const app = await buildApp({ store: fresh.store, logger: false, ...deps });
+  const { config, deps } = splitTestOptions(opts);
+  const app = await buildApp(config, { store: fresh.store, ...deps });
   const alpha = await addWorkspace(fresh.store, 'alpha');
   const other = await addWorkspace(fresh.store, 'other');
   const headersFor = (key: string | null | undefined) => (key === null ? {} : { 'x-api-key': key ?? alpha.key });

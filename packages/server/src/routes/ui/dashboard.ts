@@ -28,9 +28,11 @@ const CSP = [
 ].join('; ');
 
 /**
- * Serves the built dashboard: hashed assets under `/assets/` (cached forever) and index.html for
- * each client route. A private page without a session answers 401 (with the same app shell, which
- * shows the sign-in form): nothing about the workspace is in it.
+ * Serves the built dashboard: hashed assets under `/assets/` (cached forever, each sent as its
+ * prebuilt .br or .gz when the client accepts one) and index.html for each client route, which
+ * browsers must revalidate: after an upgrade it names assets the old one did not. A private page
+ * without a session answers 401 (with the same app shell, which shows the sign-in form): nothing
+ * about the workspace is in it.
  */
 export async function dashboardRoutes(app: FastifyInstance, opts: { accounts: Accounts; dir?: string }): Promise<void> {
   const dir = opts.dir ?? DEFAULT_DASHBOARD_DIR;
@@ -38,8 +40,10 @@ export async function dashboardRoutes(app: FastifyInstance, opts: { accounts: Ac
     root: join(dir, 'assets'),
     prefix: '/assets/',
     index: false,
+    // File names carry a hash of their content: a name never changes what it holds.
     immutable: true,
     maxAge: '365d',
+    preCompressed: true,
   });
 
   const page = (privatePage: boolean) => async (req: FastifyRequest, reply: FastifyReply) => {
@@ -48,7 +52,8 @@ export async function dashboardRoutes(app: FastifyInstance, opts: { accounts: Ac
       return reply.code(503).type('text/plain; charset=utf-8').send('The dashboard is not built: run `npm run build` at the repository root.\n');
     }
     if (privatePage && !(await loadSession(opts.accounts, req, { csrf: false }))) reply.code(401);
-    return reply.sendFile('index.html', dir);
+    // cacheControl: false, or the static plugin's year-long immutable header replaces no-cache.
+    return reply.sendFile('index.html', dir, { cacheControl: false });
   };
   for (const url of PUBLIC_PAGES) app.get(url, { schema: { hide: true } }, page(false));
   for (const url of PRIVATE_PAGES) app.get(url, { schema: { hide: true } }, page(true));
