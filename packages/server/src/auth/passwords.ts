@@ -7,9 +7,6 @@ const KEY_LEN = 64;
 const SALT_LEN = 16;
 const MAX_MEM = 64 * 1024 * 1024;
 
-export const PASSWORD_MIN = 10;
-export const PASSWORD_MAX = 1024;
-
 /**
  * scrypt runs on libuv's thread pool (4 threads unless UV_THREADPOOL_SIZE says otherwise), which
  * file reads, DNS and zlib share: a flood of logins queued there made a 32 ms asset take seconds.
@@ -78,11 +75,4 @@ export async function verifyPassword(password: string, stored: string | null): P
   const expected = Buffer.from(parts[5]!, 'base64');
   const key = await derive(password, salt, { N, r, p });
   return key.length === expected.length && timingSafeEqual(key, expected);
-}
-
-/** The password rule, as a problem message, or null when the password is acceptable. */
-export function passwordProblem(password: string): string | null {
-  if (password.length < PASSWORD_MIN) return `must be at least ${PASSWORD_MIN} characters`;
-  if (password.length > PASSWORD_MAX) return `must be at most ${PASSWORD_MAX} characters`;
-  return null;
 }
