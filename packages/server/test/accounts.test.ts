@@ -47,7 +47,7 @@ for (const backend of BACKENDS) {
 
       const weak = await t.inject({ method: 'POST', url: `/ui/api/setup/${token}`, payload: { email: 'owner@example.com', password: 'short' } });
       assert.equal(weak.statusCode, 400);
-      assert.match(weak.json().message, /^password: must be at least 10 characters/);
+      assert.match(weak.json().message, /^password: must be at least 15 characters/);
 
       const res = await t.inject({ method: 'POST', url: `/ui/api/setup/${token}`, payload: { email: 'Owner@Example.com', password: PASSWORD } });
       assert.equal(res.statusCode, 200, res.body);

@@ -58,8 +58,8 @@ export function SetupPage({ token, onSignedIn }: { token: string; onSignedIn: (s
           </label>
         )}
         <label>
-          Password (at least 10 characters)
-          <input type="password" name="password" autoComplete="new-password" required minLength={10} value={password} onChange={(e) => setPassword(e.target.value)} />
+          Password (at least 15 characters; a phrase of your own)
+          <input type="password" name="password" autoComplete="new-password" required minLength={15} value={password} onChange={(e) => setPassword(e.target.value)} />
         </label>
         <label>
           Repeat the password

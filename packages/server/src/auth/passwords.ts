@@ -1,4 +1,5 @@
 import { randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from 'node:crypto';
+import { TallyError } from '../domain/errors.js';
 
 // scrypt's recommended interactive cost (N=2^15, r=8, p=1): about 50 ms and 32 MiB per hash.
 const PARAMS = { N: 32768, r: 8, p: 1 } as const;
@@ -6,12 +7,39 @@ const KEY_LEN = 64;
 const SALT_LEN = 16;
 const MAX_MEM = 64 * 1024 * 1024;
 
-export const PASSWORD_MIN = 10;
-export const PASSWORD_MAX = 1024;
+/**
+ * scrypt runs on libuv's thread pool (4 threads unless UV_THREADPOOL_SIZE says otherwise), which
+ * file reads, DNS and zlib share: a flood of logins queued there made a 32 ms asset take seconds.
+ * So at most half the pool derives at once, and only so many more wait; past that a login is
+ * answered 503 with Retry-After rather than queued without bound.
+ */
+const POOL_THREADS = Number(process.env.UV_THREADPOOL_SIZE) || 4;
+export const SCRYPT_CONCURRENCY = Math.max(1, Math.floor(POOL_THREADS / 2));
+export const SCRYPT_QUEUE = 64;
+let running = 0;
+const queued: (() => void)[] = [];
+
+async function withScryptSlot<T>(fn: () => Promise<T>): Promise<T> {
+  if (running >= SCRYPT_CONCURRENCY) {
+    if (queued.length >= SCRYPT_QUEUE) throw new TallyError('unavailable', 'password: too many sign-ins are being checked right now; retry in 1 s', { retryAfter: 1 });
+    // The slot is handed over by the check that ends (running stays counted).
+    await new Promise<void>((resolve) => queued.push(resolve));
+  } else running++;
+  try {
+    return await fn();
+  } finally {
+    const next = queued.shift();
+    if (next) next();
+    else running--;
+  }
+}
 
 function derive(password: string, salt: Buffer, opts: ScryptOptions): Promise<Buffer> {
-  return new Promise((resolve, reject) =>
-    scrypt(password.normalize('NFKC'), salt, KEY_LEN, { ...opts, maxmem: MAX_MEM }, (err, key) => (err ? reject(err) : resolve(key))),
+  return withScryptSlot(
+    () =>
+      new Promise<Buffer>((resolve, reject) =>
+        scrypt(password.normalize('NFKC'), salt, KEY_LEN, { ...opts, maxmem: MAX_MEM }, (err, key) => (err ? reject(err) : resolve(key))),
+      ),
   );
 }
 
@@ -32,7 +60,11 @@ let decoy: Promise<string> | null = null;
 /** Checks a password against a stored hash in constant time; a null hash (no such user) is false. */
 export async function verifyPassword(password: string, stored: string | null): Promise<boolean> {
   if (stored === null) {
-    decoy ??= hashPassword(randomBytes(16).toString('hex'));
+    // A decoy that failed (the scrypt queue was full) is made again next time.
+    decoy ??= hashPassword(randomBytes(16).toString('hex')).catch((err: unknown) => {
+      decoy = null;
+      throw err;
+    });
     await verifyPassword(password, await decoy);
     return false;
   }
@@ -43,11 +75,4 @@ export async function verifyPassword(password: string, stored: string | null): P
   const expected = Buffer.from(parts[5]!, 'base64');
   const key = await derive(password, salt, { N, r, p });
   return key.length === expected.length && timingSafeEqual(key, expected);
-}
-
-/** The password rule, as a problem message, or null when the password is acceptable. */
-export function passwordProblem(password: string): string | null {
-  if (password.length < PASSWORD_MIN) return `must be at least ${PASSWORD_MIN} characters`;
-  if (password.length > PASSWORD_MAX) return `must be at most ${PASSWORD_MAX} characters`;
-  return null;
 }

@@ -12,42 +12,91 @@ export interface AuthFailureLimit {
   maxPerMinute: number;
 }
 
+/** One client address: its failures in the current window, and its checks still running. */
+interface AddressState {
+  failures: number;
+  /** When the failure window ends; 0 before the first failure. */
+  resetAt: number;
+  pending: number;
+  /** Checks waiting for a pending one to end before they may start. */
+  waiters: (() => void)[];
+}
+
 /**
  * Wraps an authenticator: an address that failed authentication `maxPerMinute` times in the current
  * one-minute window is answered 429 with `Retry-After` (until the window ends) before its key is
  * even looked up. Counters live in this process: behind a load balancer each instance counts its
  * own, and the client address is the socket's, or X-Forwarded-For's from a proxy --trust-proxy names.
+ *
+ * A check counts against the limit from the moment it starts, not when it fails: an address may
+ * have at most `maxPerMinute` failures and running checks together, so 300 wrong passwords sent at
+ * once meet 60 checks and 240 refusals, not 300 checks (each an expensive scrypt, or a database
+ * round trip for a key) that all fail before the first failure is counted. A check beyond that
+ * waits for a running one to end rather than being refused: a valid client sending many requests
+ * at once (a cold key cache) is only held for one lookup.
  */
 export function limitAuthFailures(
   authenticate: (request: FastifyRequest) => Promise<void>,
   opts: AuthFailureLimit,
 ): (request: FastifyRequest) => Promise<void> {
   if (opts.maxPerMinute <= 0) return authenticate;
-  const failures = new Map<string, { count: number; resetAt: number }>();
+  const max = opts.maxPerMinute;
+  const addresses = new Map<string, AddressState>();
+  const idle = (a: AddressState, now: number) => a.pending === 0 && a.waiters.length === 0 && a.resetAt <= now;
   const sweep = (now: number) => {
-    for (const [ip, f] of failures) if (f.resetAt <= now) failures.delete(ip);
-    for (const ip of failures.keys()) {
-      if (failures.size < MAX_TRACKED) break;
-      failures.delete(ip);
+    for (const [ip, a] of addresses) if (idle(a, now)) addresses.delete(ip);
+    for (const [ip, a] of addresses) {
+      if (addresses.size < MAX_TRACKED) break;
+      if (a.pending === 0 && a.waiters.length === 0) addresses.delete(ip);
     }
   };
-  return async function authenticateLimited(request) {
-    const now = Date.now();
-    const entry = failures.get(request.ip);
-    if (entry && entry.resetAt > now && entry.count >= opts.maxPerMinute) {
-      const wait = Math.ceil((entry.resetAt - now) / 1000);
-      throw new TallyError('rate_limited', `authentication: too many failed attempts from this address; retry in ${wait} s`, { retryAfter: wait });
+  const stateOf = (ip: string, now: number): AddressState => {
+    let a = addresses.get(ip);
+    if (!a) {
+      if (addresses.size >= MAX_TRACKED) sweep(now);
+      a = { failures: 0, resetAt: 0, pending: 0, waiters: [] };
+      addresses.set(ip, a);
     }
+    if (a.resetAt !== 0 && a.resetAt <= now) {
+      a.failures = 0;
+      a.resetAt = 0;
+    }
+    return a;
+  };
+  return async function authenticateLimited(request) {
+    const ip = request.ip;
+    let a = stateOf(ip, Date.now());
+    for (;;) {
+      const now = Date.now();
+      if (a.failures >= max) {
+        const wait = Math.max(1, Math.ceil((a.resetAt - now) / 1000));
+        throw new TallyError('rate_limited', `authentication: too many failed attempts from this address; retry in ${wait} s`, { retryAfter: wait });
+      }
+      if (a.failures + a.pending < max) break;
+      await new Promise<void>((resolve) => a.waiters.push(resolve));
+      a = stateOf(ip, Date.now());
+    }
+    a.pending++;
+    let failed = false;
     try {
       await authenticate(request);
     } catch (err) {
-      if (err instanceof TallyError && err.code === 'unauthorized') {
-        if (failures.size >= MAX_TRACKED) sweep(now);
-        const current = failures.get(request.ip);
-        if (current && current.resetAt > now) current.count++;
-        else failures.set(request.ip, { count: 1, resetAt: now + WINDOW_MS });
-      }
+      failed = err instanceof TallyError && err.code === 'unauthorized';
       throw err;
+    } finally {
+      a.pending--;
+      if (failed) {
+        const now = Date.now();
+        if (a.resetAt <= now) {
+          a.failures = 0;
+          a.resetAt = now + WINDOW_MS;
+        }
+        a.failures++;
+      }
+      // Each waiter looks again: admitted, refused (the failures reached the limit) or waiting on.
+      const waiters = a.waiters.splice(0);
+      for (const wake of waiters) wake();
+      if (idle(a, Date.now()) && a.failures === 0) addresses.delete(ip);
     }
   };
 }

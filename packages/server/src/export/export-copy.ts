@@ -8,8 +8,11 @@
  * PostgreSQL's CSV quotes a value exactly when csvField does (it holds a comma, a double quote, CR
  * or LF), doubling quotes the same way, with one difference: it writes an empty string as `""` to
  * tell it from NULL, where the export writes nothing for both. Times are stored as epoch
- * milliseconds and prices as float8, so those cells are rewritten.
+ * milliseconds and prices as float8, so those cells are rewritten; a text cell a spreadsheet would
+ * read as a formula gets csvField's leading `'` (passOn). The content cells are JSON text, which
+ * starts with `{`, `[`, `"`, a letter or a digit, or is a negative number: never a formula.
  */
+import { looksLikeFormula } from '../domain/csv.js';
 import { toIso } from '../domain/timestamps.js';
 import { COPY_COLUMNS } from '../store/search.js';
 import type { RequestDetails } from '../store/types.js';
@@ -206,16 +209,45 @@ function integerAt(buf: Buffer, start: number, end: number): number {
 /** Whether cell k of the row is PostgreSQL's empty string, `""`. */
 const emptyString = (r: CopyRow, k: number) => r.at[k + 1]! - r.at[k]! === 3 && r.buf[r.at[k]!] === QUOTE;
 
-/** Cells k..last of the row as they are, each followed by its comma; an empty string (`""`) as nothing. */
+// First bytes a spreadsheet takes for a formula (csv.ts looksLikeFormula): = + - @ TAB CR.
+const FORMULA_BYTES = new Set([0x3d, 0x2b, 0x2d, 0x40, 0x09, 0x0d]);
+
+/**
+ * Where cell k's text starts when it must get csvField's leading `'` (it would read as a formula),
+ * or -1. Only a cell starting with one of FORMULA_BYTES is decoded, to tell `-12` from `-1+2`.
+ */
+function formulaAt(r: CopyRow, k: number): number {
+  const start = r.at[k]!;
+  const end = r.at[k + 1]! - 1;
+  const quoted = r.buf[start] === QUOTE;
+  const first = quoted ? start + 1 : start;
+  if (first >= end || !FORMULA_BYTES.has(r.buf[first]!)) return -1;
+  const text = quoted ? r.buf.toString('utf8', start + 1, end - 1).replaceAll('""', '"') : r.buf.toString('utf8', start, end);
+  return looksLikeFormula(text) ? first : -1;
+}
+
+/**
+ * Cells k..last of the row as they are, each followed by its comma; an empty string (`""`) as
+ * nothing, and a cell a spreadsheet would read as a formula with a `'` in front, as csvField does.
+ */
 function passOn(out: ByteChunks, r: CopyRow, k: number, last: number): void {
+  // `from`: the first byte not yet written.
+  let from = r.at[k]!;
   for (let j = k; j <= last; j++) {
     if (emptyString(r, j)) {
-      out.bytes(r.buf, r.at[k]!, r.at[j]!);
+      out.bytes(r.buf, from, r.at[j]!);
       out.ascii(',');
-      k = j + 1;
+      from = r.at[j + 1]!;
+      continue;
+    }
+    const at = formulaAt(r, j);
+    if (at !== -1) {
+      out.bytes(r.buf, from, at);
+      out.ascii("'");
+      from = at;
     }
   }
-  out.bytes(r.buf, r.at[k]!, r.at[last + 1]!);
+  out.bytes(r.buf, from, r.at[last + 1]!);
 }
 
 /** Rows of the COPY, their ids, and their details being read. */

@@ -35,6 +35,11 @@ const PG_STATES: Record<string, string> = {
   '57P01': 'server shutting down',
   '57P02': 'server crashed',
   '57P03': 'server is starting up or shutting down',
+  '57P04': 'database was dropped',
+  '57P05': 'connection ended for idling',
+  // The database named in the URL is gone (renamed or dropped): an operator can bring it back
+  // without restarting Tally, as with a stopped server.
+  '3D000': 'database does not exist',
   '57014': 'query timed out',
   '53100': 'disk is full',
   '53200': 'out of memory',

@@ -1,7 +1,8 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { limitAuthFailures } from '../../auth/rate-limits.js';
-import { hashPassword, passwordProblem, PASSWORD_MAX, verifyPassword } from '../../auth/passwords.js';
+import { passwordProblem, PASSWORD_MAX } from '../../auth/password-policy.js';
+import { hashPassword, verifyPassword } from '../../auth/passwords.js';
 import { endSession, hashSecret, loadSession, sessionAuthenticator, startSession } from '../../auth/sessions.js';
 import { invalidField, TallyError } from '../../domain/errors.js';
 import { ErrorBody } from '../../schemas/common.js';
@@ -28,8 +29,8 @@ function normalizeEmail(raw: string): string {
   return email;
 }
 
-function checkPassword(password: string): void {
-  const problem = passwordProblem(password);
+function checkPassword(password: string, email: string | null | undefined): void {
+  const problem = passwordProblem(password, { email });
   if (problem) throw invalidField('password', problem);
 }
 
@@ -93,7 +94,7 @@ export const accountRoutes: FastifyPluginAsyncTypebox<{ accounts: Accounts; logi
       const tokenHash = hashSecret(req.params.token);
       const t = await accounts.findSetupToken(tokenHash, Date.now());
       if (!t) throw INVALID_LINK();
-      checkPassword(req.body.password);
+      checkPassword(req.body.password, req.body.email ?? t.email);
       let email: string;
       if (t.purpose === 'owner') {
         if (req.body.email === undefined) throw invalidField('email', 'is required');

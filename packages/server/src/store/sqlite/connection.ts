@@ -1,19 +1,19 @@
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
 import SQLite from 'better-sqlite3';
 import { Kysely, SqliteDialect, sql } from 'kysely';
 import { withOutageErrors } from '../database-errors.js';
 import type { Database } from '../schema.js';
+import { createPrivateFile, privateSideFiles } from './private-files.js';
 import { withStatementCache } from './statement-cache.js';
 
 export type Synchronous = 'FULL' | 'NORMAL';
 
 /** A connection as Tally uses every one: WAL, the chosen fsync policy, foreign keys, a lock wait. */
 export function openConnection(file: string, synchronous: Synchronous): SQLite.Database {
-  mkdirSync(dirname(file), { recursive: true });
+  createPrivateFile(file);
   const conn = new SQLite(file);
   try {
     conn.pragma('journal_mode = WAL');
+    privateSideFiles(file);
     conn.pragma(`synchronous = ${synchronous}`);
     conn.pragma('foreign_keys = ON');
     // The CLI may write while a server runs on the same file: wait for its lock instead of failing.

@@ -1,6 +1,7 @@
-import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, renameSync, rmSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import SQLite from 'better-sqlite3';
+import { createPrivateFile } from './private-files.js';
 
 /**
  * Every process that opens a SQLite store holds a SHARED lock on this side file for as long as the
@@ -12,6 +13,7 @@ const inUseFile = (dbFile: string) => `${dbFile}-in-use`;
 
 /** Marks the store as in use until the returned function is called. */
 export function holdInUseLock(dbFile: string): () => void {
+  createPrivateFile(inUseFile(dbFile));
   const lock = new SQLite(inUseFile(dbFile));
   lock.exec('BEGIN');
   lock.prepare('select count(*) from sqlite_master').get();
@@ -25,6 +27,7 @@ export function holdInUseLock(dbFile: string): () => void {
 
 /** Takes the exclusive side lock when no process has the store open; null when one has. */
 function tryExclusive(dbFile: string): (() => void) | null {
+  createPrivateFile(inUseFile(dbFile));
   const lock = new SQLite(inUseFile(dbFile), { timeout: 0 });
   try {
     lock.exec('BEGIN EXCLUSIVE');
@@ -80,6 +83,8 @@ export async function backupSqlite(dbFile: string, target: string): Promise<Stor
   const tmp = join(dirname(target), `.${basename(target)}.partial-${process.pid}`);
   const source = new SQLite(dbFile, { fileMustExist: true });
   try {
+    // A backup holds what the store holds: owner-only, like the store.
+    createPrivateFile(tmp);
     source.pragma('busy_timeout = 5000');
     await source.backup(tmp, { progress: () => PAGES_PER_STEP });
   } catch (err) {
@@ -128,7 +133,6 @@ export async function restoreSqlite(source: string, dbFile: string, opts: Restor
   } finally {
     src.close();
   }
-  mkdirSync(dirname(dbFile), { recursive: true });
   const release = tryExclusive(dbFile);
   if (!release) throw new BackupError(`the store ${dbFile} is in use by a running server or command; stop it first`);
   try {
@@ -149,6 +153,7 @@ export async function restoreSqlite(source: string, dbFile: string, opts: Restor
     const tmp = `${dbFile}.restoring-${process.pid}`;
     const from = new SQLite(source, { readonly: true, fileMustExist: true });
     try {
+      createPrivateFile(tmp);
       await from.backup(tmp);
     } catch (err) {
       rmSync(tmp, { force: true });

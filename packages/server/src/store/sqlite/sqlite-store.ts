@@ -2,6 +2,7 @@ import SQLite from 'better-sqlite3';
 import { SqlStore, type BackendTraits } from '../sql-store.js';
 import { immediateTransaction, kyselyOver, openConnection, type Synchronous } from './connection.js';
 import { SQLITE_WRITE_SQL } from './hot-statements.js';
+import { createPrivateFile } from './private-files.js';
 import { holdInUseLock } from './sqlite-backup.js';
 import { WriterConnection } from './writer-client.js';
 
@@ -29,6 +30,7 @@ const MIGRATION_DIALECT: BackendTraits['migrationDialect'] = {
  * its holder exits, even by a crash. Waiting polls instead of blocking, so the event loop runs on.
  */
 async function withFileLock<T>(lockFile: string, fn: () => Promise<T>): Promise<T> {
+  createPrivateFile(lockFile);
   const lock = new SQLite(lockFile, { timeout: 0 });
   try {
     const deadline = Date.now() + LOCK_WAIT_MS;
