@@ -8,7 +8,10 @@ import { registerCors } from './routes/cors.js';
 import { LIMITS } from './domain/limits.js';
 import { WriteQueue } from './ingest/write-queue.js';
 import { createMetrics, instrumentRequests } from './metrics.js';
-import { answerFrameworkError, registerErrorHandling } from './routes/error-handler.js';
+import { answerClientError, answerFrameworkError, registerErrorHandling } from './routes/error-handler.js';
+import { parseJsonWithDepthLimit } from './routes/json-body.js';
+import { checkKeyBeforeBody } from './routes/key-before-body.js';
+import { drainRefusedBodies } from './routes/refused-body.js';
 import { refuseNulCharacters } from './routes/nul-guard.js';
 import { registerOpenApi } from './routes/openapi.js';
 import { opsRoutes } from './routes/ops.js';
@@ -78,10 +81,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const logger = deps.logger === undefined || deps.logger === false ? false : deps.logger === true ? { serializers } : { serializers, ...deps.logger };
   const app = Fastify({
     logger,
-    bodyLimit: Math.max(trackBodyLimit, logBodyLimit),
+    // Routes that take large bodies (logs, scores, searches) set their own limit.
+    bodyLimit: LIMITS.smallBodyBytes,
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     frameworkErrors: answerFrameworkError,
+    clientErrorHandler: answerClientError,
     // A slow client cannot hold a connection: headers must arrive within headersTimeout, the whole
     // request within requestTimeout, and a silent socket is closed after connectionTimeout.
     requestTimeout: deps.requestTimeoutMs ?? 60_000,
@@ -100,6 +105,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   // First among the hooks, so answers refused early (401, 413, 429) still reach an allowed page.
   await registerCors(app, { origins: deps.corsOrigins ?? [] });
   refuseNulCharacters(app);
+  parseJsonWithDepthLimit(app, { maxDepth: LIMITS.jsonDepth });
+  drainRefusedBodies(app, { maxBytes: LIMITS.drainBytes });
 
   const metrics = createMetrics({ queueDepth: () => queue.depth, processMetrics: deps.processMetrics ?? false });
   const queue = new WriteQueue(deps.store, { maxBatch: deps.queueMaxBatch ?? 256, maxPending: deps.queueMaxPending ?? 10_000, onBatch: metrics.observeBatch });
@@ -118,6 +125,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   // the PromptLayer routes (plDeps) stay key-only.
   const routeDeps = { store: deps.store, queue, auth: keyOrSessionAuthenticator(auth, deps.store.accounts), trackBodyLimit, logBodyLimit, exportThreads: deps.exportThreads ?? 1 };
   const plDeps = { ...routeDeps, auth };
+  checkKeyBeforeBody(app, [auth, routeDeps.auth]);
   // Before the route plugins: the OpenAPI document is collected from routes as they are added.
   await registerOpenApi(app);
   await app.register(trackRoutes, plDeps);

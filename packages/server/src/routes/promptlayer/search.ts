@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { readPromptLayerSearch } from '../../domain/promptlayer-search.js';
+import { LIMITS } from '../../domain/limits.js';
 import { ErrorBody } from '../../schemas/common.js';
 import { PromptLayerSearchBody, PromptLayerSearchReply } from '../../schemas/search.js';
 import type { RouteDeps } from '../deps.js';
@@ -13,6 +14,7 @@ export const promptLayerSearchRoutes: FastifyPluginAsyncTypebox<RouteDeps> = asy
     '/api/public/v2/requests/search',
     {
       preValidation: auth,
+      bodyLimit: LIMITS.searchBodyBytes,
       schema: {
         tags: ['promptlayer'],
         summary: 'Search requests (PromptLayer filter_group format); items carry their scores',
