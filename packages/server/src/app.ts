@@ -5,9 +5,13 @@ import { keyAuthenticator } from './auth/key-auth.js';
 import { limitAuthFailures, registerKeyRateLimit } from './auth/rate-limits.js';
 import { keyOrSessionAuthenticator } from './auth/sessions.js';
 import { registerCors } from './routes/cors.js';
+import { LIMITS } from './domain/limits.js';
 import { WriteQueue } from './ingest/write-queue.js';
 import { createMetrics, instrumentRequests } from './metrics.js';
-import { answerFrameworkError, registerErrorHandling } from './routes/error-handler.js';
+import { answerClientError, answerFrameworkError, registerErrorHandling } from './routes/error-handler.js';
+import { parseJsonWithDepthLimit } from './routes/json-body.js';
+import { checkKeyBeforeBody } from './routes/key-before-body.js';
+import { drainRefusedBodies } from './routes/refused-body.js';
 import { refuseNulCharacters } from './routes/nul-guard.js';
 import { registerOpenApi } from './routes/openapi.js';
 import { opsRoutes } from './routes/ops.js';
@@ -66,13 +70,15 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   const logger = loggerOptions(config, deps.logger);
   const app = Fastify({
     logger,
-    bodyLimit: Math.max(trackBodyLimit, logBodyLimit),
+    // Routes that take large bodies (logs, scores, searches) set their own limit.
+    bodyLimit: LIMITS.smallBodyBytes,
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     frameworkErrors: answerFrameworkError,
     // Only from these proxies do X-Forwarded-For and X-Forwarded-Proto count: they set the client
     // address the failure and rate limits key on, and the https that makes the session cookie Secure.
     trustProxy: config.trustProxy.length > 0 ? [...config.trustProxy] : false,
+    clientErrorHandler: answerClientError,
     // A slow client cannot hold a connection: headers must arrive within headersTimeout, the whole
     // request within requestTimeout, and a silent socket is closed after connectionTimeout.
     requestTimeout: config.requestTimeoutMs,
@@ -91,6 +97,8 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   // First among the hooks, so answers refused early (401, 413, 429) still reach an allowed page.
   await registerCors(app, { origins: config.corsOrigins });
   refuseNulCharacters(app);
+  parseJsonWithDepthLimit(app, { maxDepth: LIMITS.jsonDepth });
+  drainRefusedBodies(app, { maxBytes: LIMITS.drainBytes });
 
   const metrics = createMetrics({ queueDepth: () => queue.depth, processMetrics: deps.processMetrics ?? false });
   const queue = new WriteQueue(deps.store, { maxBatch: config.queueMaxBatch, maxPending: config.queueMaxPending, onBatch: metrics.observeBatch });
@@ -109,6 +117,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   // the PromptLayer routes (plDeps) stay key-only.
   const routeDeps = { store: deps.store, queue, auth: keyOrSessionAuthenticator(auth, deps.store.accounts), trackBodyLimit, logBodyLimit, exportThreads: config.exportThreads };
   const plDeps = { ...routeDeps, auth };
+  checkKeyBeforeBody(app, [auth, routeDeps.auth]);
   // Before the route plugins: the OpenAPI document is collected from routes as they are added.
   await registerOpenApi(app);
   await app.register(trackRoutes, plDeps);

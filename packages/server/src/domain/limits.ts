@@ -24,4 +24,22 @@ export const LIMITS = {
   /** Default body limits in bytes; both are configurable. */
   trackBodyBytes: 1024 * 1024,
   logBodyBytes: 20 * 1024 * 1024,
+  /** Search bodies: a filter of many conditions, far below a log's size. */
+  searchBodyBytes: 256 * 1024,
+  /**
+   * Every other route, the unauthenticated ones (login, setup) among them: their bodies are a few
+   * fields, so a stranger cannot make the server read megabytes.
+   */
+  smallBodyBytes: 64 * 1024,
+  /**
+   * Most levels of `[` and `{` a JSON body may nest, checked on the raw text before it is parsed:
+   * deeper documents overflowed the stack of whatever recursed on them next (validation, the
+   * writer thread's postMessage, JSON.stringify).
+   */
+  jsonDepth: 64,
+  /**
+   * How much of a refused body (413, 401) is read and dropped after the answer, so the client can
+   * read the answer instead of a reset connection; past this the connection is closed.
+   */
+  drainBytes: 32 * 1024 * 1024,
 } as const;

@@ -10,6 +10,7 @@
  * `input`/`output`/`text` (substring of the logged input/output).
  */
 import { invalidField } from './errors.js';
+import { lookup } from './lookup.js';
 import { DEFAULT_SCORE_NAME } from './score.js';
 import {
   allOf,
@@ -115,12 +116,12 @@ const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'obj
 
 function condition(raw: Record<string, unknown>, path: string): FilterCondition {
   if (typeof raw.field !== 'string') throw invalidField(`${path}.field`, 'is required');
-  const name = FIELD_ALIASES[raw.field] ?? raw.field;
-  const spec = FILTER_FIELDS[name];
+  const name = lookup(FIELD_ALIASES, raw.field) ?? raw.field;
+  const spec = lookup(FILTER_FIELDS, name);
   if (!spec) throw invalidField(`${path}.field`, `unknown field "${raw.field}"`);
   if (typeof raw.operator !== 'string') throw invalidField(`${path}.operator`, 'is required');
   const table = opTable(spec.kind);
-  const op = table[normalizeOp(raw.operator)];
+  const op = lookup(table, normalizeOp(raw.operator));
   if (!op) throw invalidField(`${path}.operator`, `unknown operator "${raw.operator}" for field "${raw.field}"; allowed: ${Object.keys(table).join(', ')}`);
   const valuePath = `${path}.value`;
   // Null-check operators carry no value; clients often send one anyway.
@@ -172,7 +173,7 @@ const LEGACY_SCORE_OPS: Record<string, 'eq' | 'neq' | 'lt' | 'lte' | 'gt' | 'gte
 /** The older dataset filter `scores: [{ name, operator, value }]`, all of which must hold. */
 export function legacyScoreFilters(scores: { name?: string | null | undefined; operator: string; value: number }[], path = 'scores'): RequestFilter | null {
   const parts = scores.map((s, i): FilterCondition => {
-    const op = LEGACY_SCORE_OPS[s.operator] ?? Object.values(LEGACY_SCORE_OPS).find((o) => o === s.operator);
+    const op = lookup(LEGACY_SCORE_OPS, s.operator) ?? Object.values(LEGACY_SCORE_OPS).find((o) => o === s.operator);
     if (!op) throw invalidField(`${path}.${i}.operator`, `unknown operator "${s.operator}"; use >, <, >=, <=, = or !=`);
     return { kind: 'score', name: filterScoreName(s.name, `${path}.${i}.name`), test: numberTest(op, s.value, `${path}.${i}.value`, 'score') };
   });
@@ -213,7 +214,7 @@ export function readPromptLayerSearch(body: PromptLayerSearchBody): { filter: Re
   let by: string | undefined;
   if (body.sort_by === 'score') by = `score.${filterScoreName(body.score_name ?? DEFAULT_SCORE_NAME, 'score_name')}`;
   else if (body.sort_by !== undefined && body.sort_by !== null) {
-    by = PL_SORT_KEYS[body.sort_by];
+    by = lookup(PL_SORT_KEYS, body.sort_by);
     if (!by) throw invalidField('sort_by', `unknown sort key "${body.sort_by}"; use ${Object.keys(PL_SORT_KEYS).join(', ')} or score`);
   }
   return { filter, sort: parseSort(by, body.sort_order ?? undefined, paths) };

@@ -17,6 +17,7 @@
  */
 import { invalidField } from './errors.js';
 import { INT32_MAX } from './limits.js';
+import { lookup } from './lookup.js';
 import { DEFAULT_SCORE_NAME } from './score.js';
 import { parseTimestamp } from './timestamps.js';
 
@@ -106,7 +107,7 @@ const OP_ALIASES: Record<string, string> = {
 
 /** Normalizes `>=` to `gte` and so on; word operators pass through lower-cased. */
 export function normalizeOp(op: string): string {
-  return OP_ALIASES[op] ?? op.toLowerCase();
+  return lookup(OP_ALIASES, op) ?? op.toLowerCase();
 }
 
 const NUMBER_OPS = ['eq', 'neq', 'lt', 'lte', 'gt', 'gte', 'between', 'in', 'not_in', 'exists', 'not_exists'] as const;
@@ -338,7 +339,7 @@ function parseNode(raw: unknown, path: string, depth: number, budget: Budget): R
 
 function parseCondition(raw: Record<string, unknown>, path: string): FilterCondition {
   if (typeof raw.field !== 'string') throw invalidField(`${path}.field`, 'is required');
-  const spec = FILTER_FIELDS[raw.field];
+  const spec = lookup(FILTER_FIELDS, raw.field);
   if (!spec) throw invalidField(`${path}.field`, `unknown field "${raw.field}"; known: ${Object.keys(FILTER_FIELDS).join(', ')}`);
   if (typeof raw.op !== 'string') throw invalidField(`${path}.op`, 'is required');
   const op = normalizeOp(raw.op);
@@ -422,7 +423,7 @@ export function parseSort(by: string | undefined, order: string | undefined, pat
     if (by === 'score') key = { kind: 'score', name: DEFAULT_SCORE_NAME };
     else if (by.startsWith('score.') && by.length > 'score.'.length) key = { kind: 'score', name: filterScoreName(by.slice('score.'.length), paths.by) };
     else {
-      const column = SORT_COLUMNS[by];
+      const column = lookup(SORT_COLUMNS, by);
       if (!column) throw invalidField(paths.by, `unknown sort key "${by}"; use ${Object.keys(SORT_COLUMNS).join(', ')}, score or score.NAME`);
       key = { kind: 'column', column };
     }

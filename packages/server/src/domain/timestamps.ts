@@ -4,6 +4,30 @@ import { invalidField } from './errors.js';
 const MAX_EPOCH_SECONDS = 7_258_118_400;
 const ISO_8601 = /^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})?)?$/;
 
+const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+const isLeapYear = (y: number) => (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0;
+
+/**
+ * Whether an ISO 8601 text (already matching ISO_8601) names a date and time that exists. Date.parse
+ * rolls impossible ones over (`2024-02-30` becomes March 1st), which would store a time the client
+ * never meant.
+ */
+function isCalendarDateTime(text: string): boolean {
+  const year = Number(text.slice(0, 4));
+  const month = Number(text.slice(5, 7));
+  const day = Number(text.slice(8, 10));
+  if (month < 1 || month > 12 || day < 1) return false;
+  const days = month === 2 && isLeapYear(year) ? 29 : DAYS_IN_MONTH[month - 1]!;
+  if (day > days) return false;
+  if (text.length === 10) return true;
+  const hour = Number(text.slice(11, 13));
+  const minute = Number(text.slice(14, 16));
+  const second = text.length >= 19 && text[16] === ':' ? Number(text.slice(17, 19)) : 0;
+  if (hour > 23 || minute > 59 || second > 59) return false;
+  const zone = /([+-])(\d{2}):?(\d{2})$/.exec(text.slice(16));
+  return zone === null || (Number(zone[2]) <= 23 && Number(zone[3]) <= 59);
+}
+
 /**
  * Parses a timestamp given as epoch seconds (integer or float, as the Python SDK sends) or as an
  * ISO 8601 string (as the JS SDK sends). Returns epoch milliseconds.
@@ -15,6 +39,7 @@ export function parseTimestamp(value: unknown, field: string): number {
   }
   if (typeof value === 'string') {
     if (!ISO_8601.test(value)) throw invalidField(field, 'must be epoch seconds or an ISO 8601 date-time');
+    if (!isCalendarDateTime(value)) throw invalidField(field, 'is not a real date and time (month 1-12, a day the month has, hour 0-23, minute and second 0-59)');
     // A date-time without an offset is read as UTC, never as the server's local time.
     const hasZone = /(Z|[+-]\d{2}:?\d{2})$/.test(value) && value.length > 10;
     const ms = Date.parse(hasZone || value.length === 10 ? value : `${value.replace(' ', 'T')}Z`);

@@ -1,9 +1,15 @@
+import { maxHeaderSize, STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { TallyError, type ErrorCode } from '../domain/errors.js';
+import { lookup } from '../domain/lookup.js';
 import { DatabaseUnavailableError } from '../store/database-errors.js';
 import { describeValidation } from './validation.js';
 
-function send(reply: FastifyReply, status: number, code: ErrorCode | 'bad_request', message: string, retryAfter?: number) {
+// Codes of refusals made by the HTTP layer itself, outside the domain's catalogue.
+type WireCode = ErrorCode | 'bad_request' | 'forbidden' | 'request_timeout' | 'headers_too_large';
+
+function send(reply: FastifyReply, status: number, code: WireCode, message: string, retryAfter?: number) {
   if (retryAfter !== undefined) reply.header('retry-after', String(retryAfter));
   return reply.code(status).type('application/json; charset=utf-8').send({ success: false, message, code });
 }
@@ -28,6 +34,32 @@ export function answerFrameworkError(err: FastifyError, request: FastifyRequest,
 }
 
 /**
+ * Errors Node's HTTP parser raises before Fastify sees a request (headers over the size limit, a
+ * request that timed out, malformed HTTP): passed to Fastify as `clientErrorHandler`, so they too
+ * get Tally's shape. The socket is closed after the answer, as Node and Fastify do.
+ */
+export function answerClientError(err: Error & { code?: string }, socket: Socket): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  let status = 400;
+  let code: WireCode = 'bad_request';
+  let message = 'request: not a valid HTTP request';
+  if (err.code === 'HPE_HEADER_OVERFLOW') {
+    status = 431;
+    code = 'headers_too_large';
+    message = `headers: the request line and headers are larger than the limit of ${maxHeaderSize} bytes (a long query string: send the search as a POST body)`;
+  } else if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
+    status = 408;
+    code = 'request_timeout';
+    message = 'request: not received in full within the request timeout';
+  }
+  const body = JSON.stringify({ success: false, message, code });
+  if (socket.writable) {
+    socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nContent-Type: application/json; charset=utf-8\r\nConnection: close\r\n\r\n${body}`);
+  }
+  socket.destroy(err);
+}
+
+/**
  * The one place errors become responses: `{ success: false, message, code }`. Unknown errors get a
  * fixed body; their detail goes to the server log only.
  */
@@ -42,10 +74,14 @@ export function registerErrorHandling(app: FastifyInstance): void {
       const { message } = describeValidation(err.validation as never, err.validationContext ?? 'body');
       return send(reply, 400, 'invalid_field', message);
     }
-    const known = FASTIFY_CLIENT_ERRORS[err.code];
+    const known = lookup(FASTIFY_CLIENT_ERRORS, err.code);
     if (known) {
       const limit = request.routeOptions.bodyLimit;
       return send(reply, err.statusCode ?? 400, known.code, known.message(limit));
+    }
+    if (err.statusCode === 403) {
+      // The static file server refusing a path that leaves its folder (`/assets/..%5c..%5cx`).
+      return send(reply, 403, 'forbidden', `url: ${request.url.split('?')[0]} is outside the served files`);
     }
     if (err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500) {
       // Other parser refusals (e.g. a `__proto__` key): the message is Fastify's own and safe to show.

@@ -2,12 +2,36 @@ import { Ajv, type ErrorObject } from 'ajv';
 import type { FastifySchemaCompiler } from 'fastify';
 
 // Bodies are validated exactly: coercion would turn a score of `null` into 0 and `true` into 1.
-const bodyAjv = new Ajv({ coerceTypes: false, useDefaults: true, removeAdditional: false, allErrors: false, strict: false, verbose: true });
+// strictNumbers: `1e309` parses (and a query string coerces) to Infinity, which no column holds.
+const bodyAjv = new Ajv({ coerceTypes: false, useDefaults: true, removeAdditional: false, allErrors: false, strict: false, strictNumbers: true, verbose: true });
 // Query strings and path parameters are text on the wire, so they are converted to the schema's types.
-const textAjv = new Ajv({ coerceTypes: 'array', useDefaults: true, removeAdditional: false, allErrors: false, strict: false, verbose: true });
+const textAjv = new Ajv({ coerceTypes: 'array', useDefaults: true, removeAdditional: false, allErrors: false, strict: false, strictNumbers: true, verbose: true });
 
-export const validatorCompiler: FastifySchemaCompiler<unknown> = ({ schema, httpPart }) =>
-  (httpPart === 'body' ? bodyAjv : textAjv).compile(schema as object);
+/** The first query or path parameter that text coercion turned into Infinity (`1e309`), if any. */
+function nonFiniteParam(data: unknown): string | null {
+  if (typeof data !== 'object' || data === null) return null;
+  for (const [name, value] of Object.entries(data)) {
+    for (const v of Array.isArray(value) ? value : [value]) if (typeof v === 'number' && !Number.isFinite(v)) return name;
+  }
+  return null;
+}
+
+export const validatorCompiler: FastifySchemaCompiler<unknown> = ({ schema, httpPart }) => {
+  if (httpPart === 'body') return bodyAjv.compile(schema as object);
+  // Ajv's coercion makes `1e309` Infinity and then skips strictNumbers and minimum/maximum for it.
+  const validate = textAjv.compile(schema as object);
+  const checked = (data: unknown): boolean => {
+    if (!validate(data)) {
+      checked.errors = validate.errors;
+      return false;
+    }
+    const name = nonFiniteParam(data);
+    checked.errors = name === null ? null : [{ instancePath: `/${name}`, schemaPath: '#', keyword: 'type', params: {}, message: 'must be a finite number' } as ErrorObject];
+    return name === null;
+  };
+  checked.errors = null as ErrorObject[] | null | undefined;
+  return checked;
+};
 
 const describe = (e: ErrorObject | undefined): string | undefined => {
   const d = (e?.parentSchema as { description?: unknown } | undefined)?.description;

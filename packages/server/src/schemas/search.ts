@@ -183,7 +183,8 @@ export const PromptLayerSearchBody = Type.Object({
       ),
     ),
   ),
-  page: Type.Optional(Type.Integer({ minimum: 1, default: 1, description: 'must be an integer >= 1' })),
+  // Far past any real page; (page - 1) * per_page for a page of 1e18 overflowed the databases' integers.
+  page: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000, default: 1, description: 'must be an integer from 1 to 1000000' })),
   per_page: Type.Optional(Type.Integer({ minimum: 1, maximum: 25, default: 10, description: 'must be an integer from 1 to 25' })),
 });
 export type PromptLayerSearchBody = Static<typeof PromptLayerSearchBody>;

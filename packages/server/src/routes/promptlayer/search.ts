@@ -1,4 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { LIMITS } from '../../domain/limits.js';
 import { ErrorBody } from '../../schemas/common.js';
 import { PromptLayerSearchBody, PromptLayerSearchReply } from '../../schemas/search.js';
 import { promptLayerPage } from '../../search/promptlayer-page.js';
@@ -12,6 +13,7 @@ export const promptLayerSearchRoutes: FastifyPluginAsyncTypebox<RouteDeps> = asy
     '/api/public/v2/requests/search',
     {
       preValidation: auth,
+      bodyLimit: LIMITS.searchBodyBytes,
       schema: {
         tags: ['promptlayer'],
         summary: 'Search requests (PromptLayer filter_group format); items carry their scores',

@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { parseId } from '../../domain/ids.js';
+import { LIMITS } from '../../domain/limits.js';
 import { filterFromParams } from '../../domain/search-params.js';
 import { allOf, parseFilter, parseSort, PAGE_SIZE, textQuery } from '../../domain/search-query.js';
 import { ErrorBody } from '../../schemas/common.js';
@@ -23,6 +24,7 @@ export const requestRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, d
     '/v1/requests/search',
     {
       preValidation: auth,
+      bodyLimit: LIMITS.searchBodyBytes,
       schema: {
         tags: ['v1'],
         summary: 'Search requests with filters (nestable AND/OR groups) and a cursor',
