@@ -3,9 +3,17 @@
  * backends. Scores, tags and metadata are tested with correlated EXISTS subqueries, which the
  * primary keys (request_id, name|tag|key) or the workspace indexes (workspace_id, tag|key,
  * request_id) answer per candidate row: no query loads a workspace.
+ *
+ * Text conditions (substrings of input and output) use the trigram indexes of migration 008. On
+ * PostgreSQL the planner picks pg_trgm's index for the LIKE below by itself. SQLite has no
+ * statistics to choose with, so `planTextSearch` asks the FTS5 table first how common each term is:
+ * a rare term is looked up in the index (the rows containing it, then sorted), a common one is
+ * tested on each row of the walk in sort order, which finds a page of matches within a few rows.
+ * On SQLite every filtered query also calls `tally_alive()` per row it examines: it throws once the
+ * read's deadline has passed (sqlite/read-deadline.ts), which is what stops a query there.
  */
-import { sql, type Expression, type RawBuilder, type SelectQueryBuilder, type SqlBool } from 'kysely';
-import type { NumberColumn, NumberTest, RequestFilter, StringColumn, StringTest } from '../domain/search-query.js';
+import { SqliteAdapter, sql, type Expression, type Kysely, type RawBuilder, type SelectQueryBuilder, type SqlBool } from 'kysely';
+import type { FilterCondition, NumberColumn, NumberTest, RequestFilter, StringColumn, StringTest } from '../domain/search-query.js';
 
 type Sql = RawBuilder<unknown>;
 type Bool = RawBuilder<SqlBool>;
@@ -170,14 +178,86 @@ function compile(f: RequestFilter, ws: number): Bool {
       break;
     }
     case 'text': {
-      // Input and output are stored as JSON text: match the query as it appears inside a JSON
-      // string, so quotes, backslashes and newlines in the query find themselves.
-      const pattern = `%${escapeLike(JSON.stringify(f.value).slice(1, -1))}%`;
-      const targets = f.target === 'any' ? ['input', 'output'] : [f.target];
-      const hit = or(targets.map((c) => like(sql.ref(`requests.${c}`), pattern)));
+      const pattern = `%${escapeLike(storedText(f.value))}%`;
+      const targets = textColumns(f);
+      let hit = or(targets.map((c) => like(sql.ref(`requests.${c}`), pattern)));
+      const piece = plan?.indexed.has(f) ? indexPiece(f.value) : null;
+      if (piece !== null) {
+        // The rows whose text holds the piece (the index), then the exact test on those rows only.
+        const lookups = targets.map((c) => sql`select rowid from requests_text where ${sql.ref(`requests_text.${c}`)} like ${`%${piece}%`}`);
+        hit = sql<SqlBool>`(${sql.ref('requests.id')} in (${sql.join(lookups, sql` union `)}) and ${hit})`;
+      }
       return f.op === 'contains' ? hit : not(hit);
     }
   }
+}
+
+/**
+ * Input and output are stored as JSON text: a term is matched as it appears inside a JSON string,
+ * so quotes, backslashes and newlines in it find themselves.
+ */
+const storedText = (term: string): string => JSON.stringify(term).slice(1, -1);
+
+const textColumns = (f: Extract<FilterCondition, { kind: 'text' }>): ('input' | 'output')[] => (f.target === 'any' ? ['input', 'output'] : [f.target]);
+
+/**
+ * The part of a term looked up in SQLite's trigram index: its longest run without a LIKE wildcard
+ * (the FTS5 table uses its index only for a LIKE without ESCAPE, so `%` and `_` in the term are
+ * left out and the exact test checks them), at most INDEX_PIECE characters of it. The rows that
+ * hold every trigram of a long piece are found by intersecting one row list per trigram, so a
+ * 1,000-character term made of common words would cost a thousand full lists; a few dozen
+ * characters already single out the rows. Null when no run has three characters (no trigram).
+ */
+function indexPiece(term: string): string | null {
+  const runs = storedText(term).split(/[%_]/);
+  const longest = runs.reduce((a, b) => (b.length > a.length ? b : a), '');
+  return longest.length < 3 ? null : longest.slice(0, INDEX_PIECE);
+}
+
+const INDEX_PIECE = 32;
+
+/**
+ * A term found in at least this many rows (of any workspace) is tested row by row in sort order
+ * instead of looked up: at one match in every few hundred rows a page of matches is near, while
+ * looking it up means reading and sorting every row that holds it.
+ */
+const COMMON_TERM_ROWS = 4096;
+
+interface TextPlan {
+  /** SQLite: call tally_alive() per row (see the module comment). */
+  live: boolean;
+  /** The text conditions to look up in the FTS5 table. */
+  indexed: Set<FilterCondition>;
+}
+
+// Keyed by the filter object a read was planned for; compile() finds it from the filter it is given.
+const plans = new WeakMap<RequestFilter, TextPlan>();
+let plan: TextPlan | undefined;
+
+function textConditions(f: RequestFilter): Extract<FilterCondition, { kind: 'text' }>[] {
+  if (f.kind === 'group') return f.filters.flatMap(textConditions);
+  return f.kind === 'text' ? [f] : [];
+}
+
+/** Whether `db` runs on SQLite (its own connection, a reader thread's or an export thread's). */
+export const isSqlite = (db: Kysely<any>): boolean => db.getExecutor().adapter instanceof SqliteAdapter;
+
+/**
+ * Readies a filter for compiling on `db`'s backend; call it before any query of a filtered read.
+ * On SQLite, counts (up to COMMON_TERM_ROWS) the rows holding each text term's index piece, to
+ * decide which terms the index answers. Nothing to do on PostgreSQL.
+ */
+export async function planTextSearch(db: Kysely<any>, filter: RequestFilter | null): Promise<void> {
+  if (filter === null || !isSqlite(db) || plans.has(filter)) return;
+  const indexed = new Set<FilterCondition>();
+  for (const f of textConditions(filter)) {
+    const piece = indexPiece(f.value);
+    if (piece === null) continue;
+    const lookups = textColumns(f).map((c) => sql`select rowid from requests_text where ${sql.ref(`requests_text.${c}`)} like ${`%${piece}%`}`);
+    const { rows } = await sql<{ n: number }>`select count(*) as n from (${sql.join(lookups, sql` union all `)} limit ${COMMON_TERM_ROWS})`.execute(db);
+    if (Number(rows[0]?.n ?? 0) < COMMON_TERM_ROWS) indexed.add(f);
+  }
+  plans.set(filter, { live: true, indexed });
 }
 
 /** The conditions every match must meet: the filter itself, or the members of its AND groups. */
@@ -208,7 +288,15 @@ export function sortScoreBounds(filter: RequestFilter | null, name: string, valu
  */
 export function requestFilterCondition(workspaceId: number, filter: RequestFilter | null): Expression<SqlBool> {
   const inWorkspace = sql<SqlBool>`${sql.ref('requests.workspace_id')} = ${workspaceId}`;
-  return filter === null ? inWorkspace : and([inWorkspace, compile(filter, workspaceId)]);
+  if (filter === null) return inWorkspace;
+  plan = plans.get(filter);
+  try {
+    // First, so that SQLite calls it for every row it looks at, before the costly tests.
+    const live = plan?.live ? [sql<SqlBool>`tally_alive()`] : [];
+    return and([...live, inWorkspace, compile(filter, workspaceId)]);
+  } finally {
+    plan = undefined;
+  }
 }
 
 /**

@@ -7,7 +7,7 @@ import { OperationNodeTransformer, sql, ValueListNode, ValueNode, type Expressio
 import type { RequestStatus } from '../domain/request-shape.js';
 import type { RequestFilter, SortColumn, SortPosition, SortSpec } from '../domain/search-query.js';
 import type { Database, RequestsTable } from './schema.js';
-import { applyRequestFilter, requestColumn, sortScoreBounds } from './search-filter.js';
+import { applyRequestFilter, planTextSearch, requestColumn, sortScoreBounds } from './search-filter.js';
 import type { Backend, StoredRequest } from './store.js';
 
 export interface RequestSearch {
@@ -284,6 +284,7 @@ function positionOf(sort: SortSpec, r: Row): SortPosition {
 }
 
 async function page<T>(db: Kysely<Database>, ws: number, q: RequestSearch, content: boolean, convert: (r: Row, d: RequestDetails) => T): Promise<RequestPage<T>> {
+  await planTextSearch(db, q.filter);
   const rows = await fetchRows(db, ws, q, content);
   const more = rows.length > q.limit;
   const pageRows = more ? rows.slice(0, q.limit) : rows;
@@ -321,6 +322,7 @@ export async function selectPageEnds(db: Kysely<Database>, backend: Backend, ws:
   const { column } = sort.key;
   const key = requestColumn(column);
   // As positionOf has it: PostgreSQL gives bigint columns as strings.
+  await planTextSearch(db, filter);
   const position = (row: { sort_value: unknown; id: unknown }): SortPosition => ({ value: column === 'status' ? String(row.sort_value) : Number(row.sort_value), id: Number(row.id) });
 
   if (backend === 'postgres') {
@@ -358,6 +360,7 @@ export async function selectPageEnds(db: Kysely<Database>, backend: Backend, ws:
 }
 
 export async function countMatchingRequests(db: Kysely<Database>, workspaceId: number, filter: RequestFilter | null): Promise<number> {
+  await planTextSearch(db, filter);
   const row = await applyRequestFilter(db.selectFrom('requests').select((eb) => eb.fn.countAll().as('n')), workspaceId, filter).executeTakeFirstOrThrow();
   return Number(row.n);
 }
@@ -379,6 +382,7 @@ export async function selectScoreNamesOf(db: Kysely<Database>, workspaceId: numb
       select name from names where name is not null`.execute(db);
     return rows.map((r) => r.name);
   }
+  await planTextSearch(db, filter);
   const matching = applyRequestFilter(db.selectFrom('requests').select('requests.id'), workspaceId, filter);
   const rows = await db
     .selectFrom('scores')

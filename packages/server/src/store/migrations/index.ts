@@ -6,6 +6,7 @@ import * as accounts from './004-accounts.js';
 import * as scoreHours from './005-score-hours.js';
 import * as scoreHoursReplanned from './006-score-hours-replanned.js';
 import * as scoreTotals from './007-score-totals.js';
+import * as textIndex from './008-text-index.js';
 
 /** Where the two backends' DDL differs: how an auto-assigned integer id is declared, and triggers. */
 export interface MigrationDialect {
@@ -25,6 +26,7 @@ const MIGRATIONS: Record<string, VersionedMigration> = {
   '005-score-hours': scoreHours,
   '006-score-hours-replanned': scoreHoursReplanned,
   '007-score-totals': scoreTotals,
+  '008-text-index': textIndex,
 };
 
 export class TallyMigrations implements MigrationProvider {

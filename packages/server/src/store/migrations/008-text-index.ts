@@ -1,0 +1,42 @@
+import { sql, type Kysely } from 'kysely';
+import type { MigrationDialect } from './index.js';
+
+/**
+ * An index over the text of every logged request's input and output (their stored JSON text), for
+ * the `text` / `input` / `output` filters (store/search-filter.ts), which are substring tests that
+ * ignore ASCII case. Both indexes keep substring semantics: they answer "which rows contain every
+ * three-character piece of the term", and the exact LIKE test then runs on those rows only.
+ *
+ * - SQLite: an FTS5 table with the trigram tokenizer, its content read from `requests` (external
+ *   content, so the text is not stored twice), `detail=none` (rowids only: about a third of the
+ *   size of the text, where position lists made it twice the text; phrase queries are not needed,
+ *   since LIKE on the table is what uses the index). Triggers keep it in the transaction of every
+ *   write of `requests`, whichever statement or connection makes it; `rebuild` fills it from the
+ *   rows already stored.
+ * - PostgreSQL: pg_trgm's GIN operator class on `lower(input)` and `lower(output)`, written as the
+ *   filter writes them, so the planner uses them for `lower(col) like '%...%'` as it stands.
+ *
+ * Terms shorter than three characters have no trigram: both backends then test every row the
+ * other filters leave (with the read deadline as the bound).
+ */
+export async function up(db: Kysely<unknown>, d: MigrationDialect): Promise<void> {
+  if (d.backend === 'sqlite') {
+    await sql`create virtual table requests_text using fts5(input, output, content='requests', content_rowid='id', tokenize='trigram', detail='none')`.execute(db);
+    await sql`create trigger requests_text_insert after insert on requests begin
+      insert into requests_text (rowid, input, output) values (new.id, new.input, new.output);
+    end`.execute(db);
+    await sql`create trigger requests_text_delete after delete on requests begin
+      insert into requests_text (requests_text, rowid, input, output) values ('delete', old.id, old.input, old.output);
+    end`.execute(db);
+    await sql`create trigger requests_text_update after update of input, output on requests begin
+      insert into requests_text (requests_text, rowid, input, output) values ('delete', old.id, old.input, old.output);
+      insert into requests_text (rowid, input, output) values (new.id, new.input, new.output);
+    end`.execute(db);
+    await sql`insert into requests_text (requests_text) values ('rebuild')`.execute(db);
+    return;
+  }
+  // A trusted extension since PostgreSQL 13: the database's owner may create it.
+  await sql`create extension if not exists pg_trgm`.execute(db);
+  await sql`create index requests_input_trgm on requests using gin (lower(input) gin_trgm_ops)`.execute(db);
+  await sql`create index requests_output_trgm on requests using gin (lower(output) gin_trgm_ops)`.execute(db);
+}
