@@ -129,6 +129,8 @@ export function buildCli(): Command {
       .option('--auth-failures-per-minute <n>', 'failed authentications per client address per minute (env TALLY_AUTH_FAILURES_PER_MINUTE, default 60)')
       .option('--request-timeout-ms <ms>', 'most time one request may take (env TALLY_REQUEST_TIMEOUT_MS, default 60000)')
       .option('--export-threads <n>', 'threads one export is split among, 1 to 16 (env TALLY_EXPORT_THREADS, default 1)')
+      .option('--read-timeout-ms <ms>', 'most time one read statement (search, statistics, export page) may run before it is stopped and answered 503 (env TALLY_READ_TIMEOUT_MS, default 15000)')
+      .option('--reader-threads <n>', 'SQLite: threads that run reads off the event loop, 2 to 16; one workspace holds all but one (env TALLY_READER_THREADS, default 2)')
       .option(
         '--cors-origins <origins>',
         'comma-separated exact origins (e.g. https://app.example.com,http://localhost:5173) whose web pages may call the API with an API key (X-API-KEY); never with cookies, never the dashboard (env TALLY_CORS_ORIGINS, default none: no CORS headers)',

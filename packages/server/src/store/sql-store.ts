@@ -6,6 +6,7 @@ import type { MigrationDialect } from './migrations/index.js';
 import { TallyMigrations } from './migrations/index.js';
 import { countMatchingRequests, detailsOf, exportColumnsSql, readRequest, selectPageEnds, selectRequestContentPage, selectRequestPage, selectScoreNamesOf, type RequestContentText, type RequestDetails, type RequestPage, type RequestSearch, type RequestSummary } from './search.js';
 import type { ApiKeysTable, Database, ScoreEventsTable, WorkspacesTable } from './schema.js';
+import { readFor } from './read-scope.js';
 import { SqlWriter } from './sql-writer.js';
 import { selectExistingRequestIds, selectScoreEvents, selectScoreNameExists, type ScoreEventQuery } from './score-events.js';
 import { commitBatch, type InsertRequestCommand, type Outcome, type SetScoreCommand, type WriteCommand } from './write-commands.js';
@@ -55,6 +56,11 @@ export interface BackendTraits {
   close(): Promise<void>;
   /** How another thread opens a read connection of its own to the same data. */
   readSource?: ReadSource;
+  /**
+   * Where the reads of requests and scores run, with a deadline that stops each statement
+   * (SQLite: reader threads; PostgreSQL: a pool with statement_timeout); absent, on `db`.
+   */
+  readDb?: Kysely<Database>;
   /** PostgreSQL: the rows of a SELECT (values inlined) as `COPY ... TO STDOUT (FORMAT csv)` gives them. */
   copyCsv?(query: string): AsyncIterable<Buffer>;
 }
@@ -92,6 +98,8 @@ export class SqlStore implements Store {
   readonly backend: Backend;
   readonly accounts: SqlAccounts;
   readonly readSource: ReadSource | null;
+  /** The reads that filters, sorts and request ids steer (see BackendTraits.readDb). */
+  private readonly reads: Kysely<Database>;
   private readonly liveKeys = new Map<string, ApiKeyInfo>();
   private liveKeysToken: number | null = null;
 
@@ -102,6 +110,7 @@ export class SqlStore implements Store {
     this.backend = traits.backend;
     this.accounts = new SqlAccounts(db);
     this.readSource = traits.readSource ?? null;
+    this.reads = traits.readDb ?? db;
   }
 
   /** Runs the migrations not yet run, up to `to` (a migration's name; tests of a migration's backfill) or the latest. */
@@ -232,15 +241,15 @@ export class SqlStore implements Store {
   }
 
   getRequest(workspaceId: number, id: number): Promise<StoredRequest | null> {
-    return readRequest(this.db, workspaceId, id);
+    return readFor(workspaceId, () => readRequest(this.reads, workspaceId, id));
   }
 
   searchRequests(workspaceId: number, query: RequestSearch): Promise<RequestPage<RequestSummary>> {
-    return selectRequestPage(this.db, workspaceId, query);
+    return readFor(workspaceId, () => selectRequestPage(this.reads, workspaceId, query));
   }
 
   searchRequestContents(workspaceId: number, query: RequestSearch): Promise<RequestPage<RequestContentText>> {
-    return selectRequestContentPage(this.db, workspaceId, query);
+    return readFor(workspaceId, () => selectRequestContentPage(this.reads, workspaceId, query));
   }
 
   get copiesCsv(): boolean {
@@ -257,15 +266,15 @@ export class SqlStore implements Store {
   }
 
   pageEnds(workspaceId: number, filter: RequestFilter | null, sort: SortSpec, rows: number): Promise<SortPosition[]> {
-    return selectPageEnds(this.db, this.backend, workspaceId, filter, sort, rows);
+    return readFor(workspaceId, () => selectPageEnds(this.reads, this.backend, workspaceId, filter, sort, rows));
   }
 
   countRequests(workspaceId: number, filter: RequestFilter | null): Promise<number> {
-    return countMatchingRequests(this.db, workspaceId, filter);
+    return readFor(workspaceId, () => countMatchingRequests(this.reads, workspaceId, filter));
   }
 
   scoreNamesOf(workspaceId: number, filter: RequestFilter | null): Promise<string[]> {
-    return selectScoreNamesOf(this.db, workspaceId, filter);
+    return readFor(workspaceId, () => selectScoreNamesOf(this.reads, workspaceId, filter));
   }
 
   async scoreHistory(workspaceId: number, requestId: number): Promise<ScoreEvent[]> {
@@ -292,10 +301,10 @@ export class SqlStore implements Store {
   }
 
   scoreDistribution(workspaceId: number, query: ScoreAggregateQuery): Promise<DistributionRow[]> {
-    return selectScoreDistribution(this.db, workspaceId, query);
+    return readFor(workspaceId, () => selectScoreDistribution(this.reads, workspaceId, query));
   }
 
   scoreStats(workspaceId: number, query: ScoreAggregateQuery & { interval: StatsInterval }): Promise<ScoreStatsRows> {
-    return selectScoreStats(this.db, workspaceId, query);
+    return readFor(workspaceId, () => selectScoreStats(this.reads, workspaceId, query));
   }
 }
