@@ -1,18 +1,25 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 
-/**
- * The workspace a read is done for, seen by whatever runs its queries (SQLite's reader threads
- * share themselves out by it, sqlite/reader-pool.ts), without passing it through every query.
- */
-const scope = new AsyncLocalStorage<number>();
-
-/** Runs `fn` as a read of workspace `workspaceId`. */
-export function readFor<T>(workspaceId: number, fn: () => Promise<T>): Promise<T> {
-  return scope.run(workspaceId, fn);
+/** A read of one workspace, and when it began (its deadline counts from then). */
+export interface ReadScope {
+  workspace: number;
+  startedAt: number;
 }
 
-/** The workspace of the read running now, if one was named. */
-export const currentReadWorkspace = (): number | undefined => scope.getStore();
+/**
+ * The read running now, seen by whatever runs its queries without passing it through every
+ * query: SQLite's reader threads share themselves out by workspace and give all the statements of
+ * one read one deadline (sqlite/reader-pool.ts).
+ */
+const scope = new AsyncLocalStorage<ReadScope>();
 
-/** How long one read statement may run on either backend unless configured otherwise. */
+/** Runs `fn` as one read of workspace `workspaceId`. */
+export function readFor<T>(workspaceId: number, fn: () => Promise<T>): Promise<T> {
+  return scope.run({ workspace: workspaceId, startedAt: Date.now() }, fn);
+}
+
+/** The read running now, if one was named. */
+export const currentRead = (): ReadScope | undefined => scope.getStore();
+
+/** How long one read may run on either backend unless configured otherwise. */
 export const DEFAULT_READ_TIMEOUT_MS = 15_000;

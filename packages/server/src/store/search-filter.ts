@@ -146,7 +146,17 @@ function attachedTest(table: 'scores' | 'request_metadata', workspaceId: number,
   return negate ? not(found) : found;
 }
 
+/**
+ * Every condition calls tally_alive() first on SQLite: for an OR of conditions SQLite may run one
+ * loop per condition (its OR optimization), where only the condition itself is tested per row, so
+ * a check beside the filter alone would not run until every loop had ended.
+ */
 function compile(f: RequestFilter, ws: number): Bool {
+  const test = compileNode(f, ws);
+  return plan?.live && f.kind !== 'group' ? sql<SqlBool>`(tally_alive() and ${test})` : test;
+}
+
+function compileNode(f: RequestFilter, ws: number): Bool {
   switch (f.kind) {
     case 'group': {
       const parts = f.filters.map((c) => compile(c, ws));

@@ -2,7 +2,7 @@ import { CompiledQuery, SqliteAdapter, SqliteIntrospector, SqliteQueryCompiler, 
 import type { Worker } from 'node:worker_threads';
 import { spawnModule } from '../../threads.js';
 import { DatabaseUnavailableError } from '../database-errors.js';
-import { currentReadWorkspace, DEFAULT_READ_TIMEOUT_MS } from '../read-scope.js';
+import { currentRead, DEFAULT_READ_TIMEOUT_MS } from '../read-scope.js';
 import { receiveError } from '../write-commands.js';
 import { readTimedOut } from './read-deadline.js';
 import type { FromReader, ToReader } from './reader-thread.js';
@@ -12,7 +12,11 @@ export interface ReaderPoolOptions {
   file: string;
   /** Reader threads; default 2. */
   threads?: number;
-  /** How long one read statement may take, waiting for a thread included; default 15000 ms. */
+  /**
+   * How long one read may take, all its statements and their waits for a thread included (a read
+   * is what the store ran under readFor; a statement outside one has the time to itself); default
+   * 15000 ms.
+   */
   timeoutMs?: number;
 }
 
@@ -41,7 +45,7 @@ interface Reader {
 /**
  * SQLite reads off the event loop: a few reader threads (reader-thread.ts), each with a read-only
  * connection of its own, run the statements of searches, exports' counts, statistics and request
- * reads. Each statement has a deadline. No workspace may occupy every thread: one holds at most
+ * reads. Each read has a deadline, which stops its statement on the thread. No workspace may occupy every thread: one holds at most
  * all threads but one, so another workspace's read always finds a thread however many slow reads
  * the first keeps sending (they wait for its own threads instead, up to their deadline).
  */
@@ -60,10 +64,14 @@ export class ReaderPool {
 
   run(sql: string, parameters: readonly unknown[]): Promise<{ rows: unknown[][]; columns: string[] }> {
     if (this.closed) return Promise.reject(new DatabaseUnavailableError('the store is closed', 'CLOSED'));
+    // Every thread starts at the first read, so that no later read waits for one to start.
+    while (this.readers.length < this.threads) this.spawn();
     return new Promise((resolve, reject) => {
       const limitMs = this.timeoutMs;
-      const msg: ToReader = { id: this.nextId++, sql, parameters, deadline: Date.now() + limitMs, limitMs };
-      const job: Job = { msg, workspace: currentReadWorkspace(), resolve, reject, timer: setTimeout(() => this.expire(job), limitMs + STUCK_MARGIN_MS) };
+      const read = currentRead();
+      const deadline = (read?.startedAt ?? Date.now()) + limitMs;
+      const msg: ToReader = { id: this.nextId++, sql, parameters, deadline, limitMs };
+      const job: Job = { msg, workspace: read?.workspace, resolve, reject, timer: setTimeout(() => this.expire(job), Math.max(0, deadline - Date.now()) + STUCK_MARGIN_MS) };
       this.waiting.push(job);
       this.dispatch();
     });
