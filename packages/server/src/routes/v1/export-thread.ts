@@ -14,9 +14,12 @@ import type { RequestFilter, SortSpec } from '../../domain/search-query.js';
 import { classifyDatabaseError } from '../../store/database-errors.js';
 import { openReader } from '../../store/open-store.js';
 import type { ReadSource, Store } from '../../store/store.js';
+import { lowerThreadPriority } from '../../store/thread-priority.js';
 import { sendError, type SentError } from '../../store/write-commands.js';
 import { exportChunks } from './export-chunks.js';
 import { exportPlan, type ExportFormat, type ExportPlan } from './export-lines.js';
+
+lowerThreadPriority();
 
 export interface ExportJob {
   source: ReadSource;

@@ -6,6 +6,7 @@
 import SQLite from 'better-sqlite3';
 import { parentPort, workerData } from 'node:worker_threads';
 import { sendError, type SentError } from '../write-commands.js';
+import { lowerThreadPriority } from '../thread-priority.js';
 import { readDeadline, registerAlive } from './read-deadline.js';
 
 export interface ToReader {
@@ -19,6 +20,7 @@ export interface ToReader {
 
 export type FromReader = { id: number; rows: unknown[][]; columns: string[] } | { id: number; failed: SentError };
 
+lowerThreadPriority();
 const { file } = workerData as { file: string };
 const conn = new SQLite(file, { readonly: true, fileMustExist: true });
 conn.pragma('busy_timeout = 5000');
