@@ -191,11 +191,10 @@ function compileNode(f: RequestFilter, ws: number): Bool {
       const pattern = `%${escapeLike(storedText(f.value))}%`;
       const targets = textColumns(f);
       let hit = or(targets.map((c) => like(sql.ref(`requests.${c}`), pattern)));
-      const piece = plan?.indexed.has(f) ? indexPiece(f.value) : null;
-      if (piece !== null) {
-        // The rows whose text holds the piece (the index), then the exact test on those rows only.
-        const lookups = targets.map((c) => sql`select rowid from requests_text where ${sql.ref(`requests_text.${c}`)} like ${`%${piece}%`}`);
-        hit = sql<SqlBool>`(${sql.ref('requests.id')} in (${sql.join(lookups, sql` union `)}) and ${hit})`;
+      const query = plan?.indexed.has(f) ? indexQuery(f.value) : null;
+      if (query !== null) {
+        // The rows the index finds, then the exact test on those rows only.
+        hit = sql<SqlBool>`(${sql.ref('requests.id')} in (select rowid from requests_text where requests_text match ${query}) and ${hit})`;
       }
       return f.op === 'contains' ? hit : not(hit);
     }
@@ -211,25 +210,30 @@ const storedText = (term: string): string => JSON.stringify(term).slice(1, -1);
 const textColumns = (f: Extract<FilterCondition, { kind: 'text' }>): ('input' | 'output')[] => (f.target === 'any' ? ['input', 'output'] : [f.target]);
 
 /**
- * The part of a term looked up in SQLite's trigram index: its longest run without a LIKE wildcard
- * (the FTS5 table uses its index only for a LIKE without ESCAPE, so `%` and `_` in the term are
- * left out and the exact test checks them), at most INDEX_PIECE characters of it. The rows that
- * hold every trigram of a long piece are found by intersecting one row list per trigram, so a
- * 1,000-character term made of common words would cost a thousand full lists; a few dozen
- * characters already single out the rows. Null when no run has three characters (no trigram).
+ * The FTS5 query that finds the rows which may hold a term: some of its trigrams, each a quoted
+ * string of three characters (`""` for a quote), all required. It reads only the index (LIKE on
+ * the FTS5 table would also test every candidate's text, reading it from `requests`), and the
+ * exact LIKE then tests the rows it finds. Every trigram costs one row list to intersect, a long
+ * one for a common trigram, so it takes the trigrams that cover the term's start without overlap
+ * and its last one, at most INDEX_TRIGRAMS in all: a few already single out a rare term.
+ * `detail=none` keeps neither positions nor columns, so the rows found hold each trigram
+ * somewhere in their input or output. Null when the term has under three characters (as stored).
  */
-function indexPiece(term: string): string | null {
-  const runs = storedText(term).split(/[%_]/);
-  const longest = runs.reduce((a, b) => (b.length > a.length ? b : a), '');
-  return longest.length < 3 ? null : longest.slice(0, INDEX_PIECE);
+function indexQuery(term: string): string | null {
+  const chars = Array.from(storedText(term));
+  if (chars.length < 3) return null;
+  const trigrams: string[] = [];
+  for (let i = 0; i + 3 <= chars.length && trigrams.length < INDEX_TRIGRAMS - 1; i += 3) trigrams.push(chars.slice(i, i + 3).join(''));
+  trigrams.push(chars.slice(-3).join(''));
+  return [...new Set(trigrams)].map((t) => `"${t.replace(/"/g, '""')}"`).join(' ');
 }
 
-const INDEX_PIECE = 32;
+const INDEX_TRIGRAMS = 8;
 
 /**
- * A term found in at least this many rows (of any workspace) is tested row by row in sort order
- * instead of looked up: at one match in every few hundred rows a page of matches is near, while
- * looking it up means reading and sorting every row that holds it.
+ * A term whose index query finds at least this many rows (of any workspace) is tested row by row
+ * in sort order instead of looked up: at one candidate in every few hundred rows a page of matches
+ * is likely near, while looking it up means testing and sorting every candidate.
  */
 const COMMON_TERM_ROWS = 4096;
 
@@ -254,17 +258,16 @@ export const isSqlite = (db: Kysely<any>): boolean => db.getExecutor().adapter i
 
 /**
  * Readies a filter for compiling on `db`'s backend; call it before any query of a filtered read.
- * On SQLite, counts (up to COMMON_TERM_ROWS) the rows holding each text term's index piece, to
+ * On SQLite, counts (up to COMMON_TERM_ROWS) the rows each text term's index query finds, to
  * decide which terms the index answers. Nothing to do on PostgreSQL.
  */
 export async function planTextSearch(db: Kysely<any>, filter: RequestFilter | null): Promise<void> {
   if (filter === null || !isSqlite(db) || plans.has(filter)) return;
   const indexed = new Set<FilterCondition>();
   for (const f of textConditions(filter)) {
-    const piece = indexPiece(f.value);
-    if (piece === null) continue;
-    const lookups = textColumns(f).map((c) => sql`select rowid from requests_text where ${sql.ref(`requests_text.${c}`)} like ${`%${piece}%`}`);
-    const { rows } = await sql<{ n: number }>`select count(*) as n from (${sql.join(lookups, sql` union all `)} limit ${COMMON_TERM_ROWS})`.execute(db);
+    const query = indexQuery(f.value);
+    if (query === null) continue;
+    const { rows } = await sql<{ n: number }>`select count(*) as n from (select rowid from requests_text where requests_text match ${query} limit ${COMMON_TERM_ROWS})`.execute(db);
     if (Number(rows[0]?.n ?? 0) < COMMON_TERM_ROWS) indexed.add(f);
   }
   plans.set(filter, { live: true, indexed });

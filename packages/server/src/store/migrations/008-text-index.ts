@@ -4,20 +4,20 @@ import type { MigrationDialect } from './index.js';
 /**
  * An index over the text of every logged request's input and output (their stored JSON text), for
  * the `text` / `input` / `output` filters (store/search-filter.ts), which are substring tests that
- * ignore ASCII case. Both indexes keep substring semantics: they answer "which rows contain every
- * three-character piece of the term", and the exact LIKE test then runs on those rows only.
+ * ignore ASCII case. Both indexes keep substring semantics: they find the rows that hold the
+ * term's three-character pieces (trigrams), and the unchanged LIKE test then runs on those rows.
  *
  * - SQLite: an FTS5 table with the trigram tokenizer, its content read from `requests` (external
- *   content, so the text is not stored twice), `detail=none` (rowids only: about a third of the
- *   size of the text, where position lists made it twice the text; phrase queries are not needed,
- *   since LIKE on the table is what uses the index). Triggers keep it in the transaction of every
- *   write of `requests`, whichever statement or connection makes it; `rebuild` fills it from the
- *   rows already stored.
+ *   content, so the text is not stored twice), `detail=none` (row ids only, about a fifth of the
+ *   size of the text, where position lists made it twice the text; the filter asks for rows that
+ *   hold each of a few trigrams, which needs no positions). Triggers keep it in the transaction of
+ *   every write of `requests`, whichever statement or connection makes it; `rebuild` fills it
+ *   from the rows already stored.
  * - PostgreSQL: pg_trgm's GIN operator class on `lower(input)` and `lower(output)`, written as the
  *   filter writes them, so the planner uses them for `lower(col) like '%...%'` as it stands.
  *
- * Terms shorter than three characters have no trigram: both backends then test every row the
- * other filters leave (with the read deadline as the bound).
+ * A term shorter than three characters (as stored) has no trigram: both backends then test every
+ * row the other filters leave, within the read deadline.
  */
 export async function up(db: Kysely<unknown>, d: MigrationDialect): Promise<void> {
   if (d.backend === 'sqlite') {
