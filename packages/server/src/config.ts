@@ -131,6 +131,20 @@ export const SETTINGS = {
     schema: Type.Integer({ minimum: 1, maximum: 16, default: 1 }),
     description: 'threads one export (`GET /v1/requests/export`) is split among, 1 to 16',
   }),
+  readTimeoutMs: setting({
+    flag: '--read-timeout-ms',
+    env: 'TALLY_READ_TIMEOUT_MS',
+    arg: 'ms',
+    schema: Type.Integer({ minimum: 100, default: 15_000 }),
+    description: 'most time one read statement (search, statistics, export page) may run before it is stopped and answered 503',
+  }),
+  readerThreads: setting({
+    flag: '--reader-threads',
+    env: 'TALLY_READER_THREADS',
+    arg: 'n',
+    schema: Type.Integer({ minimum: 2, maximum: 16, default: 2 }),
+    description: 'SQLite: threads that run reads off the event loop, 2 to 16; one workspace holds all but one',
+  }),
   corsOrigins: setting({
     flag: '--cors-origins',
     env: 'TALLY_CORS_ORIGINS',

@@ -23,6 +23,8 @@ import {
   spendCondition,
   stringTest,
   tagsCondition,
+  checkTextConditions,
+  textCondition,
   textQuery,
   parseSort,
   type FieldKind,
@@ -144,10 +146,8 @@ function condition(raw: Record<string, unknown>, path: string): FilterCondition 
       const match = op === 'any' && raw.operator === 'contains' && Array.isArray(value) ? 'all' : (op as 'any' | 'none' | 'empty' | 'not_empty');
       return tagsCondition(match, value, valuePath);
     }
-    case 'text': {
-      if (typeof value !== 'string' || value.length === 0) throw invalidField(valuePath, 'must be a non-empty string');
-      return { kind: 'text', target: spec.target ?? 'any', op: op as 'contains' | 'not_contains', value };
-    }
+    case 'text':
+      return textCondition(spec.target ?? 'any', op as 'contains' | 'not_contains', value, valuePath);
   }
 }
 
@@ -165,7 +165,9 @@ function node(raw: unknown, path: string, depth: number, budget: { conditions: n
 
 /** Reads a PromptLayer `filter_group` (nestable `{ logic, filters }`). */
 export function promptLayerFilter(raw: unknown, path = 'filter_group'): RequestFilter {
-  return node(raw, path, 1, { conditions: 0 });
+  const filter = node(raw, path, 1, { conditions: 0 });
+  checkTextConditions(filter, path);
+  return filter;
 }
 
 const LEGACY_SCORE_OPS: Record<string, 'eq' | 'neq' | 'lt' | 'lte' | 'gt' | 'gte'> = { '=': 'eq', '==': 'eq', '!=': 'neq', '<': 'lt', '<=': 'lte', '>': 'gt', '>=': 'gte' };

@@ -73,10 +73,16 @@ export interface FilterGroup {
 
 export type RequestFilter = FilterGroup | FilterCondition;
 
-/** Bounds that keep one query's SQL small whatever a client sends. */
+/**
+ * Bounds that keep one query's SQL small and its cost bounded whatever a client sends. Text
+ * conditions (substrings of input and output) cost the most: each is an index lookup and a LIKE
+ * test whose worst case grows with the term's length times the text's, hence their own bounds.
+ */
 export const FILTER_LIMITS = {
   depth: 8,
   conditions: 100,
+  textConditions: 20,
+  textTerm: 256,
   listValues: 100,
   textValue: 1024,
 } as const;
@@ -363,11 +369,23 @@ function parseCondition(raw: Record<string, unknown>, path: string): FilterCondi
     }
     case 'tags':
       return tagsCondition(op as TagMatch, raw.value, valuePath);
-    case 'text': {
-      const value = readString(raw.value, valuePath);
-      if (value.length === 0) throw invalidField(valuePath, 'must not be empty');
-      return { kind: 'text', target: spec.target ?? 'any', op: op as 'contains' | 'not_contains', value };
-    }
+    case 'text':
+      return textCondition(spec.target ?? 'any', op as 'contains' | 'not_contains', raw.value, valuePath);
+  }
+}
+
+/** A substring test of input and/or output: a term of 1 to FILTER_LIMITS.textTerm characters. */
+export function textCondition(target: 'input' | 'output' | 'any', op: 'contains' | 'not_contains', raw: unknown, path: string): FilterCondition {
+  if (typeof raw !== 'string' || raw.length === 0) throw invalidField(path, 'must be a non-empty string');
+  if (raw.length > FILTER_LIMITS.textTerm) throw invalidField(path, `must be at most ${FILTER_LIMITS.textTerm} characters (a text search term)`);
+  return { kind: 'text', target, op, value: raw };
+}
+
+/** Refuses a filter with more text conditions than FILTER_LIMITS.textConditions, naming `path`. */
+export function checkTextConditions(filter: RequestFilter | null, path: string): void {
+  const count = (f: RequestFilter): number => (f.kind === 'group' ? f.filters.reduce((n, c) => n + count(c), 0) : f.kind === 'text' ? 1 : 0);
+  if (filter !== null && count(filter) > FILTER_LIMITS.textConditions) {
+    throw invalidField(path, `a filter may hold at most ${FILTER_LIMITS.textConditions} text conditions (text, input, output)`);
   }
 }
 
@@ -376,13 +394,15 @@ function parseCondition(raw: Record<string, unknown>, path: string): FilterCondi
  * operator deep in a group reads `filter.filters.1.op: unknown operator "~"`.
  */
 export function parseFilter(raw: unknown, path = 'filter'): RequestFilter {
-  return parseNode(raw, path, 1, { conditions: 0 });
+  const filter = parseNode(raw, path, 1, { conditions: 0 });
+  checkTextConditions(filter, path);
+  return filter;
 }
 
 /** A text search over input and output, as `q` gives it; null for an absent or blank query. */
 export function textQuery(q: string | undefined | null, path = 'q'): RequestFilter | null {
   if (q === undefined || q === null || q.trim() === '') return null;
-  return { kind: 'text', target: 'any', op: 'contains', value: readString(q, path) };
+  return textCondition('any', 'contains', q, path);
 }
 
 // ---------------------------------------------------------------------------------------------

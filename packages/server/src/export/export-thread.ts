@@ -13,10 +13,13 @@ import { parentPort } from 'node:worker_threads';
 import { classifyDatabaseError } from '../store/database-errors.js';
 import { openReader } from '../store/open-store.js';
 import type { Store } from '../store/store.js';
+import { lowerThreadPriority } from '../store/thread-priority.js';
 import type { ReadSource } from '../store/types.js';
 import { sendError, type SentError } from '../threads.js';
 import { exportChunks } from './export-chunks.js';
 import { exportPlan, type ExportPlan, type ExportRequest } from './export-lines.js';
+
+lowerThreadPriority();
 
 /** An export sent to a thread: the thread opens its own connection to `source`. */
 export interface ExportJob extends ExportRequest {

@@ -9,13 +9,17 @@ export interface StoreLocation {
   databaseUrl?: string | undefined;
   dataDir: string;
   sqliteSynchronous?: 'FULL' | 'NORMAL';
+  /** How long one read statement may run before it is stopped (503); default 15000 ms. */
+  readTimeoutMs?: number;
+  /** SQLite: threads that run reads off the event loop; default 2. */
+  readerThreads?: number;
 }
 
 /** Opens and migrates the store the configuration names. */
 export async function openStore(loc: StoreLocation): Promise<Store> {
   const store = loc.databaseUrl
-    ? openPostgresStore({ connectionString: loc.databaseUrl })
-    : openSqliteStore({ file: join(loc.dataDir, 'tally.db'), synchronous: loc.sqliteSynchronous ?? 'FULL' });
+    ? openPostgresStore({ connectionString: loc.databaseUrl, readTimeoutMs: loc.readTimeoutMs })
+    : openSqliteStore({ file: join(loc.dataDir, 'tally.db'), synchronous: loc.sqliteSynchronous ?? 'FULL', readTimeoutMs: loc.readTimeoutMs, readerThreads: loc.readerThreads });
   try {
     await store.migrate();
   } catch (err) {

@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { RequestFilter, SortPosition, SortSpec } from '../domain/search-query.js';
+import { readFor } from './read-scope.js';
 import type { Database } from './schema.js';
 import { countMatchingRequests, detailsOf, exportColumnsSql, readRequest, selectPageEnds, selectRequestContentPage, selectRequestPage } from './search.js';
 import type { PageEndsQuery, RequestContentText, RequestDetails, RequestPage, RequestSearch, RequestSummary, StoredRequest } from './types.js';
@@ -58,21 +59,26 @@ export async function selectExistingRequestIds(db: Kysely<Database>, workspaceId
 
 /** The request reads over Kysely; the filtered, paged queries are built in search.ts. */
 export class SqlRequests implements RequestStore {
+  /**
+   * @param reads where the reads that clients' filters steer run, each with a deadline that stops
+   * it (BackendTraits.readDb); `db` for the rest.
+   */
   constructor(
     private readonly db: Kysely<Database>,
+    private readonly reads: Kysely<Database>,
     private readonly traits: RequestReadTraits,
   ) {}
 
   get(workspaceId: number, id: number): Promise<StoredRequest | null> {
-    return readRequest(this.db, workspaceId, id);
+    return readFor(workspaceId, () => readRequest(this.reads, workspaceId, id));
   }
 
   search(workspaceId: number, query: RequestSearch): Promise<RequestPage<RequestSummary>> {
-    return selectRequestPage(this.db, workspaceId, query);
+    return readFor(workspaceId, () => selectRequestPage(this.reads, workspaceId, query));
   }
 
   searchContents(workspaceId: number, query: RequestSearch): Promise<RequestPage<RequestContentText>> {
-    return selectRequestContentPage(this.db, workspaceId, query);
+    return readFor(workspaceId, () => selectRequestContentPage(this.reads, workspaceId, query));
   }
 
   copyCsv(workspaceId: number, filter: RequestFilter | null, sort: SortSpec): AsyncIterable<Buffer> {
@@ -85,11 +91,11 @@ export class SqlRequests implements RequestStore {
   }
 
   pageEnds(query: PageEndsQuery): Promise<SortPosition[]> {
-    return selectPageEnds(this.db, { ...query, inOneQuery: this.traits.pageEndsInOneQuery });
+    return readFor(query.workspaceId, () => selectPageEnds(this.reads, { ...query, inOneQuery: this.traits.pageEndsInOneQuery }));
   }
 
   count(workspaceId: number, filter: RequestFilter | null): Promise<number> {
-    return countMatchingRequests(this.db, workspaceId, filter);
+    return readFor(workspaceId, () => countMatchingRequests(this.reads, workspaceId, filter));
   }
 
   existingIds(workspaceId: number, ids: readonly number[]): Promise<Set<number>> {

@@ -2,7 +2,7 @@ import { sql, type Kysely, type RawBuilder, type SqlBool } from 'kysely';
 import type { RequestFilter } from '../domain/search-query.js';
 import type { Database } from './schema.js';
 import type { DistributionRow, ScoreAggregateQuery, ScoreStatsRows, SeriesRow, StatsGroupBy, StatsGroupKey, StatsInterval } from './types.js';
-import { applyRequestFilter } from './search-filter.js';
+import { applyRequestFilter, planTextSearch } from './search-filter.js';
 
 /**
  * Aggregate reads behind score statistics and comparisons. Every query here is a GROUP BY that
@@ -58,6 +58,7 @@ function groupKey(groupBy: StatsGroupBy | undefined, r: GroupedRow): StatsGroupK
 
 /** How many scores have each value, per score name (and group). */
 export async function selectScoreDistribution(db: Kysely<Database>, workspaceId: number, q: ScoreAggregateQuery): Promise<DistributionRow[]> {
+  await planTextSearch(db, q.filter ?? null);
   const totals = totalsSelection(q);
   if (totals) return selectValueTotals(db, workspaceId, q, totals);
   const groupCols = q.groupBy ? GROUP_COLUMNS[q.groupBy] : [];
@@ -78,6 +79,7 @@ export async function selectScoreDistribution(db: Kysely<Database>, workspaceId:
  * their requests that both aggregations read.
  */
 export async function selectScoreStats(db: Kysely<Database>, workspaceId: number, q: ScoreAggregateQuery & { interval: StatsInterval }): Promise<ScoreStatsRows> {
+  await planTextSearch(db, q.filter ?? null);
   const totals = totalsSelection(q);
   if (totals) {
     const [distribution, series] = await Promise.all([selectValueTotals(db, workspaceId, q, totals), selectHourTotals(db, workspaceId, q, totals)]);

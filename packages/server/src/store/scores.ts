@@ -1,7 +1,8 @@
 import { sql, type Kysely, type Selectable } from 'kysely';
 import type { RequestFilter } from '../domain/search-query.js';
 import type { Database, ScoreEventsTable } from './schema.js';
-import { applyRequestFilter } from './search-filter.js';
+import { readFor } from './read-scope.js';
+import { applyRequestFilter, planTextSearch } from './search-filter.js';
 import { selectScoreDistribution, selectScoreStats } from './score-stats.js';
 import type { DistributionRow, ScoreAggregateQuery, ScoreEvent, ScoreEventQuery, ScoreStatsRows, StatsInterval } from './types.js';
 
@@ -36,7 +37,11 @@ const toScoreEvent = (r: Selectable<ScoreEventsTable>): ScoreEvent => ({
 
 /** The score reads over Kysely; the aggregate queries are built in score-stats.ts. */
 export class SqlScores implements ScoreStore {
-  constructor(private readonly db: Kysely<Database>) {}
+  /** @param reads where the reads that clients' filters steer run, with a deadline (BackendTraits.readDb). */
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly reads: Kysely<Database>,
+  ) {}
 
   async history(workspaceId: number, requestId: number): Promise<ScoreEvent[]> {
     const rows = await this.db
@@ -74,7 +79,12 @@ export class SqlScores implements ScoreStore {
    * both backends), where DISTINCT reads every score row. With a filter, one DISTINCT query over
    * the matching requests' scores.
    */
-  async namesOf(workspaceId: number, filter: RequestFilter | null): Promise<string[]> {
+  namesOf(workspaceId: number, filter: RequestFilter | null): Promise<string[]> {
+    return readFor(workspaceId, () => this.selectNamesOf(workspaceId, filter));
+  }
+
+  private async selectNamesOf(workspaceId: number, filter: RequestFilter | null): Promise<string[]> {
+    const db = this.reads;
     if (filter === null) {
       const { rows } = await sql<{ name: string }>`
         with recursive names(name) as (
@@ -82,11 +92,12 @@ export class SqlScores implements ScoreStore {
           union all
           select (select min(s.name) from scores as s where s.workspace_id = ${workspaceId} and s.name > names.name) from names where names.name is not null
         )
-        select name from names where name is not null`.execute(this.db);
+        select name from names where name is not null`.execute(db);
       return rows.map((r) => r.name);
     }
-    const matching = applyRequestFilter(this.db.selectFrom('requests').select('requests.id'), workspaceId, filter);
-    const rows = await this.db
+    await planTextSearch(db, filter);
+    const matching = applyRequestFilter(db.selectFrom('requests').select('requests.id'), workspaceId, filter);
+    const rows = await db
       .selectFrom('scores')
       .select('scores.name')
       .distinct()
@@ -98,10 +109,10 @@ export class SqlScores implements ScoreStore {
   }
 
   distribution(workspaceId: number, query: ScoreAggregateQuery): Promise<DistributionRow[]> {
-    return selectScoreDistribution(this.db, workspaceId, query);
+    return readFor(workspaceId, () => selectScoreDistribution(this.reads, workspaceId, query));
   }
 
   stats(workspaceId: number, query: ScoreAggregateQuery & { interval: StatsInterval }): Promise<ScoreStatsRows> {
-    return selectScoreStats(this.db, workspaceId, query);
+    return readFor(workspaceId, () => selectScoreStats(this.reads, workspaceId, query));
   }
 }

@@ -3,9 +3,17 @@
  * backends. Scores, tags and metadata are tested with correlated EXISTS subqueries, which the
  * primary keys (request_id, name|tag|key) or the workspace indexes (workspace_id, tag|key,
  * request_id) answer per candidate row: no query loads a workspace.
+ *
+ * Text conditions (substrings of input and output) use the trigram indexes of migration 008. On
+ * PostgreSQL the planner picks pg_trgm's index for the LIKE below by itself. SQLite has no
+ * statistics to choose with, so `planTextSearch` asks the FTS5 table first how common each term is:
+ * a rare term is looked up in the index (the rows containing it, then sorted), a common one is
+ * tested on each row of the walk in sort order, which finds a page of matches within a few rows.
+ * On SQLite every filtered query also calls `tally_alive()` per row it examines: it throws once the
+ * read's deadline has passed (sqlite/read-deadline.ts), which is what stops a query there.
  */
-import { sql, type Expression, type RawBuilder, type SelectQueryBuilder, type SqlBool } from 'kysely';
-import type { NumberColumn, NumberTest, RequestFilter, StringColumn, StringTest } from '../domain/search-query.js';
+import { SqliteAdapter, sql, type Expression, type Kysely, type RawBuilder, type SelectQueryBuilder, type SqlBool } from 'kysely';
+import type { FilterCondition, NumberColumn, NumberTest, RequestFilter, StringColumn, StringTest } from '../domain/search-query.js';
 
 type Sql = RawBuilder<unknown>;
 type Bool = RawBuilder<SqlBool>;
@@ -138,7 +146,17 @@ function attachedTest(table: 'scores' | 'request_metadata', workspaceId: number,
   return negate ? not(found) : found;
 }
 
+/**
+ * Every condition calls tally_alive() first on SQLite: for an OR of conditions SQLite may run one
+ * loop per condition (its OR optimization), where only the condition itself is tested per row, so
+ * a check beside the filter alone would not run until every loop had ended.
+ */
 function compile(f: RequestFilter, ws: number): Bool {
+  const test = compileNode(f, ws);
+  return plan?.live && f.kind !== 'group' ? sql<SqlBool>`(tally_alive() and ${test})` : test;
+}
+
+function compileNode(f: RequestFilter, ws: number): Bool {
   switch (f.kind) {
     case 'group': {
       const parts = f.filters.map((c) => compile(c, ws));
@@ -170,14 +188,89 @@ function compile(f: RequestFilter, ws: number): Bool {
       break;
     }
     case 'text': {
-      // Input and output are stored as JSON text: match the query as it appears inside a JSON
-      // string, so quotes, backslashes and newlines in the query find themselves.
-      const pattern = `%${escapeLike(JSON.stringify(f.value).slice(1, -1))}%`;
-      const targets = f.target === 'any' ? ['input', 'output'] : [f.target];
-      const hit = or(targets.map((c) => like(sql.ref(`requests.${c}`), pattern)));
+      const pattern = `%${escapeLike(storedText(f.value))}%`;
+      const targets = textColumns(f);
+      let hit = or(targets.map((c) => like(sql.ref(`requests.${c}`), pattern)));
+      const query = plan?.indexed.has(f) ? indexQuery(f.value) : null;
+      if (query !== null) {
+        // The rows the index finds, then the exact test on those rows only.
+        hit = sql<SqlBool>`(${sql.ref('requests.id')} in (select rowid from requests_text where requests_text match ${query}) and ${hit})`;
+      }
       return f.op === 'contains' ? hit : not(hit);
     }
   }
+}
+
+/**
+ * Input and output are stored as JSON text: a term is matched as it appears inside a JSON string,
+ * so quotes, backslashes and newlines in it find themselves.
+ */
+const storedText = (term: string): string => JSON.stringify(term).slice(1, -1);
+
+const textColumns = (f: Extract<FilterCondition, { kind: 'text' }>): ('input' | 'output')[] => (f.target === 'any' ? ['input', 'output'] : [f.target]);
+
+/**
+ * The FTS5 query that finds the rows which may hold a term: some of its trigrams, each a quoted
+ * string of three characters (`""` for a quote), all required. It reads only the index (LIKE on
+ * the FTS5 table would also test every candidate's text, reading it from `requests`), and the
+ * exact LIKE then tests the rows it finds. Every trigram costs one row list to intersect, a long
+ * one for a common trigram, so it takes the trigrams that cover the term's start without overlap
+ * and its last one, at most INDEX_TRIGRAMS in all: a few already single out a rare term.
+ * `detail=none` keeps neither positions nor columns, so the rows found hold each trigram
+ * somewhere in their input or output. Null when the term has under three characters (as stored).
+ */
+function indexQuery(term: string): string | null {
+  const chars = Array.from(storedText(term));
+  if (chars.length < 3) return null;
+  const trigrams: string[] = [];
+  for (let i = 0; i + 3 <= chars.length && trigrams.length < INDEX_TRIGRAMS - 1; i += 3) trigrams.push(chars.slice(i, i + 3).join(''));
+  trigrams.push(chars.slice(-3).join(''));
+  return [...new Set(trigrams)].map((t) => `"${t.replace(/"/g, '""')}"`).join(' ');
+}
+
+const INDEX_TRIGRAMS = 8;
+
+/**
+ * A term whose index query finds at least this many rows (of any workspace) is tested row by row
+ * in sort order instead of looked up: at one candidate in every few hundred rows a page of matches
+ * is likely near, while looking it up means testing and sorting every candidate.
+ */
+const COMMON_TERM_ROWS = 4096;
+
+interface TextPlan {
+  /** SQLite: call tally_alive() per row (see the module comment). */
+  live: boolean;
+  /** The text conditions to look up in the FTS5 table. */
+  indexed: Set<FilterCondition>;
+}
+
+// Keyed by the filter object a read was planned for; compile() finds it from the filter it is given.
+const plans = new WeakMap<RequestFilter, TextPlan>();
+let plan: TextPlan | undefined;
+
+function textConditions(f: RequestFilter): Extract<FilterCondition, { kind: 'text' }>[] {
+  if (f.kind === 'group') return f.filters.flatMap(textConditions);
+  return f.kind === 'text' ? [f] : [];
+}
+
+/** Whether `db` runs on SQLite (its own connection, a reader thread's or an export thread's). */
+export const isSqlite = (db: Kysely<any>): boolean => db.getExecutor().adapter instanceof SqliteAdapter;
+
+/**
+ * Readies a filter for compiling on `db`'s backend; call it before any query of a filtered read.
+ * On SQLite, counts (up to COMMON_TERM_ROWS) the rows each text term's index query finds, to
+ * decide which terms the index answers. Nothing to do on PostgreSQL.
+ */
+export async function planTextSearch(db: Kysely<any>, filter: RequestFilter | null): Promise<void> {
+  if (filter === null || !isSqlite(db) || plans.has(filter)) return;
+  const indexed = new Set<FilterCondition>();
+  for (const f of textConditions(filter)) {
+    const query = indexQuery(f.value);
+    if (query === null) continue;
+    const { rows } = await sql<{ n: number }>`select count(*) as n from (select rowid from requests_text where requests_text match ${query} limit ${COMMON_TERM_ROWS})`.execute(db);
+    if (Number(rows[0]?.n ?? 0) < COMMON_TERM_ROWS) indexed.add(f);
+  }
+  plans.set(filter, { live: true, indexed });
 }
 
 /** The conditions every match must meet: the filter itself, or the members of its AND groups. */
@@ -208,7 +301,15 @@ export function sortScoreBounds(filter: RequestFilter | null, name: string, valu
  */
 export function requestFilterCondition(workspaceId: number, filter: RequestFilter | null): Expression<SqlBool> {
   const inWorkspace = sql<SqlBool>`${sql.ref('requests.workspace_id')} = ${workspaceId}`;
-  return filter === null ? inWorkspace : and([inWorkspace, compile(filter, workspaceId)]);
+  if (filter === null) return inWorkspace;
+  plan = plans.get(filter);
+  try {
+    // First, so that SQLite calls it for every row it looks at, before the costly tests.
+    const live = plan?.live ? [sql<SqlBool>`tally_alive()`] : [];
+    return and([...live, inWorkspace, compile(filter, workspaceId)]);
+  } finally {
+    plan = undefined;
+  }
 }
 
 /**

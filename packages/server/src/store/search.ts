@@ -7,7 +7,7 @@ import { OperationNodeTransformer, sql, ValueListNode, ValueNode, type Expressio
 import type { RequestStatus } from '../domain/request-shape.js';
 import type { RequestFilter, SortColumn, SortPosition, SortSpec } from '../domain/search-query.js';
 import type { Database, RequestsTable } from './schema.js';
-import { applyRequestFilter, requestColumn, sortScoreBounds } from './search-filter.js';
+import { applyRequestFilter, planTextSearch, requestColumn, sortScoreBounds } from './search-filter.js';
 import type { PageEndsQuery, RequestContentText, RequestDetails, RequestPage, RequestSearch, RequestSummary, StoredRequest } from './types.js';
 
 const SUMMARY_COLUMNS = [
@@ -250,6 +250,7 @@ function positionOf(sort: SortSpec, r: Row): SortPosition {
 }
 
 async function page<T>(db: Kysely<Database>, ws: number, q: RequestSearch, content: boolean, convert: (r: Row, d: RequestDetails) => T): Promise<RequestPage<T>> {
+  await planTextSearch(db, q.filter);
   const rows = await fetchRows(db, ws, q, content);
   const more = rows.length > q.limit;
   const pageRows = more ? rows.slice(0, q.limit) : rows;
@@ -288,6 +289,7 @@ export async function selectPageEnds(db: Kysely<Database>, q: PageEndsQuery & { 
   const { column } = sort.key;
   const key = requestColumn(column);
   // As positionOf has it: PostgreSQL gives bigint columns as strings.
+  await planTextSearch(db, filter);
   const position = (row: { sort_value: unknown; id: unknown }): SortPosition => ({ value: column === 'status' ? String(row.sort_value) : Number(row.sort_value), id: Number(row.id) });
 
   if (q.inOneQuery) {
@@ -325,6 +327,7 @@ export async function selectPageEnds(db: Kysely<Database>, q: PageEndsQuery & { 
 }
 
 export async function countMatchingRequests(db: Kysely<Database>, workspaceId: number, filter: RequestFilter | null): Promise<number> {
+  await planTextSearch(db, filter);
   const row = await applyRequestFilter(db.selectFrom('requests').select((eb) => eb.fn.countAll().as('n')), workspaceId, filter).executeTakeFirstOrThrow();
   return Number(row.n);
 }

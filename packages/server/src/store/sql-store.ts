@@ -44,6 +44,11 @@ export interface BackendTraits {
   close(): Promise<void>;
   /** How another thread opens a read connection of its own to the same data. */
   readSource?: ReadSource;
+  /**
+   * Where the reads of requests and scores run, with a deadline that stops each statement
+   * (SQLite: reader threads; PostgreSQL: a pool with statement_timeout); absent, on `db`.
+   */
+  readDb?: Kysely<Database>;
 }
 
 /** The Store over Kysely: one implementation of each aggregate, given the backend's few differences. */
@@ -63,8 +68,9 @@ export class SqlStore implements Store {
   ) {
     this.backend = traits.backend;
     this.capabilities = { copyCsv: traits.reads.copyCsv !== undefined, readAhead: traits.readAhead };
-    this.requests = new SqlRequests(db, traits.reads);
-    this.scores = new SqlScores(db);
+    const reads = traits.readDb ?? db;
+    this.requests = new SqlRequests(db, reads, traits.reads);
+    this.scores = new SqlScores(db, reads);
     this.keys = new SqlKeys(db, traits.keyChanges ?? null);
     this.workspaces = new SqlWorkspaces(db);
     this.accounts = new SqlAccounts(db);

@@ -7,6 +7,7 @@ import * as accounts from './004-accounts.js';
 import * as scoreHours from './005-score-hours.js';
 import * as scoreHoursReplanned from './006-score-hours-replanned.js';
 import * as scoreTotals from './007-score-totals.js';
+import * as textIndex from './008-text-index.js';
 
 type VersionedMigration = { up(db: Kysely<unknown>, d: MigrationDialect): Promise<void> };
 
@@ -19,6 +20,7 @@ const MIGRATIONS: Record<string, VersionedMigration> = {
   '005-score-hours': scoreHours,
   '006-score-hours-replanned': scoreHoursReplanned,
   '007-score-totals': scoreTotals,
+  '008-text-index': textIndex,
 };
 
 export class TallyMigrations implements MigrationProvider {

@@ -7,6 +7,7 @@ import { CsvCopier } from './copy-csv.js';
 import { KEY_CHANGE_CHANNEL, KeyChangeListener } from './key-change-listener.js';
 import { renderStatements } from '../write-statements.js';
 import { PostgresBatchWriter } from './postgres-batch-writer.js';
+import { DEFAULT_READ_TIMEOUT_MS } from '../read-scope.js';
 
 /**
  * Measured with `npm run bench:queries` on a server with autovacuum off (2026-11-29), on two stores
@@ -38,6 +39,11 @@ export interface PostgresOptions {
   connectTimeoutMs?: number;
   /** How long one query may run before it fails (and the request answers 503); default 30000 ms. */
   queryTimeoutMs?: number;
+  /**
+   * How long one read statement of requests and scores may run before PostgreSQL cancels it (its
+   * `statement_timeout`) and the request answers 503; default 15000 ms.
+   */
+  readTimeoutMs?: number;
 }
 
 /** The scale-out backend: stateless Tally instances over one PostgreSQL. */
@@ -57,6 +63,20 @@ export function openPostgresStore(opts: PostgresOptions): SqlStore {
   // next query fails and the request answers 503 (database-errors.ts); the pool then discards it.
   pool.on('connect', (client) => client.on('error', () => {}));
   const db = new Kysely<Database>({ dialect: withOutageErrors(new PostgresDialect({ pool })) });
+  // Reads steered by clients' filters get a pool of their own whose sessions carry
+  // statement_timeout: the server itself stops a read at its deadline (the client-side
+  // query_timeout only stops waiting), and writes and migrations keep no such limit.
+  const readPool = new pg.Pool({
+    connectionString: opts.connectionString,
+    max: opts.maxConnections ?? 10,
+    types,
+    connectionTimeoutMillis: opts.connectTimeoutMs ?? 3000,
+    query_timeout: opts.queryTimeoutMs ?? 30_000,
+    statement_timeout: opts.readTimeoutMs ?? DEFAULT_READ_TIMEOUT_MS,
+  });
+  readPool.on('error', () => {});
+  readPool.on('connect', (client) => client.on('error', () => {}));
+  const readDb = new Kysely<Database>({ dialect: withOutageErrors(new PostgresDialect({ pool: readPool })) });
   const keyChanges = new KeyChangeListener(opts.connectionString);
   const copier = new CsvCopier(opts.connectionString);
   // Group commit makes each instance's writes one transaction at a time; this lock lines up the
@@ -104,6 +124,7 @@ export function openPostgresStore(opts: PostgresOptions): SqlStore {
     readSource: { backend: 'postgres', connectionString: opts.connectionString },
     reads: { pageEndsInOneQuery: true, copyCsv: (query) => copier.copy(query) },
     readAhead: true,
+    readDb,
     maintenanceWarnings: async () => {
       const warnings: string[] = [];
       const { rows: settings } = await sql<{ on: boolean }>`
@@ -130,6 +151,7 @@ export function openPostgresStore(opts: PostgresOptions): SqlStore {
     close: async () => {
       await keyChanges.close();
       await copier.close();
+      await readDb.destroy();
       await db.destroy();
     },
   });

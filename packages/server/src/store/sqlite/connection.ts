@@ -3,6 +3,7 @@ import { Kysely, SqliteDialect, sql } from 'kysely';
 import { withOutageErrors } from '../database-errors.js';
 import type { Database } from '../schema.js';
 import { createPrivateFile, privateSideFiles } from './private-files.js';
+import { registerAlive } from './read-deadline.js';
 import { withStatementCache } from './statement-cache.js';
 
 export type Synchronous = 'FULL' | 'NORMAL';
@@ -27,6 +28,8 @@ export function openConnection(file: string, synchronous: Synchronous): SQLite.D
 
 /** Kysely over the connection, with prepared statements reused and outages mapped to 503. */
 export function kyselyOver(conn: SQLite.Database): Kysely<Database> {
+  // Filtered queries call it on every connection; it can stop them only on a reader thread.
+  registerAlive(conn);
   return new Kysely<Database>({ dialect: withOutageErrors(new SqliteDialect({ database: withStatementCache(conn) })) });
 }
 

@@ -4,6 +4,10 @@ import { immediateTransaction, kyselyOver, openConnection, type Synchronous } fr
 import { SQLITE_WRITE_SQL } from './hot-statements.js';
 import { createPrivateFile } from './private-files.js';
 import { holdInUseLock } from './sqlite-backup.js';
+import { ReaderPool, readerDialect } from './reader-pool.js';
+import { withOutageErrors } from '../database-errors.js';
+import { Kysely } from 'kysely';
+import type { Database } from '../schema.js';
 import { WriterConnection } from './writer-client.js';
 
 export interface SqliteOptions {
@@ -11,6 +15,10 @@ export interface SqliteOptions {
   file: string;
   /** `FULL` (the default) survives a power cut; `NORMAL` only a process crash. */
   synchronous?: Synchronous;
+  /** Threads that run filtered reads off the event loop; default 2 (reader-pool.ts). */
+  readerThreads?: number;
+  /** How long one read statement may take before it is stopped and answered 503; default 15000 ms. */
+  readTimeoutMs?: number;
 }
 
 const LOCK_WAIT_MS = 60_000;
@@ -65,6 +73,8 @@ export function openSqliteStore(opts: SqliteOptions): SqlStore {
   const releaseInUse = holdInUseLock(opts.file);
   const writer = new WriterConnection(opts.file, synchronous);
   const db = kyselyOver(conn);
+  const readers = new ReaderPool({ file: opts.file, threads: opts.readerThreads, timeoutMs: opts.readTimeoutMs });
+  const readDb = new Kysely<Database>({ dialect: withOutageErrors(readerDialect(readers)) });
   // The key-change token: how many keys have been revoked (keys are never deleted or restored, so
   // it only grows). It is counted again only when data_version says another connection (the
   // writer thread, another process) committed something, so API-key lookups stay in memory while
@@ -88,6 +98,7 @@ export function openSqliteStore(opts: SqliteOptions): SqlStore {
     readSource: { backend: 'sqlite', file: opts.file },
     reads: SQLITE_READS,
     readAhead: false,
+    readDb,
     writeTransaction: (fn) => immediateTransaction(db, conn, fn),
     withMigrationLock: (fn) => withFileLock(`${opts.file}-migrate-lock`, fn),
     writeStatements: SQLITE_WRITE_SQL,
@@ -96,6 +107,7 @@ export function openSqliteStore(opts: SqliteOptions): SqlStore {
     keyChanges: { token: keyChangeToken },
     close: async () => {
       await writer.close();
+      await readDb.destroy();
       await db.destroy();
       releaseInUse();
     },

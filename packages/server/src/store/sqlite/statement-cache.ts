@@ -50,6 +50,6 @@ function rowsAsObjects(stmt: Statement): SqliteStatement {
  * `(row) => ({ "name": row[0], ... })`: an object literal, so every row shares one shape. The names
  * are written as JSON string literals, which any column name is safe in.
  */
-function rowConstructor(names: string[]): (row: unknown[]) => Record<string, unknown> {
+export function rowConstructor(names: string[]): (row: unknown[]) => Record<string, unknown> {
   return new Function('row', `return { ${names.map((n, i) => `${JSON.stringify(n)}: row[${i}]`).join(', ')} };`) as (row: unknown[]) => Record<string, unknown>;
 }

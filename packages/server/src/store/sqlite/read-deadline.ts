@@ -1,0 +1,25 @@
+import type SQLite from 'better-sqlite3';
+import { DatabaseUnavailableError } from '../database-errors.js';
+
+/**
+ * better-sqlite3 cannot interrupt a statement, and a thread running one cannot be stopped from
+ * outside. So every filtered query calls `tally_alive()` for each row it examines (search-filter.ts
+ * puts it first in the WHERE clause), and the function throws once this thread's current read is
+ * past its deadline: SQLite then abandons the statement, whatever it was doing with the rows.
+ */
+export const readDeadline = { at: Number.POSITIVE_INFINITY, ms: 0 };
+
+/** The error a read past its deadline ends with: 503 with Retry-After, in Tally's shape. */
+export function readTimedOut(ms: number): DatabaseUnavailableError {
+  return new DatabaseUnavailableError(`the read took longer than its limit of ${ms} ms (a narrower filter may help)`, 'READ_DEADLINE');
+}
+
+/** Registers `tally_alive()` on a connection; it answers 1 while the thread's read has time left. */
+export function registerAlive(conn: SQLite.Database): void {
+  // The clock is read for every row: one row's tests can take milliseconds (a long LIKE pattern
+  // over long text), so checking every so many rows could overshoot the deadline by seconds.
+  conn.function('tally_alive', { deterministic: false }, () => {
+    if (Date.now() > readDeadline.at) throw readTimedOut(readDeadline.ms);
+    return 1;
+  });
+}
