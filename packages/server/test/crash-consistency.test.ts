@@ -135,6 +135,8 @@ async function verify(store: SqlStore, workspaceId: number, ledger: Ledger): Pro
   for (const r of ledger.logs) {
     if (!ids.has(r.id)) f.lost.push(`request ${r.id}`);
     else if (meta.get(r.id)?.get('token') !== r.token) f.lost.push(`request ${r.id} token`);
+    // Only its log call writes the score named `log`: the stored value is the acknowledged one.
+    else if (scores.get(`${r.id}|log`) !== r.score) f.lost.push(`request ${r.id} log score: ${scores.get(`${r.id}|log`)}, acknowledged ${r.score}`);
   }
   for (const [k, e] of ledger.scores) {
     const v = scores.get(k);

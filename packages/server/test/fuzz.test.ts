@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
-import type { InjectOptions } from 'fastify';
+import type { InjectOptions, LightMyRequestResponse } from 'fastify';
 import type { SqlStore } from '../src/store/sql-store.js';
 import { BACKENDS } from './helpers/backends.js';
 import { countRows, listRoutes, type RouteEntry } from './helpers/routes.js';
@@ -118,7 +118,7 @@ for (const backend of BACKENDS) {
       return url.replace(/:[a-z_]+|\*/gi, () => values[i++ % values.length] ?? '1');
     };
 
-    async function check(route: RouteEntry, opts: InjectOptions, label: string): Promise<void> {
+    async function check(route: RouteEntry, opts: InjectOptions, label: string): Promise<LightMyRequestResponse> {
       const db = (t.store as SqlStore).db;
       const beforeRows = await countRows(db, backend);
       const res = await t.inject(opts);
@@ -143,6 +143,7 @@ for (const backend of BACKENDS) {
       } else if (/json/.test(String(res.headers['content-type']))) {
         assert.notEqual((res.json() as { success?: unknown }).success, false, what);
       }
+      return res;
     }
 
     it('answers every route, with hostile paths, queries and bodies, never with a 5xx', { timeout: 20 * 60_000 }, async () => {
@@ -185,25 +186,42 @@ for (const backend of BACKENDS) {
         `{"request_id":${requestId},"score":50.5}`,
         `{"request_id":${requestId},"score":101}`,
         `{"request_id":${requestId},"score":5,"name":"a\\u0000b"}`,
-        `{"request_id":${requestId},"score":5,"name":"\\ud800"}`,
         `{"request_id":${requestId},"score":5,"__proto__":{"score":1}}`,
         `{"request_id":${requestId},"score":5,"constructor":{"prototype":{"x":1}}}`,
         `{"request_id":${requestId},"score":5,"score":500}`,
         `{"request_id":"1e309","score":5}`,
         `{"request_id":${requestId},"score":5,"name":"${'n'.repeat(513)}"}`,
       ];
-      for (const payload of cases) {
-        await check(route, { method: 'POST', url: route.url, headers: { 'content-type': 'application/json', 'x-api-key': t.alpha.key }, payload }, payload.slice(0, 80));
-      }
-      for (const payload of INVALID_UTF8) {
-        await check(route, { method: 'POST', url: route.url, headers: { 'content-type': 'application/json', 'x-api-key': t.alpha.key }, payload }, 'invalid utf-8');
-      }
+      // `check` alone lets a 2xx through (it cannot tell a valid random body from an invalid one);
+      // every case here is invalid, so each must be a 4xx, and the request's scores stay as they were.
+      const scoresOf = async () => ((await t.get(`/v1/requests/${requestId}`)).json() as { request?: { scores?: unknown } }).request?.scores;
+      const scoresBefore = await scoresOf();
+      assert.deepEqual(scoresBefore, { base: 10 }, 'the request read answers with its scores');
+      const refuse = async (payload: string | Buffer, label: string) => {
+        const res = await check(route, { method: 'POST', url: route.url, headers: { 'content-type': 'application/json', 'x-api-key': t.alpha.key }, payload }, label);
+        assert.ok(res.statusCode >= 400 && res.statusCode < 500, `refused with a 4xx: ${label} got ${res.statusCode} ${res.body.slice(0, 200)}`);
+      };
+      for (const payload of cases) await refuse(payload, payload.slice(0, 80));
+      // The first of INVALID_UTF8 (bytes that decode to U+FFFD in a score name) is accepted today: see the todo below.
+      for (const payload of INVALID_UTF8.slice(1)) await refuse(payload, 'invalid utf-8');
+      assert.deepEqual(await scoresOf(), scoresBefore, 'no refused score reached the request');
       // -0 and 100.0 are the integers 0 and 100 in JSON: accepted, as documented.
       for (const [payload, value] of [[`{"request_id":${requestId},"score":-0,"name":"zero"}`, 0], [`{"request_id":${requestId},"score":100.0,"name":"hundred"}`, 100]] as const) {
         const res = await t.inject({ method: 'POST', url: route.url, headers: { 'content-type': 'application/json', 'x-api-key': t.alpha.key }, payload });
         assert.equal(res.statusCode, 200, res.body);
         const stored = await t.store.requests.get(t.alpha.workspace.id, requestId);
         assert.equal(Object.is(stored?.scores[JSON.parse(payload).name as string], value), true);
+      }
+    });
+
+    // A lone surrogate is valid JSON but no Unicode text, and bytes that are not UTF-8 decode to
+    // U+FFFD: both are accepted today as a score name (stored as something other than what was
+    // sent). Kept visible as a todo until the route refuses them; the hostile-input suite of
+    // issue 33 owns the fix.
+    it('refuses a score name holding a lone surrogate or invalid UTF-8 with 4xx', { todo: 'accepted today: the score route does not check names for lone surrogates or U+FFFD' }, async () => {
+      for (const payload of [`{"request_id":${requestId},"score":5,"name":"\\ud800"}`, INVALID_UTF8[0]!]) {
+        const res = await t.inject({ method: 'POST', url: '/rest/track-score', headers: { 'content-type': 'application/json', 'x-api-key': t.alpha.key }, payload });
+        assert.ok(res.statusCode >= 400 && res.statusCode < 500, `${res.statusCode} ${res.body}`);
       }
     });
   });

@@ -3,7 +3,6 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import fc from 'fast-check';
 import { sql } from 'kysely';
 import type { SqlStore } from '../src/store/sql-store.js';
 import { BACKENDS } from './helpers/backends.js';
@@ -12,20 +11,57 @@ import { listRoutes, type RouteEntry } from './helpers/routes.js';
 import { addApiKey, addWorkspace, createTestApp, logRequest, type TestApp, type TestWorkspace } from './helpers/test-app.js';
 
 /**
- * A workspace is a wall: random operations on every route the app serves (read from the router),
- * each made by an API key or a signed-in dashboard user of either workspace, or by a user who is a
- * member of both and has switched to one of them. After each operation the other workspace's rows
- * are unchanged; no answer contains the other workspace's markers; and an id of the other workspace
- * (request, group, key, workspace, a member's email) answers byte for byte like one that does not
- * exist. `TALLY_ISOLATION_RUNS` sets the number of operations per backend (default 150).
+ * A workspace is a wall: every route the app serves (read from the router), called by an API key
+ * or a signed-in dashboard user of either workspace, or by a user who is a member of both and has
+ * switched to one of them, with every query of QUERIES where the route reads a query string. All of
+ * them on every run, none picked at random. Checked:
+ * - after each route and caller, the other workspace's rows are unchanged;
+ * - no answer contains the other workspace's markers;
+ * - an id of the other workspace (request, group, key, workspace, a member's email) answers byte
+ *   for byte like one that does not exist;
+ * - every read answers byte for byte the same before and after the other workspace's data changes
+ *   (new requests and scores under the same names, models and tags as mine), so a count, a mean
+ *   or a list that takes in rows of another workspace is caught even though it carries no marker.
  */
-const RUNS = Number(process.env.TALLY_ISOLATION_RUNS ?? 150);
 const PASSWORD = 'correct horse battery';
 const WRONG_PASSWORD = 'not the password at all';
 const NOBODY = 'nobody@example.com';
 // Routes that end the session the browser carries (logout; login replaces it): each call of these
 // gets a session of its own, so the actor's main session outlives the operation.
 const ENDS_SESSION = new Set(['POST /ui/api/logout', 'POST /ui/api/login']);
+
+/**
+ * The query strings every route that reads one is called with: markers of either side, and names,
+ * models and tags both sides use, for every filter, grouping and cohort the reads take.
+ */
+const QUERIES = [
+  '',
+  '?limit=50',
+  '?q=MARK',
+  '?name=OTHERMARK-score',
+  '?name=ALPHAMARK-score',
+  '?per_page=25&page=1',
+  '?format=csv',
+  '?format=jsonl',
+  '?tag=OTHERMARK-tag',
+  '?tag=ALPHAMARK-tag',
+  '?group_by=tag',
+  '?group_by=model',
+  '?group_by=prompt',
+  ...['ALPHAMARK', 'OTHERMARK'].map((m) => `?name=${m}-score&a.model=${m}-model&b.prompt_name=${m}-prompt`),
+  '?name=shared-score',
+  '?name=shared-score&buckets=5&interval=hour',
+  '?name=shared-score&group_by=model',
+  '?name=shared-score&group_by=tag',
+  '?model=shared-a',
+  '?tag=shared-tag&format=jsonl',
+  '?has_score=shared-score',
+  '?prompt_name=shared-prompt&sort_by=latency_ms',
+  '?name=shared-score&a.model=shared-a&b.model=shared-b',
+  '?name=shared-score&a.tag=shared-tag&b.prompt_name=shared-prompt',
+];
+/** The routes that read a query string: the JSON API's. Pages, health and the dashboard's API read none. */
+const queriesFor = (route: RouteEntry) => (route.url.startsWith('/v1/') || route.url.startsWith('/api/') ? QUERIES : ['']);
 
 interface DashboardUser {
   userId: number;
@@ -101,6 +137,7 @@ for (const backend of BACKENDS) {
     let both: DashboardUser;
     let missingId = 0;
     const ops: Record<ActorKind, number> = { key: 0, session: 0, 'both-member': 0 };
+    let reads = 0;
     before(async () => {
       // A stand-in for the built dashboard, so its pages answer whether or not it was built here.
       const dashboardDir = mkdtempSync(join(tmpdir(), 'tally-iso-ui-'));
@@ -109,19 +146,24 @@ for (const backend of BACKENDS) {
       t = await createTestApp(backend, { rateLimitPerKey: 0, authFailuresPerMinute: 0, dashboardDir });
       routes = listRoutes(t.app).filter((r) => !r.url.startsWith('/docs') && r.url !== '/openapi.json' && r.url !== '/metrics');
       // Workspace names and emails carry the markers too, so a leaked name or member is seen.
-      const seed = async (marker: string): Promise<Side> => {
+      const seed = async (marker: string, sharedBase: number): Promise<Side> => {
         const ws = await addWorkspace(t.store, `${marker}-ws`);
         const requestIds: number[] = [];
         for (let i = 0; i < 3; i++) {
           requestIds.push(await logRequest(t, { model: `${marker}-model`, tags: [`${marker}-tag`], metadata: { [`${marker}-key`]: `${marker}-value` }, score: 40 + i, score_name: `${marker}-score`, prompt_name: `${marker}-prompt` }, ws.key));
+        }
+        // Requests under names both workspaces use: what a query missing its workspace condition
+        // would count in, with no marker to give it away. The two sides score them differently.
+        for (const [i, model] of ['shared-a', 'shared-a', 'shared-b', 'shared-b'].entries()) {
+          await logRequest(t, { model, tags: ['shared-tag'], prompt_name: 'shared-prompt', score: sharedBase + i * 7, score_name: 'shared-score' }, ws.key);
         }
         const g = await t.post('/create-group', {}, { key: ws.key });
         const labelled = await addApiKey(t.store, ws.workspace.id, `${marker}-label`);
         const user = await addDashboardUser(t, ws.workspace, `user@${marker.toLowerCase()}.example`, PASSWORD);
         return { ws, marker, requestIds, groupId: (g.json() as { id: number }).id, labelledKeyId: labelled.keyId, user };
       };
-      a = await seed('ALPHAMARK');
-      b = await seed('OTHERMARK');
+      a = await seed('ALPHAMARK', 10);
+      b = await seed('OTHERMARK', 60);
       await addDashboardUser(t, a.ws.workspace, 'both@example.com', PASSWORD);
       both = await addDashboardUser(t, b.ws.workspace, 'both@example.com', PASSWORD);
       missingId = Math.max(...a.requestIds, ...b.requestIds, a.groupId, b.groupId, a.labelledKeyId, b.labelledKeyId, b.ws.workspace.id) + 100_000;
@@ -129,7 +171,7 @@ for (const backend of BACKENDS) {
     after(async () => {
       const total = ops.key + ops.session + ops['both-member'];
       console.log(
-        `isolation [${backend}]: ${total} operations over ${routes.length} routes (by keys ${ops.key}, by single-workspace users ${ops.session}, by a member of both ${ops['both-member']}), each compared foreign against missing ids`,
+        `isolation [${backend}]: ${total} calls over ${routes.length} routes (by keys ${ops.key}, by single-workspace users ${ops.session}, by a member of both ${ops['both-member']}), each compared foreign against missing ids; ${reads} reads compared before and after the other workspace changed`,
       );
       await t.close();
     });
@@ -159,40 +201,84 @@ for (const backend of BACKENDS) {
       return Object.assign(res, { sent: sentStrings(url, payload) });
     };
 
-    it('lets neither keys nor dashboard users read, change or detect the other workspace, whatever they call', { timeout: 20 * 60_000 }, async () => {
-      await fc.assert(
-        fc.asyncProperty(
-          fc.constantFrom(...routes),
-          fc.constantFrom(...ACTORS),
-          fc.nat(),
-          fc.constantFrom(
-            '',
-            '?limit=50',
-            '?q=MARK',
-            '?name=OTHERMARK-score',
-            '?name=ALPHAMARK-score',
-            '?per_page=25&page=1',
-            '?format=csv',
-            '?format=jsonl',
-            '?tag=OTHERMARK-tag',
-            '?tag=ALPHAMARK-tag',
-            '?group_by=tag',
-            '?group_by=model',
-            ...['ALPHAMARK', 'OTHERMARK'].map((m) => `?name=${m}-score&a.model=${m}-model&b.prompt_name=${m}-prompt`),
-          ),
-          async (route, actor, pick, query) => {
-            ops[actor.kind]++;
-            const [me, them] = actor.in === 0 ? [a, b] : [b, a];
-            const user = actor.kind === 'both-member' ? both : me.user;
-            const who = actor.kind === 'key' ? { key: me.ws.key } : { email: user.email, browser: user.browser };
-            const what = `${route.method} ${route.url}${query} as ${actor.kind} in ${me.marker}`;
-            if (actor.kind === 'both-member') {
-              const sw = await t.inject({ method: 'PUT', url: '/ui/api/session/workspace', headers: browserHeaders(both.browser), payload: { workspace_id: me.ws.workspace.id } });
-              assert.equal(sw.statusCode, 200, `${what}: switch ${sw.body}`);
-              assert.equal((sw.json() as { workspace: { id: number } }).workspace.id, me.ws.workspace.id);
-            }
-            const theirsBefore = await snapshot(t.store as SqlStore, backend, them.ws.workspace.id, actor.kind === 'key' ? null : user.userId);
+    const sides = (actor: Actor): [Side, Side] => (actor.in === 0 ? [a, b] : [b, a]);
+    const userOf = (actor: Actor) => (actor.kind === 'both-member' ? both : sides(actor)[0].user);
+    const whoOf = (actor: Actor) => (actor.kind === 'key' ? { key: sides(actor)[0].ws.key } : { email: userOf(actor).email, browser: userOf(actor).browser });
+    const describeCall = (route: RouteEntry, query: string, actor: Actor) => `${route.method} ${route.url}${query} as ${actor.kind} in ${sides(actor)[0].marker}`;
 
+    /** A member of both works in the workspace it switched to: switch it to the actor's. */
+    const switchBoth = async (actor: Actor) => {
+      if (actor.kind !== 'both-member') return;
+      const id = sides(actor)[0].ws.workspace.id;
+      const sw = await t.inject({ method: 'PUT', url: '/ui/api/session/workspace', headers: browserHeaders(both.browser), payload: { workspace_id: id } });
+      assert.equal(sw.statusCode, 200, `switch to ${id}: ${sw.body}`);
+      assert.equal((sw.json() as { workspace: { id: number } }).workspace.id, id);
+    };
+
+    /** My own ids; the revoke route gets a throwaway key, so my key stays live. */
+    const ownTarget = async (route: RouteEntry, actor: Actor, pick: number): Promise<Target> => {
+      const me = sides(actor)[0];
+      const keyId = route.method === 'DELETE' && route.url === '/ui/api/keys/:id' ? (await addApiKey(t.store, me.ws.workspace.id, `${me.marker}-spare`)).keyId : me.labelledKeyId;
+      return { requestId: me.requestIds[pick % me.requestIds.length]!, groupId: me.groupId, keyId, workspaceId: me.ws.workspace.id, email: userOf(actor).email, password: PASSWORD, name: `${me.marker}-score` };
+    };
+
+    const readRoutes = () => routes.filter((r) => r.method === 'GET' || (r.method === 'POST' && r.url.includes('search')));
+
+    // Values that change from call to call whatever the data: durations, clocks, a key's last use.
+    const volatile = (body: string) => body.replace(/"(took|took_ms|generated_at|last_used_at|expires_at|now)":("[^"]*"|[^,}]*)/g, '"$1":<volatile>');
+
+    /** Every read by every caller of a side, with every query, answered: route and query to status and body. */
+    const readAll = async (side: 0 | 1): Promise<Map<string, string>> => {
+      const out = new Map<string, string>();
+      for (const actor of ACTORS.filter((x) => x.in === side)) {
+        await switchBoth(actor);
+        for (const route of readRoutes()) {
+          for (const query of queriesFor(route)) {
+            const res = await call(route, whoOf(actor), await ownTarget(route, actor, 0), `${sides(actor)[0].marker}-made`, query);
+            reads++;
+            out.set(describeCall(route, query, actor), `${res.statusCode} ${volatile(res.body)}`);
+          }
+        }
+      }
+      return out;
+    };
+
+    /** The other side's data changes under the names both use: new requests, new and changed scores. */
+    const changeData = async (side: Side) => {
+      for (const [model, score] of [['shared-a', 0], ['shared-b', 100], ['shared-a', 100], ['shared-b', 3]] as const) {
+        await logRequest(t, { model, tags: ['shared-tag', 'extra-tag'], prompt_name: 'shared-prompt', score, score_name: 'shared-score', metadata: { shared: 'yes' } }, side.ws.key);
+      }
+      for (const id of side.requestIds) {
+        const res = await t.post('/rest/track-score', { request_id: id, score: 99, name: 'shared-score' }, { key: side.ws.key });
+        assert.equal(res.statusCode, 200, res.body);
+      }
+    };
+
+    it('answers every read byte for byte the same while the other workspace changes its counts and means', { timeout: 20 * 60_000 }, async () => {
+      for (const [mine, theirs] of [[0, b], [1, a]] as const) {
+        const before = await readAll(mine);
+        await changeData(theirs);
+        const after = await readAll(mine);
+        assert.equal(after.size, before.size);
+        for (const [what, answer] of before) {
+          assert.equal(after.get(what), answer, `${what}: the answer changed when only the other workspace's data did`);
+        }
+      }
+    });
+
+    it('lets neither keys nor dashboard users read, change or detect the other workspace, whatever they call', { timeout: 20 * 60_000 }, async () => {
+      let pick = 0;
+      for (const route of routes) {
+        for (const actor of ACTORS) {
+          const [me, them] = sides(actor);
+          const user = userOf(actor);
+          const who = whoOf(actor);
+          await switchBoth(actor);
+          const theirsBefore = await snapshot(t.store as SqlStore, backend, them.ws.workspace.id, actor.kind === 'key' ? null : user.userId);
+          for (const query of queriesFor(route)) {
+            ops[actor.kind]++;
+            pick++;
+            const what = describeCall(route, query, actor);
             const label = `${me.marker}-made`;
             const foreign: Target = {
               requestId: them.requestIds[pick % them.requestIds.length]!,
@@ -205,17 +291,7 @@ for (const backend of BACKENDS) {
               name: `${them.marker}-score`,
             };
             const missing: Target = { ...foreign, requestId: missingId, groupId: missingId, keyId: missingId, workspaceId: missingId, email: NOBODY };
-            // My own call on my own ids: a throwaway key for the revoke route, so my key stays live.
-            const ownKeyId = route.url === '/ui/api/keys/:id' ? (await addApiKey(t.store, me.ws.workspace.id, `${me.marker}-spare`)).keyId : me.labelledKeyId;
-            const own: Target = {
-              requestId: me.requestIds[pick % me.requestIds.length]!,
-              groupId: me.groupId,
-              keyId: ownKeyId,
-              workspaceId: me.ws.workspace.id,
-              email: user.email,
-              password: PASSWORD,
-              name: `${me.marker}-score`,
-            };
+            const own = await ownTarget(route, actor, pick);
 
             const foreignRes = await call(route, who, foreign, label, query);
             const missingRes = await call(route, who, missing, label, query);
@@ -230,13 +306,15 @@ for (const backend of BACKENDS) {
             const ownRes = await call(route, who, own, label, query);
             assert.ok(ownRes.statusCode < 500, `${what}: ${ownRes.statusCode} ${ownRes.body.slice(0, 200)}`);
             // My own reads see my workspace (for a member of both: the one switched to).
-            if (route.method === 'GET' && route.url === '/v1/requests/:id') {
+            if (route.method === 'GET' && route.url === '/v1/requests/:id' && query === '') {
               assert.equal(ownRes.statusCode, 200, `${what}: ${ownRes.body.slice(0, 200)}`);
               assert.ok(ownRes.body.includes(me.marker), `${what}: own request carries ${me.marker}`);
             }
             if (route.method === 'GET' && route.url === '/ui/api/session' && actor.kind !== 'key') {
               assert.equal((ownRes.json() as { workspace: { id: number } }).workspace.id, me.ws.workspace.id, what);
             }
+            // A switch by the member of both moved its session: move it back before the next call.
+            if (route.url === '/ui/api/session/workspace') await switchBoth(actor);
 
             // Nothing of theirs leaks into my answers. An error may quote what the caller itself sent
             // (`no score named "X"`, an email typed at login): that is no leak. A member of both
@@ -248,11 +326,11 @@ for (const backend of BACKENDS) {
               const unechoed = quoted.reduce((text, v) => text.split(v).join('<sent>'), res.body).toLowerCase();
               assert.ok(!unechoed.includes(mark), `${what} leaked ${them.marker}: ${res.body.slice(0, 300)}`);
             }
-            assert.equal(await snapshot(t.store as SqlStore, backend, them.ws.workspace.id, actor.kind === 'key' ? null : user.userId), theirsBefore, `${what} changed the other workspace`);
-          },
-        ),
-        { numRuns: RUNS },
-      );
+          }
+          const what = `${route.method} ${route.url} as ${actor.kind} in ${me.marker}`;
+          assert.equal(await snapshot(t.store as SqlStore, backend, them.ws.workspace.id, actor.kind === 'key' ? null : user.userId), theirsBefore, `${what} changed the other workspace`);
+        }
+      }
     });
   });
 }

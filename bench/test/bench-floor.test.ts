@@ -15,7 +15,7 @@ const FLOORS = [
   { name: 'durable floor', server: 'durable-floor-server.mjs', file: 'floor.db' },
   { name: 'schema floor', server: 'schema-floor-server.mjs', file: 'tally.db' },
 ];
-const serverPath = (server: string) => fileURLToPath(new URL(`../../../bench/lib/${server}`, import.meta.url));
+const serverPath = (server: string) => fileURLToPath(new URL(`../lib/${server}`, import.meta.url));
 
 function startFloor(server: string, dir: string) {
   const child = spawn(process.execPath, [serverPath(server)], { env: { ...process.env, FLOOR_DIR: dir }, stdio: ['ignore', 'pipe', 'inherit'] });
@@ -41,6 +41,7 @@ for (const { name, server, file } of FLOORS) describe(`the load benchmark's ${na
   it('refuses bad input and unknown requests, and keeps every acknowledged write through kill -9', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'floor-test-'));
     const floor = startFloor(server, dir);
+    let stop = false;
     try {
       const { url, key } = await floor.ready;
       assert.equal((await post(`${url}/library-track-score`, 'tl_wrong', { request_id: 1, score: 5 })).status, 401);
@@ -52,7 +53,6 @@ for (const { name, server, file } of FLOORS) describe(`the load benchmark's ${na
       assert.equal((await post(`${url}/library-track-score`, key, { request_id: id, score: 2.5 })).status, 400);
 
       const acked: { name: string; value: number }[] = [];
-      let stop = false;
       let seq = 0;
       const writer = async () => {
         while (!stop) {
@@ -66,7 +66,11 @@ for (const { name, server, file } of FLOORS) describe(`the load benchmark's ${na
         }
       };
       const writers = Array.from({ length: 8 }, writer);
-      while (acked.length < 300) await new Promise((r) => setTimeout(r, 5));
+      const deadline = Date.now() + 120_000;
+      while (acked.length < 300) {
+        assert.ok(Date.now() < deadline, `300 acknowledged scores within 120 s, got ${acked.length}`);
+        await new Promise((r) => setTimeout(r, 5));
+      }
       floor.child.kill('SIGKILL');
       await floor.exited;
       stop = true;
@@ -84,6 +88,7 @@ for (const { name, server, file } of FLOORS) describe(`the load benchmark's ${na
         db.close();
       }
     } finally {
+      stop = true;
       if (floor.child.exitCode === null) floor.child.kill('SIGKILL');
       await floor.exited;
       rmSync(dir, { recursive: true, force: true });

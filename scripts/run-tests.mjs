@@ -1,0 +1,88 @@
+#!/usr/bin/env node
+/**
+ * Runs test files in parallel, each in its own `node --test` process, and prints each file's
+ * output whole when it ends (so parallel files never interleave), then every file's duration.
+ *
+ *   node scripts/run-tests.mjs fast|slow|all [package-dir ...]
+ *
+ * Without package dirs: the workspaces and bench/. The root package.json's "slowTests" lists, per
+ * package dir, its slow files (real processes, browsers, kill -9, several instances, timing); every
+ * other file of test/*.test.ts is fast (in-process). Fast files run TALLY_TEST_JOBS at a time (default:
+ * twice the cores, since they mostly wait on the database), slow ones TALLY_TEST_SLOW_JOBS (default:
+ * the cores, since they time what they start). The files share nothing: each makes its own temp
+ * folders, PostgreSQL databases and port-0 listeners.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const [mode = 'all', ...dirs] = process.argv.slice(2);
+if (!['fast', 'slow', 'all'].includes(mode)) {
+  console.error('usage: run-tests.mjs fast|slow|all [package-dir ...]');
+  process.exit(2);
+}
+
+const readJson = (file) => JSON.parse(readFileSync(file, 'utf8'));
+const SLOW = readJson(join(ROOT, 'package.json')).slowTests ?? {};
+const packages = dirs.length > 0 ? dirs.map((d) => resolve(d)) : [...readJson(join(ROOT, 'package.json')).workspaces.map((w) => join(ROOT, w)), join(ROOT, 'bench')];
+
+/** The test files of a package, each marked slow or fast. */
+function filesOf(dir) {
+  const testDir = join(dir, 'test');
+  if (!existsSync(testDir)) return [];
+  const slow = new Set(SLOW[relative(ROOT, dir)] ?? []);
+  const all = readdirSync(testDir).filter((f) => f.endsWith('.test.ts')).map((f) => `test/${f}`);
+  for (const s of slow) if (!all.includes(s)) throw new Error(`package.json's slowTests lists ${relative(ROOT, dir)}/${s}, but there is no such file`);
+  // Biggest first: the long files start early instead of ending the run alone.
+  return all.map((f) => ({ dir, file: f, slow: slow.has(f), size: statSync(join(dir, f)).size })).sort((a, b) => b.size - a.size);
+}
+
+const cores = availableParallelism();
+const jobs = (name, fallback) => {
+  const n = Number(process.env[name] ?? fallback);
+  return Number.isInteger(n) && n >= 1 ? n : fallback;
+};
+const all = packages.flatMap(filesOf);
+const groups = [
+  { name: 'fast', files: all.filter((f) => !f.slow), jobs: jobs('TALLY_TEST_JOBS', cores * 2) },
+  { name: 'slow', files: all.filter((f) => f.slow), jobs: jobs('TALLY_TEST_SLOW_JOBS', cores) },
+].filter((g) => mode === 'all' || g.name === mode);
+
+function runFile({ dir, file }) {
+  return new Promise((done) => {
+    const started = Date.now();
+    const child = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=spec', file], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'], env: process.env });
+    const chunks = [];
+    child.stdout.on('data', (d) => chunks.push(d));
+    child.stderr.on('data', (d) => chunks.push(d));
+    child.on('close', (code, signal) => done({ code: code ?? 1, signal, ms: Date.now() - started, output: Buffer.concat(chunks).toString() }));
+  });
+}
+
+const results = [];
+for (const group of groups) {
+  const queue = [...group.files];
+  const groupStart = Date.now();
+  const worker = async () => {
+    for (let next = queue.shift(); next; next = queue.shift()) {
+      const r = await runFile(next);
+      const name = relative(ROOT, join(next.dir, next.file));
+      results.push({ name, group: group.name, ...r });
+      process.stdout.write(`\n━━ ${name} (${group.name}) ${r.code === 0 ? 'passed' : `FAILED (exit ${r.code}${r.signal ? `, ${r.signal}` : ''})`} in ${(r.ms / 1000).toFixed(1)} s\n${r.output}`);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(group.jobs, queue.length) }, worker));
+  console.log(`\n━━ ${group.name}: ${group.files.length} files, ${group.jobs} at a time, ${((Date.now() - groupStart) / 1000).toFixed(1)} s`);
+}
+
+console.log('\n━━ duration of each file (s):');
+for (const r of [...results].sort((a, b) => b.ms - a.ms)) console.log(`${(r.ms / 1000).toFixed(1).padStart(8)}  ${r.group}  ${r.code === 0 ? 'ok    ' : 'FAILED'}  ${r.name}`);
+const failed = results.filter((r) => r.code !== 0);
+if (failed.length > 0) {
+  console.log(`\n━━ ${failed.length} of ${results.length} files failed: ${failed.map((r) => r.name).join(', ')}`);
+  process.exit(1);
+}
+console.log(`\n━━ all ${results.length} files passed`);
