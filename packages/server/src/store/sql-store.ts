@@ -260,8 +260,8 @@ export class SqlStore implements Store {
     return selectPageEnds(this.db, this.backend, workspaceId, filter, sort, rows);
   }
 
-  countRequests(workspaceId: number, filter: RequestFilter | null): Promise<number> {
-    return countMatchingRequests(this.db, workspaceId, filter);
+  countRequests(workspaceId: number, filter: RequestFilter | null, bound?: number): Promise<number> {
+    return countMatchingRequests(this.db, workspaceId, filter, bound);
   }
 
   scoreNamesOf(workspaceId: number, filter: RequestFilter | null): Promise<string[]> {

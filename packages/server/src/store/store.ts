@@ -179,7 +179,8 @@ export interface Store {
   requestDetails(ids: number[]): Promise<Map<number, RequestDetails>>;
   /** Where each full page of `rows` matching requests ends, for a sort by a column (see selectPageEnds). */
   pageEnds(workspaceId: number, filter: RequestFilter | null, sort: SortSpec, rows: number): Promise<SortPosition[]>;
-  countRequests(workspaceId: number, filter: RequestFilter | null): Promise<number>;
+  /** How many requests match; with `bound`, at most `bound + 1` (more than the bound reads as bound + 1). */
+  countRequests(workspaceId: number, filter: RequestFilter | null, bound?: number): Promise<number>;
   /** The distinct score names on the matching requests, sorted. */
   scoreNamesOf(workspaceId: number, filter: RequestFilter | null): Promise<string[]>;
   scoreHistory(workspaceId: number, requestId: number): Promise<ScoreEvent[]>;

@@ -7,6 +7,7 @@ import { ErrorBody } from '../../schemas/common.js';
 import { RequestParams, RequestReply, SearchBody, SearchQuery, SearchReply } from '../../schemas/search.js';
 import type { RouteDeps } from '../deps.js';
 import { exportRoute } from './request-export.js';
+import { requestGlanceRoutes } from './request-glance.js';
 import { detailItem } from './request-items.js';
 import { searchPage } from './search-page.js';
 
@@ -67,6 +68,7 @@ export const requestRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, d
   );
 
   exportRoute(app, deps);
+  requestGlanceRoutes(app, deps);
 
   app.get(
     '/v1/requests/:id',
