@@ -87,9 +87,10 @@ describe('dashboard in a real browser', { timeout: 150_000 }, () => {
     for (const width of [1024, 1440]) {
       await page.setViewportSize({ width, height: 900 });
       await page.waitForTimeout(100);
-      // Nothing runs off the side of the page.
-      assert.ok(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth), `${name}: no horizontal page scroll at ${width} px`);
       await shot(`${name}-${width}`);
+      // Nothing runs off the side of the page.
+      const wide = await page.evaluate(() => [document.documentElement.scrollWidth, ...[...document.querySelectorAll('body *')].filter((e) => e.getBoundingClientRect().right > window.innerWidth).slice(0, 3).map((e) => e.className || e.tagName)]);
+      assert.ok((wide[0] as number) <= width, `${name}: no horizontal page scroll at ${width} px: ${wide}`);
       if (check) await check(width);
     }
     await page.setViewportSize({ width: 1400, height: 900 });
@@ -524,6 +525,40 @@ describe('dashboard in a real browser', { timeout: 150_000 }, () => {
     const aMean = byVersion[1]!.reduce((x, y) => x + y, 0) / byVersion[1]!.length;
     assert.equal(await result.locator('tbody tr').first().locator('td').nth(2).textContent(), Number.isInteger(aMean) ? String(aMean) : aMean.toFixed(2));
     await shot('analytics');
+  });
+
+  it('analytics puts the series on a time axis that keeps gaps, with labelled axes and a legend', async () => {
+    // Scores so far fall on 10, 11 and 12 January; one more, eight days after the last.
+    const start = Date.UTC(2025, 0, 20, 12) / 1000;
+    const late = await apiCall('POST', '/log-request', {
+      provider: 'openai',
+      model: 'gpt-4o',
+      input: { type: 'chat', messages: [{ role: 'user', content: [{ type: 'text', text: 'Later question' }] }] },
+      output: { type: 'chat', messages: [{ role: 'assistant', content: [{ type: 'text', text: 'Later answer' }] }] },
+      request_start_time: start,
+      request_end_time: start + 1,
+    });
+    assert.equal(late.status, 201);
+    assert.equal((await apiCall('PUT', `/v1/requests/${late.body.id as number}/scores/default`, { score: 30 })).status, 200);
+
+    await page.goto(`${base}/analytics?name=default`);
+    const chart = page.getByRole('region', { name: 'Over time' });
+    const dots = chart.locator('.recharts-line-dot');
+    await dots.nth(3).waitFor();
+    assert.equal(await dots.count(), 4);
+    const xs = await dots.evaluateAll((ds) => ds.map((d) => Number(d.getAttribute('cx'))));
+    const day = xs[1]! - xs[0]!;
+    assert.ok(day > 0 && Math.abs(xs[2]! - xs[1]! - day) < 1, `evenly spaced days: ${xs}`);
+    assert.ok(Math.abs((xs[3]! - xs[2]!) / day - 8) < 0.05, `eight days apart on the axis: ${xs}`);
+    // The mean's line is not drawn across the eight days without data.
+    const path = (await chart.locator('.recharts-line-curve').getAttribute('d'))!;
+    assert.equal(path.match(/M/g)?.length, 2, path);
+    await chart.locator('.recharts-cartesian-axis-tick-value').filter({ hasText: '2025-01-20' }).first().waitFor();
+    for (const label of ['day (UTC)', 'mean default', 'scored requests']) await chart.locator('.recharts-label').filter({ hasText: label }).waitFor();
+    assert.deepEqual(new Set(await chart.locator('.recharts-legend-item-text').allTextContents()), new Set(['scored requests', 'mean default']));
+    const histogram = page.getByRole('region', { name: 'Histogram' });
+    for (const label of ['default score', 'requests']) await histogram.locator('.recharts-label').filter({ hasText: label }).waitFor();
+    await shotAtWidths('analytics');
   });
 
   it('creates an API key shown once that works, then revokes it', async () => {
