@@ -559,6 +559,15 @@ describe('dashboard in a real browser', { timeout: 150_000 }, () => {
     const histogram = page.getByRole('region', { name: 'Histogram' });
     for (const label of ['default score', 'requests']) await histogram.locator('.recharts-label').filter({ hasText: label }).waitFor();
     await shotAtWidths('analytics');
+
+    // By hour, the same data spans hundreds of hours: the tick labels thin out rather than overlap.
+    await page.getByLabel('Interval').selectOption('hour');
+    await chart.getByText('hour (UTC)').waitFor();
+    await dots.nth(3).waitFor();
+    const ticks = await chart.locator('.recharts-cartesian-axis-tick-value').filter({ hasText: /\d\d:00$/ }).evaluateAll((ts) => ts.map((t) => t.getBoundingClientRect()).map((r) => [r.left, r.right]));
+    assert.ok(ticks.length >= 2);
+    for (let i = 1; i < ticks.length; i++) assert.ok(ticks[i]![0]! > ticks[i - 1]![1]!, `ticks overlap: ${JSON.stringify(ticks)}`);
+    await shot('analytics-hour');
   });
 
   it('creates an API key shown once that works, then revokes it', async () => {
