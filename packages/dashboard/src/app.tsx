@@ -74,6 +74,9 @@ export function App() {
               <Link to={to}>{label}</Link>
             </span>
           ))}
+          <span>
+            <a href="/docs">API docs</a>
+          </span>
         </nav>
         <div className="spacer" />
         <label className="workspace">

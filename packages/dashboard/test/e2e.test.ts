@@ -83,6 +83,21 @@ describe('dashboard in a real browser', { timeout: 150_000 }, () => {
   };
   const scoresOf = async (id: number) => ((await apiCall('GET', `/v1/requests/${id}`)).body.request as { scores: Record<string, number> }).scores;
   const shot = (name: string) => page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
+  /** Screenshots at the two widths the layout must hold at, then back to the default viewport. */
+  const shotAtWidths = async (name: string, check?: (width: number) => Promise<void>) => {
+    for (const width of [1024, 1440]) {
+      await page.setViewportSize({ width, height: 900 });
+      await page.waitForTimeout(100);
+      await shot(`${name}-${width}`);
+      // Nothing runs off the side of the page.
+      const wide = await page.evaluate(() => [document.documentElement.scrollWidth, ...[...document.querySelectorAll('body *')].filter((e) => e.getBoundingClientRect().right > window.innerWidth).slice(0, 3).map((e) => e.className || e.tagName)]);
+      assert.ok((wide[0] as number) <= width, `${name}: no horizontal page scroll at ${width} px: ${wide}`);
+      if (check) await check(width);
+    }
+    await page.setViewportSize({ width: 1400, height: 900 });
+  };
+  let keyDisplay = '';
+  let scratchKey = '';
 
   before(async () => {
     ensureBuilt();
@@ -92,6 +107,11 @@ describe('dashboard in a real browser', { timeout: 150_000 }, () => {
     const ws = (await store.workspaces.bootstrapDefault())!;
     const k = generateApiKey();
     await store.keys.create({ workspaceId: ws.id, label: 'e2e logger', prefix: k.display, secretHash: k.hash });
+    keyDisplay = k.display;
+    const scratch = await store.workspaces.create('scratch');
+    const sk = generateApiKey();
+    await store.keys.create({ workspaceId: scratch.id, label: 'scratch', prefix: sk.display, secretHash: sk.hash });
+    scratchKey = sk.key;
     key = k.key;
     setupToken = (await ownerSetupToken(store))!;
     app = await buildApp(configWith(), { store, logger: false, dashboardDir: DIST });
@@ -159,6 +179,33 @@ describe('dashboard in a real browser', { timeout: 150_000 }, () => {
     await page.getByRole('heading', { name: 'Requests' }).waitFor();
   });
 
+  it('a new workspace shows the key, a curl and an SDK snippet, and the docs', async () => {
+    await page.goto(`${base}/requests`);
+    const first = page.getByRole('region', { name: 'Log your first request' });
+    await first.waitFor();
+    assert.equal(await first.getByTestId('key-prefix').textContent(), `${keyDisplay}…`);
+    const curl = (await first.getByLabel('curl example').textContent())!;
+    assert.ok(curl.startsWith(`curl -s ${base}/log-request`), curl);
+    assert.ok(curl.includes(`X-API-KEY: ${keyDisplay}…`));
+    const sdk = (await first.getByLabel('SDK example').textContent())!;
+    assert.ok(sdk.includes(`new Tally({ apiKey: '${keyDisplay}…', baseURL: '${base}' })`), sdk);
+    assert.equal(await first.getByRole('link', { name: 'API reference' }).getAttribute('href'), '/docs');
+    assert.equal(await page.getByText('No requests match').count(), 0);
+    assert.equal(await page.locator('table.log').isVisible(), false, 'no empty table');
+    assert.equal(await page.getByRole('navigation', { name: 'Pages' }).isVisible(), false, 'no pager');
+    assert.equal(await page.getByRole('region', { name: 'Bulk scoring' }).isVisible(), false, 'no bulk scoring');
+    await page.getByTestId('total').filter({ hasText: '0 matching' }).waitFor();
+    // The nav links the API reference, and the page has an icon.
+    assert.equal(await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'API docs' }).getAttribute('href'), '/docs');
+    assert.match((await page.locator('link[rel="icon"]').getAttribute('href'))!, /^data:image\/svg\+xml,/);
+    await shotAtWidths('request-log-empty');
+
+    // The curl snippet's body, sent as shown (to a scratch workspace, so the story's log stays
+    // empty), is a request the server takes.
+    const res = await apiCall('POST', '/log-request', JSON.parse(/-d '([\s\S]*)'$/.exec(curl)![1]!), scratchKey);
+    assert.equal(res.status, 201, JSON.stringify(res.body));
+  });
+
   it('requests logged through the API appear in the log', async () => {
     const day = Date.UTC(2025, 0, 10, 9) / 1000;
     for (let i = 0; i < 12; i++) {
@@ -209,12 +256,38 @@ describe('dashboard in a real browser', { timeout: 150_000 }, () => {
       });
       xssIds.push(res.body.id as number);
     }
+    // While the page loads the table says so (held back here), never "0 shown".
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    await page.route('**/v1/requests/search?*', async (route) => {
+      await held;
+      await route.continue();
+    });
     await page.goto(`${base}/requests`);
+    await page.getByRole('status').filter({ hasText: 'Loading requests…' }).waitFor();
+    assert.equal(await page.getByTestId('page-range').textContent(), 'Loading…');
+    assert.equal(await page.getByText(/0 shown|No requests/).count(), 0);
+    release();
     const rows = page.locator('table.log tbody tr');
-    await rows.first().waitFor();
+    await page.getByTestId('page-range').filter({ hasText: '1–15 of 15' }).waitFor();
+    await page.unroute('**/v1/requests/search?*');
     assert.equal(await rows.count(), 15);
+    assert.equal(await page.getByTestId('total').textContent(), '15 matching');
     await page.getByText('openai / gpt-4o-mini').first().waitFor();
     await page.getByText('greeter v2').first().waitFor();
+    // Status as text; previews of the last user message and of the answer, as plain text.
+    assert.deepEqual(new Set(await page.locator('table.log tbody .status-badge').allTextContents()), new Set(['SUCCESS']));
+    const row0 = rows.filter({ hasText: 'Question number 0' });
+    await row0.locator('[data-preview="output"]').filter({ hasText: 'Answer number 0' }).waitFor();
+    assert.equal(await row0.locator('[data-preview="input"]').textContent(), 'Question number 0');
+    assert.equal(await rows.locator('[data-preview="output"]').filter({ hasText: '[tool call get_weather]' }).count(), 1);
+
+    // Past the server's bound the total reads "10,000+" (the bound itself is tested in the server suite).
+    await page.route('**/v1/requests/count?*', (route) => route.fulfill({ contentType: 'application/json', body: JSON.stringify({ success: true, count: 10000, exact: false }) }));
+    await page.reload();
+    await page.getByTestId('total').filter({ hasText: '10,000+ matching' }).waitFor();
+    await page.getByTestId('page-range').filter({ hasText: '1–15 of 10,000+' }).waitFor();
+    await page.unroute('**/v1/requests/count?*');
   });
 
   it('renders a conversation with roles and tool calls', async () => {
@@ -253,6 +326,17 @@ describe('dashboard in a real browser', { timeout: 150_000 }, () => {
     await history.getByText('57 → 76').waitFor();
     await history.getByText('∅ → 57').waitFor();
     assert.equal(await history.getByText(EMAIL).count(), 2, 'who: the signed-in user');
+    // "Who" never breaks inside a word: each side of the email's "@" sits on one line.
+    const whoLines = async () =>
+      history
+        .locator('td.who')
+        .first()
+        .evaluate((td) => {
+          const range = document.createRange();
+          return [...td.childNodes].filter((n) => n.nodeType === Node.TEXT_NODE).map((n) => (range.selectNodeContents(n), range.getClientRects().length));
+        });
+    assert.deepEqual(await whoLines(), [1, 1]);
+    await shotAtWidths('request', async () => assert.deepEqual(await whoLines(), [1, 1]));
     await shot('request');
   });
 
@@ -349,6 +433,65 @@ describe('dashboard in a real browser', { timeout: 150_000 }, () => {
     await shot('request-log-bulk');
   });
 
+  it('"Review these" on a log filtered by a score reviews that score, showing the current scores', async () => {
+    await page.goto(`${base}/requests?has_score=tone`);
+    await page.getByTestId('page-range').filter({ hasText: '1–6 of 6' }).waitFor();
+    await page.getByRole('link', { name: 'Review these' }).click();
+    await page.waitForURL(/\/review\?.*name=tone/);
+    const picker = page.getByLabel('Score to review');
+    assert.equal(await picker.inputValue(), 'tone');
+    assert.deepEqual(new Set(await picker.locator('option').allTextContents()), new Set(['default', 'tone']));
+    await page.locator('.progress').filter({ hasText: 'Request 1 of 6' }).waitFor();
+    await page.locator('.hint strong').filter({ hasText: /^tone$/ }).waitFor();
+    const id = Number((await page.getByRole('link', { name: /^Open request \d+$/ }).textContent())!.replace(/\D/g, ''));
+    const current = page.getByLabel('Current scores');
+    const expected = await scoresOf(id);
+    assert.equal(expected.tone, 44);
+    for (const [n, v] of Object.entries(expected)) assert.equal(await current.locator(`[data-score-chip="${n}"]`).textContent(), `${n} ${v}`);
+    assert.equal(await page.getByRole('slider', { name: 'tone score' }).getAttribute('aria-valuenow'), '44', 'the slider starts at the current score');
+
+    // "Saved" appears without moving anything below it.
+    const top = async () => (await page.locator('.review-bar').boundingBox())!.y;
+    const before = await top();
+    await page.keyboard.press('s');
+    await page.keyboard.press('ArrowRight');
+    await page.keyboard.press('Enter');
+    await page.getByTestId('review-status').filter({ hasText: `Saved tone = 45 on request ${id}` }).waitFor();
+    await page.locator('.progress').filter({ hasText: 'Request 2 of 6' }).waitFor();
+    assert.equal(await top(), before);
+    assert.equal((await scoresOf(id)).tone, 45);
+    await shotAtWidths('review');
+
+    // The picker switches the score under review.
+    await picker.selectOption('default');
+    await page.waitForURL(/name=default/);
+    await page.locator('.hint strong').filter({ hasText: /^default$/ }).waitFor();
+    await page.getByRole('slider', { name: 'default score' }).waitFor();
+  });
+
+  it('the log holds four score columns at 1,024 and 1,440 px', async () => {
+    for (const [i, l] of logged.slice(0, 4).entries()) {
+      assert.equal((await apiCall('PUT', `/v1/requests/${l.id}/scores/accuracy`, { score: 60 + i })).status, 200);
+      assert.equal((await apiCall('PUT', `/v1/requests/${l.id}/scores/helpfulness`, { score: 70 + i })).status, 200);
+    }
+    await page.goto(`${base}/requests`);
+    await page.getByRole('button', { name: 'Score: helpfulness' }).waitFor();
+    await page.locator('[data-preview="input"]').filter({ hasText: 'Question number 1' }).first().waitFor();
+    assert.equal(await page.locator('table.log thead th.score-col').count(), 4);
+    await shotAtWidths('request-log-scores', async (width) => {
+      // No header wraps onto a second line, and the time stays on one line.
+      const heights = await page.locator('table.log thead th').evaluateAll((ths) => ths.map((th) => th.getBoundingClientRect().height).filter((h) => h > 0));
+      assert.equal(new Set(heights).size, 1, `header heights at ${width}: ${heights}`);
+      const timeRects = await page.locator('table.log tbody tr td:nth-child(2) a').first().evaluate((a) => a.getClientRects().length);
+      assert.equal(timeRects, 1);
+      const wrap = await page.locator('.table-wrap').evaluate((w) => [w.scrollWidth, w.clientWidth, ...[...w.querySelectorAll('thead th')].map((th) => Math.round(th.getBoundingClientRect().width))]);
+      assert.ok(wrap[0]! <= wrap[1]!, `no sideways scroll at ${width} px: ${wrap}`);
+      // Every row is two lines high at most (model over prompt, input over output), never more.
+      const rowHeights = await page.locator('table.log tbody tr').evaluateAll((trs) => trs.map((tr) => tr.getBoundingClientRect().height));
+      assert.ok(Math.max(...rowHeights) < 60, `row heights at ${width}: ${rowHeights}`);
+    });
+  });
+
   it('analytics shows the real count, mean, histogram, tables and a comparison', async () => {
     // Independently: every default score now in the store, through the API.
     const values: number[] = [];
@@ -385,6 +528,49 @@ describe('dashboard in a real browser', { timeout: 150_000 }, () => {
     await shot('analytics');
   });
 
+  it('analytics puts the series on a time axis that keeps gaps, with labelled axes and a legend', async () => {
+    // Scores so far fall on 10, 11 and 12 January; one more, eight days after the last.
+    const start = Date.UTC(2025, 0, 20, 12) / 1000;
+    const late = await apiCall('POST', '/log-request', {
+      provider: 'openai',
+      model: 'gpt-4o',
+      input: { type: 'chat', messages: [{ role: 'user', content: [{ type: 'text', text: 'Later question' }] }] },
+      output: { type: 'chat', messages: [{ role: 'assistant', content: [{ type: 'text', text: 'Later answer' }] }] },
+      request_start_time: start,
+      request_end_time: start + 1,
+    });
+    assert.equal(late.status, 201);
+    assert.equal((await apiCall('PUT', `/v1/requests/${late.body.id as number}/scores/default`, { score: 30 })).status, 200);
+
+    await page.goto(`${base}/analytics?name=default`);
+    const chart = page.getByRole('region', { name: 'Over time' });
+    const dots = chart.locator('.recharts-line-dot');
+    await dots.nth(3).waitFor();
+    assert.equal(await dots.count(), 4);
+    const xs = await dots.evaluateAll((ds) => ds.map((d) => Number(d.getAttribute('cx'))));
+    const day = xs[1]! - xs[0]!;
+    assert.ok(day > 0 && Math.abs(xs[2]! - xs[1]! - day) < 1, `evenly spaced days: ${xs}`);
+    assert.ok(Math.abs((xs[3]! - xs[2]!) / day - 8) < 0.05, `eight days apart on the axis: ${xs}`);
+    // The mean's line is not drawn across the eight days without data.
+    const path = (await chart.locator('.recharts-line-curve').getAttribute('d'))!;
+    assert.equal(path.match(/M/g)?.length, 2, path);
+    await chart.locator('.recharts-cartesian-axis-tick-value').filter({ hasText: '2025-01-20' }).first().waitFor();
+    for (const label of ['day (UTC)', 'mean default', 'scored requests']) await chart.locator('.recharts-label').filter({ hasText: label }).waitFor();
+    assert.deepEqual(new Set(await chart.locator('.recharts-legend-item-text').allTextContents()), new Set(['scored requests', 'mean default']));
+    const histogram = page.getByRole('region', { name: 'Histogram' });
+    for (const label of ['default score', 'requests']) await histogram.locator('.recharts-label').filter({ hasText: label }).waitFor();
+    await shotAtWidths('analytics');
+
+    // By hour, the same data spans hundreds of hours: the tick labels thin out rather than overlap.
+    await page.getByLabel('Interval').selectOption('hour');
+    await chart.getByText('hour (UTC)').waitFor();
+    await dots.nth(3).waitFor();
+    const ticks = await chart.locator('.recharts-cartesian-axis-tick-value').filter({ hasText: /\d\d:00$/ }).evaluateAll((ts) => ts.map((t) => t.getBoundingClientRect()).map((r) => [r.left, r.right]));
+    assert.ok(ticks.length >= 2);
+    for (let i = 1; i < ticks.length; i++) assert.ok(ticks[i]![0]! > ticks[i - 1]![1]!, `ticks overlap: ${JSON.stringify(ticks)}`);
+    await shot('analytics-hour');
+  });
+
   it('creates an API key shown once that works, then revokes it', async () => {
     await page.goto(`${base}/keys`);
     await page.getByLabel('Label').fill('from e2e');
@@ -399,6 +585,36 @@ describe('dashboard in a real browser', { timeout: 150_000 }, () => {
     await page.getByRole('button', { name: /^Revoke key .*\(from e2e\)$/ }).click();
     await page.getByText(/^revoked /).waitFor();
     assert.equal((await apiCall('GET', '/v1/score-events', undefined, shown)).status, 401);
+  });
+
+  it("a failed request shows ERROR in the log and its error on its page", async () => {
+    const res = await apiCall('POST', '/log-request', {
+      provider: 'openai',
+      model: 'gpt-4o',
+      input: { type: 'chat', messages: [{ role: 'user', content: [{ type: 'text', text: 'This one times out' }] }] },
+      output: { type: 'chat', messages: [] },
+      request_start_time: Date.UTC(2025, 0, 12) / 1000,
+      request_end_time: Date.UTC(2025, 0, 12) / 1000 + 30,
+      status: 'ERROR',
+      error_type: 'PROVIDER_TIMEOUT',
+      error_message: 'upstream timed out after 30 s',
+    });
+    assert.equal(res.status, 201, JSON.stringify(res.body));
+    const id = res.body.id as number;
+    await page.goto(`${base}/requests?status=ERROR`);
+    await page.getByTestId('page-range').filter({ hasText: '1–1 of 1' }).waitFor();
+    const row = page.locator('table.log tbody tr').first();
+    assert.equal(await row.locator('.status-badge').textContent(), 'ERROR');
+    assert.equal(await row.locator('.status-badge').evaluate((b) => getComputedStyle(b).color), 'rgb(163, 24, 13)');
+    await row.locator('[data-preview="output"]').filter({ hasText: '(failed)' }).waitFor();
+
+    await page.goto(`${base}/requests/${id}`);
+    const box = page.getByRole('note', { name: 'Error' });
+    await box.getByText('This request failed').waitFor();
+    await box.getByText('PROVIDER_TIMEOUT').waitFor();
+    await box.getByText('upstream timed out after 30 s').waitFor();
+    await page.getByRole('region', { name: 'Output' }).getByText('No output: the request failed before an answer was logged').waitFor();
+    await shotAtWidths('request-failed');
   });
 
   it('logged <img onerror> and <script> content is shown as text and never runs', async () => {

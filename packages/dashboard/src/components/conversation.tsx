@@ -85,9 +85,18 @@ function Message({ message }: { message: unknown }) {
   );
 }
 
-export function Conversation({ value, title }: { value: unknown; title: string }) {
+/** Whether a logged input or output holds nothing to show (no messages, no content). */
+export function isEmptyContent(value: unknown): boolean {
+  if (value === null || value === undefined || value === '') return true;
+  if (isObj(value) && Array.isArray(value.messages)) return value.messages.length === 0;
+  if (isObj(value) && Array.isArray(value.content)) return value.content.length === 0;
+  return false;
+}
+
+export function Conversation({ value, title, emptyNote }: { value: unknown; title: string; emptyNote?: React.ReactNode }) {
   let body: React.ReactNode;
-  if (isObj(value) && Array.isArray(value.messages)) body = value.messages.map((m, i) => <Message key={i} message={m} />);
+  if (emptyNote && isEmptyContent(value)) body = emptyNote;
+  else if (isObj(value) && Array.isArray(value.messages)) body = value.messages.map((m, i) => <Message key={i} message={m} />);
   else if (isObj(value) && Array.isArray(value.content)) body = <div className="message role-completion">{value.content.map((b, i) => <Block key={i} block={b} />)}</div>;
   else if (typeof value === 'string') body = <pre className="text">{value}</pre>;
   else body = <pre className="json">{str(value)}</pre>;

@@ -1,8 +1,40 @@
 import { useEffect, useState } from 'react';
-import { Bar, BarChart, CartesianGrid, ComposedChart, Line, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
+import { Bar, BarChart, CartesianGrid, ComposedChart, Legend, Line, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
 import { api, type CompareReply, type StatsEntry } from '../api.js';
 import { fmtNum } from '../format.js';
 import { navigate, useLocation } from '../router.js';
+
+const HOUR_MS = 3_600_000;
+const pad = (n: number) => String(n).padStart(2, '0');
+/** Time ticks in UTC, as the series' buckets are: a day as 2025-01-10, an hour as 01-10 14:00. */
+const fmtBucket = (t: number, interval: 'day' | 'hour'): string => {
+  const d = new Date(t);
+  const day = `${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())}`;
+  return interval === 'hour' ? `${day} ${pad(d.getUTCHours())}:00` : `${d.getUTCFullYear()}-${day}`;
+};
+
+interface SeriesPoint {
+  t: number;
+  count: number | null;
+  mean: number | null;
+}
+
+/**
+ * The series on a numeric time axis: each bucket sits at its own time, so a gap of weeks shows as
+ * one. Where buckets are not adjacent, one empty point breaks the mean's line rather than drawing
+ * it across time with no data.
+ */
+export function timeSeries(series: { start: string; count: number; mean: number }[], interval: 'day' | 'hour'): SeriesPoint[] {
+  const step = interval === 'hour' ? HOUR_MS : 24 * HOUR_MS;
+  const out: SeriesPoint[] = [];
+  for (const p of series) {
+    const t = Date.parse(p.start);
+    const prev = out.at(-1);
+    if (prev && t - prev.t > step) out.push({ t: prev.t + step, count: null, mean: null });
+    out.push({ t, count: p.count, mean: Math.round(p.mean * 100) / 100 });
+  }
+  return out;
+}
 
 interface StatsReply {
   scores: StatsEntry[];
@@ -194,7 +226,9 @@ export function AnalyticsPage() {
     navigate(`/analytics?${q}`);
   };
 
-  const series = (stats?.series ?? []).map((p) => ({ ...p, label: interval === 'hour' ? p.start.slice(0, 13).replace('T', ' ') + ':00' : p.start.slice(0, 10), mean: Math.round(p.mean * 100) / 100 }));
+  const series = timeSeries(stats?.series ?? [], interval);
+  const step = interval === 'hour' ? HOUR_MS : 24 * HOUR_MS;
+  const axisFont = { fontSize: 11 };
   const histogram = (stats?.histogram ?? []).map((h) => ({ ...h, label: `${h.from}–${h.to}` }));
   return (
     <div className="page">
@@ -252,10 +286,10 @@ export function AnalyticsPage() {
             <section className="card" aria-label="Histogram">
               <h2>Histogram of {name}</h2>
               <ResponsiveContainer width="100%" height={260}>
-                <BarChart data={histogram} margin={{ top: 8, right: 16, bottom: 8, left: 0 }}>
+                <BarChart data={histogram} margin={{ top: 8, right: 16, bottom: 24, left: 8 }}>
                   <CartesianGrid strokeDasharray="3 3" />
-                  <XAxis dataKey="label" fontSize={11} />
-                  <YAxis allowDecimals={false} fontSize={11} />
+                  <XAxis dataKey="label" fontSize={11} label={{ value: `${name} score`, position: 'insideBottom', offset: -12, ...axisFont }} />
+                  <YAxis allowDecimals={false} fontSize={11} label={{ value: 'requests', angle: -90, position: 'insideLeft', offset: 4, ...axisFont }} />
                   <Tooltip />
                   <Bar dataKey="count" name="requests" fill="#4f6bd8" isAnimationActive={false} />
                 </BarChart>
@@ -264,14 +298,24 @@ export function AnalyticsPage() {
             <section className="card" aria-label="Over time">
               <h2>Mean and count by {interval}</h2>
               <ResponsiveContainer width="100%" height={260}>
-                <ComposedChart data={series} margin={{ top: 8, right: 16, bottom: 8, left: 0 }}>
+                <ComposedChart data={series} margin={{ top: 8, right: 8, bottom: 24, left: 8 }}>
                   <CartesianGrid strokeDasharray="3 3" />
-                  <XAxis dataKey="label" fontSize={11} />
-                  <YAxis yAxisId="mean" domain={[0, 100]} fontSize={11} />
-                  <YAxis yAxisId="count" orientation="right" allowDecimals={false} fontSize={11} />
-                  <Tooltip />
-                  <Bar yAxisId="count" dataKey="count" name="count" fill="#c9d3f5" isAnimationActive={false} />
-                  <Line yAxisId="mean" dataKey="mean" name="mean" stroke="#d8594f" strokeWidth={2} dot isAnimationActive={false} />
+                  <XAxis
+                    dataKey="t"
+                    type="number"
+                    scale="time"
+                    domain={[(min: number) => min - step / 2, (max: number) => max + step / 2]}
+                    tickFormatter={(t: number) => fmtBucket(t, interval)}
+                    minTickGap={24}
+                    fontSize={11}
+                    label={{ value: `${interval === 'hour' ? 'hour' : 'day'} (UTC)`, position: 'insideBottom', offset: -12, ...axisFont }}
+                  />
+                  <YAxis yAxisId="mean" domain={[0, 100]} fontSize={11} label={{ value: `mean ${name}`, angle: -90, position: 'insideLeft', offset: 4, ...axisFont }} />
+                  <YAxis yAxisId="count" orientation="right" allowDecimals={false} fontSize={11} label={{ value: 'scored requests', angle: 90, position: 'insideRight', offset: 4, ...axisFont }} />
+                  <Tooltip labelFormatter={(t) => fmtBucket(Number(t), interval)} />
+                  <Legend verticalAlign="top" height={24} wrapperStyle={{ fontSize: 12 }} formatter={(value: string) => <span className="legend-text">{value}</span>} />
+                  <Bar yAxisId="count" dataKey="count" name="scored requests" fill="#aebcf0" maxBarSize={40} isAnimationActive={false} />
+                  <Line yAxisId="mean" dataKey="mean" name={`mean ${name}`} stroke="#d8594f" strokeWidth={2} dot connectNulls={false} isAnimationActive={false} />
                 </ComposedChart>
               </ResponsiveContainer>
             </section>

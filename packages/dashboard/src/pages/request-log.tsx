@@ -1,6 +1,7 @@
 import { useEffect, useMemo, useState } from 'react';
 import { api, ApiError, matchingIds, type RequestSummary, type SearchReply } from '../api.js';
 import { FilterPanel } from '../components/filter-panel.js';
+import { FirstRequest } from '../components/first-request.js';
 import { filterOnly, filtersFromQuery, filtersToQuery, scoreNamesInQuery } from '../filters.js';
 import { fmtCost, fmtLatency, fmtTime } from '../format.js';
 import { Link, navigate, useLocation } from '../router.js';
@@ -10,9 +11,27 @@ const BATCH_MAX = 1000;
 // "All matching" stops here: past it, narrow the filter (each chunk of 1000 is one batch).
 const ALL_MATCHING_CAP = 20_000;
 
+interface CountReply {
+  count: number;
+  exact: boolean;
+}
+
+interface Preview {
+  id: number;
+  input: string;
+  output: string;
+}
+
+/** "1,234 matching", or "10,000+ matching" past the server's bound. */
+export const fmtCount = (c: CountReply): string => `${c.count.toLocaleString('en-US')}${c.exact ? '' : '+'}`;
+
+function StatusBadge({ status }: { status: string }) {
+  return <span className={`status-badge status-${status.toLowerCase()}`}>{status}</span>;
+}
+
 type SortKey = 'request_start_time' | 'latency_ms' | 'tokens' | 'cost' | `score.${string}`;
 
-function SortHeader({ label, sortKey, query }: { label: string; sortKey: SortKey; query: URLSearchParams }) {
+function SortHeader({ label, sortKey, query, className, prefix }: { label: string; sortKey: SortKey; query: URLSearchParams; className?: string; prefix?: string }) {
   const current = query.get('sort_by') ?? 'request_start_time';
   const order = query.get('sort_order') ?? 'desc';
   const active = current === sortKey;
@@ -21,8 +40,9 @@ function SortHeader({ label, sortKey, query }: { label: string; sortKey: SortKey
   next.set('sort_by', sortKey);
   next.set('sort_order', active && order === 'desc' ? 'asc' : 'desc');
   return (
-    <th scope="col" className={sortKey === 'request_start_time' ? undefined : 'num'} aria-sort={active ? (order === 'asc' ? 'ascending' : 'descending') : 'none'}>
-      <button type="button" className="sort" onClick={() => navigate(`/requests?${next}`)}>
+    <th scope="col" className={[sortKey === 'request_start_time' ? '' : 'num', className ?? ''].join(' ').trim() || undefined} aria-sort={active ? (order === 'asc' ? 'ascending' : 'descending') : 'none'}>
+      <button type="button" className="sort" onClick={() => navigate(`/requests?${next}`)} title={prefix ? `${prefix}${label}` : undefined}>
+        {prefix && <span className="sr-only">{prefix}</span>}
         {label}
         <span aria-hidden="true">{active ? (order === 'asc' ? ' ▲' : ' ▼') : ''}</span>
       </button>
@@ -34,6 +54,9 @@ export function RequestLogPage() {
   const loc = useLocation();
   const query = loc.query;
   const [data, setData] = useState<SearchReply | null>(null);
+  const [loading, setLoading] = useState(true);
+  const [total, setTotal] = useState<CountReply | null>(null);
+  const [previews, setPreviews] = useState<Map<number, Preview>>(new Map());
   const [error, setError] = useState<string | null>(null);
   const [showFilters, setShowFilters] = useState(false);
   const [selected, setSelected] = useState<Set<number>>(new Set());
@@ -54,9 +77,20 @@ export function RequestLogPage() {
   useEffect(() => {
     let live = true;
     setError(null);
+    setLoading(true);
     api<SearchReply>('GET', `/v1/requests/search?${apiQuery}`).then(
-      (r) => live && setData(r),
-      (e: ApiError) => live && (setError(e.message), setData({ items: [], next_cursor: null, has_more: false })),
+      (r) => {
+        if (!live) return;
+        setData(r);
+        setLoading(false);
+        if (r.items.length === 0) return;
+        // Previews come after the page, so the table is never held back by them.
+        api<{ previews: Preview[] }>('GET', `/v1/requests/previews?ids=${r.items.map((i) => i.id).join(',')}`).then(
+          (p) => live && setPreviews(new Map(p.previews.map((x) => [x.id, x]))),
+          () => undefined,
+        );
+      },
+      (e: ApiError) => live && (setError(e.message), setData({ items: [], next_cursor: null, has_more: false }), setLoading(false)),
     );
     return () => {
       live = false;
@@ -65,6 +99,17 @@ export function RequestLogPage() {
 
   const filter = filterOnly(query);
   const filterKey = filter.toString();
+  useEffect(() => {
+    let live = true;
+    setTotal(null);
+    api<CountReply>('GET', `/v1/requests/count?${filter}`).then(
+      (c) => live && setTotal(c),
+      () => undefined,
+    );
+    return () => {
+      live = false;
+    };
+  }, [filterKey, reload]);
   useEffect(() => {
     setSelected(new Set());
     setAllMatching(false);
@@ -119,11 +164,23 @@ export function RequestLogPage() {
     }
   }
 
-  const reviewQuery = filter.toString() ? `?${filter}` : '';
+  // "Review these" on a log filtered by a score reviews that score.
+  const reviewName = scoreNamesInQuery(filter)[0];
+  const reviewParams = new URLSearchParams(filter);
+  if (reviewName) reviewParams.set('name', reviewName);
+  const reviewQuery = reviewParams.toString() ? `?${reviewParams}` : '';
+  const firstRow = prevCursors.length * PAGE + 1;
+  const emptyWorkspace = !loading && total !== null && total.count === 0 && !filterKey;
+  const colCount = 10 + scoreNames.length;
   return (
     <div className="page">
       <div className="page-head">
-        <h1>Requests</h1>
+        <div className="title">
+          <h1>Requests</h1>
+          <span className="total" data-testid="total">
+            {total ? `${fmtCount(total)} matching` : ''}
+          </span>
+        </div>
         <div className="head-actions">
           <button type="button" aria-expanded={showFilters} onClick={() => setShowFilters(!showFilters)}>
             {showFilters ? 'Hide filters' : 'Filters'}
@@ -146,7 +203,7 @@ export function RequestLogPage() {
           {error}
         </p>
       )}
-      <div className="bulk-bar" role="region" aria-label="Bulk scoring">
+      <div className="bulk-bar" role="region" aria-label="Bulk scoring" hidden={emptyWorkspace}>
         <span>{allMatching ? 'All requests matching the filter' : `${selected.size} selected`}</span>
         {allOnPage && !allMatching && data?.has_more && (
           <button type="button" onClick={() => setAllMatching(true)}>
@@ -166,7 +223,8 @@ export function RequestLogPage() {
         </button>
         {bulkMsg && <span role="status">{bulkMsg}</span>}
       </div>
-      <div className="table-wrap">
+      {emptyWorkspace && <FirstRequest />}
+      <div className="table-wrap" aria-busy={loading} hidden={emptyWorkspace}>
         <table className="log">
           <thead>
             <tr>
@@ -182,19 +240,29 @@ export function RequestLogPage() {
                 />
               </th>
               <SortHeader label="Time" sortKey="request_start_time" query={query} />
-              <th scope="col">Provider / model</th>
-              <th scope="col">Prompt</th>
+              <th scope="col">Status</th>
+              <th scope="col">Model / prompt</th>
+              <th scope="col" className="conversation-col">
+                Input / output
+              </th>
               <SortHeader label="Latency" sortKey="latency_ms" query={query} />
-              <SortHeader label="Tokens" sortKey="tokens" query={query} />
+              <SortHeader label="Tokens" sortKey="tokens" query={query} className="tokens-col" />
               <SortHeader label="Cost" sortKey="cost" query={query} />
               <th scope="col">Tags</th>
               {scoreNames.map((n) => (
-                <SortHeader key={n} label={`Score: ${n}`} sortKey={`score.${n}`} query={query} />
+                <SortHeader key={n} label={n} prefix="Score: " sortKey={`score.${n}`} query={query} className="score-col" />
               ))}
             </tr>
           </thead>
           <tbody>
-            {items.map((r) => (
+            {loading && (
+              <tr>
+                <td colSpan={colCount} className="empty" role="status">
+                  Loading requests…
+                </td>
+              </tr>
+            )}
+            {!loading && items.map((r) => (
               <tr key={r.id} className={r.status === 'ERROR' ? 'row-error' : ''}>
                 <td>
                   <input
@@ -210,19 +278,36 @@ export function RequestLogPage() {
                     }}
                   />
                 </td>
-                <td>
+                <td className="nowrap">
                   <Link to={`/requests/${r.id}`}>{fmtTime(r.request_start_time)}</Link>
                 </td>
                 <td>
-                  {r.provider} / {r.model}
+                  <StatusBadge status={r.status} />
                 </td>
-                <td>{r.prompt_name ? `${r.prompt_name}${r.prompt_version !== null ? ` v${r.prompt_version}` : ''}` : '–'}</td>
+                <td className="model">
+                  <div title={`${r.provider} / ${r.model}`}>
+                    <span className="provider">{r.provider} / </span>
+                    {r.model}
+                  </div>
+                  <div className="muted">{r.prompt_name ? `${r.prompt_name}${r.prompt_version !== null ? ` v${r.prompt_version}` : ''}` : '–'}</div>
+                </td>
+                <td className="previews">
+                  {(['input', 'output'] as const).map((side) => {
+                    const text = previews.get(r.id)?.[side];
+                    // Plain text only: React escapes it, and the cell cuts it to one line.
+                    return (
+                      <div key={side} className={`preview preview-${side}`} data-preview={side} title={text}>
+                        {text === undefined ? '\u00a0' : text || <span className="muted">{side === 'output' && r.status === 'ERROR' ? '(failed)' : '(empty)'}</span>}
+                      </div>
+                    );
+                  })}
+                </td>
                 <td className="num">{fmtLatency(r.latency_ms)}</td>
-                <td className="num">{r.tokens}</td>
+                <td className="num tokens-col">{r.tokens}</td>
                 <td className="num">{fmtCost(r.price)}</td>
-                <td>
+                <td className="tags">
                   {r.tags.map((t) => (
-                    <span key={t} className="tag">
+                    <span key={t} className="tag" title={t}>
                       {t}
                     </span>
                   ))}
@@ -234,21 +319,23 @@ export function RequestLogPage() {
                 ))}
               </tr>
             ))}
-            {data && items.length === 0 && (
+            {!loading && items.length === 0 && !emptyWorkspace && (
               <tr>
-                <td colSpan={8 + scoreNames.length} className="empty">
-                  No requests match.
+                <td colSpan={colCount} className="empty">
+                  {filterKey ? 'No requests match the filter.' : 'No requests yet.'}
                 </td>
               </tr>
             )}
           </tbody>
         </table>
       </div>
-      <nav className="pager" aria-label="Pages">
+      <nav className="pager" aria-label="Pages" hidden={emptyWorkspace}>
         <button type="button" disabled={prevCursors.length === 0 && !query.get('cursor')} onClick={() => go(prevCursors.at(-1) || null, true)}>
           ← Previous
         </button>
-        <span>{items.length} shown</span>
+        <span data-testid="page-range">
+          {loading ? 'Loading…' : items.length === 0 ? 'None shown' : `${firstRow.toLocaleString('en-US')}–${(firstRow + items.length - 1).toLocaleString('en-US')}${total ? ` of ${fmtCount(total)}` : ''}`}
+        </span>
         <button type="button" disabled={!data?.has_more} onClick={() => go(data?.next_cursor ?? null, false)}>
           Next →
         </button>

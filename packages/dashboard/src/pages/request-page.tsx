@@ -10,11 +10,27 @@ const json = (v: unknown) => JSON.stringify(v, null, 2);
 
 export function RequestDetailView({ request }: { request: RequestDetail }) {
   const r = request;
+  const failed = r.status === 'ERROR' || r.error_type !== null || r.error_message !== null;
   return (
     <div className="detail">
+      {failed && (
+        <div className={`error-box status-${r.status.toLowerCase()}`} role="note" aria-label="Error">
+          <strong>{r.status === 'ERROR' ? 'This request failed' : `This request finished with status ${r.status}`}</strong>
+          {r.error_type && (
+            <div>
+              Type: <code>{r.error_type}</code>
+            </div>
+          )}
+          {r.error_message && <pre className="text">{r.error_message}</pre>}
+        </div>
+      )}
       <div className="conversations">
         <Conversation title="Input" value={r.input} />
-        <Conversation title="Output" value={r.output} />
+        <Conversation
+          title="Output"
+          value={r.output}
+          emptyNote={<p className="muted empty-output">{failed ? 'No output: the request failed before an answer was logged (see the error above).' : 'No output was logged for this request.'}</p>}
+        />
       </div>
       <section className="facts" aria-label="Details">
         <h2>Details</h2>
@@ -82,6 +98,19 @@ export function RequestDetailView({ request }: { request: RequestDetail }) {
   );
 }
 
+/** An email may wrap after its "@", never inside a word. */
+function BreakAfterAt({ text }: { text: string }) {
+  const at = text.indexOf('@');
+  if (at < 0) return <>{text}</>;
+  return (
+    <>
+      {text.slice(0, at + 1)}
+      <wbr />
+      {text.slice(at + 1)}
+    </>
+  );
+}
+
 export function ScoreHistory({ events }: { events: ScoreEvent[] }) {
   const { members, keys } = useActors();
   return (
@@ -103,7 +132,7 @@ export function ScoreHistory({ events }: { events: ScoreEvent[] }) {
               <tr key={e.id}>
                 <td className="nowrap">{fmtTime(e.at)}</td>
                 <td className="who">
-                  {actorLabel(e.actor, members, keys)}
+                  <BreakAfterAt text={actorLabel(e.actor, members, keys)} />
                   <div className="muted">
                     via {e.source}
                     {e.comment ? ` · ${e.comment}` : ''}

@@ -1,8 +1,8 @@
 import { useEffect, useRef, useState } from 'react';
-import { api, matchingIds, setScore, type RequestDetail } from '../api.js';
+import { api, matchingIds, setScore, type RequestDetail, type StatsEntry } from '../api.js';
 import { ScoreSlider } from '../components/score-slider.js';
 import { filterOnly } from '../filters.js';
-import { Link, useLocation } from '../router.js';
+import { Link, navigate, useLocation } from '../router.js';
 import { RequestDetailView } from './request-page.js';
 
 // A sitting walks a snapshot of the filtered list; scoring does not reshuffle it.
@@ -31,7 +31,23 @@ export function ReviewPage() {
   const [value, setValue] = useState(50);
   const [scored, setScored] = useState(0);
   const [status, setStatus] = useState<string | null>(null);
+  const [names, setNames] = useState<string[]>([]);
   const slider = useRef<HTMLInputElement>(null);
+
+  useEffect(() => {
+    api<{ scores: StatsEntry[] }>('GET', '/v1/scores/stats').then(
+      (r) => setNames([...new Set(r.scores.map((x) => x.name))]),
+      () => setNames([]),
+    );
+  }, []);
+  // The workspace's score names, and the one being reviewed even before it has any score.
+  const nameChoices = [...new Set([name, ...names])].sort((a, b) => (a === 'default' ? -1 : b === 'default' ? 1 : a.localeCompare(b)));
+  const pickName = (next: string) => {
+    const q = new URLSearchParams(loc.query);
+    q.set('name', next);
+    setStatus(null);
+    navigate(`/review?${q}`);
+  };
 
   useEffect(() => {
     let live = true;
@@ -112,9 +128,24 @@ export function ReviewPage() {
           {ids === null ? 'Loading…' : done ? `Done: ${total} of ${total}` : `Request ${index + 1} of ${total}`} · {scored} scored this sitting
         </p>
       </div>
+      <div className="review-pick">
+        <label>
+          Score to review
+          <select value={name} onChange={(e) => pickName(e.target.value)} name="review-name">
+            {nameChoices.map((n) => (
+              <option key={n} value={n}>
+                {n}
+              </option>
+            ))}
+          </select>
+        </label>
+      </div>
       <p className="hint">
         Scoring <strong>{name}</strong> for {given.toString() ? 'the filtered requests' : `requests with no “${name}” score`}. Keys: <kbd>j</kbd> next, <kbd>k</kbd> previous, <kbd>s</kbd> focus the slider,{' '}
         <kbd>←</kbd>/<kbd>→</kbd> move it, <kbd>Enter</kbd> save and next.
+      </p>
+      <p className="status review-status" role="status" aria-live="polite" data-testid="review-status">
+        {status ?? '\u00a0'}
       </p>
       {done && (
         <p>
@@ -129,8 +160,23 @@ export function ReviewPage() {
               Save and next
             </button>
             <Link to={`/requests/${request.id}`}>Open request {request.id}</Link>
+            <div className="current-scores" aria-label="Current scores">
+              <span className="stat-label">Current scores</span>
+              <div>
+                {Object.keys(request.scores).length === 0 ? (
+                  <span className="muted">none yet</span>
+                ) : (
+                  Object.entries(request.scores)
+                    .sort(([a], [b]) => a.localeCompare(b))
+                    .map(([n, v]) => (
+                      <span key={n} className={`score-chip${n === name ? ' current' : ''}`} data-score-chip={n}>
+                        {n} <strong>{v}</strong>
+                      </span>
+                    ))
+                )}
+              </div>
+            </div>
           </div>
-          {status && <p className="status">{status}</p>}
           <RequestDetailView request={request} />
         </>
       )}

@@ -22,7 +22,8 @@ export interface RequestStore {
   details(ids: number[]): Promise<Map<number, RequestDetails>>;
   /** Where each full page of matching requests ends, for a sort by a column (see selectPageEnds). */
   pageEnds(query: PageEndsQuery): Promise<SortPosition[]>;
-  count(workspaceId: number, filter: RequestFilter | null): Promise<number>;
+  /** How many requests match; with `bound`, at most `bound + 1` (more than the bound reads as bound + 1). */
+  count(workspaceId: number, filter: RequestFilter | null, bound?: number): Promise<number>;
   /** Which of `ids` are requests of this workspace (a foreign id is as absent as a missing one). */
   existingIds(workspaceId: number, ids: readonly number[]): Promise<Set<number>>;
 }
@@ -94,8 +95,8 @@ export class SqlRequests implements RequestStore {
     return readFor(query.workspaceId, () => selectPageEnds(this.reads, { ...query, inOneQuery: this.traits.pageEndsInOneQuery }));
   }
 
-  count(workspaceId: number, filter: RequestFilter | null): Promise<number> {
-    return readFor(workspaceId, () => countMatchingRequests(this.reads, workspaceId, filter));
+  count(workspaceId: number, filter: RequestFilter | null, bound?: number): Promise<number> {
+    return readFor(workspaceId, () => countMatchingRequests(this.reads, workspaceId, filter, bound));
   }
 
   existingIds(workspaceId: number, ids: readonly number[]): Promise<Set<number>> {

@@ -326,9 +326,22 @@ export async function selectPageEnds(db: Kysely<Database>, q: PageEndsQuery & { 
   }
 }
 
-export async function countMatchingRequests(db: Kysely<Database>, workspaceId: number, filter: RequestFilter | null): Promise<number> {
+/**
+ * How many requests match. With `bound`, counting stops past it (at most `bound + 1` rows are
+ * read, in a LIMITed subquery), so a broad filter over a large workspace costs no more than the
+ * bound: an answer above `bound` means "more than bound".
+ */
+export async function countMatchingRequests(db: Kysely<Database>, workspaceId: number, filter: RequestFilter | null, bound?: number): Promise<number> {
   await planTextSearch(db, filter);
-  const row = await applyRequestFilter(db.selectFrom('requests').select((eb) => eb.fn.countAll().as('n')), workspaceId, filter).executeTakeFirstOrThrow();
+  if (bound === undefined) {
+    const row = await applyRequestFilter(db.selectFrom('requests').select((eb) => eb.fn.countAll().as('n')), workspaceId, filter).executeTakeFirstOrThrow();
+    return Number(row.n);
+  }
+  const matching = applyRequestFilter(db.selectFrom('requests').select('requests.id'), workspaceId, filter).limit(bound + 1);
+  const row = await db
+    .selectFrom(matching.as('m'))
+    .select((eb) => eb.fn.countAll().as('n'))
+    .executeTakeFirstOrThrow();
   return Number(row.n);
 }
 

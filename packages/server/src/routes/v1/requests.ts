@@ -9,6 +9,7 @@ import { requestDetail } from '../../search/request-detail.js';
 import { searchPage } from '../../search/search-page.js';
 import type { RouteDeps } from '../deps.js';
 import { exportRoute } from './request-export.js';
+import { requestGlanceRoutes } from './request-glance.js';
 
 const errors = { 400: ErrorBody, 401: ErrorBody, 404: ErrorBody, 503: ErrorBody };
 
@@ -68,6 +69,7 @@ export const requestRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, d
   );
 
   exportRoute(app, deps);
+  requestGlanceRoutes(app, deps);
 
   app.get(
     '/v1/requests/:id',
