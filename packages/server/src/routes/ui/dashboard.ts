@@ -36,15 +36,22 @@ const CSP = [
  */
 export async function dashboardRoutes(app: FastifyInstance, opts: { accounts: Accounts; dir?: string }): Promise<void> {
   const dir = opts.dir ?? DEFAULT_DASHBOARD_DIR;
-  await app.register(fastifyStatic, {
-    root: join(dir, 'assets'),
-    prefix: '/assets/',
-    index: false,
-    // File names carry a hash of their content: a name never changes what it holds.
-    immutable: true,
-    maxAge: '365d',
-    preCompressed: true,
+  // Assets in a context of their own: their options (a year's cache, a compressed copy chosen by
+  // Accept-Encoding, hence Vary) must not reach the page below.
+  await app.register(async (assets) => {
+    await assets.register(fastifyStatic, {
+      root: join(dir, 'assets'),
+      prefix: '/assets/',
+      index: false,
+      // File names carry a hash of their content: a name never changes what it holds.
+      immutable: true,
+      maxAge: '365d',
+      preCompressed: true,
+    });
   });
+  // The page itself: reply.sendFile only, no routes, and no cache-control of the plugin's, so the
+  // route's no-cache stands.
+  await app.register(fastifyStatic, { root: dir, serve: false, cacheControl: false });
 
   const page = (privatePage: boolean) => async (req: FastifyRequest, reply: FastifyReply) => {
     reply.header('content-security-policy', CSP).header('x-content-type-options', 'nosniff').header('referrer-policy', 'same-origin').header('cache-control', 'no-cache');
@@ -52,8 +59,7 @@ export async function dashboardRoutes(app: FastifyInstance, opts: { accounts: Ac
       return reply.code(503).type('text/plain; charset=utf-8').send('The dashboard is not built: run `npm run build` at the repository root.\n');
     }
     if (privatePage && !(await loadSession(opts.accounts, req, { csrf: false }))) reply.code(401);
-    // cacheControl: false, or the static plugin's year-long immutable header replaces no-cache.
-    return reply.sendFile('index.html', dir, { cacheControl: false });
+    return reply.sendFile('index.html');
   };
   for (const url of PUBLIC_PAGES) app.get(url, { schema: { hide: true } }, page(false));
   for (const url of PRIVATE_PAGES) app.get(url, { schema: { hide: true } }, page(true));
