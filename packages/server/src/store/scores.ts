@@ -2,7 +2,7 @@ import { sql, type Kysely, type Selectable } from 'kysely';
 import type { RequestFilter } from '../domain/search-query.js';
 import type { Database, ScoreEventsTable } from './schema.js';
 import { applyRequestFilter } from './search-filter.js';
-import { selectScoreDistribution, selectScoreStats } from './score-stats.js';
+import { selectScoreDistribution, selectScoreStats, type StatsSource } from './score-stats.js';
 import type { DistributionRow, ScoreAggregateQuery, ScoreEvent, ScoreEventQuery, ScoreStatsRows, StatsInterval } from './types.js';
 
 /** Reads of scores: a request's history, the workspace's event feed, statistics and comparisons. Writes go through the write queue. */
@@ -36,7 +36,15 @@ const toScoreEvent = (r: Selectable<ScoreEventsTable>): ScoreEvent => ({
 
 /** The score reads over Kysely; the aggregate queries are built in score-stats.ts. */
 export class SqlScores implements ScoreStore {
-  constructor(private readonly db: Kysely<Database>) {}
+  private readonly statsSource: StatsSource;
+
+  /** `codePointCollation`: see StatsSource. */
+  constructor(
+    private readonly db: Kysely<Database>,
+    codePointCollation: string | null,
+  ) {
+    this.statsSource = { db, codePointCollation };
+  }
 
   async history(workspaceId: number, requestId: number): Promise<ScoreEvent[]> {
     const rows = await this.db
@@ -98,10 +106,10 @@ export class SqlScores implements ScoreStore {
   }
 
   distribution(workspaceId: number, query: ScoreAggregateQuery): Promise<DistributionRow[]> {
-    return selectScoreDistribution(this.db, workspaceId, query);
+    return selectScoreDistribution(this.statsSource, workspaceId, query);
   }
 
   stats(workspaceId: number, query: ScoreAggregateQuery & { interval: StatsInterval }): Promise<ScoreStatsRows> {
-    return selectScoreStats(this.db, workspaceId, query);
+    return selectScoreStats(this.statsSource, workspaceId, query);
   }
 }

@@ -104,6 +104,7 @@ export function openPostgresStore(opts: PostgresOptions): SqlStore {
     readSource: { backend: 'postgres', connectionString: opts.connectionString },
     reads: { pageEndsInOneQuery: true, copyCsv: (query) => copier.copy(query) },
     readAhead: true,
+    codePointCollation: 'C',
     maintenanceWarnings: async () => {
       const warnings: string[] = [];
       const { rows: settings } = await sql<{ on: boolean }>`
