@@ -118,9 +118,8 @@ interface JoinedStatsRow extends GroupedRow {
 
 /**
  * The join, run once: its rows are kept (a materialized common table expression) and grouped
- * twice, by value and by time bucket. Two statements would each join every score with its request;
- * PostgreSQL, which hashes all of a name's scores for such a join, took about twice as long that way
- * (a month of a million-request store, bench/queries.ts); SQLite was no slower, a little faster.
+ * twice, by value and by time bucket. Two statements would each join every score with its request,
+ * and PostgreSQL hashes all of a name's scores for such a join (bench/queries.ts compares).
  */
 async function selectJoinedStats(src: StatsSource, workspaceId: number, q: ScoreAggregateQuery & { interval: StatsInterval }): Promise<ScoreStatsRows> {
   const groupCols = q.groupBy ? GROUP_COLUMNS[q.groupBy] : [];

@@ -107,10 +107,8 @@ const readOnly = (): never => {
 
 /**
  * The page cache of an export thread's connection, in KiB. An export reads each page once, in
- * order, so a cache only holds pages that are not read again; better-sqlite3's default (16 MB)
- * filled up during every large export and stayed resident in each export thread. With 2 MB a
- * million-row export ran as fast and the server's peak RSS was 10-30 MB lower per export thread
- * (see the README's export figures).
+ * order, so a cache only holds pages that are not read again: better-sqlite3's larger default
+ * fills up during every large export and stays resident in each export thread, for no speed.
  */
 export const EXPORT_READER_CACHE_KIB = 2048;
 
