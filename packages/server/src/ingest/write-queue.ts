@@ -19,7 +19,7 @@ export interface WriteQueueOptions {
 
 /**
  * The write path: handlers enqueue commands, the queue hands pending commands to the store as
- * batches (one transaction and one fsync each: store/write-commands.ts), then each handler answers.
+ * batches (one transaction and one fsync each: store/group-commit.ts), then each handler answers.
  * Nothing resolves before its transaction has committed, so an answered write is durable. One batch
  * is with the store at a time, and the commands arriving while it commits gather into the next.
  * The moment a commit returns, that next batch is handed over, before any write of the committed
