@@ -18,11 +18,11 @@ for (const backend of BACKENDS) {
       store = await openStore({ databaseUrl: location.databaseUrl, dataDir: location.dataDir });
       const ws = await store.workspaces.create('default');
       requestId = await store.write((w) =>
-        w.insertRequest(ws.id, {
+        w.run({ op: 'insertRequest', workspaceId: ws.id, actor: { id: 'test', source: 'api' }, request: {
           provider: 'openai', model: 'm', functionName: '', apiType: null, input: {}, output: {}, parameters: {}, promptName: null, promptId: null, promptVersion: null,
           promptInputVariables: {}, inputTokens: 0, outputTokens: 0, price: 0, status: 'SUCCESS', errorType: null, errorMessage: null, startMs: 1000, endMs: 2000,
           tags: [], metadata: {}, groupId: null, spanId: null, score: null,
-        }, { id: 'test', source: 'api' }),
+        } }),
       );
     });
     after(async () => {

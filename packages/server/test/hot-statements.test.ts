@@ -57,7 +57,7 @@ describe('SQLite hot statements on the writer thread', () => {
       assert.equal(exec({ statement: 'requireRequest', params: { request_id: requestId, workspace_id: ws.id } }), requestId);
       assert.equal(exec({ statement: 'requireRequest', params: { request_id: requestId, workspace_id: ws.id + 1 } }), undefined);
     } finally {
-      await db.destroy();
+      conn.close();
       await store.close();
       rmSync(dir, { recursive: true, force: true });
     }

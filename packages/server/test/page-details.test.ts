@@ -40,13 +40,13 @@ for (const backend of BACKENDS) {
         for (let i = 0; i < N; i++) {
           for (const ws of i % 2 === 1 ? [alpha, beta] : [alpha]) {
             const body = logBody({ tags: [`t${i}`, ws === alpha ? 'alpha' : 'beta', ...(i % 10 === 0 ? ['tenth'] : [])], metadata: { i: String(i), ws: String(ws) }, request_start_time: 1_732_700_000 + i });
-            const id = await w.insertRequest(ws, fromLogRequest(body as LogRequestBody), { id: 'test', source: 'api' });
+            const id = await w.run({ op: 'insertRequest', workspaceId: ws, request: fromLogRequest(body as LogRequestBody), actor: { id: 'test', source: 'api' } });
             const scores = { q: (i * 37) % 101, [`only${i % 4}`]: i };
-            for (const [name, value] of Object.entries(scores)) await w.setScore(ws, id, name, value, { id: 'test', source: 'api' });
+            for (const [name, value] of Object.entries(scores)) await w.run({ op: 'setScore', workspaceId: ws, requestId: id, name, value, actor: { id: 'test', source: 'api' } });
             const groupIds: number[] = [];
             if (i % 5 === 0) {
-              const g = await w.createGroup(ws);
-              await w.addToGroup(ws, id, g);
+              const g = await w.run({ op: 'createGroup', workspaceId: ws });
+              await w.run({ op: 'addToGroup', workspaceId: ws, requestId: id, groupId: g });
               groupIds.push(g);
             }
             if (ws === alpha) expected.set(id, { tags: [`t${i}`, 'alpha', ...(i % 10 === 0 ? ['tenth'] : [])].sort(), metadata: { i: String(i), ws: String(ws) }, scores, groupIds });

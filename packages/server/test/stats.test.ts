@@ -205,6 +205,8 @@ for (const backend of BACKENDS) {
     it('groups by tag: a request counts under each of its tags, untagged ones under tag null', async () => {
       const body = await stats('name=quality&group_by=tag');
       const byTag = Object.fromEntries(body.scores.map((e) => [String(e.group!.tag), e]));
+      // Untagged first, then by tag, on both backends (PostgreSQL sorts NULL last by default).
+      assert.deepEqual(body.scores.map((e) => e.group!.tag), [null, 'eu', 'prod']);
       assert.deepEqual(Object.keys(byTag).sort(), ['eu', 'null', 'prod']);
       expectSummary(byTag.prod, valuesOf('quality', (r) => r.tags.includes('prod')), 'prod');
       expectSummary(byTag.eu, valuesOf('quality', (r) => r.tags.includes('eu')), 'eu');

@@ -42,7 +42,7 @@ for (const backend of BACKENDS) {
           assert.deepEqual((await a.workspaces.list()).map((w) => w.name), ['default']);
           // Both see one working schema.
           const ws = (await b.workspaces.find('default'))!;
-          const id = await a.write((w) => w.insertRequest(ws.id, request(), actor));
+          const id = await a.write((w) => w.run({ op: 'insertRequest', workspaceId: ws.id, request: request(), actor }));
           assert.equal((await b.requests.get(ws.id, id))?.id, id);
         } finally {
           await a.close();
@@ -59,12 +59,12 @@ for (const backend of BACKENDS) {
         const ws = await s.store.workspaces.create('w');
         await assert.rejects(
           s.store.write(async (w) => {
-            await w.insertRequest(ws.id, request({ tags: ['t'], metadata: { k: 'v' }, score: { name: 'default', value: 3 } }), actor);
+            await w.run({ op: 'insertRequest', workspaceId: ws.id, request: request({ tags: ['t'], metadata: { k: 'v' }, score: { name: 'default', value: 3 } }), actor });
             throw new Error('abort');
           }),
           /abort/,
         );
-        const id = await s.store.write((w) => w.insertRequest(ws.id, request(), actor));
+        const id = await s.store.write((w) => w.run({ op: 'insertRequest', workspaceId: ws.id, request: request(), actor }));
         // The aborted insert's row is gone: the only request is the one just written.
         for (let other = 1; other < id; other++) assert.equal(await s.store.requests.get(ws.id, other), null);
       } finally {
@@ -76,12 +76,12 @@ for (const backend of BACKENDS) {
       const s = await freshStore(backend);
       try {
         const ws = await s.store.workspaces.create('w');
-        const id = await s.store.write((w) => w.insertRequest(ws.id, request(), actor));
-        await s.store.write((w) => w.setScore(ws.id, id, 'q', 10, actor));
-        await s.store.write((w) => w.setScore(ws.id, id, 'q', 20, { id: 'user:7', source: 'dashboard' }, { comment: 'looked again' }));
-        const deleted = await s.store.write((w) => w.deleteScore(ws.id, id, 'q', actor));
+        const id = await s.store.write((w) => w.run({ op: 'insertRequest', workspaceId: ws.id, request: request(), actor }));
+        await s.store.write((w) => w.run({ op: 'setScore', workspaceId: ws.id, requestId: id, name: 'q', value: 10, actor }));
+        await s.store.write((w) => w.run({ op: 'setScore', workspaceId: ws.id, requestId: id, name: 'q', value: 20, actor: { id: 'user:7', source: 'dashboard' }, opts: { comment: 'looked again' } }));
+        const deleted = await s.store.write((w) => w.run({ op: 'deleteScore', workspaceId: ws.id, requestId: id, name: 'q', actor }));
         assert.deepEqual(deleted, { requestId: id, name: 'q', oldValue: 20, newValue: null });
-        assert.equal(await s.store.write((w) => w.deleteScore(ws.id, id, 'q', actor)), null);
+        assert.equal(await s.store.write((w) => w.run({ op: 'deleteScore', workspaceId: ws.id, requestId: id, name: 'q', actor })), null);
         const history = await s.store.scores.history(ws.id, id);
         assert.deepEqual(
           history.map((e) => [e.oldValue, e.newValue, e.actor, e.source, e.comment]),
@@ -107,18 +107,18 @@ describe('store [postgres]: write order across instances', { skip: !BACKENDS.inc
     let release = () => {};
     try {
       const ws = await a.workspaces.create('w');
-      const [r1, r2] = [await a.write((w) => w.insertRequest(ws.id, request(), actor)), await a.write((w) => w.insertRequest(ws.id, request(), actor))];
+      const [r1, r2] = [await a.write((w) => w.run({ op: 'insertRequest', workspaceId: ws.id, request: request(), actor })), await a.write((w) => w.run({ op: 'insertRequest', workspaceId: ws.id, request: request(), actor }))];
       const gate = new Promise<void>((r) => (release = r));
       let firstWrote!: () => void;
       const wrote = new Promise<void>((r) => (firstWrote = r));
       const first = a.write(async (w) => {
-        await w.setScore(ws.id, r1, 'q', 1, actor);
+        await w.run({ op: 'setScore', workspaceId: ws.id, requestId: r1, name: 'q', value: 1, actor });
         firstWrote();
         await gate;
       });
       await wrote;
       let secondDone = false;
-      const second = b.write((w) => w.setScore(ws.id, r2, 'q', 2, actor)).then(() => (secondDone = true));
+      const second = b.write((w) => w.run({ op: 'setScore', workspaceId: ws.id, requestId: r2, name: 'q', value: 2, actor })).then(() => (secondDone = true));
       await new Promise((r) => setTimeout(r, 300));
       // Another instance's write waits for the open one instead of committing a higher event id first.
       assert.equal(secondDone, false);

@@ -48,7 +48,7 @@ function insert(store: Store, workspaceId: number, texts: { input: string; outpu
     const ids: number[] = [];
     for (const [i, t] of texts.entries()) {
       const body = logBody({ input: chat(t.input), output: reply(t.output), request_start_time: start + i, request_end_time: start + i + 1 }) as LogRequestBody;
-      ids.push(await w.insertRequest(workspaceId, fromLogRequest(body), { id: 'test', source: 'api' }));
+      ids.push((await w.run({ op: 'insertRequest', workspaceId, request: fromLogRequest(body), actor: { id: 'test', source: 'api' } })) as number);
     }
     return ids;
   });

@@ -58,7 +58,7 @@ export function registerScoreCommand<F extends object>(program: Command, helpers
         change = await helpers.withStore(flags, async (store) => {
           const ws = await store.workspaces.find(flags.workspace);
           if (!ws) throw new TallyError('not_found', `--workspace: no workspace named "${flags.workspace}"`);
-          const c = await store.write((w) => w.setScore(ws.id, id, name, score, { id: 'cli', source: 'cli' }, { comment: flags.comment ?? null }));
+          const c = await store.write((w) => w.run({ op: 'setScore', workspaceId: ws.id, requestId: id, name, value: score, actor: { id: 'cli', source: 'cli' }, opts: { comment: flags.comment ?? null } }));
           return { request_id: c.requestId, name: c.name, old_value: c.oldValue, new_value: c.newValue };
         });
       }

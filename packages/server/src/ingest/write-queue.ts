@@ -19,15 +19,14 @@ export interface WriteQueueOptions {
 
 /**
  * The write path: handlers enqueue commands, the queue hands pending commands to the store as
- * batches (one transaction and one fsync each: store/write-commands.ts), then each handler answers.
+ * batches (one transaction and one fsync each: store/group-commit.ts), then each handler answers.
  * Nothing resolves before its transaction has committed, so an answered write is durable. One batch
  * is with the store at a time, and the commands arriving while it commits gather into the next.
  * The moment a commit returns, that next batch is handed over, before any write of the committed
  * one is answered: the store never waits for the event loop to answer a batch, and a batch holds
- * everything that arrived during the whole commit before it. Against two batches in flight, this
- * made batches larger (22-25 writes against 16.7 at 50 connections) and PostgreSQL answered a
- * quarter more score calls a second, with no second connection waiting on its write lock; SQLite
- * answered about as many (README, figures from the afternoon of 2026-12-04).
+ * everything that arrived during the whole commit before it. One batch at a time rather than two
+ * in flight makes batches larger, and on PostgreSQL leaves no second connection waiting on the
+ * write-order lock (store/postgres/postgres-store.ts) while holding a pool slot.
  */
 export class WriteQueue {
   private pending: Pending[] = [];

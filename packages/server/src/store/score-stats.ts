@@ -15,6 +15,28 @@ export const INTERVAL_MS: Record<StatsInterval, number> = { hour: 3_600_000, day
 
 type Tables = Database & { s: Database['scores']; t: Database['request_tags'] };
 
+/** Where the statistics are read, and how that database orders text. */
+export interface StatsSource {
+  db: Kysely<Database>;
+  /**
+   * The collation that orders text by code point, as SQLite's default (BINARY) does; null for the
+   * default. PostgreSQL's default follows the server's locale, so it names "C".
+   */
+  codePointCollation: string | null;
+}
+
+const TEXT_KEYS = new Set(['name', 'prompt_name', 'model', 'tag']);
+
+/**
+ * The ORDER BY term of a name or group column: the same order on both backends (SQLite sorts NULL
+ * first by default and PostgreSQL last), so groups come back in one order wherever they are read.
+ */
+function groupOrder(src: StatsSource, column: string): RawBuilder<unknown> {
+  const bare = column.slice(column.indexOf('.') + 1);
+  const collate = src.codePointCollation !== null && TEXT_KEYS.has(bare) ? sql` collate ${sql.id(src.codePointCollation)}` : sql``;
+  return sql`${sql.ref(column)}${collate} nulls first`;
+}
+
 function scoredRequests(db: Kysely<Database>, workspaceId: number, q: ScoreAggregateQuery) {
   // `requests` stays un-aliased: the shared filter refers to it by that name.
   // request_tags is joined only to group by tag. A constant-false join instead (`on 1 = 0`) is not
@@ -57,17 +79,16 @@ function groupKey(groupBy: StatsGroupBy | undefined, r: GroupedRow): StatsGroupK
 }
 
 /** How many scores have each value, per score name (and group). */
-export async function selectScoreDistribution(db: Kysely<Database>, workspaceId: number, q: ScoreAggregateQuery): Promise<DistributionRow[]> {
-  await planTextSearch(db, q.filter ?? null);
+export async function selectScoreDistribution(src: StatsSource, workspaceId: number, q: ScoreAggregateQuery): Promise<DistributionRow[]> {
+  await planTextSearch(src.db, q.filter ?? null);
   const totals = totalsSelection(q);
-  if (totals) return selectValueTotals(db, workspaceId, q, totals);
+  if (totals) return selectValueTotals(src, workspaceId, q, totals);
   const groupCols = q.groupBy ? GROUP_COLUMNS[q.groupBy] : [];
-  const rows = await scoredRequests(db, workspaceId, q)
+  const rows = await scoredRequests(src.db, workspaceId, q)
     .select(['s.name', ...groupCols, 's.value'])
     .select((eb) => eb.fn.countAll<number>().as('count'))
     .groupBy(['s.name', ...groupCols, 's.value'])
-    .orderBy('s.name')
-    .$call((qb) => groupCols.reduce((acc, c) => acc.orderBy(c), qb))
+    .$call((qb) => ['s.name', ...groupCols].reduce((acc, c) => acc.orderBy(groupOrder(src, c)), qb))
     .orderBy('s.value')
     .execute();
   return rows.map((r) => ({ name: r.name, group: groupKey(q.groupBy, r as GroupedRow), value: Number(r.value), count: Number(r.count) }));
@@ -78,14 +99,14 @@ export async function selectScoreDistribution(db: Kysely<Database>, workspaceId:
  * for statistics: from the totals when they can answer, otherwise from one join of the scores with
  * their requests that both aggregations read.
  */
-export async function selectScoreStats(db: Kysely<Database>, workspaceId: number, q: ScoreAggregateQuery & { interval: StatsInterval }): Promise<ScoreStatsRows> {
-  await planTextSearch(db, q.filter ?? null);
+export async function selectScoreStats(src: StatsSource, workspaceId: number, q: ScoreAggregateQuery & { interval: StatsInterval }): Promise<ScoreStatsRows> {
+  await planTextSearch(src.db, q.filter ?? null);
   const totals = totalsSelection(q);
   if (totals) {
-    const [distribution, series] = await Promise.all([selectValueTotals(db, workspaceId, q, totals), selectHourTotals(db, workspaceId, q, totals)]);
+    const [distribution, series] = await Promise.all([selectValueTotals(src, workspaceId, q, totals), selectHourTotals(src, workspaceId, q, totals)]);
     return { distribution, series };
   }
-  return selectJoinedStats(db, workspaceId, q);
+  return selectJoinedStats(src, workspaceId, q);
 }
 
 interface JoinedStatsRow extends GroupedRow {
@@ -99,27 +120,29 @@ interface JoinedStatsRow extends GroupedRow {
 
 /**
  * The join, run once: its rows are kept (a materialized common table expression) and grouped
- * twice, by value and by time bucket. Two statements would each join every score with its request;
- * PostgreSQL, which hashes all of a name's scores for such a join, took about twice as long that way
- * (a month of a million-request store, bench/queries.ts); SQLite was no slower, a little faster.
+ * twice, by value and by time bucket. Two statements would each join every score with its request,
+ * and PostgreSQL hashes all of a name's scores for such a join (bench/queries.ts compares).
  */
-async function selectJoinedStats(db: Kysely<Database>, workspaceId: number, q: ScoreAggregateQuery & { interval: StatsInterval }): Promise<ScoreStatsRows> {
+async function selectJoinedStats(src: StatsSource, workspaceId: number, q: ScoreAggregateQuery & { interval: StatsInterval }): Promise<ScoreStatsRows> {
   const groupCols = q.groupBy ? GROUP_COLUMNS[q.groupBy] : [];
-  const joined = scoredRequests(db, workspaceId, q).select(['s.name', ...groupCols, 's.value', 'requests.request_start_time']);
+  const joined = scoredRequests(src.db, workspaceId, q).select(['s.name', ...groupCols, 's.value', 'requests.request_start_time']);
   // The joined rows' columns are named without their tables (`requests.model` is `model`).
-  const keys = sql.join(['name', ...groupCols.map((c) => c.slice(c.indexOf('.') + 1))].map((c) => sql.ref(c)));
+  const columns = ['name', ...groupCols.map((c) => c.slice(c.indexOf('.') + 1))];
+  const keys = sql.join(columns.map((c) => sql.ref(c)));
   // A literal, not a parameter: PostgreSQL must see an integer to keep the arithmetic in bigint.
   const width = sql.lit(INTERVAL_MS[q.interval]);
   const bucket = sql`request_start_time - (request_start_time % ${width})`;
   const { rows } = await sql<JoinedStatsRow>`
     with j as materialized ${joined}
-    select 0 as part, ${keys}, value, null as bucket_start, count(*) as count, null as sum
-    from j group by ${keys}, value
-    union all
-    select 1 as part, ${keys}, null as value, ${bucket} as bucket_start, count(*) as count, sum(value) as sum
-    from j group by ${keys}, ${bucket}
-    order by part, ${keys}, value, bucket_start
-  `.execute(db);
+    select * from (
+      select 0 as part, ${keys}, value, null as bucket_start, count(*) as count, null as sum
+      from j group by ${keys}, value
+      union all
+      select 1 as part, ${keys}, null as value, ${bucket} as bucket_start, count(*) as count, sum(value) as sum
+      from j group by ${keys}, ${bucket}
+    ) as parts
+    order by part, ${sql.join(columns.map((c) => groupOrder(src, c)))}, value, bucket_start
+  `.execute(src.db);
   const out: ScoreStatsRows = { distribution: [], series: [] };
   for (const r of rows) {
     const group = groupKey(q.groupBy, r);
@@ -197,17 +220,16 @@ function totalsGroup(groupBy: StatsGroupBy | undefined, r: TotalsKeyRow): StatsG
 const totalsKey = (groupBy: StatsGroupBy | undefined) => (groupBy === 'prompt' || groupBy === 'model' ? TOTALS_GROUP_KEY[groupBy] : []);
 
 /** The distribution from `score_values`: at most 101 rows per name, prompt and model. */
-async function selectValueTotals(db: Kysely<Database>, workspaceId: number, q: ScoreAggregateQuery, conditions: TotalsCondition[]): Promise<DistributionRow[]> {
+async function selectValueTotals(src: StatsSource, workspaceId: number, q: ScoreAggregateQuery, conditions: TotalsCondition[]): Promise<DistributionRow[]> {
   const keyCols = totalsKey(q.groupBy);
-  const rows = await db
+  const rows = await src.db
     .selectFrom('score_values')
     .where(totalsWhere(workspaceId, q.name, conditions))
     .select(['name', ...keyCols, 'value'])
     .select((eb) => eb.fn.sum<number>('count').as('count'))
     .groupBy(['name', ...keyCols, 'value'])
     .having((eb) => eb.fn.sum('count'), '>', 0)
-    .orderBy('name')
-    .$call((qb) => keyCols.reduce((acc, c) => acc.orderBy(c), qb))
+    .$call((qb) => ['name', ...keyCols].reduce((acc, c) => acc.orderBy(groupOrder(src, c)), qb))
     .orderBy('value')
     .execute();
   return rows.map((r) => ({ name: r.name, group: totalsGroup(q.groupBy, r as TotalsKeyRow), value: Number(r.value), count: Number(r.count) }));
@@ -219,7 +241,7 @@ async function selectValueTotals(db: Kysely<Database>, workspaceId: number, q: S
  * left with no scores is skipped.
  */
 async function selectHourTotals(
-  db: Kysely<Database>,
+  src: StatsSource,
   workspaceId: number,
   q: ScoreAggregateQuery & { interval: StatsInterval },
   conditions: TotalsCondition[],
@@ -227,15 +249,14 @@ async function selectHourTotals(
   const keyCols = totalsKey(q.groupBy);
   const width = sql.lit(INTERVAL_MS[q.interval]);
   const bucket = sql<number>`(hour_start - (hour_start % ${width}))`;
-  const rows = await db
+  const rows = await src.db
     .selectFrom('score_hours')
     .where(totalsWhere(workspaceId, q.name, conditions))
     .select(['name', ...keyCols])
     .select((eb) => [bucket.as('bucket_start'), eb.fn.sum<number>('count').as('count'), eb.fn.sum<number>('sum').as('sum')])
     .groupBy(['name', ...keyCols, bucket])
     .having((eb) => eb.fn.sum('count'), '>', 0)
-    .orderBy('name')
-    .$call((qb) => keyCols.reduce((acc, c) => acc.orderBy(c), qb))
+    .$call((qb) => ['name', ...keyCols].reduce((acc, c) => acc.orderBy(groupOrder(src, c)), qb))
     .orderBy(bucket)
     .execute();
   return rows.map((r) => ({

@@ -3,7 +3,7 @@ import type { RequestFilter } from '../domain/search-query.js';
 import type { Database, ScoreEventsTable } from './schema.js';
 import { readFor } from './read-scope.js';
 import { applyRequestFilter, planTextSearch } from './search-filter.js';
-import { selectScoreDistribution, selectScoreStats } from './score-stats.js';
+import { selectScoreDistribution, selectScoreStats, type StatsSource } from './score-stats.js';
 import type { DistributionRow, ScoreAggregateQuery, ScoreEvent, ScoreEventQuery, ScoreStatsRows, StatsInterval } from './types.js';
 
 /** Reads of scores: a request's history, the workspace's event feed, statistics and comparisons. Writes go through the write queue. */
@@ -37,11 +37,19 @@ const toScoreEvent = (r: Selectable<ScoreEventsTable>): ScoreEvent => ({
 
 /** The score reads over Kysely; the aggregate queries are built in score-stats.ts. */
 export class SqlScores implements ScoreStore {
-  /** @param reads where the reads that clients' filters steer run, with a deadline (BackendTraits.readDb). */
+  private readonly statsSource: StatsSource;
+
+  /**
+   * @param reads where the reads that clients' filters steer run, with a deadline (BackendTraits.readDb).
+   * @param codePointCollation see StatsSource.
+   */
   constructor(
     private readonly db: Kysely<Database>,
     private readonly reads: Kysely<Database>,
-  ) {}
+    codePointCollation: string | null,
+  ) {
+    this.statsSource = { db: reads, codePointCollation };
+  }
 
   async history(workspaceId: number, requestId: number): Promise<ScoreEvent[]> {
     const rows = await this.db
@@ -109,10 +117,10 @@ export class SqlScores implements ScoreStore {
   }
 
   distribution(workspaceId: number, query: ScoreAggregateQuery): Promise<DistributionRow[]> {
-    return readFor(workspaceId, () => selectScoreDistribution(this.reads, workspaceId, query));
+    return readFor(workspaceId, () => selectScoreDistribution(this.statsSource, workspaceId, query));
   }
 
   stats(workspaceId: number, query: ScoreAggregateQuery & { interval: StatsInterval }): Promise<ScoreStatsRows> {
-    return readFor(workspaceId, () => selectScoreStats(this.reads, workspaceId, query));
+    return readFor(workspaceId, () => selectScoreStats(this.statsSource, workspaceId, query));
   }
 }

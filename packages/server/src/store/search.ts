@@ -107,8 +107,8 @@ export async function readRequest(db: Kysely<Database>, workspaceId: number, id:
  * `ids` are rows just read within the workspace, and an attached row always carries its request's
  * workspace, so these queries test only `request_id`, in primary-key order. A `workspace_id = ?`
  * term (or an ORDER BY on the name alone) lets SQLite's planner, which has no statistics, walk the
- * (workspace_id, tag|key|name, ...) index over the whole workspace instead: 150 ms a table at a
- * million requests where the primary key answers in well under one.
+ * (workspace_id, tag|key|name, ...) index over the whole workspace instead, where the primary key
+ * answers at once.
  */
 export async function detailsOf(db: Kysely<Database>, ids: number[]): Promise<Map<number, RequestDetails>> {
   const out = new Map<number, RequestDetails>(ids.map((id) => [id, { tags: [], metadata: {}, groupIds: [], scores: {} }]));
@@ -159,8 +159,8 @@ function columnOrder(column: SortColumn, order: 'asc' | 'desc'): Expression<unkn
  * Matching requests, with `first` (the page's keyset bounds) ahead of the filter's own terms in the
  * WHERE clause. SQLite walks an index range by the first bound it finds on the column for each
  * side: with a time-range filter ahead of the keyset bound, every page of a walk newest first
- * started at the range's end and stepped over all the pages before it (a 300,000-row export by
- * time range ran at 8,000 rows a second, page 100 of such a search took 14 ms instead of 2).
+ * would start at the range's end and step over all the pages before it, so each page of a long
+ * export or a deep search would cost more than the last.
  */
 function baseQuery(db: Kysely<Database>, ws: number, filter: RequestFilter | null, content: boolean, first: Expression<SqlBool>[] = []) {
   const columns = content ? [...SUMMARY_COLUMNS, ...CONTENT_COLUMNS] : SUMMARY_COLUMNS;
@@ -277,11 +277,10 @@ export function selectRequestContentPage(db: Kysely<Database>, workspaceId: numb
  * last row of page 1, of page 2, and so on. Page k is then the range after end k-1 up to end k,
  * and the ranges split the export among threads that each read their own pages: every row lies
  * in exactly one range, also when rows are written meanwhile (a range then reads a few more or
- * fewer). The database steps through the sort's index, not JavaScript. On SQLite, one query per
- * page, each skipping `rows` entries from the last end: 300 ms for 4,000 pages at a million
- * requests, where numbering every row with a window function took 450 ms. On PostgreSQL, where
- * each query is a round trip, one query numbers the rows and keeps every `rows`-th: 250 ms
- * against 950 ms for the 4,000 queries (a million requests, vacuumed and analyzed).
+ * fewer). The database steps through the sort's index, not JavaScript. Where a query costs no
+ * round trip (SQLite), one query per page, each skipping `rows` entries from the last end, which
+ * is cheaper than numbering every row with a window function. Where each query is a round trip
+ * (PostgreSQL), one query numbers the rows and keeps every `rows`-th (`inOneQuery`).
  */
 export async function selectPageEnds(db: Kysely<Database>, q: PageEndsQuery & { inOneQuery: boolean }): Promise<SortPosition[]> {
   const { workspaceId: ws, filter, sort, rows } = q;

@@ -20,6 +20,8 @@ export interface BackendTraits {
   migrationDialect: MigrationDialect;
   /** How requests are read where the backends differ (page ends, COPY). */
   reads: RequestReadTraits;
+  /** The collation that orders text by code point (see score-stats.ts StatsSource); null: the default does. */
+  codePointCollation: string | null;
   /** Whether a read runs off this thread (see StoreCapabilities.readAhead). */
   readAhead: boolean;
   /**
@@ -70,7 +72,7 @@ export class SqlStore implements Store {
     this.capabilities = { copyCsv: traits.reads.copyCsv !== undefined, readAhead: traits.readAhead };
     const reads = traits.readDb ?? db;
     this.requests = new SqlRequests(db, reads, traits.reads);
-    this.scores = new SqlScores(db, reads);
+    this.scores = new SqlScores(db, reads, traits.codePointCollation);
     this.keys = new SqlKeys(db, traits.keyChanges ?? null);
     this.workspaces = new SqlWorkspaces(db);
     this.accounts = new SqlAccounts(db);

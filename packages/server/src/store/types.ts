@@ -131,8 +131,8 @@ export type RequestDetails = Pick<StoredRequest, 'tags' | 'metadata' | 'groupIds
 
 /**
  * A request with its content (input, output, parameters, prompt variables) as the JSON text it is
- * stored as: CSV export writes that text as it is, which saves parsing and re-serializing about
- * 2 KB of JSON per row (a third of an export's CPU). `parseContent` makes the StoredRequest.
+ * stored as: CSV export writes that text as it is, which saves parsing and re-serializing the JSON
+ * of every row, a large part of an export's CPU. `parseContent` makes the StoredRequest.
  */
 export type RequestContentText = RequestSummary & { content: { input: string; output: string; parameters: string; promptInputVariables: string } };
 

@@ -76,7 +76,7 @@ export async function bulkInsert(t: TestApp, count: number, tag: string, start: 
     const ids: number[] = [];
     for (let i = 0; i < count; i++) {
       const body = logBody({ tags: [tag], request_start_time: start + i, request_end_time: start + i + 1, ...overrides(i) }) as LogRequestBody;
-      ids.push(await w.insertRequest(ws, fromLogRequest(body), { id: 'test', source: 'api' }));
+      ids.push(await w.run({ op: 'insertRequest', workspaceId: ws, request: fromLogRequest(body), actor: { id: 'test', source: 'api' } }));
     }
     return ids;
   });

@@ -28,21 +28,6 @@ const wireGroup = (g: StatsGroupKey | null) => {
   return out;
 };
 
-// SQLite sorts NULL first and PostgreSQL last: the order is set here so both backends answer alike.
-const nullFirst = (x: string | number | null | undefined, y: string | number | null | undefined): number => {
-  if (x === y) return 0;
-  if (x === null || x === undefined) return -1;
-  if (y === null || y === undefined) return 1;
-  return x < y ? -1 : 1;
-};
-
-function byNameThenGroup(x: { name: string; group: StatsGroupKey | null }, y: { name: string; group: StatsGroupKey | null }): number {
-  if (x.name !== y.name) return x.name < y.name ? -1 : 1;
-  const gx = x.group ?? {};
-  const gy = y.group ?? {};
-  return nullFirst(gx.promptName, gy.promptName) || nullFirst(gx.promptVersion, gy.promptVersion) || nullFirst(gx.model, gy.model) || nullFirst(gx.tag, gy.tag);
-}
-
 function cohortCriteria(query: Record<string, unknown>, side: 'a' | 'b'): RequestCriteria {
   const c: Record<string, unknown> = {};
   for (const f of CRITERIA_FIELDS) if (query[`${side}.${f}`] !== undefined) c[f] = query[`${side}.${f}`];
@@ -80,7 +65,8 @@ export const scoreAnalyticsRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async 
       const aggregate = { name, groupBy, filter };
       const { distribution: dist, series } = await store.scores.stats(workspaceId, { ...aggregate, interval });
 
-      // Rows arrive ordered by name and group; both reads see the same groups in the same order.
+      // Rows arrive ordered by name and group, alike on both backends (score-stats.ts groupOrder);
+      // both reads see the same groups in the same order.
       const entries = new Map<string, { name: string; group: StatsGroupKey | null; dist: ValueCount[]; series: { start: string; count: number; mean: number }[] }>();
       const entryFor = (n: string, group: StatsGroupKey | null) => {
         const key = JSON.stringify([n, group]);
@@ -97,7 +83,7 @@ export const scoreAnalyticsRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async 
         percentiles: 'linear' as const,
         interval,
         group_by: groupBy ?? null,
-        scores: [...entries.values()].sort(byNameThenGroup).map((e) => ({
+        scores: [...entries.values()].map((e) => ({
           name: e.name,
           group: wireGroup(e.group),
           ...summarize(e.dist),

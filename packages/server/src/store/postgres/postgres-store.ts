@@ -10,9 +10,9 @@ import { PostgresBatchWriter } from './postgres-batch-writer.js';
 import { DEFAULT_READ_TIMEOUT_MS } from '../read-scope.js';
 
 /**
- * Measured with `npm run bench:queries` on a server with autovacuum off (2026-11-29), on two stores
- * of a million requests seeded alike, one of them after VACUUM ANALYZE: a score range sorted by
- * score 521 ms against 6 ms, a tag plus a week 1,904 ms against 5 ms.
+ * Without planner statistics PostgreSQL plans for a small table and cannot answer from an index
+ * alone, so searches on a large store read far more than they need (`npm run bench:queries`
+ * compares a store before and after VACUUM ANALYZE).
  */
 const WITHOUT_AUTOVACUUM =
   'the planner then has no statistics, and searches can take hundreds of times longer on a large store. Turn autovacuum on, or run VACUUM ANALYZE after large imports and regularly.';
@@ -125,6 +125,7 @@ export function openPostgresStore(opts: PostgresOptions): SqlStore {
     reads: { pageEndsInOneQuery: true, copyCsv: (query) => copier.copy(query) },
     readAhead: true,
     readDb,
+    codePointCollation: 'C',
     maintenanceWarnings: async () => {
       const warnings: string[] = [];
       const { rows: settings } = await sql<{ on: boolean }>`

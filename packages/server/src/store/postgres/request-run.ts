@@ -10,8 +10,9 @@ import type { InsertRequestCommand, Outcome } from '../write-commands.js';
  * metadata entry, each over `unnest` arrays. Ids are taken first so that tags and metadata know
  * their request without relying on the order RETURNING gives rows in; they are handed out in
  * ascending order in command order. The caller passes only commands with no group to check and no
- * score to write (postgres-batch-writer.ts), so nothing here can refuse one command alone: a failure fails
- * the statement, and the batch falls back to one transaction per command (group-commit.ts).
+ * score to write (postgres-batch-writer.ts), so nothing here can refuse one command alone: a
+ * failure fails the statement, and the batch falls back to one transaction per command
+ * (group-commit.ts).
  */
 const PG_TYPES: Record<(typeof REQUEST_COLUMNS)[number], string> = {
   workspace_id: 'int8',

@@ -99,6 +99,7 @@ export function openSqliteStore(opts: SqliteOptions): SqlStore {
     reads: SQLITE_READS,
     readAhead: false,
     readDb,
+    codePointCollation: null,
     writeTransaction: (fn) => immediateTransaction(db, conn, fn),
     withMigrationLock: (fn) => withFileLock(`${opts.file}-migrate-lock`, fn),
     writeStatements: SQLITE_WRITE_SQL,
@@ -120,10 +121,8 @@ const readOnly = (): never => {
 
 /**
  * The page cache of an export thread's connection, in KiB. An export reads each page once, in
- * order, so a cache only holds pages that are not read again; better-sqlite3's default (16 MB)
- * filled up during every large export and stayed resident in each export thread. With 2 MB a
- * million-row export ran as fast and the server's peak RSS was 10-30 MB lower per export thread
- * (see the README's export figures).
+ * order, so a cache only holds pages that are not read again: better-sqlite3's larger default
+ * fills up during every large export and stays resident in each export thread, for no speed.
  */
 export const EXPORT_READER_CACHE_KIB = 2048;
 
@@ -142,6 +141,7 @@ export function openSqliteReader(file: string): SqlStore {
     migrationDialect: MIGRATION_DIALECT,
     reads: SQLITE_READS,
     readAhead: false,
+    codePointCollation: null,
     writeTransaction: readOnly,
     withMigrationLock: readOnly,
     writeStatements: SQLITE_WRITE_SQL,

@@ -4,9 +4,8 @@
  * transaction, so the commit's fsync blocks this thread and never the event loop answering HTTP.
  * Each answer goes back only after its commit. It loads only the write path.
  */
-import type { Kysely } from 'kysely';
+import type SQLite from 'better-sqlite3';
 import { parentPort } from 'node:worker_threads';
-import type { Database } from '../schema.js';
 import { sendError } from '../../threads.js';
 import type { WriteCommand } from '../write-commands.js';
 import { kyselyOver, openConnection, type Synchronous } from './connection.js';
@@ -18,15 +17,15 @@ export type ToWriter =
   | { type: 'close'; store: number };
 
 const port = parentPort!;
-const stores = new Map<number, { db: Kysely<Database>; writer: SqliteBatchWriter }>();
+const stores = new Map<number, { conn: SQLite.Database; writer: SqliteBatchWriter }>();
 
 async function handle(msg: ToWriter): Promise<void> {
   switch (msg.type) {
     case 'open':
       try {
         const conn = openConnection(msg.file, msg.synchronous);
-        const db = kyselyOver(conn);
-        stores.set(msg.store, { db, writer: new SqliteBatchWriter(conn, db) });
+        // Kysely only compiles here (SqliteBatchWriter); it never opens a connection of its own.
+        stores.set(msg.store, { conn, writer: new SqliteBatchWriter(conn, kyselyOver(conn)) });
         port.postMessage({ type: 'opened', store: msg.store });
       } catch (err) {
         port.postMessage({ type: 'opened', store: msg.store, failed: sendError(err) });
@@ -49,7 +48,7 @@ async function handle(msg: ToWriter): Promise<void> {
     case 'close': {
       const s = stores.get(msg.store);
       stores.delete(msg.store);
-      await s?.db.destroy();
+      s?.conn.close();
       port.postMessage({ type: 'closed', store: msg.store });
       return;
     }
