@@ -522,7 +522,13 @@ describe('dashboard in a real browser', { timeout: 150_000 }, () => {
     await page.getByRole('button', { name: 'Compare' }).click();
     const result = page.getByLabel('Comparison result');
     await result.waitFor();
-    assert.match((await result.textContent())!, /(A scores better|B scores better|No significant difference|Not enough data to tell)/);
+    // The verdict shown is the one the API gives for the same cohorts, and no other.
+    const verdicts = { a_better: 'A scores better', b_better: 'B scores better', no_significant_difference: 'No significant difference', not_enough_data: 'Not enough data to tell' };
+    const api = await apiCall('GET', '/v1/scores/compare?name=default&a.prompt_version=1&b.prompt_version=2');
+    assert.equal(api.status, 200, JSON.stringify(api.body));
+    const verdict = api.body.verdict as keyof typeof verdicts;
+    const shownText = (await result.textContent())!;
+    assert.deepEqual(Object.entries(verdicts).filter(([, text]) => shownText.includes(text)).map(([v]) => v), [verdict], `shown: ${shownText}`);
     const aMean = byVersion[1]!.reduce((x, y) => x + y, 0) / byVersion[1]!.length;
     assert.equal(await result.locator('tbody tr').first().locator('td').nth(2).textContent(), Number.isInteger(aMean) ? String(aMean) : aMean.toFixed(2));
     await shot('analytics');

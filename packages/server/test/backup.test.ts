@@ -45,7 +45,12 @@ for (const backend of BACKENDS) {
           }
         };
         const writers = Array.from({ length: 4 }, writer);
-        while (acked.length < 100) await new Promise((r) => setTimeout(r, 10));
+        const deadline = Date.now() + 60_000;
+        while (acked.length < 100) {
+          // Writers that stopped (a server that died, every write refused) would leave this waiting forever.
+          assert.ok(Date.now() < deadline, `100 acknowledged writes within 60 s, got ${acked.length}`);
+          await new Promise((r) => setTimeout(r, 10));
+        }
         const ackedBeforeBackup = acked.length;
         const backup = await runCli(['backup', backupFile, ...loc.args]);
         stop = true;
