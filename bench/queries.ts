@@ -39,9 +39,19 @@ const EXPORT_RUNS = Number(opts['export-runs']);
 if (!Number.isInteger(EXPORT_RUNS) || EXPORT_RUNS < 1) throw new Error(`--export-runs must be a positive integer, not ${opts['export-runs']}`);
 const SKIP = opts.skip ? new RegExp(opts.skip, 'i') : null;
 
+/**
+ * The heaviest text filter a client may send on the seeded data: 20 OR'd terms of 256 characters
+ * whose trigrams the index is asked for are common (so each row is tested, not looked up) and
+ * which no row holds (so the walk never finds a page): every row is tested 40 times until the
+ * read deadline stops it.
+ */
 const HEAVIEST_FILTER = {
   logic: 'or',
-  filters: Array.from({ length: 20 }, (_, i) => ({ field: 'text', op: 'contains', value: `${'the report shows steady growth '.repeat(9).slice(0, 253)}${String(i).padStart(3, '0')}` })),
+  filters: Array.from({ length: 20 }, (_, i) => ({
+    field: 'text',
+    op: 'contains',
+    value: `the report shows steady ${String(i).padStart(2, '0')}${' growth in every region'.repeat(10)}`.slice(0, 256 - 6) + ' churn',
+  })),
 };
 
 async function main() {

@@ -15,10 +15,10 @@ const WRITERS = 20;
 const WRITES_PER_WRITER = 30;
 const NESTING = 10_000;
 
-/** 20 OR'd text terms of 256 characters that almost match B's 8,000-character texts at every position. */
+/** 20 OR'd text terms of 256 characters that almost match B's 8,000-character texts at every position, made of trigrams every row of B holds. */
 const HEAVIEST_FILTER = {
   logic: 'or',
-  filters: Array.from({ length: 20 }, (_, i) => ({ field: 'text', op: 'contains', value: `${'a'.repeat(253)}b${String(i).padStart(2, '0')}` })),
+  filters: Array.from({ length: 20 }, (_, i) => ({ field: 'text', op: 'contains', value: `${'a'.repeat(240)}c${String(i).padStart(2, '0')}${'a'.repeat(13)}` })),
 };
 
 const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
