@@ -63,11 +63,15 @@ function matches(row: { input: string; output: string }, target: 'input' | 'outp
   return target === 'any' ? hay('input').includes(needle) || hay('output').includes(needle) : hay(target).includes(needle);
 }
 
-/** 20 text conditions OR'd whose LIKE costs milliseconds a row: a 256-character pattern that almost matches 8,000 characters at every position. */
+/**
+ * 20 text conditions OR'd whose LIKE costs milliseconds a row: a 256-character pattern that almost
+ * matches 8,000 characters at every position. The trigrams the index is asked for ("aaa") are in
+ * every row, so the index cannot rule a row out.
+ */
 function heaviestFilter(): Record<string, unknown> {
   return {
     logic: 'or',
-    filters: Array.from({ length: FILTER_LIMITS.textConditions }, (_, i) => ({ field: 'text', op: 'contains', value: `${'a'.repeat(FILTER_LIMITS.textTerm - 3)}b${String(i).padStart(2, '0')}` })),
+    filters: Array.from({ length: FILTER_LIMITS.textConditions }, (_, i) => ({ field: 'text', op: 'contains', value: `${'a'.repeat(240)}c${String(i).padStart(2, '0')}${'a'.repeat(13)}` })),
   };
 }
 

@@ -253,6 +253,15 @@ function textConditions(f: RequestFilter): Extract<FilterCondition, { kind: 'tex
   return f.kind === 'text' ? [f] : [];
 }
 
+/**
+ * Whether every match must be among the rows the index finds for some looked-up term: a top-level
+ * AND member is such a term (`contains`), or an OR group of nothing but such terms.
+ */
+function requiresLookup(filter: RequestFilter, p: TextPlan): boolean {
+  const looked = (f: RequestFilter) => f.kind === 'text' && f.op === 'contains' && p.indexed.has(f) && indexQuery(f.value) !== null;
+  return conjuncts(filter).some((c) => looked(c) || (c.kind === 'group' && c.logic === 'or' && c.filters.length > 0 && c.filters.every(looked)));
+}
+
 /** Whether `db` runs on SQLite (its own connection, a reader thread's or an export thread's). */
 export const isSqlite = (db: Kysely<any>): boolean => db.getExecutor().adapter instanceof SqliteAdapter;
 
@@ -306,7 +315,12 @@ export function requestFilterCondition(workspaceId: number, filter: RequestFilte
   try {
     // First, so that SQLite calls it for every row it looks at, before the costly tests.
     const live = plan?.live ? [sql<SqlBool>`tally_alive()`] : [];
-    return and([...live, inWorkspace, compile(filter, workspaceId)]);
+    // SQLite, without statistics, would rather walk the workspace's index in sort order and test
+    // each row against the looked-up ids (a second for a rare word at a million requests) than
+    // start from those few ids and sort them. When the filter requires a looked-up term, the unary
+    // plus keeps it from using workspace_id for an index, so the lookup drives the query.
+    const workspace = plan && requiresLookup(filter, plan) ? sql<SqlBool>`+${sql.ref('requests.workspace_id')} = ${workspaceId}` : inWorkspace;
+    return and([...live, workspace, compile(filter, workspaceId)]);
   } finally {
     plan = undefined;
   }
