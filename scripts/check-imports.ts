@@ -23,6 +23,7 @@ const LAYERS: Record<string, readonly string[]> = {
   store: ['domain', 'threads.ts'],
   'threads.ts': ['domain', 'store'],
   'config.ts': ['domain'],
+  'cli-settings.ts': ['config.ts'],
   'metrics.ts': ['domain', 'store'],
   auth: ['domain', 'store'],
   ingest: ['domain', 'store'],
@@ -31,7 +32,7 @@ const LAYERS: Record<string, readonly string[]> = {
   routes: ['domain', 'schemas', 'store', 'auth', 'ingest', 'search', 'export', 'metrics.ts'],
   commands: ['domain', 'schemas', 'store', 'auth', 'config.ts', 'search', 'export'],
   'app.ts': ['domain', 'schemas', 'store', 'auth', 'ingest', 'search', 'export', 'routes', 'metrics.ts', 'config.ts'],
-  'cli.ts': ['domain', 'store', 'auth', 'commands', 'config.ts', 'app.ts'],
+  'cli.ts': ['domain', 'store', 'auth', 'commands', 'config.ts', 'cli-settings.ts', 'app.ts'],
 };
 
 /** The layer of `src/store/sqlite/connection.ts` is `store`; of `src/app.ts`, `app.ts`. */
