@@ -53,6 +53,8 @@ const SAMPLES: Record<string, string> = {
   '--request-timeout-ms': '5000',
   '--headers-timeout-ms': '2000',
   '--export-threads': '2',
+  '--read-timeout-ms': '2500',
+  '--reader-threads': '3',
   '--cors-origins': 'https://app.example.com',
   '--trust-proxy': '10.0.0.0/8',
 };
