@@ -8,14 +8,16 @@
  * parser refuses it next): the scan only counts brackets outside strings.
  */
 export function findExcessiveNesting(text: string, maxDepth: number): string | null {
-  // Fewer characters than levels: cannot be too deep.
-  if (text.length <= maxDepth) return null;
+  // Valid JSON deeper than maxDepth has more than 2 * maxDepth brackets.
+  if (text.length <= 2 * maxDepth) return null;
   let depth = 0;
   let topIsObject = false;
-  // The last string that ended at depth 1, and the key it became when a ':' followed it.
+  // The last string that ended at depth 1, and where the key is that a ':' made of it (decoded
+  // only if the limit is passed: decoding every key doubled the cost of a small body's scan).
   let lastStringStart = -1;
   let lastStringEnd = -1;
-  let topKey: string | null = null;
+  let keyStart = -1;
+  let keyEnd = -1;
   const n = text.length;
   for (let i = 0; i < n; i++) {
     const c = text.charCodeAt(i);
@@ -37,17 +39,23 @@ export function findExcessiveNesting(text: string, maxDepth: number): string | n
     } else if (c === 0x7b /* { */ || c === 0x5b /* [ */) {
       if (depth === 0) topIsObject = c === 0x7b;
       depth++;
-      if (depth > maxDepth) return topIsObject && topKey !== null ? topKey : 'body';
+      if (depth > maxDepth) return topIsObject ? decodeKey(text, keyStart, keyEnd) : 'body';
     } else if (c === 0x7d /* } */ || c === 0x5d /* ] */) {
       depth--;
-    } else if (c === 0x3a /* : */ && depth === 1 && lastStringEnd > lastStringStart) {
-      try {
-        const key = JSON.parse(text.slice(lastStringStart, lastStringEnd + 1)) as unknown;
-        topKey = typeof key === 'string' ? key : null;
-      } catch {
-        topKey = null;
-      }
+    } else if (c === 0x3a /* : */ && depth === 1) {
+      keyStart = lastStringStart;
+      keyEnd = lastStringEnd;
     }
   }
   return null;
+}
+
+function decodeKey(text: string, start: number, end: number): string {
+  if (start < 0 || end <= start) return 'body';
+  try {
+    const key = JSON.parse(text.slice(start, end + 1)) as unknown;
+    return typeof key === 'string' ? key : 'body';
+  } catch {
+    return 'body';
+  }
 }
