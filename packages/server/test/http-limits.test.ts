@@ -116,7 +116,7 @@ for (const backend of BACKENDS) {
       // The last write of each writer is what is stored.
       for (let w = 0; w < 20; w++) {
         const id = ids[(w + 9) % ids.length]!;
-        const stored = await t.store.getRequest(t.alpha.workspace.id, id);
+        const stored = await t.store.requests.get(t.alpha.workspace.id, id);
         assert.equal(stored?.scores[`w${w}`], (w * 10 + 9) % 101, `writer ${w}`);
       }
     });
