@@ -3,7 +3,7 @@ import { notFound } from '../domain/errors.js';
 import type { Database } from './schema.js';
 import type { Actor, ScoreChange, ScoreChangeOptions } from './types.js';
 import { requestRow, type StatementName } from './write-statements.js';
-import type { InsertRequestCommand, ResultOf, WriteCommand } from './write-commands.js';
+import type { InsertRequestCommand, ResultOf, SetScoreCommand, WriteCommand } from './write-commands.js';
 
 /**
  * Each write command as a program written once for both dialects: a generator that yields the
@@ -65,67 +65,67 @@ function commandProgram(c: WriteCommand, ctx: ProgramContext): Program<unknown> 
   }
 }
 
-/** Checks that the request is in the workspace (a foreign id answers like a missing one). */
-function* requireRequest(workspaceId: number, requestId: number): Program<void> {
-  if ((yield run('requireRequest', { request_id: requestId, workspace_id: workspaceId })) === undefined) throw notFound('request_id', 'request');
+// The programs are flat generators that yield steps built by plain functions: delegating to
+// nested generators (`yield*`) costs more per statement than SQLite takes to run one.
+
+const requireRequest = (workspaceId: number, requestId: number): Step => run('requireRequest', { request_id: requestId, workspace_id: workspaceId });
+const requireGroup = (workspaceId: number, groupId: number): Step => run('requireGroup', { group_id: groupId, workspace_id: workspaceId });
+const requestMissing = () => notFound('request_id', 'request');
+const groupMissing = () => notFound('group_id', 'group');
+
+/** Which score a write changes, by whom. */
+interface ScoreTarget {
+  workspaceId: number;
+  requestId: number;
+  name: string;
+  actor: Actor;
+  opts?: ScoreChangeOptions | undefined;
 }
 
-function* requireGroup(workspaceId: number, groupId: number): Program<void> {
-  if ((yield run('requireGroup', { group_id: groupId, workspace_id: workspaceId })) === undefined) throw notFound('group_id', 'group');
-}
+const oldScore = (t: ScoreTarget): Step => run('oldScore', { request_id: t.requestId, name: t.name });
+
+const upsertScore = (t: ScoreTarget, value: number, at: number): Step =>
+  run('upsertScore', { workspace_id: t.workspaceId, request_id: t.requestId, name: t.name, value, at, actor: t.actor.id, source: t.actor.source });
+
+/** The history row of a change from `change.oldValue` to `change.newValue`. */
+const appendEvent = (t: ScoreTarget, change: { oldValue: number | null; newValue: number | null }, at: number): Step =>
+  run('appendEvent', {
+    workspace_id: t.workspaceId,
+    request_id: t.requestId,
+    name: t.name,
+    old_value: change.oldValue,
+    new_value: change.newValue,
+    actor: t.actor.id,
+    source: t.actor.source,
+    comment: t.opts?.comment ?? null,
+    batch_id: t.opts?.batchId ?? null,
+    at,
+  });
 
 function* insertRequest(c: InsertRequestCommand): Program<number> {
   const { workspaceId, request: r } = c;
-  if (r.groupId !== null) yield* requireGroup(workspaceId, r.groupId);
+  if (r.groupId !== null && (yield requireGroup(workspaceId, r.groupId)) === undefined) throw groupMissing();
   const now = Date.now();
   const id = Number(yield run('insertRequest', requestRow(workspaceId, r, now)));
   for (const tag of r.tags) yield run('insertTag', { workspace_id: workspaceId, request_id: id, tag });
   for (const [key, value] of Object.entries(r.metadata)) yield run('insertMetadata', { workspace_id: workspaceId, request_id: id, key, value });
   if (r.groupId !== null) yield run('linkGroup', { workspace_id: workspaceId, request_id: id, group_id: r.groupId });
-  if (r.score) yield* writeScore({ workspaceId, requestId: id, name: r.score.name, value: r.score.value, actor: c.actor, oldValue: null, at: now });
+  if (r.score) {
+    const target: ScoreTarget = { workspaceId, requestId: id, name: r.score.name, actor: c.actor };
+    yield upsertScore(target, r.score.value, now);
+    yield appendEvent(target, { oldValue: null, newValue: r.score.value }, now);
+  }
   return id;
 }
 
-interface ScoreWrite {
-  workspaceId: number;
-  requestId: number;
-  name: string;
-  value: number;
-  actor: Actor;
-  opts?: ScoreChangeOptions | undefined;
+function* setScore(c: SetScoreCommand): Program<ScoreChange> {
+  if ((yield requireRequest(c.workspaceId, c.requestId)) === undefined) throw requestMissing();
+  const change: ScoreChange = { requestId: c.requestId, name: c.name, oldValue: ((yield oldScore(c)) as number | undefined) ?? null, newValue: c.value };
+  const at = Date.now();
+  yield upsertScore(c, c.value, at);
+  yield appendEvent(c, change, at);
+  return change;
 }
-
-function* setScore(c: ScoreWrite): Program<ScoreChange> {
-  yield* requireRequest(c.workspaceId, c.requestId);
-  return yield* replaceScore(c);
-}
-
-/** Sets a score of a request already checked to be in the workspace, recording the old value. */
-function* replaceScore(c: ScoreWrite): Program<ScoreChange> {
-  const old = (yield run('oldScore', { request_id: c.requestId, name: c.name })) as number | undefined;
-  return yield* writeScore({ ...c, oldValue: old ?? null, at: Date.now() });
-}
-
-function* writeScore(c: ScoreWrite & { oldValue: number | null; at: number }): Program<ScoreChange> {
-  const { workspaceId, requestId, name, value, actor, at } = c;
-  yield run('upsertScore', { workspace_id: workspaceId, request_id: requestId, name, value, at, actor: actor.id, source: actor.source });
-  yield appendEvent({ ...c, newValue: value });
-  return { requestId, name, oldValue: c.oldValue, newValue: value };
-}
-
-const appendEvent = (e: Omit<ScoreWrite, 'value'> & { oldValue: number | null; newValue: number | null; at: number }): Step =>
-  run('appendEvent', {
-    workspace_id: e.workspaceId,
-    request_id: e.requestId,
-    name: e.name,
-    old_value: e.oldValue,
-    new_value: e.newValue,
-    actor: e.actor.id,
-    source: e.actor.source,
-    comment: e.opts?.comment ?? null,
-    batch_id: e.opts?.batchId ?? null,
-    at: e.at,
-  });
 
 // Keeps each IN list well under SQLite's and PostgreSQL's bound-parameter limits.
 const CHUNK = 500;
@@ -143,28 +143,36 @@ function* setScores(c: Extract<WriteCommand, { op: 'setScores' }>, ctx: ProgramC
       .compile();
     for (const row of (yield { query }) as { id: unknown }[]) existing.add(Number(row.id));
   }
-  if (unique.some((id) => !existing.has(id))) throw notFound('request_id', 'request');
+  if (unique.some((id) => !existing.has(id))) throw requestMissing();
   const out: ScoreChange[] = [];
-  for (const i of c.items) out.push(yield* replaceScore({ ...i, workspaceId: c.workspaceId, actor: c.actor, opts: c.opts }));
+  for (const item of c.items) {
+    const target: ScoreTarget = { workspaceId: c.workspaceId, requestId: item.requestId, name: item.name, actor: c.actor, opts: c.opts };
+    const change: ScoreChange = { requestId: item.requestId, name: item.name, oldValue: ((yield oldScore(target)) as number | undefined) ?? null, newValue: item.value };
+    const at = Date.now();
+    yield upsertScore(target, item.value, at);
+    yield appendEvent(target, change, at);
+    out.push(change);
+  }
   return out;
 }
 
 /** Gives null when the request has no score of that name (nothing is recorded then). */
 function* deleteScore(c: Extract<WriteCommand, { op: 'deleteScore' }>): Program<ScoreChange | null> {
-  yield* requireRequest(c.workspaceId, c.requestId);
+  if ((yield requireRequest(c.workspaceId, c.requestId)) === undefined) throw requestMissing();
   const old = (yield run('deleteScore', { request_id: c.requestId, name: c.name })) as number | undefined;
   if (old === undefined) return null;
-  yield appendEvent({ ...c, oldValue: old, newValue: null, at: Date.now() });
-  return { requestId: c.requestId, name: c.name, oldValue: old, newValue: null };
+  const change: ScoreChange = { requestId: c.requestId, name: c.name, oldValue: old, newValue: null };
+  yield appendEvent(c, change, Date.now());
+  return change;
 }
 
 function* setMetadata(c: Extract<WriteCommand, { op: 'setMetadata' }>): Program<void> {
-  yield* requireRequest(c.workspaceId, c.requestId);
+  if ((yield requireRequest(c.workspaceId, c.requestId)) === undefined) throw requestMissing();
   for (const [key, value] of Object.entries(c.metadata)) yield run('upsertMetadata', { workspace_id: c.workspaceId, request_id: c.requestId, key, value });
 }
 
 function* setPrompt(c: Extract<WriteCommand, { op: 'setPrompt' }>): Program<void> {
-  yield* requireRequest(c.workspaceId, c.requestId);
+  if ((yield requireRequest(c.workspaceId, c.requestId)) === undefined) throw requestMissing();
   const p = c.prompt;
   yield run('setPrompt', {
     prompt_name: p.name,
@@ -181,7 +189,7 @@ function* createGroup(workspaceId: number): Program<number> {
 }
 
 function* addToGroup(c: Extract<WriteCommand, { op: 'addToGroup' }>): Program<void> {
-  yield* requireRequest(c.workspaceId, c.requestId);
-  yield* requireGroup(c.workspaceId, c.groupId);
+  if ((yield requireRequest(c.workspaceId, c.requestId)) === undefined) throw requestMissing();
+  if ((yield requireGroup(c.workspaceId, c.groupId)) === undefined) throw groupMissing();
   yield run('linkGroup', { workspace_id: c.workspaceId, request_id: c.requestId, group_id: c.groupId });
 }
