@@ -11,7 +11,7 @@ interface Flags {
 }
 
 const POSTGRES_HINT =
-  'PostgreSQL stores are backed up with its own tools: pg_dump --format=custom --file FILE URL, and restored with pg_restore --clean --if-exists --dbname URL FILE (see the README, "Backup and restore")';
+  'PostgreSQL stores are backed up with its own tools: pg_dump --format=custom --file FILE URL, and restored with pg_restore --clean --if-exists --dbname URL FILE (see docs/operations.md, "Backup and restore")';
 
 function sqliteFile(flags: Flags): string {
   const config = loadConfig({ dataDir: flags.data, databaseUrl: flags.databaseUrl });

@@ -1,7 +1,7 @@
 /** The largest 32-bit integer: what an `integer` column holds on PostgreSQL. */
 export const INT32_MAX = 2_147_483_647;
 
-/** Input limits. Each is documented in the README; changing one is a wire-visible change. */
+/** Input limits. Each is documented in docs/security.md and docs/api.md; changing one is a wire-visible change. */
 export const LIMITS = {
   scoreName: 512,
   tag: 512,

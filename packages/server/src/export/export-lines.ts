@@ -8,9 +8,8 @@ import { detailItem } from '../search/request-items.js';
 
 /**
  * Rows per query: memory holds one page, whatever the export's size. Small enough that a page's
- * rows die young: with 1000-row pages each page outlived two scavenges and was promoted, and the
- * old generation held dead pages until a full GC (peak RSS 323 MB over a 1M-row export, against
- * 190 MB with 250 rows at the same speed).
+ * rows die young: larger pages outlive two scavenges and are promoted, and the old generation then
+ * holds dead pages until a full GC, which raises peak RSS without making the export faster.
  */
 export const EXPORT_PAGE_ROWS = 250;
 
@@ -106,7 +105,7 @@ interface RangePage {
 /**
  * Walks the matching requests of each range in turn, in keyset pages. On PostgreSQL the next page
  * (of this range or the next) is asked for as soon as this one came, and read by the server while
- * this one is formatted (17k -> 40k rows/s); no further ahead. SQLite reads in this thread, so
+ * this one is formatted; no further ahead. SQLite reads in this thread, so
  * reading ahead would only keep two pages alive.
  */
 async function* rangePages(store: Store, { workspaceId, filter, sort }: ExportRequest, ranges: Iterable<ExportRange>): AsyncGenerator<RangePage> {
@@ -158,8 +157,8 @@ export interface ExportPlan {
   scoreNames: string[];
   /**
    * Read through one COPY (export-copy.ts): a CSV export sorted by a column, on a store with COPY
-   * (PostgreSQL). Never split: one thread reading one COPY outran two reading pages, 50,000 rows
-   * a second against 23,000 on 2 cores, where a COPY per page cost PostgreSQL 40 µs a row.
+   * (PostgreSQL). Never split: one thread reading one COPY outruns several reading pages, since a
+   * COPY per page costs PostgreSQL far more per row than one long COPY.
    */
   copy: boolean;
   /**

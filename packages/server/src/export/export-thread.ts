@@ -73,8 +73,8 @@ async function send(data: string | Uint8Array, pageEnd: boolean): Promise<void> 
   // Text (the paged export) is copied into the main thread's heap, not encoded here and moved there
   // as bytes: the socket encodes it as it writes, and a written chunk is then young garbage in a
   // heap already that size. Moved ArrayBuffers were memory outside the heap, freed only when the
-  // main thread collected their owners, which it seldom does: a 2-thread paged export peaked 35-45
-  // MB higher in RSS (see the README's export figures). Bytes (the COPY export) are moved: they are
+  // main thread collected their owners, which it seldom does, so a paged export split
+  // among threads peaked higher in RSS. Bytes (the COPY export) are moved: they are
   // bytes already, and a copy would be the same memory outside the heap.
   const msg: FromExporter = { type: 'chunk', data, pageEnd };
   if (typeof data === 'string') port.postMessage(msg);

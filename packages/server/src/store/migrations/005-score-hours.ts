@@ -5,7 +5,7 @@ import type { MigrationDialect } from './dialect.js';
  * Per-hour totals of each score name, `score_hours(workspace_id, name, hour_start, count, sum)`,
  * by the UTC hour of the request's start time. The statistics of a whole workspace (or one score
  * name in it) read their series from here, a few thousand rows a year, instead of joining every
- * score with its request (0.75 s on SQLite at a million requests).
+ * score with its request, which grows with the store.
  *
  * Triggers on `scores` keep the totals in the transaction that writes the score, whichever
  * statement writes it: an insert adds (1, value) to its hour, a delete adds (-1, -value), an update

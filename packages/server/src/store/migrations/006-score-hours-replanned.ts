@@ -6,10 +6,10 @@ import type { MigrationDialect } from './dialect.js';
  * per score instead of a join the planner may choose to do by hashing `requests`. PL/pgSQL caches
  * a statement's plan for the life of a connection, and a statement without parameters keeps its
  * first plan until something invalidates it. A plan made while `requests` was small hashed the
- * whole table; kept while it grew, every score write scanned every request (seen: the 1M-row seed
- * fell from 4,000 to 1,700 rows/s, its connection inside a hash join over `requests`). A scalar
+ * whole table; kept while it grew, every score write scanned every request, and bulk loads slowed
+ * as the table grew. A scalar
  * subquery per score is always a lookup by primary key, whatever the sizes, so the cached plan
- * stays right (planning every call instead, with EXECUTE, cost 150 µs a statement).
+ * stays right (planning every call instead, with EXECUTE, would cost a plan per statement).
  */
 const HOUR_MS = 3_600_000;
 

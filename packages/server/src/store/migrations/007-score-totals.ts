@@ -4,8 +4,7 @@ import type { MigrationDialect } from './dialect.js';
 /**
  * Score totals per prompt version and model, so that statistics grouped by prompt or by model,
  * and comparisons of prompt versions or models, read totals instead of joining every score with
- * its request (2-4 s for a grouping and 1-2 s for a comparison at a million requests, almost all
- * of it one index lookup per request).
+ * its request (on a large store almost all of that time is one index lookup per request).
  *
  * - `score_hours` gains the prompt (name and version) and the model of the request: count and sum
  *   per score name, prompt, model and UTC hour of the request start time. The series of a whole
@@ -51,8 +50,8 @@ export async function up(db: Kysely<unknown>, d: MigrationDialect): Promise<void
 
   const key = groupKey('r', d.backend);
   // SQLite, left to itself, walks an index of requests and reads each request's whole row out of
-  // order (7 s a pass at a million requests, the rows being large); NOT INDEXED and CROSS JOIN make
-  // it read the requests in rowid order and look their scores up (5 s).
+  // order, the rows being large; NOT INDEXED and CROSS JOIN make it read the requests in rowid
+  // order and look their scores up, which is faster.
   const scored = d.backend === 'sqlite' ? 'requests r not indexed cross join scores s on s.request_id = r.id' : 'scores s join requests r on r.id = s.request_id';
   // Each table: the key (workspace, score name, prompt, model, then its own last column) and its totals,
   // filled by grouping the scores already stored with their requests.
@@ -86,7 +85,7 @@ export async function up(db: Kysely<unknown>, d: MigrationDialect): Promise<void
   else {
     await postgresTriggers(db);
     // Statistics for the planner now rather than at autovacuum's next pass: without them, reads of
-    // the totals at a million requests planned badly (91-248 ms against 48-66 ms after ANALYZE).
+    // the totals on a large store plan badly until ANALYZE has run.
     await sql`analyze score_hours, score_values`.execute(db);
   }
 }

@@ -28,8 +28,8 @@ export function withStatementCache(conn: SqliteConnection, capacity = 256): Sqli
 /**
  * A reading statement whose rows come out of better-sqlite3 as arrays and become objects in
  * JavaScript, through a constructor made once per statement from its column names. Creating each
- * row object property by property from C++, as better-sqlite3 does, costs twice as much: a page of
- * 1000 requests reads in 4.4 ms instead of 9-10 ms (24 columns, 1.5 KB each). The object is the
+ * row object property by property from C++, as better-sqlite3 does, costs about twice as much on wide
+ * rows such as a page of requests. The object is the
  * one better-sqlite3 would make: same keys in the same order, a repeated name keeps its last value.
  */
 function rowsAsObjects(stmt: Statement): SqliteStatement {
