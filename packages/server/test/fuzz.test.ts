@@ -202,8 +202,7 @@ for (const backend of BACKENDS) {
         assert.ok(res.statusCode >= 400 && res.statusCode < 500, `refused with a 4xx: ${label} got ${res.statusCode} ${res.body.slice(0, 200)}`);
       };
       for (const payload of cases) await refuse(payload, payload.slice(0, 80));
-      // The first of INVALID_UTF8 (bytes that decode to U+FFFD in a score name) is accepted today: see the todo below.
-      for (const payload of INVALID_UTF8.slice(1)) await refuse(payload, 'invalid utf-8');
+      for (const payload of INVALID_UTF8) await refuse(payload, 'invalid utf-8');
       assert.deepEqual(await scoresOf(), scoresBefore, 'no refused score reached the request');
       // -0 and 100.0 are the integers 0 and 100 in JSON: accepted, as documented.
       for (const [payload, value] of [[`{"request_id":${requestId},"score":-0,"name":"zero"}`, 0], [`{"request_id":${requestId},"score":100.0,"name":"hundred"}`, 100]] as const) {
@@ -215,13 +214,12 @@ for (const backend of BACKENDS) {
     });
 
     // A lone surrogate is valid JSON but no Unicode text, and bytes that are not UTF-8 decode to
-    // U+FFFD: both are accepted today as a score name (stored as something other than what was
-    // sent). Kept visible as a todo until the route refuses them; the hostile-input suite of
-    // issue 33 owns the fix.
-    it('refuses a score name holding a lone surrogate or invalid UTF-8 with 4xx', { todo: 'accepted today: the score route does not check names for lone surrogates or U+FFFD' }, async () => {
+    // U+FFFD: stored, either would be a name other than the one the client sent.
+    it('refuses a score name holding a lone surrogate or invalid UTF-8 with a 400 naming "name"', async () => {
       for (const payload of [`{"request_id":${requestId},"score":5,"name":"\\ud800"}`, INVALID_UTF8[0]!]) {
         const res = await t.inject({ method: 'POST', url: '/rest/track-score', headers: { 'content-type': 'application/json', 'x-api-key': t.alpha.key }, payload });
-        assert.ok(res.statusCode >= 400 && res.statusCode < 500, `${res.statusCode} ${res.body}`);
+        assert.equal(res.statusCode, 400, res.body);
+        assert.match((res.json() as { message: string }).message, /^name: /);
       }
     });
   });

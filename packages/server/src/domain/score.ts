@@ -25,5 +25,10 @@ export function scoreName(value: string | null | undefined, field = 'name'): str
   if (value.length === 0 || value.length > LIMITS.scoreName) {
     throw invalidField(field, `must be 1 to ${LIMITS.scoreName} characters`);
   }
+  // A lone surrogate is valid JSON but no text, and U+FFFD is what bytes that were not UTF-8 decode
+  // to: either way the name stored would not be the name the client meant.
+  if (/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]|\uFFFD/.test(value)) {
+    throw invalidField(field, 'must be valid Unicode text (no lone surrogates, no bytes that are not UTF-8)');
+  }
   return value;
 }
