@@ -5,6 +5,7 @@ import { keyAuthenticator } from './auth/key-auth.js';
 import { limitAuthFailures, registerKeyRateLimit } from './auth/rate-limits.js';
 import { keyOrSessionAuthenticator } from './auth/sessions.js';
 import { registerCors } from './routes/cors.js';
+import { DEFAULT_EXPORT_LIMITS, ExportSlots } from './routes/export-slots.js';
 import { LIMITS } from './domain/limits.js';
 import { WriteQueue } from './ingest/write-queue.js';
 import { createMetrics, instrumentRequests } from './metrics.js';
@@ -43,6 +44,9 @@ export interface AppDeps {
    * export, several exports at once each on its own.
    */
   exportThreads?: number;
+  /** Exports streaming at once per API key (or dashboard user) and in all (429 beyond); 0 for no limit. Defaults 2 and 4. */
+  exportsPerKey?: number;
+  exportsInAll?: number;
   /** Most time a client may take to send the request headers, ms. Default 15000. */
   headersTimeoutMs?: number;
   /** Process metrics (CPU, memory, event loop) in /metrics; the CLI turns them on. */
@@ -116,7 +120,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const auth = limitAuthFailures(keyAuthenticator(deps.store, app.log), { maxPerMinute: deps.authFailuresPerMinute ?? 60 });
   // The native API serves programs (API key) and the dashboard (session cookie + CSRF token) alike;
   // the PromptLayer routes (plDeps) stay key-only.
-  const routeDeps = { store: deps.store, queue, auth: keyOrSessionAuthenticator(auth, deps.store.accounts), trackBodyLimit, logBodyLimit, exportThreads: deps.exportThreads ?? 1 };
+  const exportSlots = new ExportSlots({ perKey: deps.exportsPerKey ?? DEFAULT_EXPORT_LIMITS.perKey, inAll: deps.exportsInAll ?? DEFAULT_EXPORT_LIMITS.inAll });
+  const routeDeps = { store: deps.store, queue, auth: keyOrSessionAuthenticator(auth, deps.store.accounts), trackBodyLimit, logBodyLimit, exportThreads: deps.exportThreads ?? 1, exportSlots };
   const plDeps = { ...routeDeps, auth };
   // Before the route plugins: the OpenAPI document is collected from routes as they are added.
   await registerOpenApi(app);

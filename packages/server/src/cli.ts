@@ -72,6 +72,8 @@ async function serve(flags: Record<string, unknown>): Promise<void> {
     queueMaxPending: config.queueMaxPending,
     rateLimitPerKey: config.rateLimitPerKey,
     exportThreads: config.exportThreads,
+    exportsPerKey: config.exportsPerKey,
+    exportsInAll: config.exportsInAll,
     authFailuresPerMinute: config.authFailuresPerMinute,
     requestTimeoutMs: config.requestTimeoutMs,
     corsOrigins: config.corsOrigins,
@@ -129,6 +131,8 @@ export function buildCli(): Command {
       .option('--auth-failures-per-minute <n>', 'failed authentications per client address per minute (env TALLY_AUTH_FAILURES_PER_MINUTE, default 60)')
       .option('--request-timeout-ms <ms>', 'most time one request may take (env TALLY_REQUEST_TIMEOUT_MS, default 60000)')
       .option('--export-threads <n>', 'threads one export is split among, 1 to 16 (env TALLY_EXPORT_THREADS, default 1)')
+      .option('--exports-per-key <n>', 'exports streaming at once per API key, 0 for no limit (env TALLY_EXPORTS_PER_KEY, default 2)')
+      .option('--exports-in-all <n>', 'exports streaming at once in all, 0 for no limit (env TALLY_EXPORTS_IN_ALL, default 4)')
       .option(
         '--cors-origins <origins>',
         'comma-separated exact origins (e.g. https://app.example.com,http://localhost:5173) whose web pages may call the API with an API key (X-API-KEY); never with cookies, never the dashboard (env TALLY_CORS_ORIGINS, default none: no CORS headers)',

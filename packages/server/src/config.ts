@@ -21,6 +21,8 @@ export const ConfigSchema = Type.Object({
   authFailuresPerMinute: Type.Integer({ minimum: 0, default: 60 }),
   requestTimeoutMs: Type.Integer({ minimum: 1000, default: 60_000 }),
   exportThreads: Type.Integer({ minimum: 1, maximum: 16, default: 1 }),
+  exportsPerKey: Type.Integer({ minimum: 0, default: 2 }),
+  exportsInAll: Type.Integer({ minimum: 0, default: 4 }),
   // Browser origins allowed to call the API with a key (CORS). Empty: no CORS headers at all.
   corsOrigins: Type.Array(Type.String({ minLength: 1 }), { default: [] }),
 });
@@ -42,6 +44,8 @@ export const CONFIG_SOURCES: Record<keyof Config, { env: string; flag: string }>
   authFailuresPerMinute: { env: 'TALLY_AUTH_FAILURES_PER_MINUTE', flag: '--auth-failures-per-minute' },
   requestTimeoutMs: { env: 'TALLY_REQUEST_TIMEOUT_MS', flag: '--request-timeout-ms' },
   exportThreads: { env: 'TALLY_EXPORT_THREADS', flag: '--export-threads' },
+  exportsPerKey: { env: 'TALLY_EXPORTS_PER_KEY', flag: '--exports-per-key' },
+  exportsInAll: { env: 'TALLY_EXPORTS_IN_ALL', flag: '--exports-in-all' },
   corsOrigins: { env: 'TALLY_CORS_ORIGINS', flag: '--cors-origins' },
 };
 
