@@ -1,6 +1,6 @@
 import SQLite from 'better-sqlite3';
 import { Kysely, SqliteDialect, sql } from 'kysely';
-import { withOutageErrors } from '../database-errors.js';
+import { withOutageErrors, type OutageListener } from '../database-errors.js';
 import type { Database } from '../schema.js';
 import { createPrivateFile, privateSideFiles } from './private-files.js';
 import { withStatementCache } from './statement-cache.js';
@@ -26,8 +26,8 @@ export function openConnection(file: string, synchronous: Synchronous): SQLite.D
 }
 
 /** Kysely over the connection, with prepared statements reused and outages mapped to 503. */
-export function kyselyOver(conn: SQLite.Database): Kysely<Database> {
-  return new Kysely<Database>({ dialect: withOutageErrors(new SqliteDialect({ database: withStatementCache(conn) })) });
+export function kyselyOver(conn: SQLite.Database, onOutage?: OutageListener): Kysely<Database> {
+  return new Kysely<Database>({ dialect: withOutageErrors(new SqliteDialect({ database: withStatementCache(conn) }), onOutage) });
 }
 
 /**

@@ -1,7 +1,9 @@
 import SQLite from 'better-sqlite3';
+import { classifyDatabaseError } from '../database-errors.js';
 import { SqlStore, type BackendTraits } from '../sql-store.js';
 import { immediateTransaction, kyselyOver, openConnection, type Synchronous } from './connection.js';
 import { createPrivateFile } from './private-files.js';
+import { SqliteReadiness } from './readiness.js';
 import { holdInUseLock } from './sqlite-backup.js';
 import { WriterConnection } from './writer-client.js';
 
@@ -60,7 +62,8 @@ export function openSqliteStore(opts: SqliteOptions): SqlStore {
   // Lets `tally restore` see that the store is open (see sqlite-backup.ts).
   const releaseInUse = holdInUseLock(opts.file);
   const writer = new WriterConnection(opts.file, synchronous);
-  const db = kyselyOver(conn);
+  const readiness = new SqliteReadiness(opts.file);
+  const db = kyselyOver(conn, readiness.noteOutage);
   // The key-change token: how many keys have been revoked (keys are never deleted or restored, so
   // it only grows). It is counted again only when data_version says another connection (the
   // writer thread, another process) committed something, so API-key lookups stay in memory while
@@ -72,8 +75,15 @@ export function openSqliteStore(opts: SqliteOptions): SqlStore {
   const keyChangeToken = () => {
     const version = dataVersion.get();
     if (version !== seenVersion) {
-      revokedKeys ??= conn.prepare('select count(*) from api_keys where revoked_at is not null').pluck();
-      revokedCount = revokedKeys.get() as number;
+      // Run on the connection itself, not through Kysely: outages (a damaged file) are mapped here.
+      try {
+        revokedKeys ??= conn.prepare('select count(*) from api_keys where revoked_at is not null').pluck();
+        revokedCount = revokedKeys.get() as number;
+      } catch (err) {
+        const outage = classifyDatabaseError(err);
+        if (outage) readiness.noteOutage(outage);
+        throw outage ?? err;
+      }
       seenVersion = version;
     }
     return revokedCount;
@@ -86,6 +96,7 @@ export function openSqliteStore(opts: SqliteOptions): SqlStore {
     withMigrationLock: (fn) => withFileLock(`${opts.file}-migrate-lock`, fn),
     startWriter: () => writer.start(),
     keyChangeToken,
+    ping: () => readiness.ping(),
     writeBatch: (batch) => writer.writeBatch(batch),
     close: async () => {
       await writer.close();
