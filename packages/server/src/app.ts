@@ -5,6 +5,7 @@ import { keyAuthenticator } from './auth/key-auth.js';
 import { limitAuthFailures, registerKeyRateLimit } from './auth/rate-limits.js';
 import { keyOrSessionAuthenticator } from './auth/sessions.js';
 import { registerCors } from './routes/cors.js';
+import { ExportSlots } from './routes/export-slots.js';
 import { LIMITS } from './domain/limits.js';
 import { WriteQueue } from './ingest/write-queue.js';
 import { createMetrics, instrumentRequests } from './metrics.js';
@@ -115,7 +116,8 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   const auth = limitAuthFailures(keyAuthenticator(deps.store, app.log), { maxPerMinute: config.authFailuresPerMinute });
   // The native API serves programs (API key) and the dashboard (session cookie + CSRF token) alike;
   // the PromptLayer routes (plDeps) stay key-only.
-  const routeDeps = { store: deps.store, queue, auth: keyOrSessionAuthenticator(auth, deps.store.accounts), trackBodyLimit, logBodyLimit, exportThreads: config.exportThreads };
+  const exportSlots = new ExportSlots({ perKey: config.exportsPerKey, inAll: config.exportsInAll });
+  const routeDeps = { store: deps.store, queue, auth: keyOrSessionAuthenticator(auth, deps.store.accounts), trackBodyLimit, logBodyLimit, exportThreads: config.exportThreads, exportSlots };
   const plDeps = { ...routeDeps, auth };
   checkKeyBeforeBody(app, [auth, routeDeps.auth]);
   // Before the route plugins: the OpenAPI document is collected from routes as they are added.

@@ -145,6 +145,20 @@ export const SETTINGS = {
     schema: Type.Integer({ minimum: 2, maximum: 16, default: 2 }),
     description: 'SQLite: threads that run reads off the event loop, 2 to 16; one workspace holds all but one',
   }),
+  exportsPerKey: setting({
+    flag: '--exports-per-key',
+    env: 'TALLY_EXPORTS_PER_KEY',
+    arg: 'n',
+    schema: Type.Integer({ minimum: 0, default: 2 }),
+    description: 'exports streaming at once per API key (or dashboard user); one more is answered 429; `0`: no limit',
+  }),
+  exportsInAll: setting({
+    flag: '--exports-in-all',
+    env: 'TALLY_EXPORTS_IN_ALL',
+    arg: 'n',
+    schema: Type.Integer({ minimum: 0, default: 4 }),
+    description: 'exports streaming at once on this server; one more is answered 429; `0`: no limit',
+  }),
   corsOrigins: setting({
     flag: '--cors-origins',
     env: 'TALLY_CORS_ORIGINS',

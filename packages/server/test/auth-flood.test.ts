@@ -81,7 +81,7 @@ for (const backend of BACKENDS) {
       }
     });
 
-    it('keeps serving a static asset while wrong passwords pour in from many addresses', async () => {
+    it('keeps serving a static asset while wrong passwords pour in from many addresses', { timeout: 180_000 }, async () => {
       const asset = async () => {
         const started = performance.now();
         const res = await t.inject({ method: 'GET', url: '/assets/app.js' });
@@ -101,7 +101,7 @@ for (const backend of BACKENDS) {
         }
       };
       // Fewer flooders than checks may wait (SCRYPT_CONCURRENCY + SCRYPT_QUEUE): every one of their logins runs scrypt.
-      const flood = Array.from({ length: 60 }, (_, k) => flooder(k));
+      const flood = Array.from({ length: 16 }, (_, k) => flooder(k));
       const loud: number[] = [];
       const bound = 5 * median(quiet) + 100;
       try {

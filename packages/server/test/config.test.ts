@@ -54,6 +54,8 @@ const SAMPLES: Record<string, string> = {
   '--headers-timeout-ms': '2000',
   '--export-threads': '2',
   '--read-timeout-ms': '2500',
+  '--exports-per-key': '1',
+  '--exports-in-all': '8',
   '--reader-threads': '3',
   '--cors-origins': 'https://app.example.com',
   '--trust-proxy': '10.0.0.0/8',

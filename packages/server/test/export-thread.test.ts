@@ -82,7 +82,7 @@ for (const backend of BACKENDS) for (const parts of [1, 2]) {
     let t: LiveApp;
     let url: string;
     before(async () => {
-      t = await createLiveApp(backend, { exportThreads: parts });
+      t = await createLiveApp(backend, { exportThreads: parts, exportsPerKey: 0, exportsInAll: 0 });
       await bulkInsert(t, ROWS, 'big', BASE, () => ({ output: reply(BIG) }));
       url = `${t.baseURL}/v1/requests/export?format=csv&tag=big`;
     });

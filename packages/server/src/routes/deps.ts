@@ -1,6 +1,7 @@
 import type { FastifyRequest } from 'fastify';
 import type { WriteQueue } from '../ingest/write-queue.js';
 import type { Store } from '../store/store.js';
+import type { ExportSlots } from './export-slots.js';
 
 /** What every route plugin is handed by `buildApp`. */
 export interface RouteDeps {
@@ -12,4 +13,6 @@ export interface RouteDeps {
   logBodyLimit: number;
   /** Threads one export is split among. */
   exportThreads: number;
+  /** Exports streaming now, capped per key and in all. */
+  exportSlots: ExportSlots;
 }

@@ -63,7 +63,13 @@ const SQLITE_CODES: [string, string][] = [
   ['SQLITE_CANTOPEN', 'cannot open the database file'],
   ['SQLITE_BUSY', 'database is locked by another process'],
   ['SQLITE_NOMEM', 'out of memory'],
+  // Damage to the file, not to the request: 503 too, and the store reports itself not ready.
+  ['SQLITE_CORRUPT', 'database file is corrupt (restore it from a backup)'],
+  ['SQLITE_NOTADB', 'database file is not a SQLite database (restore it from a backup)'],
 ];
+
+/** Whether an outage is a damaged SQLite file, which does not pass by itself. */
+export const isCorruption = (err: DatabaseUnavailableError) => err.driverCode.startsWith('SQLITE_CORRUPT') || err.driverCode.startsWith('SQLITE_NOTADB');
 
 /** Maps a driver error to DatabaseUnavailableError when it is an outage; otherwise null. */
 export function classifyDatabaseError(err: unknown): DatabaseUnavailableError | null {
@@ -84,25 +90,35 @@ export function classifyDatabaseError(err: unknown): DatabaseUnavailableError | 
   return null;
 }
 
+/** Told of every outage a wrapped dialect's queries meet (the SQLite store marks itself not ready on corruption). */
+export type OutageListener = (err: DatabaseUnavailableError) => void;
+
 /** Runs `fn`, turning an outage error it throws into DatabaseUnavailableError. */
-export async function mapped<T>(fn: () => Promise<T>): Promise<T> {
+export async function mapped<T>(fn: () => Promise<T>, onOutage?: OutageListener): Promise<T> {
   try {
     return await fn();
   } catch (err) {
-    throw classifyDatabaseError(err) ?? err;
+    const outage = classifyDatabaseError(err);
+    if (outage) onOutage?.(outage);
+    throw outage ?? err;
   }
 }
 
 class MappedConnection implements DatabaseConnection {
-  constructor(readonly inner: DatabaseConnection) {}
+  constructor(
+    readonly inner: DatabaseConnection,
+    private readonly onOutage?: OutageListener,
+  ) {}
   executeQuery<R>(query: CompiledQuery): Promise<QueryResult<R>> {
-    return mapped(() => this.inner.executeQuery<R>(query));
+    return mapped(() => this.inner.executeQuery<R>(query), this.onOutage);
   }
   async *streamQuery<R>(query: CompiledQuery, chunkSize?: number): AsyncIterableIterator<QueryResult<R>> {
     try {
       yield* this.inner.streamQuery<R>(query, chunkSize);
     } catch (err) {
-      throw classifyDatabaseError(err) ?? err;
+      const outage = classifyDatabaseError(err);
+      if (outage) this.onOutage?.(outage);
+      throw outage ?? err;
     }
   }
 }
@@ -111,12 +127,15 @@ class MappedConnection implements DatabaseConnection {
 const unwrap = (c: DatabaseConnection) => (c instanceof MappedConnection ? c.inner : c);
 
 class MappedDriver implements Driver {
-  constructor(private readonly inner: Driver) {}
+  constructor(
+    private readonly inner: Driver,
+    private readonly onOutage?: OutageListener,
+  ) {}
   init() {
     return mapped(() => this.inner.init());
   }
   acquireConnection() {
-    return mapped(async () => new MappedConnection(await this.inner.acquireConnection()));
+    return mapped(async () => new MappedConnection(await this.inner.acquireConnection(), this.onOutage), this.onOutage);
   }
   beginTransaction(c: DatabaseConnection, settings: TransactionSettings) {
     return mapped(() => this.inner.beginTransaction(unwrap(c), settings));
@@ -140,9 +159,9 @@ class MappedDriver implements Driver {
  * database is unavailable" becomes DatabaseUnavailableError (503 + Retry-After) in this one place,
  * for both backends, whatever code path ran the query. Other errors pass through unchanged.
  */
-export function withOutageErrors(dialect: Dialect): Dialect {
+export function withOutageErrors(dialect: Dialect, onOutage?: OutageListener): Dialect {
   return {
-    createDriver: () => new MappedDriver(dialect.createDriver()),
+    createDriver: () => new MappedDriver(dialect.createDriver(), onOutage),
     createQueryCompiler: () => dialect.createQueryCompiler(),
     createAdapter: () => dialect.createAdapter(),
     createIntrospector: (db) => dialect.createIntrospector(db),

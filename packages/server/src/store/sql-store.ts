@@ -44,6 +44,8 @@ export interface BackendTraits {
   /** Server settings that will make the queries slow (see Store.maintenanceWarnings). */
   maintenanceWarnings?(): Promise<string[]>;
   close(): Promise<void>;
+  /** The readiness check, when the backend has one better than `select 1`. */
+  ping?: () => Promise<void>;
   /** How another thread opens a read connection of its own to the same data. */
   readSource?: ReadSource;
   /**
@@ -96,6 +98,7 @@ export class SqlStore implements Store {
   }
 
   async ping(): Promise<void> {
+    if (this.traits.ping) return this.traits.ping();
     await sql`select 1`.execute(this.db);
   }
 

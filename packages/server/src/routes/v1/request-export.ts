@@ -10,7 +10,7 @@ import type { RouteDeps } from '../deps.js';
 type App = Parameters<FastifyPluginAsyncTypebox<RouteDeps>>[0];
 
 /** `GET /v1/requests/export`: the search's filters, streamed as CSV or JSON Lines in constant memory. */
-export function exportRoute(app: App, { store, auth, exportThreads }: RouteDeps): void {
+export function exportRoute(app: App, { store, auth, exportThreads, exportSlots }: RouteDeps): void {
   app.get(
     '/v1/requests/export',
     {
@@ -21,7 +21,7 @@ export function exportRoute(app: App, { store, auth, exportThreads }: RouteDeps)
         description:
           'Takes the filters and sort of `GET /v1/requests/search` and `format=csv` (default) or `jsonl`. CSV (RFC 4180, CRLF) has one `score:NAME` column per score name present on the exported requests; JSON values (input, output, tags, metadata, ...) are JSON text in their cells. JSON Lines carries each request as `GET /v1/requests/{id}` does.',
         querystring: ExportQuery,
-        response: { 200: Type.Unknown({ description: 'a text/csv or application/x-ndjson stream' }), 400: ErrorBody, 401: ErrorBody, 503: ErrorBody },
+        response: { 200: Type.Unknown({ description: 'a text/csv or application/x-ndjson stream' }), 400: ErrorBody, 401: ErrorBody, 429: ErrorBody, 503: ErrorBody },
       },
     },
     async (req, reply) => {
@@ -31,7 +31,18 @@ export function exportRoute(app: App, { store, auth, exportThreads }: RouteDeps)
       const filter = filterFromParams(q, q as Record<string, unknown>);
       const sort = parseSort(q.sort_by, q.sort_order);
       const format = q.format ?? 'csv';
-      const body = await exportStream(store, { workspaceId, filter, sort, format }, exportThreads);
+      const { keyId, userId } = req.auth!;
+      const release = exportSlots.take(keyId !== null ? `key:${keyId}` : `user:${String(userId)}`);
+      let body: Awaited<ReturnType<typeof exportStream>>;
+      try {
+        body = await exportStream(store, { workspaceId, filter, sort, format }, exportThreads);
+      } catch (err) {
+        release();
+        throw err;
+      }
+      // Ended, failed or cut off by the client: the stream closes in every case.
+      body.once('close', release);
+      reply.raw.once('close', release);
       const stamp = new Date().toISOString().slice(0, 19).replace(/[:T]/g, '-');
       return reply
         .type(format === 'csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson; charset=utf-8')

@@ -1,6 +1,6 @@
 import SQLite from 'better-sqlite3';
 import { Kysely, SqliteDialect, sql } from 'kysely';
-import { withOutageErrors } from '../database-errors.js';
+import { withOutageErrors, type OutageListener } from '../database-errors.js';
 import type { Database } from '../schema.js';
 import { createPrivateFile, privateSideFiles } from './private-files.js';
 import { registerAlive } from './read-deadline.js';
@@ -27,10 +27,10 @@ export function openConnection(file: string, synchronous: Synchronous): SQLite.D
 }
 
 /** Kysely over the connection, with prepared statements reused and outages mapped to 503. */
-export function kyselyOver(conn: SQLite.Database): Kysely<Database> {
+export function kyselyOver(conn: SQLite.Database, onOutage?: OutageListener): Kysely<Database> {
   // Filtered queries call it on every connection; it can stop them only on a reader thread.
   registerAlive(conn);
-  return new Kysely<Database>({ dialect: withOutageErrors(new SqliteDialect({ database: withStatementCache(conn) })) });
+  return new Kysely<Database>({ dialect: withOutageErrors(new SqliteDialect({ database: withStatementCache(conn) }), onOutage) });
 }
 
 /**

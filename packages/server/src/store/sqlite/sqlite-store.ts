@@ -1,8 +1,10 @@
 import SQLite from 'better-sqlite3';
+import { classifyDatabaseError } from '../database-errors.js';
 import { SqlStore, type BackendTraits } from '../sql-store.js';
 import { immediateTransaction, kyselyOver, openConnection, type Synchronous } from './connection.js';
 import { SQLITE_WRITE_SQL } from './hot-statements.js';
 import { createPrivateFile } from './private-files.js';
+import { SqliteReadiness } from './readiness.js';
 import { holdInUseLock } from './sqlite-backup.js';
 import { ReaderPool, readerDialect } from './reader-pool.js';
 import { withOutageErrors } from '../database-errors.js';
@@ -72,9 +74,10 @@ export function openSqliteStore(opts: SqliteOptions): SqlStore {
   // Lets `tally restore` see that the store is open (see sqlite-backup.ts).
   const releaseInUse = holdInUseLock(opts.file);
   const writer = new WriterConnection(opts.file, synchronous);
-  const db = kyselyOver(conn);
+  const readiness = new SqliteReadiness(opts.file);
+  const db = kyselyOver(conn, readiness.noteOutage);
   const readers = new ReaderPool({ file: opts.file, threads: opts.readerThreads, timeoutMs: opts.readTimeoutMs });
-  const readDb = new Kysely<Database>({ dialect: withOutageErrors(readerDialect(readers)) });
+  const readDb = new Kysely<Database>({ dialect: withOutageErrors(readerDialect(readers), readiness.noteOutage) });
   // The key-change token: how many keys have been revoked (keys are never deleted or restored, so
   // it only grows). It is counted again only when data_version says another connection (the
   // writer thread, another process) committed something, so API-key lookups stay in memory while
@@ -86,8 +89,15 @@ export function openSqliteStore(opts: SqliteOptions): SqlStore {
   const keyChangeToken = () => {
     const version = dataVersion.get();
     if (version !== seenVersion) {
-      revokedKeys ??= conn.prepare('select count(*) from api_keys where revoked_at is not null').pluck();
-      revokedCount = revokedKeys.get() as number;
+      // Run on the connection itself, not through Kysely: outages (a damaged file) are mapped here.
+      try {
+        revokedKeys ??= conn.prepare('select count(*) from api_keys where revoked_at is not null').pluck();
+        revokedCount = revokedKeys.get() as number;
+      } catch (err) {
+        const outage = classifyDatabaseError(err);
+        if (outage) readiness.noteOutage(outage);
+        throw outage ?? err;
+      }
       seenVersion = version;
     }
     return revokedCount;
@@ -106,6 +116,7 @@ export function openSqliteStore(opts: SqliteOptions): SqlStore {
     batchWriter: writer,
     startWriter: () => writer.start(),
     keyChanges: { token: keyChangeToken },
+    ping: () => readiness.ping(),
     close: async () => {
       await writer.close();
       await readDb.destroy();
