@@ -21,18 +21,32 @@ export class SqliteBatchWriter implements BatchWriter {
   constructor(conn: SQLite.Database, compiler: Kysely<Database>) {
     this.exec = hotStatements(conn);
     const ctx = { compiler };
-    const runBatch = conn.transaction((batch: readonly WriteCommand[]) =>
+    const runBatch = (batch: readonly WriteCommand[]): Outcome[] =>
       batch.map((c): Outcome => {
         try {
           return { ok: true, value: runNow(programOf(c, ctx), this.exec) };
         } catch (error) {
           return refusal(error);
         }
-      }),
-    );
+      });
     // IMMEDIATE takes the write lock up front, so a transaction that reads before it writes cannot
     // fail half-way when another connection (the CLI, the main thread) writes to the same file.
-    this.inTransaction = (batch) => runBatch.immediate(batch);
+    // BEGIN and COMMIT are statements of their own, not better-sqlite3's transaction(), so the
+    // COMMIT is a statement that can be watched (the durability test holds it).
+    const begin = conn.prepare('BEGIN IMMEDIATE');
+    const commit = conn.prepare('COMMIT');
+    const rollback = conn.prepare('ROLLBACK');
+    this.inTransaction = (batch) => {
+      begin.run();
+      try {
+        const outcomes = runBatch(batch);
+        commit.run();
+        return outcomes;
+      } catch (err) {
+        if (conn.inTransaction) rollback.run();
+        throw err;
+      }
+    };
   }
 
   async commit(batch: readonly WriteCommand[]): Promise<Outcome[]> {
