@@ -13,6 +13,7 @@ import { answerClientError, answerFrameworkError, registerErrorHandling } from '
 import { parseJsonWithDepthLimit } from './routes/json-body.js';
 import { checkKeyBeforeBody } from './routes/key-before-body.js';
 import { drainRefusedBodies } from './routes/refused-body.js';
+import { refuseWhileClosing } from './routes/closing.js';
 import { refuseNulCharacters } from './routes/nul-guard.js';
 import { registerOpenApi } from './routes/openapi.js';
 import { opsRoutes } from './routes/ops.js';
@@ -73,7 +74,8 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     logger,
     // Routes that take large bodies (logs, scores, searches) set their own limit.
     bodyLimit: LIMITS.smallBodyBytes,
-    return503OnClosing: true,
+    // refuseWhileClosing answers those requests, in Tally's shape.
+    return503OnClosing: false,
     forceCloseConnections: 'idle',
     frameworkErrors: answerFrameworkError,
     // Only from these proxies do X-Forwarded-For and X-Forwarded-Proto count: they set the client
@@ -97,6 +99,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   registerErrorHandling(app);
   // First among the hooks, so answers refused early (401, 413, 429) still reach an allowed page.
   await registerCors(app, { origins: config.corsOrigins });
+  refuseWhileClosing(app);
   refuseNulCharacters(app);
   parseJsonWithDepthLimit(app, { maxDepth: LIMITS.jsonDepth });
   drainRefusedBodies(app, { maxBytes: LIMITS.drainBytes });
