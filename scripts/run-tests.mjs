@@ -80,6 +80,9 @@ for (const group of groups) {
 
 console.log('\n━━ duration of each file (s):');
 for (const r of [...results].sort((a, b) => b.ms - a.ms)) console.log(`${(r.ms / 1000).toFixed(1).padStart(8)}  ${r.group}  ${r.code === 0 ? 'ok    ' : 'FAILED'}  ${r.name}`);
+// Skipped tests are listed with their reasons, so a skip is never lost in the output above.
+const skipped = results.flatMap((r) => r.output.split('\n').filter((l) => /^\s*\u{FE63} /u.test(l)).map((l) => `${r.name}: ${l.trim().slice(2)}`));
+if (skipped.length > 0) console.log(`\n━━ ${skipped.length} tests skipped:\n${skipped.join('\n')}`);
 const failed = results.filter((r) => r.code !== 0);
 if (failed.length > 0) {
   console.log(`\n━━ ${failed.length} of ${results.length} files failed: ${failed.map((r) => r.name).join(', ')}`);
