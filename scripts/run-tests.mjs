@@ -51,14 +51,45 @@ const groups = [
   { name: 'slow', files: all.filter((f) => f.slow), jobs: jobs('TALLY_TEST_SLOW_JOBS', cores) },
 ].filter((g) => mode === 'all' || g.name === mode);
 
+// A file that hangs (a wait without an end, a process never reaped) fails after this long instead
+// of holding the run until CI gives up on it.
+const FILE_TIMEOUT_MS = Number(process.env.TALLY_TEST_FILE_TIMEOUT_MS ?? 30 * 60_000);
+// Each file runs in a process group of its own, so a timeout or Ctrl-C also ends the servers,
+// browsers and databases its tests started.
+const running = new Set();
+const killGroup = (child) => {
+  try {
+    process.kill(-child.pid, 'SIGKILL');
+  } catch {
+    // already gone
+  }
+};
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.on(signal, () => {
+    for (const child of running) killGroup(child);
+    process.exit(130);
+  });
+}
+
 function runFile({ dir, file }) {
   return new Promise((done) => {
     const started = Date.now();
-    const child = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=spec', file], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'], env: process.env });
+    const child = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=spec', file], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'], env: process.env, detached: true });
+    running.add(child);
     const chunks = [];
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      killGroup(child);
+    }, FILE_TIMEOUT_MS);
     child.stdout.on('data', (d) => chunks.push(d));
     child.stderr.on('data', (d) => chunks.push(d));
-    child.on('close', (code, signal) => done({ code: code ?? 1, signal, ms: Date.now() - started, output: Buffer.concat(chunks).toString() }));
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      running.delete(child);
+      const output = Buffer.concat(chunks).toString() + (timedOut ? `\nkilled after ${FILE_TIMEOUT_MS / 1000} s (TALLY_TEST_FILE_TIMEOUT_MS)\n` : '');
+      done({ code: timedOut ? 1 : (code ?? 1), signal, ms: Date.now() - started, output });
+    });
   });
 }
 
