@@ -36,8 +36,7 @@ function filesOf(dir) {
   const slow = new Set(SLOW[relative(ROOT, dir)] ?? []);
   const all = readdirSync(testDir).filter((f) => f.endsWith('.test.ts')).map((f) => `test/${f}`);
   for (const s of slow) if (!all.includes(s)) throw new Error(`package.json's slowTests lists ${relative(ROOT, dir)}/${s}, but there is no such file`);
-  // Biggest first: the long files start early instead of ending the run alone.
-  return all.map((f) => ({ dir, file: f, slow: slow.has(f), size: statSync(join(dir, f)).size })).sort((a, b) => b.size - a.size);
+  return all.map((f) => ({ dir, file: f, slow: slow.has(f), size: statSync(join(dir, f)).size }));
 }
 
 const cores = availableParallelism();
@@ -45,7 +44,11 @@ const jobs = (name, fallback) => {
   const n = Number(process.env[name] ?? fallback);
   return Number.isInteger(n) && n >= 1 ? n : fallback;
 };
-const all = packages.flatMap(filesOf);
+// The long files start first instead of ending the run alone: slow files in the order listed
+// (longest first), fast files biggest first.
+const slowOrder = Object.entries(SLOW).flatMap(([pkg, files]) => files.map((f) => join(ROOT, pkg, f)));
+const rank = (f) => (f.slow ? slowOrder.indexOf(join(f.dir, f.file)) : -f.size);
+const all = packages.flatMap(filesOf).sort((a, b) => rank(a) - rank(b));
 const groups = [
   { name: 'fast', files: all.filter((f) => !f.slow), jobs: jobs('TALLY_TEST_JOBS', cores * 2) },
   { name: 'slow', files: all.filter((f) => f.slow), jobs: jobs('TALLY_TEST_SLOW_JOBS', cores) },
