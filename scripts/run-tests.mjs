@@ -9,7 +9,8 @@
  * package dir, its slow files (real processes, browsers, kill -9, several instances, timing); every
  * other file of test/*.test.ts is fast (in-process). Fast files run TALLY_TEST_JOBS at a time (default:
  * twice the cores, since they mostly wait on the database), slow ones TALLY_TEST_SLOW_JOBS (default:
- * the cores, since they time what they start). The files share nothing: each makes its own temp
+ * the cores, since they time what they start). The files the root package.json lists under
+ * "splitByBackend" run as one job per backend (TALLY_TEST_BACKENDS). The files share nothing: each makes its own temp
  * folders, PostgreSQL databases and port-0 listeners.
  */
 import { spawn } from 'node:child_process';
@@ -48,7 +49,11 @@ const jobs = (name, fallback) => {
 // (longest first), fast files biggest first.
 const slowOrder = Object.entries(SLOW).flatMap(([pkg, files]) => files.map((f) => join(ROOT, pkg, f)));
 const rank = (f) => (f.slow ? slowOrder.indexOf(join(f.dir, f.file)) : -f.size);
-const all = packages.flatMap(filesOf).sort((a, b) => rank(a) - rank(b));
+// The longest files that run every test once per backend run as one job per backend, in parallel.
+const SPLIT = new Set((readJson(join(ROOT, 'package.json')).splitByBackend ?? []).map((f) => join(ROOT, f)));
+const backends = (process.env.TALLY_TEST_BACKENDS ?? 'sqlite,postgres').split(',').map((b) => b.trim()).filter(Boolean);
+const perBackend = (f) => (SPLIT.has(join(f.dir, f.file)) && backends.length > 1 ? backends.map((backend) => ({ ...f, backend })) : [f]);
+const all = packages.flatMap(filesOf).sort((a, b) => rank(a) - rank(b)).flatMap(perBackend);
 const groups = [
   { name: 'fast', files: all.filter((f) => !f.slow), jobs: jobs('TALLY_TEST_JOBS', cores * 2) },
   { name: 'slow', files: all.filter((f) => f.slow), jobs: jobs('TALLY_TEST_SLOW_JOBS', cores) },
@@ -74,10 +79,10 @@ for (const signal of ['SIGINT', 'SIGTERM']) {
   });
 }
 
-function runFile({ dir, file }) {
+function runFile({ dir, file, backend }) {
   return new Promise((done) => {
     const started = Date.now();
-    const child = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=spec', file], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'], env: process.env, detached: true });
+    const child = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=spec', file], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'], env: backend ? { ...process.env, TALLY_TEST_BACKENDS: backend } : process.env, detached: true });
     running.add(child);
     const chunks = [];
     let timedOut = false;
@@ -103,7 +108,7 @@ for (const group of groups) {
   const worker = async () => {
     for (let next = queue.shift(); next; next = queue.shift()) {
       const r = await runFile(next);
-      const name = relative(ROOT, join(next.dir, next.file));
+      const name = relative(ROOT, join(next.dir, next.file)) + (next.backend ? ` [${next.backend}]` : '');
       results.push({ name, group: group.name, ...r });
       process.stdout.write(`\n━━ ${name} (${group.name}) ${r.code === 0 ? 'passed' : `FAILED (exit ${r.code}${r.signal ? `, ${r.signal}` : ''})`} in ${(r.ms / 1000).toFixed(1)} s\n${r.output}`);
     }
