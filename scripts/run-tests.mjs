@@ -9,7 +9,8 @@
  * package dir, its slow files (real processes, browsers, kill -9, several instances, timing); every
  * other file of test/*.test.ts is fast (in-process). Fast files run TALLY_TEST_JOBS at a time (default:
  * twice the cores, since they mostly wait on the database), slow ones TALLY_TEST_SLOW_JOBS (default:
- * the cores, since they time what they start). The files share nothing: each makes its own temp
+ * the cores, since they time what they start). The files the root package.json lists under
+ * "splitByBackend" run as one job per backend (TALLY_TEST_BACKENDS). The files share nothing: each makes its own temp
  * folders, PostgreSQL databases and port-0 listeners.
  */
 import { spawn } from 'node:child_process';
@@ -36,8 +37,7 @@ function filesOf(dir) {
   const slow = new Set(SLOW[relative(ROOT, dir)] ?? []);
   const all = readdirSync(testDir).filter((f) => f.endsWith('.test.ts')).map((f) => `test/${f}`);
   for (const s of slow) if (!all.includes(s)) throw new Error(`package.json's slowTests lists ${relative(ROOT, dir)}/${s}, but there is no such file`);
-  // Biggest first: the long files start early instead of ending the run alone.
-  return all.map((f) => ({ dir, file: f, slow: slow.has(f), size: statSync(join(dir, f)).size })).sort((a, b) => b.size - a.size);
+  return all.map((f) => ({ dir, file: f, slow: slow.has(f), size: statSync(join(dir, f)).size }));
 }
 
 const cores = availableParallelism();
@@ -45,20 +45,59 @@ const jobs = (name, fallback) => {
   const n = Number(process.env[name] ?? fallback);
   return Number.isInteger(n) && n >= 1 ? n : fallback;
 };
-const all = packages.flatMap(filesOf);
+// The long files start first instead of ending the run alone: slow files in the order listed
+// (longest first), fast files biggest first.
+const slowOrder = Object.entries(SLOW).flatMap(([pkg, files]) => files.map((f) => join(ROOT, pkg, f)));
+const rank = (f) => (f.slow ? slowOrder.indexOf(join(f.dir, f.file)) : -f.size);
+// The longest files that run every test once per backend run as one job per backend, in parallel.
+const SPLIT = new Set((readJson(join(ROOT, 'package.json')).splitByBackend ?? []).map((f) => join(ROOT, f)));
+const backends = (process.env.TALLY_TEST_BACKENDS ?? 'sqlite,postgres').split(',').map((b) => b.trim()).filter(Boolean);
+const perBackend = (f) => (SPLIT.has(join(f.dir, f.file)) && backends.length > 1 ? backends.map((backend) => ({ ...f, backend })) : [f]);
+const all = packages.flatMap(filesOf).sort((a, b) => rank(a) - rank(b)).flatMap(perBackend);
 const groups = [
   { name: 'fast', files: all.filter((f) => !f.slow), jobs: jobs('TALLY_TEST_JOBS', cores * 2) },
   { name: 'slow', files: all.filter((f) => f.slow), jobs: jobs('TALLY_TEST_SLOW_JOBS', cores) },
 ].filter((g) => mode === 'all' || g.name === mode);
 
-function runFile({ dir, file }) {
+// A file that hangs (a wait without an end, a process never reaped) fails after this long instead
+// of holding the run until CI gives up on it.
+const FILE_TIMEOUT_MS = Number(process.env.TALLY_TEST_FILE_TIMEOUT_MS ?? 30 * 60_000);
+// Each file runs in a process group of its own, so a timeout or Ctrl-C also ends the servers,
+// browsers and databases its tests started.
+const running = new Set();
+const killGroup = (child) => {
+  try {
+    process.kill(-child.pid, 'SIGKILL');
+  } catch {
+    // already gone
+  }
+};
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.on(signal, () => {
+    for (const child of running) killGroup(child);
+    process.exit(130);
+  });
+}
+
+function runFile({ dir, file, backend }) {
   return new Promise((done) => {
     const started = Date.now();
-    const child = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=spec', file], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'], env: process.env });
+    const child = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=spec', file], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'], env: backend ? { ...process.env, TALLY_TEST_BACKENDS: backend } : process.env, detached: true });
+    running.add(child);
     const chunks = [];
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      killGroup(child);
+    }, FILE_TIMEOUT_MS);
     child.stdout.on('data', (d) => chunks.push(d));
     child.stderr.on('data', (d) => chunks.push(d));
-    child.on('close', (code, signal) => done({ code: code ?? 1, signal, ms: Date.now() - started, output: Buffer.concat(chunks).toString() }));
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      running.delete(child);
+      const output = Buffer.concat(chunks).toString() + (timedOut ? `\nkilled after ${FILE_TIMEOUT_MS / 1000} s (TALLY_TEST_FILE_TIMEOUT_MS)\n` : '');
+      done({ code: timedOut ? 1 : (code ?? 1), signal, ms: Date.now() - started, output });
+    });
   });
 }
 
@@ -69,7 +108,7 @@ for (const group of groups) {
   const worker = async () => {
     for (let next = queue.shift(); next; next = queue.shift()) {
       const r = await runFile(next);
-      const name = relative(ROOT, join(next.dir, next.file));
+      const name = relative(ROOT, join(next.dir, next.file)) + (next.backend ? ` [${next.backend}]` : '');
       results.push({ name, group: group.name, ...r });
       process.stdout.write(`\n━━ ${name} (${group.name}) ${r.code === 0 ? 'passed' : `FAILED (exit ${r.code}${r.signal ? `, ${r.signal}` : ''})`} in ${(r.ms / 1000).toFixed(1)} s\n${r.output}`);
     }
@@ -80,6 +119,9 @@ for (const group of groups) {
 
 console.log('\n━━ duration of each file (s):');
 for (const r of [...results].sort((a, b) => b.ms - a.ms)) console.log(`${(r.ms / 1000).toFixed(1).padStart(8)}  ${r.group}  ${r.code === 0 ? 'ok    ' : 'FAILED'}  ${r.name}`);
+// Skipped tests are listed with their reasons, so a skip is never lost in the output above.
+const skipped = results.flatMap((r) => r.output.split('\n').filter((l) => /^\s*\u{FE63} /u.test(l)).map((l) => `${r.name}: ${l.trim().slice(2)}`));
+if (skipped.length > 0) console.log(`\n━━ ${skipped.length} tests skipped:\n${skipped.join('\n')}`);
 const failed = results.filter((r) => r.code !== 0);
 if (failed.length > 0) {
   console.log(`\n━━ ${failed.length} of ${results.length} files failed: ${failed.map((r) => r.name).join(', ')}`);

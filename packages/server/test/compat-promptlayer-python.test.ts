@@ -4,14 +4,17 @@ import { BACKENDS } from './helpers/backends.js';
 import { createTestApp, logRequest, type TestApp } from './helpers/test-app.js';
 
 /*
- * The Python SDK (promptlayer 1.5.x) cannot be installed here, so these tests replay its exact wire
- * calls (../shared/API.md and the SDK's utils.py): JSON bodies as `requests`/`httpx` serialise a
- * Python dict (None becomes null, floats stay floats), the key in the body as `api_key` on the
- * track calls, `X-API-KEY` only on /log-request. Each test asserts what the SDK then reads:
- *   - track calls: `status_code == 200`, else it raises with `message` / `error` / `detail`;
- *   - group.create: `.json()["id"]`;
+ * The Python SDK (promptlayer 1.5.x) cannot be installed here (no PyPI), so it is not run: these
+ * tests send the bodies it sends (../shared/API.md and the SDK's utils.py), JSON as `requests`/
+ * `httpx` serialise a Python dict (None becomes null, floats stay floats), the key in the body as
+ * `api_key` on the track calls and `X-API-KEY` only on /log-request, and check the server's
+ * answers. What the SDK would then do with each answer is `pythonSdkReads`, its response handling
+ * as the SDK's source has it:
+ *   - track calls: `status_code == 200` returns True;
  *   - log_request: `status_code == 201`, then `.json()` (a RequestLog with `id`);
- *   - wrapped clients (/track-request): `.json().get("request_id")`.
+ *   - group.create: `.json()["id"]`; wrapped clients (/track-request): `.json().get("request_id")`;
+ *   - 429 and 5xx are retried; any other status raises the exception class mapped to that status
+ *     (400, 401, 403, 404, 409, 422 each have their own), carrying `message`, `error` or `detail`.
  */
 
 /** `datetime.datetime.now().timestamp()`: float epoch seconds. */
@@ -54,8 +57,36 @@ function pythonErrorText(body: unknown): string | undefined {
   return typeof text === 'string' ? text : undefined;
 }
 
+type SdkCall = 'track' | 'log_request' | 'group.create' | 'track_request' | 'get_request';
+/** What the SDK returns, raises (by status, with the text it shows) or retries, given an answer. */
+type SdkOutcome = { returns: unknown } | { raises: number; message: string | undefined } | { retries: number };
+
+function pythonSdkReads(call: SdkCall, res: { statusCode: number; body: string }): SdkOutcome {
+  if (res.statusCode === 429 || res.statusCode >= 500) return { retries: res.statusCode };
+  let json: Record<string, unknown> | undefined;
+  try {
+    json = JSON.parse(res.body) as Record<string, unknown>;
+  } catch {
+    json = undefined;
+  }
+  const expected = call === 'log_request' ? 201 : 200;
+  if (res.statusCode !== expected || json === undefined) return { raises: res.statusCode, message: json === undefined ? undefined : pythonErrorText(json) };
+  if (call === 'track') return { returns: true };
+  if (call === 'group.create') return { returns: json.id };
+  if (call === 'track_request') return { returns: json.request_id };
+  return { returns: json };
+}
+
+/** The SDK returned an integer id: a RequestLog's `id`, a group's id, a wrapped call's request_id. */
+function returnedId(outcome: SdkOutcome, field?: string): number {
+  assert.ok('returns' in outcome, `the SDK would not return: ${JSON.stringify(outcome)}`);
+  const id = field === undefined ? outcome.returns : (outcome.returns as Record<string, unknown>)[field];
+  assert.ok(typeof id === 'number' && Number.isInteger(id) && id > 0, `an integer id: ${JSON.stringify(outcome)}`);
+  return id;
+}
+
 for (const backend of BACKENDS) {
-  describe(`Python SDK wire calls [${backend}]`, () => {
+  describe(`the server's answers to the Python SDK's request bodies (the SDK itself not run) [${backend}]`, () => {
     let t: TestApp;
     before(async () => {
       t = await createTestApp(backend);
@@ -76,8 +107,8 @@ for (const backend of BACKENDS) {
         const body = pythonLogRequestBody();
         const res = await pyPost('/log-request', body, { 'x-api-key': t.alpha.key });
         assert.equal(res.statusCode, 201, res.body);
+        returnedId(pythonSdkReads('log_request', res), 'id');
         const json = res.json() as Record<string, unknown>;
-        assert.equal(typeof json.id, 'number');
         assert.equal(json.request_id, json.id);
         assert.deepEqual([json.status, json.error_type, json.error_message, json.prompt_version], ['SUCCESS', null, null, null]);
         const r = await stored(json.id as number);
@@ -106,11 +137,10 @@ for (const backend of BACKENDS) {
         assert.deepEqual([res.json().status, res.json().error_type, res.json().error_message], ['ERROR', 'PROVIDER_RATE_LIMIT', 'Rate limit reached']);
       });
 
-      it('a bad key answers 401 JSON with a message (the SDK raises PromptLayerAuthenticationError with it)', async () => {
+      it('a bad key answers 401 with a JSON message: the answer the SDK raises its 401 error on, showing that message', async () => {
         const res = await pyPost('/log-request', pythonLogRequestBody(), { 'x-api-key': 'pl_not_a_tally_key' });
-        assert.equal(res.statusCode, 401);
         assert.match(String(res.headers['content-type']), /^application\/json/);
-        assert.equal(pythonErrorText(res.json()), 'the API key is not valid or has been revoked');
+        assert.deepEqual(pythonSdkReads('log_request', res), { raises: 401, message: 'the API key is not valid or has been revoked' });
       });
     });
 
@@ -118,7 +148,7 @@ for (const backend of BACKENDS) {
       it('track.score without a name: /library-track-score {request_id, score, api_key} answers 200 and stores "default"', async () => {
         const id = await logRequest(t);
         const res = await pyPost('/library-track-score', { request_id: id, score: 95, api_key: t.alpha.key });
-        assert.equal(res.statusCode, 200, res.body);
+        assert.deepEqual(pythonSdkReads('track', res), { returns: true }, res.body);
         assert.equal(res.json().success, true);
         assert.deepEqual((await stored(id)).scores, { default: 95 });
       });
@@ -126,35 +156,35 @@ for (const backend of BACKENDS) {
       it('a base URL given with a trailing slash (//library-track-score) still reaches the route', async () => {
         const id = await logRequest(t);
         const res = await pyPost('//library-track-score', { request_id: id, score: 12, api_key: t.alpha.key });
-        assert.equal(res.statusCode, 200, res.body);
+        assert.deepEqual(pythonSdkReads('track', res), { returns: true }, res.body);
         assert.deepEqual((await stored(id)).scores, { default: 12 });
       });
 
       it('track.score with score_name sends it as "name" and it is stored under that name', async () => {
         const id = await logRequest(t);
         const res = await pyPost('/library-track-score', { request_id: id, score: 3, api_key: t.alpha.key, name: 'latency_feel' });
-        assert.equal(res.statusCode, 200, res.body);
+        assert.deepEqual(pythonSdkReads('track', res), { returns: true }, res.body);
         assert.deepEqual((await stored(id)).scores, { latency_feel: 3 });
       });
 
-      it('a score out of range sent by raw REST answers 400 JSON naming "score" (what PromptLayerBadRequestError shows)', async () => {
+      it('a score out of range sent by raw REST answers 400 with a JSON message naming "score": the answer the SDK raises its 400 error on', async () => {
         const id = await logRequest(t);
         const res = await pyPost('/library-track-score', { request_id: id, score: 101, api_key: t.alpha.key });
-        assert.equal(res.statusCode, 400);
-        assert.equal(pythonErrorText(res.json()), 'score: must be an integer from 0 to 100');
+        assert.deepEqual(pythonSdkReads('track', res), { raises: 400, message: 'score: must be an integer from 0 to 100' });
+        assert.deepEqual((await stored(id)).scores, {});
       });
 
       it('track.metadata answers 200 and stores the pairs', async () => {
         const id = await logRequest(t);
         const res = await pyPost('/library-track-metadata', { request_id: id, metadata: { session: 'abc', user: 'u-9' }, api_key: t.alpha.key });
-        assert.equal(res.statusCode, 200, res.body);
+        assert.deepEqual(pythonSdkReads('track', res), { returns: true }, res.body);
         assert.deepEqual((await stored(id)).metadata, { session: 'abc', user: 'u-9' });
       });
 
       it('track.prompt (sync) sends version and label as null when not given, and answers 200', async () => {
         const id = await logRequest(t);
         const res = await pyPost('/library-track-prompt', { request_id: id, prompt_name: 'summary', prompt_input_variables: { topic: 'owls' }, api_key: t.alpha.key, version: null, label: null });
-        assert.equal(res.statusCode, 200, res.body);
+        assert.deepEqual(pythonSdkReads('track', res), { returns: true }, res.body);
         const r = await stored(id);
         assert.deepEqual([r.promptName, r.promptVersion, r.promptLabel, r.promptInputVariables], ['summary', null, null, { topic: 'owls' }]);
       });
@@ -162,18 +192,18 @@ for (const backend of BACKENDS) {
       it('track.prompt (sync) with version=2 and label=None answers 200 and stores version 2', async () => {
         const id = await logRequest(t);
         const res = await pyPost('/library-track-prompt', { request_id: id, prompt_name: 'summary', prompt_input_variables: {}, api_key: t.alpha.key, version: 2, label: null });
-        assert.equal(res.statusCode, 200, res.body);
+        assert.deepEqual(pythonSdkReads('track', res), { returns: true }, res.body);
         assert.equal((await stored(id)).promptVersion, 2);
       });
 
-      it('the async track.prompt argument-order bug (request_id=True, the id as prompt_name) answers 400 naming request_id and writes nothing', async () => {
+      it('the body of the async track.prompt argument-order bug (request_id=True, the id as prompt_name) answers 400 naming request_id and writes nothing', async () => {
         const id = await logRequest(t);
         // aprompt passes throw_on_error where apromptlayer_track_prompt expects request_id, so every
         // argument after it shifts one place to the right.
         const res = await pyPost('/library-track-prompt', { request_id: true, prompt_name: id, prompt_input_variables: 'summary', api_key: t.alpha.key, version: { topic: 'owls' }, label: null });
-        assert.equal(res.statusCode, 400, res.body);
+        const outcome = pythonSdkReads('track', res);
+        assert.ok('raises' in outcome && outcome.raises === 400 && /^request_id: /.test(outcome.message ?? ''), JSON.stringify(outcome));
         assert.equal(res.json().success, false);
-        assert.match(pythonErrorText(res.json()) ?? '', /^request_id: /);
         const r = await stored(id);
         assert.equal(r.promptName, null);
       });
@@ -181,11 +211,10 @@ for (const backend of BACKENDS) {
       it('group.create answers 200 with an integer "id", and track.group answers 200 and links the request', async () => {
         const created = await pyPost('/create-group', { api_key: t.alpha.key });
         assert.equal(created.statusCode, 200, created.body);
-        const groupId = created.json().id as unknown;
-        assert.ok(typeof groupId === 'number' && Number.isInteger(groupId) && groupId > 0);
+        const groupId = returnedId(pythonSdkReads('group.create', created));
         const id = await logRequest(t);
         const res = await pyPost('/track-group', { request_id: id, group_id: groupId, api_key: t.alpha.key });
-        assert.equal(res.statusCode, 200, res.body);
+        assert.deepEqual(pythonSdkReads('track', res), { returns: true }, res.body);
         assert.deepEqual((await stored(id)).groupIds, [groupId]);
       });
 
@@ -200,8 +229,7 @@ for (const backend of BACKENDS) {
         ];
         for (const [path, body] of calls) {
           const res = await pyPost(path, { ...body, api_key: 'pl_0123456789abcdef' });
-          assert.equal(res.statusCode, 401, `${path}: ${res.body}`);
-          assert.equal(pythonErrorText(res.json()), 'the API key is not valid or has been revoked', path);
+          assert.deepEqual(pythonSdkReads(path === '/create-group' ? 'group.create' : 'track', res), { raises: 401, message: 'the API key is not valid or has been revoked' }, path);
         }
         const r = await stored(id);
         assert.deepEqual([r.scores, r.metadata, r.promptName], [{}, {}, null]);
@@ -235,8 +263,7 @@ for (const backend of BACKENDS) {
           span_id: null,
         });
         assert.equal(res.statusCode, 200, res.body);
-        const requestId = res.json().request_id as unknown;
-        assert.ok(typeof requestId === 'number' && Number.isInteger(requestId));
+        const requestId = returnedId(pythonSdkReads('track_request', res));
         const r = await stored(requestId);
         assert.deepEqual([r.provider, r.model, r.functionName, r.inputTokens, r.outputTokens], ['openai', 'gpt-4o-mini', 'openai.chat.completions.create', 12, 2]);
         assert.deepEqual(r.tags, ['python', 'wrapped']);
@@ -259,8 +286,7 @@ for (const backend of BACKENDS) {
           api_key: t.alpha.key,
           span_id: null,
         });
-        assert.equal(res.statusCode, 200, res.body);
-        assert.deepEqual((await stored(res.json().request_id)).tags, []);
+        assert.deepEqual((await stored(returnedId(pythonSdkReads('track_request', res)))).tags, []);
       });
 
       it('run() style body with return_prompt_blueprint answers 200 with request_id and a prompt_blueprint object', async () => {
@@ -283,9 +309,8 @@ for (const backend of BACKENDS) {
           span_id: '8a3c60f7d188f8fa',
           request_response: openaiResponse,
         });
-        assert.equal(res.statusCode, 200, res.body);
+        returnedId(pythonSdkReads('track_request', res));
         const json = res.json() as { request_id: number; prompt_blueprint: Record<string, unknown> | null };
-        assert.equal(typeof json.request_id, 'number');
         assert.equal(typeof json.prompt_blueprint, 'object');
         assert.notEqual(json.prompt_blueprint, null);
         const r = await stored(json.request_id);
@@ -307,8 +332,7 @@ for (const backend of BACKENDS) {
           error_type: 'PROVIDER_AUTH_ERROR',
           error_message: 'Incorrect API key provided',
         });
-        assert.equal(res.statusCode, 200, res.body);
-        const r = await stored(res.json().request_id);
+        const r = await stored(returnedId(pythonSdkReads('track_request', res)));
         assert.deepEqual([r.status, r.errorType, r.errorMessage], ['ERROR', 'PROVIDER_AUTH_ERROR', 'Incorrect API key provided']);
       });
     });
@@ -322,8 +346,7 @@ for (const backend of BACKENDS) {
       assert.deepEqual(res.json().scores, { default: 61 });
       const foreign = await logRequest(t, {}, t.other.key);
       const missing = await t.get(`/api/public/v2/requests/${foreign}`);
-      assert.equal(missing.statusCode, 404);
-      assert.equal(pythonErrorText(missing.json()), 'request_id: no request with this id');
+      assert.deepEqual(pythonSdkReads('get_request', missing), { raises: 404, message: 'request_id: no request with this id' });
     });
   });
 }

@@ -195,8 +195,9 @@ for (const backend of BACKENDS) {
       // `check` alone lets a 2xx through (it cannot tell a valid random body from an invalid one);
       // every case here is invalid, so each must be a 4xx, and the request's scores stay as they were.
       const scoresOf = async () => ((await t.get(`/v1/requests/${requestId}`)).json() as { request?: { scores?: unknown } }).request?.scores;
-      const scoresBefore = await scoresOf();
-      assert.deepEqual(scoresBefore, { base: 10 }, 'the request read answers with its scores');
+      // The fuzz test before this one may have added scores: whatever they are, none may change here.
+      const scoresBefore = (await scoresOf()) as Record<string, number> | undefined;
+      assert.equal(scoresBefore?.base, 10, 'the request read answers with its scores');
       const refuse = async (payload: string | Buffer, label: string) => {
         const res = await check(route, { method: 'POST', url: route.url, headers: { 'content-type': 'application/json', 'x-api-key': t.alpha.key }, payload }, label);
         assert.ok(res.statusCode >= 400 && res.statusCode < 500, `refused with a 4xx: ${label} got ${res.statusCode} ${res.body.slice(0, 200)}`);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { BACKENDS } from './helpers/backends.js';
-import { createTestApp, logRequest, type TestApp } from './helpers/test-app.js';
+import { addWorkspace, createTestApp, logRequest, type TestApp } from './helpers/test-app.js';
 
 interface EventItem {
   id: number;
@@ -220,8 +220,12 @@ for (const backend of BACKENDS) {
         ]);
         assert.deepEqual((await t.store.requests.get(t.alpha.workspace.id, ids[2]!))?.scores, { default: 0, quality: 100 });
 
-        const feed = await t.get(`/v1/score-events?limit=1000`);
-        const batchRows = (feed.json() as { events: EventItem[] }).events.filter((e) => e.batch_id === body.batch_id);
+        // Read per request, so the batch's rows are found however many events other tests wrote first.
+        const batchRows: EventItem[] = [];
+        for (const id of new Set(ids)) {
+          const feed = await t.get(`/v1/score-events?limit=1000&request_id=${id}`);
+          batchRows.push(...(feed.json() as { events: EventItem[] }).events.filter((e) => e.batch_id === body.batch_id));
+        }
         assert.equal(batchRows.length, 4);
         for (const e of batchRows) {
           assert.equal(e.source, 'batch');
@@ -376,11 +380,23 @@ for (const backend of BACKENDS) {
         }
       });
 
+      /** A workspace of the test's own with `events` score changes in its feed: no test reads what another wrote. */
+      const workspaceWithEvents = async (name: string, events: number) => {
+        const ws = await addWorkspace(t.store, name);
+        const id = await logRequest(t, {}, ws.key);
+        for (let done = 0; done < events; done += 1000) {
+          const items = Array.from({ length: Math.min(1000, events - done) }, (_, i) => ({ request_id: id, name: `n${done + i}`, score: (done + i) % 101 }));
+          const res = await t.post('/v1/scores/batch', { items }, { key: ws.key });
+          assert.equal(res.statusCode, 200, res.body);
+        }
+        return ws;
+      };
+
       it('defaults to 100 events a page', async () => {
-        const res = await t.get('/v1/score-events');
+        const ws = await workspaceWithEvents('feed-default-page', 101);
+        const res = await t.get('/v1/score-events', { key: ws.key });
         assert.equal(res.statusCode, 200);
         const body = res.json() as { events: EventItem[]; has_more: boolean };
-        // The suite has written well over 100 events in this workspace by now (the 1000-item batch).
         assert.equal(body.events.length, 100);
         assert.equal(body.has_more, true);
       });
@@ -401,9 +417,11 @@ for (const backend of BACKENDS) {
       }
 
       it('takes limit=1000', async () => {
-        const res = await t.get('/v1/score-events?limit=1000');
+        const ws = await workspaceWithEvents('feed-limit-1000', 1001);
+        const res = await t.get('/v1/score-events?limit=1000', { key: ws.key });
         assert.equal(res.statusCode, 200);
         assert.equal(res.json().events.length, 1000);
+        assert.equal(res.json().has_more, true);
       });
     });
   });
