@@ -27,7 +27,9 @@ for (const backend of BACKENDS) {
     let full: number;
     let paged: number[];
     before(async () => {
-      t = await createLiveApp(backend);
+      // The CSV test reads one export three ways at once with one key: above the default cap of 2
+      // exports per key, which export-limits.test.ts tests on its own.
+      t = await createLiveApp(backend, { exportsPerKey: 0 });
       calls = [];
       tally = new Tally({
         apiKey: t.alpha.key,
