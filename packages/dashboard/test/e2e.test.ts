@@ -153,7 +153,7 @@ describe('dashboard in a real browser', { timeout: 150_000 }, () => {
     await page.goto(`${base}/setup/${setupToken}`);
     await page.getByRole('heading', { name: 'Create the owner account' }).waitFor();
     await page.getByLabel('Email').fill(EMAIL);
-    await page.getByLabel('Password (at least 10 characters)').fill(PASSWORD);
+    await page.getByLabel('Password (at least 15 characters').fill(PASSWORD);
     await page.getByLabel('Repeat the password').fill(PASSWORD);
     await shot('setup');
     await page.getByRole('button', { name: 'Create account' }).click();
