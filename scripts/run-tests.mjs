@@ -8,7 +8,7 @@
  * Without package dirs: the workspaces and bench/. The root package.json's "slowTests" lists, per
  * package dir, its slow files (real processes, browsers, kill -9, several instances, timing); every
  * other file of test/*.test.ts is fast (in-process). Fast files run TALLY_TEST_JOBS at a time (default:
- * three times the cores, since they mostly wait on the database and on timers), slow ones TALLY_TEST_SLOW_JOBS (default:
+ * twice the cores, since they mostly wait on the database), slow ones TALLY_TEST_SLOW_JOBS (default:
  * the cores, since they time what they start). The files the root package.json lists under
  * "splitByBackend" run as one job per backend (TALLY_TEST_BACKENDS). The files share nothing: each makes its own temp
  * folders, PostgreSQL databases and port-0 listeners.
@@ -55,7 +55,7 @@ const backends = (process.env.TALLY_TEST_BACKENDS ?? 'sqlite,postgres').split(',
 const perBackend = (f) => (SPLIT.has(join(f.dir, f.file)) && backends.length > 1 ? backends.map((backend) => ({ ...f, backend })) : [f]);
 const all = packages.flatMap(filesOf).sort((a, b) => rank(a) - rank(b)).flatMap(perBackend);
 const groups = [
-  { name: 'fast', files: all.filter((f) => !f.slow), jobs: jobs('TALLY_TEST_JOBS', cores * 3) },
+  { name: 'fast', files: all.filter((f) => !f.slow), jobs: jobs('TALLY_TEST_JOBS', cores * 2) },
   { name: 'slow', files: all.filter((f) => f.slow), jobs: jobs('TALLY_TEST_SLOW_JOBS', cores) },
 ].filter((g) => mode === 'all' || g.name === mode);
 

@@ -284,7 +284,9 @@ for (const backend of BACKENDS) {
       // b's searches were really heavy: they ran into their deadline (or finished with a page).
       assert.ok(statuses.every((s) => s === 503 || s === 200), `b's statuses ${statuses}`);
       const worst = (xs: number[]) => xs[xs.length - 1]!;
-      const bound = Math.max(5 * worst(alone), worst(alone) + 100);
+      // A held reader makes a wait for b's whole search (seconds, up to its deadline); a second of
+      // slack keeps a busy shared machine from failing the test while still catching that.
+      const bound = 5 * worst(alone) + 1000;
       assert.ok(worst(loaded) <= bound, `a's slowest one-row search took ${worst(loaded).toFixed(1)} ms under b's load, ${worst(alone).toFixed(1)} ms without (bound ${bound.toFixed(1)} ms)`);
     });
   });
