@@ -46,36 +46,36 @@ export interface PostgresOptions {
   readTimeoutMs?: number;
 }
 
-/** The scale-out backend: stateless Tally instances over one PostgreSQL. */
-export function openPostgresStore(opts: PostgresOptions): SqlStore {
-  // Both timeouts keep a request from hanging while PostgreSQL is down or unreachable: it fails
-  // fast with 503 and Retry-After, and the pool connects again once the server is back.
+/**
+ * A pool of connections to the store. Both timeouts keep a request from hanging while PostgreSQL
+ * is down or unreachable: it fails fast with 503 and Retry-After, and the pool connects again once
+ * the server is back.
+ */
+function openPool(opts: PostgresOptions, extra: Pick<pg.PoolConfig, 'statement_timeout'> = {}): pg.Pool {
   const pool = new pg.Pool({
     connectionString: opts.connectionString,
     max: opts.maxConnections ?? 10,
     types,
     connectionTimeoutMillis: opts.connectTimeoutMs ?? 3000,
     query_timeout: opts.queryTimeoutMs ?? 30_000,
+    ...extra,
   });
   // An idle client that loses its connection must not crash the process; the pool replaces it.
   pool.on('error', () => {});
   // Nor may a checked-out client whose server goes away between queries (PostgreSQL stopped): its
   // next query fails and the request answers 503 (database-errors.ts); the pool then discards it.
   pool.on('connect', (client) => client.on('error', () => {}));
+  return pool;
+}
+
+/** The scale-out backend: stateless Tally instances over one PostgreSQL. */
+export function openPostgresStore(opts: PostgresOptions): SqlStore {
+  const pool = openPool(opts);
   const db = new Kysely<Database>({ dialect: withOutageErrors(new PostgresDialect({ pool })) });
   // Reads steered by clients' filters get a pool of their own whose sessions carry
   // statement_timeout: the server itself stops a read at its deadline (the client-side
   // query_timeout only stops waiting), and writes and migrations keep no such limit.
-  const readPool = new pg.Pool({
-    connectionString: opts.connectionString,
-    max: opts.maxConnections ?? 10,
-    types,
-    connectionTimeoutMillis: opts.connectTimeoutMs ?? 3000,
-    query_timeout: opts.queryTimeoutMs ?? 30_000,
-    statement_timeout: opts.readTimeoutMs ?? DEFAULT_READ_TIMEOUT_MS,
-  });
-  readPool.on('error', () => {});
-  readPool.on('connect', (client) => client.on('error', () => {}));
+  const readPool = openPool(opts, { statement_timeout: opts.readTimeoutMs ?? DEFAULT_READ_TIMEOUT_MS });
   const readDb = new Kysely<Database>({ dialect: withOutageErrors(new PostgresDialect({ pool: readPool })) });
   const keyChanges = new KeyChangeListener(opts.connectionString);
   const copier = new CsvCopier(opts.connectionString);
