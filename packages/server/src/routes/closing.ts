@@ -1,3 +1,4 @@
+import type { Socket } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { TallyError } from '../domain/errors.js';
 
@@ -9,8 +10,19 @@ import { TallyError } from '../domain/errors.js';
  */
 export function refuseWhileClosing(app: FastifyInstance): void {
   let closing = false;
+  // Connections that have not sent a byte yet: an HTTP client's pool opens them ahead of use. They
+  // hold no request, yet the server's close would wait for them until connectionTimeout.
+  const unused = new Set<Socket>();
+  app.server.on('connection', (socket: Socket) => {
+    unused.add(socket);
+    socket.once('close', () => unused.delete(socket));
+  });
   app.addHook('preClose', async () => {
     closing = true;
+    for (const socket of unused) {
+      if (socket.bytesRead === 0) socket.destroy();
+      else unused.delete(socket);
+    }
   });
   app.addHook('onRequest', async (_req, reply) => {
     if (!closing) return;
