@@ -26,6 +26,7 @@ import { keyRoutes } from './routes/ui/keys.js';
 import { requestRoutes } from './routes/v1/requests.js';
 import { scoreAnalyticsRoutes } from './routes/v1/score-analytics.js';
 import { scoreRoutes } from './routes/v1/scores.js';
+import { scoreSchemaRoutes } from './routes/v1/score-schemas.js';
 import { validatorCompiler } from './routes/validation.js';
 import type { Config } from './config.js';
 import type { Store } from './store/store.js';
@@ -130,6 +131,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   await app.register(promptLayerSearchRoutes, plDeps);
   await app.register(scoreRoutes, routeDeps);
   await app.register(scoreAnalyticsRoutes, routeDeps);
+  await app.register(scoreSchemaRoutes, routeDeps);
   await app.register(requestRoutes, routeDeps);
   await app.register(accountRoutes, { accounts: deps.store.accounts, loginFailuresPerMinute: config.authFailuresPerMinute });
   await app.register(keyRoutes, { store: deps.store });
