@@ -22,7 +22,7 @@ export interface ScoreStore {
   stats(workspaceId: number, query: ScoreAggregateQuery & { interval: StatsInterval }): Promise<ScoreStatsRows>;
 }
 
-const toScoreEvent = (r: Selectable<ScoreEventsTable>): ScoreEvent => ({
+export const toScoreEvent = (r: Selectable<ScoreEventsTable>): ScoreEvent => ({
   id: r.id,
   requestId: Number(r.request_id),
   name: r.name,

@@ -9,6 +9,7 @@ export interface WorkspaceStore {
   create(name: string): Promise<Workspace>;
   list(): Promise<Workspace[]>;
   find(name: string): Promise<Workspace | null>;
+  get(id: number): Promise<Workspace | null>;
 }
 
 const toWorkspace = (r: Selectable<WorkspacesTable>): Workspace => ({ id: r.id, name: r.name, createdAt: Number(r.created_at) });
@@ -51,6 +52,11 @@ export class SqlWorkspaces implements WorkspaceStore {
 
   async find(name: string): Promise<Workspace | null> {
     const row = await this.db.selectFrom('workspaces').selectAll().where('name', '=', name).executeTakeFirst();
+    return row ? toWorkspace(row) : null;
+  }
+
+  async get(id: number): Promise<Workspace | null> {
+    const row = await this.db.selectFrom('workspaces').selectAll().where('id', '=', id).executeTakeFirst();
     return row ? toWorkspace(row) : null;
   }
 }
