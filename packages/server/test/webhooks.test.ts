@@ -61,7 +61,13 @@ for (const backend of BACKENDS) {
         // The signed time is checked: a replay an hour later is refused.
         const later = Math.floor(Date.now() / 1000) + 3600;
         assert.equal(verifyWebhookSignature(secret, rx.received[0]!.headers['tally-signature'], rx.received[0]!.body, { now: later }), false);
-        const deliveries = (await t.get(`/v1/webhooks/${webhook.id}/deliveries`)).json() as { deliveries: { status: string; attempts: number; last_status_code: number }[] };
+        // The receiver has the third POST before the worker records its answer: wait for that.
+        type Page = { deliveries: { status: string; attempts: number; last_status_code: number }[] };
+        let deliveries = (await t.get(`/v1/webhooks/${webhook.id}/deliveries`)).json() as Page;
+        for (let i = 0; i < 200 && deliveries.deliveries.some((d) => d.status === 'pending'); i++) {
+          await new Promise((r) => setTimeout(r, 10));
+          deliveries = (await t.get(`/v1/webhooks/${webhook.id}/deliveries`)).json() as Page;
+        }
         assert.equal(deliveries.deliveries.length, 3);
         for (const d of deliveries.deliveries) assert.deepEqual([d.status, d.attempts, d.last_status_code], ['delivered', 1, 200]);
         assert.equal((await t.inject({ method: 'DELETE', url: `/v1/webhooks/${webhook.id}`, headers: { 'x-api-key': t.alpha.key } })).statusCode, 200);
@@ -150,6 +156,22 @@ for (const backend of BACKENDS) {
       assert.match(rotated.json().secret, /^whsec_/);
       await t.inject({ method: 'DELETE', url: `/v1/webhooks/${webhook.id}`, headers: { 'x-api-key': t.alpha.key } });
       assert.equal((await t.get(`/v1/webhooks/${webhook.id}`)).statusCode, 404);
+    });
+
+    it('gives a delivery up after its retry period, and the next one of the request goes then', async () => {
+      const { webhook } = await createHook('http://127.0.0.1:9/never', ['score.created']);
+      const hook = (await t.store.webhooks.get(t.alpha.workspace.id, webhook.id))!;
+      // Due far in the future: this app's own worker, claiming at the present time, never takes them.
+      const F = Date.now() + 1e9;
+      const first = await t.store.webhooks.enqueue(hook, { eventId: 'o1', type: 'score.created', orderKey: 'request:1', payload: '{}' }, F, 10_000);
+      const second = await t.store.webhooks.enqueue(hook, { eventId: 'o2', type: 'score.created', orderKey: 'request:1', payload: '{}' }, F, 10_000);
+      const mine = (claims: { id: number }[]) => claims.map((c) => c.id).filter((id) => id === first.id || id === second.id);
+      assert.deepEqual(mine(await t.store.webhooks.claimDue(F + 1000, 10, 100)), [first.id], 'the second waits for the first');
+      await t.store.webhooks.recordAttempt({ deliveryId: first.id, webhookId: webhook.id, at: F + 1005, ok: false, statusCode: 500, error: 'HTTP 500', retryAt: null, disableIfFailingSince: 0 });
+      const [failed] = await t.store.webhooks.deliveries(t.alpha.workspace.id, webhook.id, { status: 'failed', limit: 10 });
+      assert.deepEqual([failed?.id, failed?.attempts], [first.id, 1]);
+      assert.deepEqual(mine(await t.store.webhooks.claimDue(F + 1020, 10, 100)), [second.id], 'given up: the next one goes');
+      await t.inject({ method: 'DELETE', url: `/v1/webhooks/${webhook.id}`, headers: { 'x-api-key': t.alpha.key } });
     });
 
     it('disables a webhook whose attempts have all failed for the disable period, and shows it', async () => {
