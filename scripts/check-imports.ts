@@ -29,9 +29,11 @@ const LAYERS: Record<string, readonly string[]> = {
   ingest: ['domain', 'store'],
   search: ['domain', 'schemas', 'store'],
   export: ['domain', 'schemas', 'store', 'search', 'threads.ts'],
-  routes: ['domain', 'schemas', 'store', 'auth', 'ingest', 'search', 'export', 'metrics.ts'],
+  // Outbox workers: webhooks and alerts read committed events and write only their own rows.
+  events: ['domain', 'schemas', 'store'],
+  routes: ['domain', 'schemas', 'store', 'auth', 'ingest', 'search', 'export', 'events', 'metrics.ts'],
   commands: ['domain', 'schemas', 'store', 'auth', 'config.ts', 'search', 'export'],
-  'app.ts': ['domain', 'schemas', 'store', 'auth', 'ingest', 'search', 'export', 'routes', 'metrics.ts', 'config.ts'],
+  'app.ts': ['domain', 'schemas', 'store', 'auth', 'ingest', 'search', 'export', 'events', 'routes', 'metrics.ts', 'config.ts'],
   'cli.ts': ['domain', 'store', 'auth', 'commands', 'config.ts', 'cli-settings.ts', 'app.ts'],
 };
 

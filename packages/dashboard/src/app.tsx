@@ -12,6 +12,8 @@ const KeysPage = lazy(() => import('./pages/keys.js').then((m) => ({ default: m.
 const RequestLogPage = lazy(() => import('./pages/request-log.js').then((m) => ({ default: m.RequestLogPage })));
 const RequestPage = lazy(() => import('./pages/request-page.js').then((m) => ({ default: m.RequestPage })));
 const ReviewPage = lazy(() => import('./pages/review.js').then((m) => ({ default: m.ReviewPage })));
+const WebhooksPage = lazy(() => import('./pages/webhooks.js').then((m) => ({ default: m.WebhooksPage })));
+const AlertsPage = lazy(() => import('./pages/alerts.js').then((m) => ({ default: m.AlertsPage })));
 
 interface SessionContext {
   session: SessionInfo;
@@ -56,12 +58,16 @@ export function App() {
   else if (loc.path === '/review') page = <ReviewPage />;
   else if (loc.path === '/analytics') page = <AnalyticsPage />;
   else if (loc.path === '/keys') page = <KeysPage />;
+  else if (loc.path === '/webhooks') page = <WebhooksPage />;
+  else if (loc.path === '/alerts') page = <AlertsPage />;
   else page = <p>Nothing here. <Link to="/requests">Back to the request log</Link></p>;
 
   const nav = [
     ['/requests', 'Requests'],
     ['/review', 'Review'],
     ['/analytics', 'Analytics'],
+    ['/alerts', 'Alerts'],
+    ['/webhooks', 'Webhooks'],
     ['/keys', 'API keys'],
   ] as const;
   return (

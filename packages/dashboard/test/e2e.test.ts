@@ -19,6 +19,7 @@ import { generateApiKey } from '../../server/src/auth/api-keys.js';
 import { ownerSetupToken } from '../../server/src/commands/users.js';
 import { openStore } from '../../server/src/store/open-store.js';
 import type { Store } from '../../server/src/store/store.js';
+import { startReceiver } from '../../server/test/helpers/webhook-receiver.js';
 
 const DASHBOARD = fileURLToPath(new URL('..', import.meta.url));
 const DIST = join(DASHBOARD, 'dist');
@@ -621,6 +622,59 @@ describe('dashboard in a real browser', { timeout: 150_000 }, () => {
     await box.getByText('upstream timed out after 30 s').waitFor();
     await page.getByRole('region', { name: 'Output' }).getByText('No output: the request failed before an answer was logged').waitFor();
     await shotAtWidths('request-failed');
+  });
+
+  it('creates a webhook, shows its secret once, and lists its deliveries as they arrive', async () => {
+    const rx = await startReceiver();
+    try {
+      await page.goto(`${base}/webhooks`);
+      await page.getByLabel('URL').fill(rx.url);
+      await page.getByLabel('Description').fill('e2e receiver');
+      await page.getByRole('button', { name: 'Create webhook' }).click();
+      const secret = (await page.getByTestId('webhook-secret').textContent())!;
+      assert.match(secret, /^whsec_/);
+      const scored = await apiCall('PUT', `/v1/requests/${logged[0]!.id}/scores/e2e-hook`, { score: 77 });
+      assert.equal(scored.status, 200);
+      const deliveries = page.getByRole('table', { name: 'Deliveries' });
+      await deliveries.getByRole('row').filter({ hasText: 'score.created' }).filter({ hasText: 'delivered' }).waitFor({ timeout: 15_000 });
+      await page.getByRole('button', { name: 'Send test event' }).click();
+      await deliveries.getByRole('row').filter({ hasText: 'webhook.test' }).filter({ hasText: 'delivered' }).waitFor({ timeout: 15_000 });
+      await page.getByRole('button', { name: 'Done' }).click();
+      assert.equal(await page.getByText(secret).count(), 0, 'the secret is gone once dismissed');
+      await shotAtWidths('webhooks');
+      assert.ok(rx.received.some((r) => (JSON.parse(r.body) as { type: string; data: { new_value?: number } }).data.new_value === 77), 'the receiver got the score');
+    } finally {
+      await rx.close();
+    }
+  });
+
+  it('creates an alert, evaluates it, and shows its state, chart and history', async () => {
+    for (let i = 0; i < 12; i++) {
+      const res = await apiCall('POST', '/log-request', {
+        provider: 'openai',
+        model: 'gpt-4o-mini',
+        input: { type: 'chat', messages: [{ role: 'user', content: [{ type: 'text', text: `alert ${i}` }] }] },
+        output: { type: 'chat', messages: [] },
+        request_start_time: Date.now() / 1000 - 5,
+        request_end_time: Date.now() / 1000,
+        score: 10 + i,
+        score_name: 'e2e-watch',
+      });
+      assert.equal(res.status, 201);
+    }
+    await page.goto(`${base}/alerts`);
+    const form = page.getByRole('form', { name: 'New alert' });
+    await form.getByLabel('Name', { exact: true }).fill('watch drops');
+    await form.getByLabel('Score name').fill('e2e-watch');
+    await form.getByLabel('Min. scores').fill('10');
+    await form.getByRole('button', { name: 'Create alert' }).click();
+    const view = page.getByRole('region', { name: 'Alert watch drops' });
+    await view.getByRole('button', { name: 'Evaluate now' }).click();
+    await view.getByTestId('evaluation').filter({ hasText: 'firing' }).waitFor();
+    await view.getByRole('img', { name: /mean of e2e-watch and its interval against the threshold/ }).waitFor();
+    await view.getByRole('list', { name: 'State changes' }).getByText('fired').waitFor();
+    await page.getByRole('table', { name: 'Alerts' }).getByRole('row').filter({ hasText: 'watch drops' }).filter({ hasText: 'firing' }).waitFor();
+    await shotAtWidths('alerts');
   });
 
   it('logged <img onerror> and <script> content is shown as text and never runs', async () => {

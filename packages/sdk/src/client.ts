@@ -1,4 +1,5 @@
 import { TallyError, invalidField } from './errors.js';
+import { AlertsResource, WebhooksResource } from './events-resources.js';
 import { TallyExport } from './export-stream.js';
 import { call, send, type CallSpec, type RequestOptions, type TransportOptions } from './http.js';
 import type {
@@ -410,6 +411,10 @@ export class Tally {
   readonly requests: RequestsResource;
   /** Native score API: `set`, `delete`, `history`, `events`, `batch`, `stats`, `compare`. */
   readonly scores: ScoresResource;
+  /** Webhooks: `create`, `list`, `get`, `update`, `delete`, `rotateSecret`, `deliveries`, `redeliver`, `test`. */
+  readonly webhooks: WebhooksResource;
+  /** Alerts: `create`, `list`, `get`, `setEnabled`, `delete`, `evaluate`. */
+  readonly alerts: AlertsResource;
   /** The base URL calls go to, without a trailing slash. */
   readonly baseURL: string;
   readonly #t: TransportOptions;
@@ -441,6 +446,8 @@ export class Tally {
     this.group = new GroupResource(this.#t);
     this.requests = new RequestsResource(this.#t);
     this.scores = new ScoresResource(this.#t);
+    this.webhooks = new WebhooksResource(this.#t);
+    this.alerts = new AlertsResource(this.#t);
   }
 
   /**

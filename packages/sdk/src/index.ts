@@ -9,6 +9,7 @@
  * ```
  */
 export { Tally, TrackResource, GroupResource, RequestsResource, ScoresResource, DEFAULT_BASE_URL, DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT_MS, type TallyOptions } from './client.js';
+export { WebhooksResource, AlertsResource } from './events-resources.js';
 export { TallyError, type TallyItemError } from './errors.js';
 export { TallyExport } from './export-stream.js';
 export type { RequestOptions } from './http.js';

@@ -354,3 +354,129 @@ export interface ExportParams extends FilterParams {
   /** More filters as query parameters; see {@link SimpleFilters}. */
   where?: SimpleFilters;
 }
+
+/** Events a webhook can subscribe to. */
+export type WebhookEventType = 'score.created' | 'score.updated' | 'score.deleted' | 'request.logged' | 'alert.fired' | 'alert.resolved';
+
+export interface CreateWebhookParams {
+  url: string;
+  events: WebhookEventType[];
+  description?: string;
+  /** `tally` (signed JSON events, the default) or `slack` (an incoming-webhook message). */
+  format?: 'tally' | 'slack';
+}
+
+export interface UpdateWebhookParams {
+  url?: string;
+  events?: WebhookEventType[];
+  description?: string;
+  format?: 'tally' | 'slack';
+  enabled?: boolean;
+}
+
+export interface Webhook {
+  id: number;
+  url: string;
+  description: string;
+  events: WebhookEventType[];
+  format: 'tally' | 'slack';
+  enabled: boolean;
+  /** `failing` (disabled after 3 days of failures) or `manual`; null while enabled. */
+  disabled_reason: string | null;
+  failing_since: string | null;
+  deliveries: { pending: number; delivered: number; failed: number };
+  created_at: string;
+  updated_at: string;
+}
+
+export interface WebhookDelivery {
+  id: number;
+  event_id: string;
+  type: string;
+  status: 'pending' | 'delivered' | 'failed';
+  attempts: number;
+  next_attempt_at: string | null;
+  last_attempt_at: string | null;
+  last_status_code: number | null;
+  last_error: string | null;
+  delivered_at: string | null;
+  created_at: string;
+}
+
+export interface WebhookDeliveriesParams {
+  status?: 'pending' | 'delivered' | 'failed';
+  before?: number;
+  limit?: number;
+}
+
+export interface WebhookDeliveriesPage {
+  deliveries: WebhookDelivery[];
+  next_before: number | null;
+}
+
+export interface CreateAlertParams {
+  name: string;
+  score_name: string;
+  /** A native filter node over the scored requests (as `requests.search`). */
+  filter?: FilterNode | null;
+  /** Seconds, or a duration like `'15m'`, `'1h'`, `'7d'`. */
+  window: number | string;
+  min_count: number;
+  /** Mean alerts: a score 0..100; share alerts: a proportion 0..1. */
+  threshold: number;
+  direction: 'below' | 'above';
+  /** Default 0.95. */
+  confidence?: number;
+  kind?: 'mean' | 'share';
+  /** Share alerts: the score value counted (0 for a thumbs-down). */
+  value?: number;
+}
+
+export interface Alert {
+  id: number;
+  name: string;
+  score_name: string;
+  filter: FilterNode | null;
+  window: string;
+  window_seconds: number;
+  min_count: number;
+  threshold: number;
+  direction: 'below' | 'above';
+  confidence: number;
+  kind: 'mean' | 'share';
+  value: number | null;
+  enabled: boolean;
+  state: 'ok' | 'firing';
+  next_evaluation_at: string;
+  request_log_url: string;
+  created_at: string;
+}
+
+export interface AlertStateEntry {
+  at: string;
+  state: 'ok' | 'firing';
+  /** This evaluation fired or resolved the alert. */
+  changed: boolean;
+  count: number;
+  value: number | null;
+  low: number | null;
+  high: number | null;
+}
+
+export interface AlertDetail {
+  alert: Alert;
+  history: AlertStateEntry[];
+}
+
+export interface AlertEvaluation {
+  state: 'ok' | 'firing';
+  changed: boolean;
+  reason: 'too_few_scores' | 'past_threshold' | 'back_within' | 'undecided';
+  count: number;
+  value: number | null;
+  mean: number | null;
+  share: number | null;
+  interval: { low: number; high: number; confidence: number } | null;
+  threshold: number;
+  direction: 'below' | 'above';
+}

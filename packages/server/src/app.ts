@@ -27,6 +27,10 @@ import { requestRoutes } from './routes/v1/requests.js';
 import { scoreAnalyticsRoutes } from './routes/v1/score-analytics.js';
 import { scoreRoutes } from './routes/v1/scores.js';
 import { scoreSchemaRoutes } from './routes/v1/score-schemas.js';
+import { alertRoutes } from './routes/v1/alerts.js';
+import { webhookRoutes } from './routes/v1/webhooks.js';
+import { AlertScheduler } from './events/alert-evaluator.js';
+import { WebhookWorker } from './events/webhook-worker.js';
 import { validatorCompiler } from './routes/validation.js';
 import type { Config } from './config.js';
 import type { Store } from './store/store.js';
@@ -133,6 +137,28 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   await app.register(scoreAnalyticsRoutes, routeDeps);
   await app.register(scoreSchemaRoutes, routeDeps);
   await app.register(requestRoutes, routeDeps);
+  // Webhooks are sent and alerts evaluated off the request path, by timers that stop when the app closes.
+  const worker =
+    config.webhookPollMs > 0
+      ? new WebhookWorker(deps.store, {
+          pollMs: config.webhookPollMs,
+          backoffBaseMs: config.webhookBackoffMs,
+          timeoutMs: config.webhookTimeoutMs,
+          concurrency: config.webhookConcurrency,
+          allowedHosts: config.webhookAllowedHosts,
+          log: app.log,
+        })
+      : null;
+  const scheduler = config.alertIntervalMs > 0 ? new AlertScheduler(deps.store, { intervalMs: config.alertIntervalMs, publicUrl: config.publicUrl, log: app.log }) : null;
+  await app.register(webhookRoutes, { store: deps.store, auth: routeDeps.auth, allowedHosts: config.webhookAllowedHosts, kick: worker ? () => worker.kick() : undefined });
+  await app.register(alertRoutes, { store: deps.store, auth: routeDeps.auth, publicUrl: config.publicUrl });
+  app.addHook('onReady', async () => {
+    worker?.start();
+    scheduler?.start();
+  });
+  app.addHook('preClose', async () => {
+    await Promise.all([worker?.stop(), scheduler?.stop()]);
+  });
   await app.register(accountRoutes, { accounts: deps.store.accounts, loginFailuresPerMinute: config.authFailuresPerMinute });
   await app.register(keyRoutes, { store: deps.store });
   await app.register(dashboardRoutes, { accounts: deps.store.accounts, dir: deps.dashboardDir });

@@ -3,6 +3,7 @@ import { generateApiKey } from './auth/api-keys.js';
 import { buildApp } from './app.js';
 import { registerBackupCommands } from './commands/backup.js';
 import { registerScoreCommand } from './commands/score.js';
+import { registerEventCommands } from './commands/events.js';
 import { registerRequestsCommands } from './commands/requests.js';
 import { registerExportCommand } from './commands/export.js';
 import { addUserCommands, ownerSetupToken, setupUrl } from './commands/users.js';
@@ -155,6 +156,7 @@ export function buildCli(): Command {
   registerScoreCommand(program, { withStoreOptions, withStore });
   registerRequestsCommands(program, { withStoreOptions, withStore });
   registerExportCommand(program, { withStoreOptions, withStore });
+  registerEventCommands(program, { withStoreOptions, withStore });
   registerBackupCommands(program);
   return program;
 }

@@ -189,6 +189,58 @@ export const SETTINGS = {
     description:
       'comma-separated addresses or CIDR ranges of reverse proxies to trust: from them only, the client address comes from `X-Forwarded-For` and https from `X-Forwarded-Proto`; none: the socket\'s',
   }),
+  publicUrl: setting({
+    flag: '--public-url',
+    env: 'TALLY_PUBLIC_URL',
+    arg: 'url',
+    schema: Type.Optional(Type.String({ minLength: 1 })),
+    check: (url) => (url === undefined || /^https?:\/\/[^/?#]+(\/[^?#]*)?$/.test(url) ? null : `${JSON.stringify(url)} is not an http(s) URL without query or fragment`),
+    description: 'the address users reach Tally at, e.g. `https://tally.example.com`: links in Slack messages and webhook events are absolute; none: they are paths',
+  }),
+  webhookPollMs: setting({
+    flag: '--webhook-poll-ms',
+    env: 'TALLY_WEBHOOK_POLL_MS',
+    arg: 'ms',
+    schema: Type.Integer({ minimum: 0, default: 1000 }),
+    description: 'how often this instance reads new events and due deliveries of webhooks; `0`: it sends no webhooks (others on the same database do)',
+  }),
+  webhookBackoffMs: setting({
+    flag: '--webhook-backoff-ms',
+    env: 'TALLY_WEBHOOK_BACKOFF_MS',
+    arg: 'ms',
+    schema: Type.Integer({ minimum: 10, default: 10_000 }),
+    description: 'the first retry of a failed webhook delivery waits about this long; each next one twice as long, at most an hour, for 24 hours',
+  }),
+  webhookTimeoutMs: setting({
+    flag: '--webhook-timeout-ms',
+    env: 'TALLY_WEBHOOK_TIMEOUT_MS',
+    arg: 'ms',
+    schema: Type.Integer({ minimum: 100, maximum: 120_000, default: 10_000 }),
+    description: 'most time a webhook receiver may take to answer before the attempt counts as failed',
+  }),
+  webhookConcurrency: setting({
+    flag: '--webhook-concurrency',
+    env: 'TALLY_WEBHOOK_CONCURRENCY',
+    arg: 'n',
+    schema: Type.Integer({ minimum: 1, maximum: 256, default: 8 }),
+    description: 'webhook deliveries this instance sends at once',
+  }),
+  webhookAllowedHosts: setting({
+    flag: '--webhook-allowed-hosts',
+    env: 'TALLY_WEBHOOK_ALLOWED_HOSTS',
+    arg: 'hosts',
+    schema: Type.Array(Type.String({ minLength: 1 }), { default: [] }),
+    list: true,
+    description: 'comma-separated hosts webhooks may post to (`hooks.slack.com`, `*.example.com`); none: any host the server can reach (see docs/webhooks.md on SSRF)',
+  }),
+  alertIntervalMs: setting({
+    flag: '--alert-interval-ms',
+    env: 'TALLY_ALERT_INTERVAL_MS',
+    arg: 'ms',
+    schema: Type.Integer({ minimum: 0, default: 60_000 }),
+    check: (ms) => (ms === 0 || ms >= 1000 ? null : 'must be 0 (no scheduled evaluation on this instance) or at least 1000'),
+    description: 'how often each alert is evaluated (once per interval among all instances); `0`: this instance evaluates none on schedule',
+  }),
 };
 
 export type SettingName = keyof typeof SETTINGS;

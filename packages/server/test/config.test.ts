@@ -59,6 +59,13 @@ const SAMPLES: Record<string, string> = {
   '--reader-threads': '3',
   '--cors-origins': 'https://app.example.com',
   '--trust-proxy': '10.0.0.0/8',
+  '--public-url': 'https://tally.example.com',
+  '--webhook-poll-ms': '250',
+  '--webhook-backoff-ms': '500',
+  '--webhook-timeout-ms': '3000',
+  '--webhook-concurrency': '2',
+  '--webhook-allowed-hosts': 'hooks.slack.com',
+  '--alert-interval-ms': '30000',
 };
 
 /** Parses serve's flags the way `tally serve` does, with no environment. */

@@ -23,6 +23,8 @@ export async function registerOpenApi(app: FastifyInstance): Promise<void> {
       tags: [
         { name: 'promptlayer', description: 'Wire-compatible with the official PromptLayer SDKs' },
         { name: 'v1', description: "Tally's native API: history, score changes, statistics, comparison" },
+        { name: 'webhooks', description: 'Signed POSTs on every score change, logged request and alert (docs/webhooks.md)' },
+        { name: 'alerts', description: 'Alerts on a score over a window that fire only when its confidence interval is past the threshold' },
       ],
       components: {
         securitySchemes: { apiKey: { type: 'apiKey', in: 'header', name: 'X-API-KEY' } },

@@ -169,6 +169,89 @@ export interface ScoreValuesTable extends GroupKeyColumns {
   count: number;
 }
 
+export interface WebhooksTable {
+  id: Generated<number>;
+  workspace_id: number;
+  url: string;
+  description: string;
+  /** JSON array of event types. */
+  events: string;
+  format: string;
+  secret: string;
+  enabled: number;
+  disabled_reason: string | null;
+  failing_since: number | null;
+  score_cursor: number;
+  request_cursor: number;
+  alert_cursor: number;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface WebhookDeliveriesTable {
+  id: Generated<number>;
+  workspace_id: number;
+  webhook_id: number;
+  event_id: string;
+  type: string;
+  order_key: string | null;
+  /** The envelope as JSON text, as Tally's format sends it. */
+  payload: string;
+  status: string;
+  attempts: number;
+  next_attempt_at: number;
+  give_up_at: number;
+  claimed_until: number | null;
+  created_at: number;
+  last_attempt_at: number | null;
+  last_status_code: number | null;
+  last_error: string | null;
+  delivered_at: number | null;
+}
+
+export interface AlertsTable {
+  id: Generated<number>;
+  workspace_id: number;
+  name: string;
+  score_name: string;
+  /** A native filter node as JSON text, or null. */
+  filter: string | null;
+  window_ms: number;
+  min_count: number;
+  threshold: number;
+  direction: string;
+  confidence: number;
+  kind: string;
+  share_value: number | null;
+  enabled: number;
+  state: string;
+  next_evaluation_at: number;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface AlertStatesTable {
+  id: Generated<number>;
+  workspace_id: number;
+  alert_id: number;
+  at: number;
+  state: string;
+  changed: number;
+  count: number;
+  value: number | null;
+  low: number | null;
+  high: number | null;
+}
+
+export interface AlertEventsTable {
+  id: Generated<number>;
+  workspace_id: number;
+  alert_id: number;
+  type: string;
+  payload: string;
+  at: number;
+}
+
 export interface Database {
   workspaces: WorkspacesTable;
   api_keys: ApiKeysTable;
@@ -182,4 +265,9 @@ export interface Database {
   score_schemas: ScoreSchemasTable;
   score_hours: ScoreHoursTable;
   score_values: ScoreValuesTable;
+  webhooks: WebhooksTable;
+  webhook_deliveries: WebhookDeliveriesTable;
+  alerts: AlertsTable;
+  alert_states: AlertStatesTable;
+  alert_events: AlertEventsTable;
 }

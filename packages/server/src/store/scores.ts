@@ -37,7 +37,7 @@ export interface ScoreStore {
 
 const reasonsOf = (text: string | null): string[] | null => (text === null ? null : (JSON.parse(text) as string[]));
 
-const toScoreEvent = (r: Selectable<ScoreEventsTable>): ScoreEvent => ({
+export const toScoreEvent = (r: Selectable<ScoreEventsTable>): ScoreEvent => ({
   id: Number(r.id),
   requestId: Number(r.request_id),
   name: r.name,

@@ -1,5 +1,6 @@
 import { Migrator, sql, type Kysely } from 'kysely';
 import { SqlAccounts } from './accounts.js';
+import { SqlAlerts } from './alerts.js';
 import { SqlKeys, type KeyChangeSignal } from './keys.js';
 import type { MigrationDialect } from './migrations/dialect.js';
 import { TallyMigrations } from './migrations/index.js';
@@ -9,6 +10,7 @@ import { SqlScores } from './scores.js';
 import { SqlScoreSchemas } from './score-schemas.js';
 import type { Store, StoreCapabilities } from './store.js';
 import type { Backend, ReadSource } from './types.js';
+import { SqlWebhooks } from './webhooks.js';
 import { SqlWorkspaces } from './workspaces.js';
 import { groupCommit, type BatchWriter } from './group-commit.js';
 import { TransactionWriter, type StoreWriter } from './transaction-writer.js';
@@ -32,6 +34,14 @@ export interface BackendTraits {
    * order: a feed reader never sees event N+1 before event N.
    */
   writeTransaction<T>(fn: (trx: Kysely<Database>) => Promise<T>): Promise<T>;
+  /**
+   * A transaction for writes that report no change and need no place in the write order (the
+   * webhook worker's cursors, claims and attempts), so they never wait behind the write path's
+   * lock on PostgreSQL; SQLite: its write transaction, as the file has one writer at a time.
+   */
+  workerTransaction<T>(fn: (trx: Kysely<Database>) => Promise<T>): Promise<T>;
+  /** Whether `for update skip locked` works (PostgreSQL): instances claim rows without waiting on each other. */
+  rowLocks: boolean;
   /** Runs migrations, holding whatever lock keeps concurrent starts apart. */
   withMigrationLock<T>(fn: () => Promise<T>): Promise<T>;
   /** The write statements' text with the dialect's placeholders (write-statements.ts). */
@@ -66,6 +76,8 @@ export class SqlStore implements Store {
   readonly keys: SqlKeys;
   readonly workspaces: SqlWorkspaces;
   readonly accounts: SqlAccounts;
+  readonly webhooks: SqlWebhooks;
+  readonly alerts: SqlAlerts;
   readonly readSource: ReadSource | null;
 
   constructor(
@@ -81,6 +93,8 @@ export class SqlStore implements Store {
     this.keys = new SqlKeys(db, traits.keyChanges ?? null);
     this.workspaces = new SqlWorkspaces(db);
     this.accounts = new SqlAccounts(db);
+    this.webhooks = new SqlWebhooks(db, (fn) => traits.workerTransaction(fn), traits.rowLocks);
+    this.alerts = new SqlAlerts(db, reads, (fn) => traits.writeTransaction(fn));
     this.readSource = traits.readSource ?? null;
   }
 

@@ -1,4 +1,5 @@
 import type { Accounts } from './accounts.js';
+import type { AlertStore } from './alerts.js';
 import type { KeyStore } from './keys.js';
 import type { RequestStore } from './requests.js';
 import type { ScoreStore } from './scores.js';
@@ -6,6 +7,7 @@ import type { ScoreSchemaStore } from './score-schemas.js';
 import type { Backend, ReadSource } from './types.js';
 import type { StoreWriter } from './transaction-writer.js';
 import type { Outcome, WriteCommand } from './write-commands.js';
+import type { WebhookStore } from './webhooks.js';
 import type { WorkspaceStore } from './workspaces.js';
 
 /**
@@ -42,6 +44,10 @@ export interface Store {
   readonly workspaces: WorkspaceStore;
   /** Dashboard users, memberships, sessions and setup links (store/accounts.ts). */
   readonly accounts: Accounts;
+  /** Webhooks, their deliveries and the worker's fan-out and claims (store/webhooks.ts). */
+  readonly webhooks: WebhookStore;
+  /** Alerts, their evaluations and state changes (store/alerts.ts). */
+  readonly alerts: AlertStore;
   /** How another thread opens this store for reading (open-store.ts `openReader`); null when it cannot. */
   readonly readSource: ReadSource | null;
   /** Brings the schema to the newest version; safe to run from several processes at once. */

@@ -272,3 +272,141 @@ export interface ScoreStatsRows {
   distribution: DistributionRow[];
   series: SeriesRow[];
 }
+
+export interface Webhook {
+  id: number;
+  workspaceId: number;
+  url: string;
+  description: string;
+  events: string[];
+  format: string;
+  /** The signing secret; never sent back after creation and rotation. */
+  secret: string;
+  enabled: boolean;
+  /** Why it was disabled: `failing` (by the worker) or `manual`; null while enabled. */
+  disabledReason: string | null;
+  /** Since when every attempt has failed; null after a success. */
+  failingSince: number | null;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface NewWebhook {
+  workspaceId: number;
+  url: string;
+  description: string;
+  events: string[];
+  format: string;
+  secret: string;
+}
+
+export interface WebhookPatch {
+  url?: string;
+  description?: string;
+  events?: string[];
+  format?: string;
+  enabled?: boolean;
+}
+
+export type DeliveryStatus = 'pending' | 'delivered' | 'failed';
+
+export interface WebhookDelivery {
+  id: number;
+  webhookId: number;
+  eventId: string;
+  type: string;
+  status: DeliveryStatus;
+  attempts: number;
+  nextAttemptAt: number;
+  giveUpAt: number;
+  createdAt: number;
+  lastAttemptAt: number | null;
+  lastStatusCode: number | null;
+  lastError: string | null;
+  deliveredAt: number | null;
+}
+
+/** A delivery claimed for sending, with what sending it needs. */
+export interface ClaimedDelivery extends WebhookDelivery {
+  workspaceId: number;
+  payload: string;
+  url: string;
+  secret: string;
+  format: string;
+}
+
+export interface NewDelivery {
+  eventId: string;
+  type: string;
+  /** Deliveries of one key are sent in id order: the next waits while an earlier one is pending. */
+  orderKey: string | null;
+  payload: string;
+}
+
+/** A logged request as `request.logged` reports it: summary fields only. */
+export interface LoggedRequest {
+  id: number;
+  provider: string;
+  model: string;
+  promptName: string | null;
+  promptVersion: number | null;
+  status: string;
+  inputTokens: number;
+  outputTokens: number;
+  price: number;
+  latencyMs: number;
+  startMs: number;
+  createdAt: number;
+}
+
+export interface AlertEventRow {
+  id: number;
+  alertId: number;
+  type: string;
+  /** The event's `data` as JSON text. */
+  payload: string;
+  at: number;
+}
+
+/** What one fan-out read from the outbox after a webhook's cursors, oldest first in each stream. */
+export interface OutboxBatch {
+  workspace: Workspace;
+  webhook: Webhook;
+  requests: LoggedRequest[];
+  scoreEvents: ScoreEvent[];
+  alertEvents: AlertEventRow[];
+}
+
+export interface Alert {
+  id: number;
+  workspaceId: number;
+  name: string;
+  scoreName: string;
+  /** The native filter node as given (JSON), or null. */
+  filter: unknown;
+  windowMs: number;
+  minCount: number;
+  threshold: number;
+  direction: 'below' | 'above';
+  confidence: number;
+  kind: 'mean' | 'share';
+  shareValue: number | null;
+  enabled: boolean;
+  state: 'ok' | 'firing';
+  nextEvaluationAt: number;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export type NewAlert = Omit<Alert, 'id' | 'state' | 'nextEvaluationAt' | 'createdAt' | 'updatedAt' | 'enabled'>;
+
+export interface AlertStateRow {
+  id: number;
+  at: number;
+  state: 'ok' | 'firing';
+  changed: boolean;
+  count: number;
+  value: number | null;
+  low: number | null;
+  high: number | null;
+}

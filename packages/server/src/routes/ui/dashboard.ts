@@ -11,7 +11,7 @@ export const DEFAULT_DASHBOARD_DIR = fileURLToPath(new URL('../../../../dashboar
 
 // Client-side routes of the SPA. Every one answers with index.html; the router takes it from there.
 const PUBLIC_PAGES = ['/login', '/setup/:token'];
-const PRIVATE_PAGES = ['/', '/requests', '/requests/:id', '/review', '/analytics', '/keys'];
+const PRIVATE_PAGES = ['/', '/requests', '/requests/:id', '/review', '/analytics', '/keys', '/webhooks', '/alerts'];
 
 // Logged prompts are untrusted; even if some content ever reached the DOM as HTML, no inline or
 // foreign script could run. Charts set inline styles, hence 'unsafe-inline' for styles only.

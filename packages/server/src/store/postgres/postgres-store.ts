@@ -104,6 +104,8 @@ export function openPostgresStore(opts: PostgresOptions): SqlStore {
       identity: (c) => c.primaryKey().generatedByDefaultAsIdentity(),
     },
     writeTransaction,
+    workerTransaction: (fn) => db.transaction().execute(fn),
+    rowLocks: true,
     writeStatements: PG_WRITE_SQL,
     batchWriter: new PostgresBatchWriter({ writeTransaction, statements: PG_WRITE_SQL }),
     // Kysely's own migration lock assumes its lock table exists; two instances creating it at once
