@@ -110,6 +110,7 @@ const summaryFields = {
   output_tokens: Type.Integer(),
   tokens: Type.Integer(),
   price: Type.Number(),
+  price_source: Nullable(Type.Union([Type.Literal('logged'), Type.Literal('computed')], { description: 'logged: sent by the client; computed: priced by Tally from model and tokens; null: no price' })),
   status: Type.String(),
   error_type: Nullable(Type.String()),
   error_message: Nullable(Type.String()),

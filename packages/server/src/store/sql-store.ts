@@ -2,6 +2,7 @@ import { Migrator, sql, type Kysely } from 'kysely';
 import { SqlAccounts } from './accounts.js';
 import { SqlKeys, type KeyChangeSignal } from './keys.js';
 import type { MigrationDialect } from './migrations/dialect.js';
+import { SqlPrices } from './pricing.js';
 import { TallyMigrations } from './migrations/index.js';
 import { SqlRequests, type RequestReadTraits } from './requests.js';
 import type { Database } from './schema.js';
@@ -63,6 +64,7 @@ export class SqlStore implements Store {
   readonly scores: SqlScores;
   readonly keys: SqlKeys;
   readonly workspaces: SqlWorkspaces;
+  readonly prices: SqlPrices;
   readonly accounts: SqlAccounts;
   readonly readSource: ReadSource | null;
 
@@ -77,6 +79,7 @@ export class SqlStore implements Store {
     this.scores = new SqlScores(db, reads, traits.codePointCollation);
     this.keys = new SqlKeys(db, traits.keyChanges ?? null);
     this.workspaces = new SqlWorkspaces(db);
+    this.prices = new SqlPrices(db);
     this.accounts = new SqlAccounts(db);
     this.readSource = traits.readSource ?? null;
   }

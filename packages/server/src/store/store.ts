@@ -1,5 +1,6 @@
 import type { Accounts } from './accounts.js';
 import type { KeyStore } from './keys.js';
+import type { PriceStore } from './pricing.js';
 import type { RequestStore } from './requests.js';
 import type { ScoreStore } from './scores.js';
 import type { Backend, ReadSource } from './types.js';
@@ -37,6 +38,8 @@ export interface Store {
   /** API keys, with a cache of the live ones (store/keys.ts). */
   readonly keys: KeyStore;
   readonly workspaces: WorkspaceStore;
+  /** A workspace's model price overrides (store/pricing.ts); writes go through the write queue. */
+  readonly prices: PriceStore;
   /** Dashboard users, memberships, sessions and setup links (store/accounts.ts). */
   readonly accounts: Accounts;
   /** How another thread opens this store for reading (open-store.ts `openReader`); null when it cannot. */
