@@ -36,7 +36,7 @@ export type StringTest =
   | { op: 'in' | 'not_in'; values: string[] }
   | { op: 'exists' | 'not_exists' };
 
-export const STRING_COLUMNS = ['provider', 'model', 'function_name', 'prompt_name', 'prompt_label', 'status', 'error_type'] as const;
+export const STRING_COLUMNS = ['provider', 'model', 'function_name', 'prompt_name', 'prompt_label', 'status', 'error_type', 'span_id'] as const;
 export type StringColumn = (typeof STRING_COLUMNS)[number];
 
 /** `tokens` is input plus output tokens; the two times are epoch milliseconds. */
@@ -134,6 +134,7 @@ export const FILTER_FIELDS: Record<string, { kind: FieldKind; column?: StringCol
   prompt_label: { kind: 'string', column: 'prompt_label' },
   status: { kind: 'string', column: 'status' },
   error_type: { kind: 'string', column: 'error_type' },
+  span_id: { kind: 'string', column: 'span_id' },
   id: { kind: 'number', column: 'id' },
   prompt_version: { kind: 'number', column: 'prompt_version' },
   latency_ms: { kind: 'number', column: 'latency_ms' },

@@ -53,6 +53,7 @@ const filterParams = {
   provider: Type.Optional(Many(Text)),
   model: Type.Optional(Many(Text)),
   function_name: Type.Optional(Many(Text)),
+  span_id: Type.Optional(Many(Type.String({ maxLength: 1024, description: 'the span id a request was logged with (OTLP spans: 16 lower-case hex digits)' }))),
   prompt_name: Type.Optional(Many(Text)),
   prompt_version: Type.Optional(Many(Type.Integer({ minimum: 1, maximum: LIMITS.promptVersion }))),
   status: Type.Optional(Many(Text)),
