@@ -26,6 +26,7 @@ import { keyRoutes } from './routes/ui/keys.js';
 import { requestRoutes } from './routes/v1/requests.js';
 import { scoreAnalyticsRoutes } from './routes/v1/score-analytics.js';
 import { scoreRoutes } from './routes/v1/scores.js';
+import { costStatsRoutes } from './routes/v1/cost-stats.js';
 import { modelPriceRoutes } from './routes/v1/model-prices.js';
 import { spanScoreRoutes } from './routes/v1/span-scores.js';
 import { traceRoutes } from './routes/v1/traces.js';
@@ -136,6 +137,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   await app.register(requestRoutes, routeDeps);
   await app.register(spanScoreRoutes, routeDeps);
   await app.register(modelPriceRoutes, routeDeps);
+  await app.register(costStatsRoutes, routeDeps);
   await app.register(traceRoutes, { queue, auth, metrics, bodyLimit: config.tracesBodyLimit, maxSpans: config.tracesMaxSpans });
   await app.register(accountRoutes, { accounts: deps.store.accounts, loginFailuresPerMinute: config.authFailuresPerMinute });
   await app.register(keyRoutes, { store: deps.store });

@@ -79,7 +79,7 @@ export class SqlStore implements Store {
     this.scores = new SqlScores(db, reads, traits.codePointCollation);
     this.keys = new SqlKeys(db, traits.keyChanges ?? null);
     this.workspaces = new SqlWorkspaces(db);
-    this.prices = new SqlPrices(db);
+    this.prices = new SqlPrices(db, reads);
     this.accounts = new SqlAccounts(db);
     this.readSource = traits.readSource ?? null;
   }
