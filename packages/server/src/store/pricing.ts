@@ -142,7 +142,7 @@ export async function selectCostStats(db: Kysely<Database>, workspaceId: number,
       sql<number>`coalesce(sum(s.value), 0)`.as('score_sum'),
       sql<number>`coalesce(sum(case when s.value is not null then requests.price else 0 end), 0)`.as('scored_cost'),
     ]);
-  if (groupCols.length > 0) qb = qb.groupBy(groupCols).orderBy(groupCols);
+  if (groupCols.length > 0) qb = groupCols.reduce((acc, c) => acc.orderBy(c), qb.groupBy(groupCols));
   const rows = (await qb.execute()) as Record<string, unknown>[];
   return rows.map((r) => ({
     group:
