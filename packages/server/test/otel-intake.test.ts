@@ -239,6 +239,9 @@ for (const backend of BACKENDS) {
       const big = genAiExport({ extra: { padding: str('x'.repeat(300 * 1024)) } });
       const bomb = await send(gzipSync(JSON.stringify(big)), { 'content-encoding': 'gzip' });
       assert.equal(bomb.statusCode, 413, bomb.body);
+      // The key is checked before the body is read: a stranger's oversized body is a 401, not a 413.
+      assert.equal((await send(JSON.stringify(big), {}, 'tl_not_a_key')).statusCode, 401);
+      assert.equal((await send(JSON.stringify(big), { authorization: 'Bearer tl_not_a_key' }, null)).statusCode, 401);
       assert.equal(await countAll(), before);
     });
 
