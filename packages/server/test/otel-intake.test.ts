@@ -229,7 +229,7 @@ for (const backend of BACKENDS) {
       const stranger = await send(genAiExport(), {}, 'tl_not_a_key');
       assert.equal(stranger.statusCode, 401);
       assert.equal((await send(genAiExport(), {}, null)).statusCode, 401);
-      const many = genAiExport();
+      const many: Json = genAiExport();
       const one = many.resourceSpans[0]!.scopeSpans[0]!.spans[0] as Json;
       many.resourceSpans[0]!.scopeSpans[0]!.spans = Array.from({ length: 51 }, () => ({ ...one, spanId: hex(8) }));
       const tooMany = await send(many);
