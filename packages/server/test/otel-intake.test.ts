@@ -302,6 +302,9 @@ for (const backend of BACKENDS) {
       const recent = await detail(await logRequest(t, { model: 'house-model', ...tokens, request_start_time: day(20), request_end_time: day(20) }));
       assert.equal(old.price, 3);
       assert.equal(recent.price, 30);
+      // Logged together, so they commit in one batch (PostgreSQL's set-based insert prices them too).
+      const together = await Promise.all([5, 20, 6, 21].map((d) => logRequest(t, { model: 'house-model', ...tokens, request_start_time: day(d), request_end_time: day(d) })));
+      assert.deepEqual(await Promise.all(together.map(async (id) => (await detail(id)).price)), [3, 30, 3, 30]);
       assert.equal(recent.price_source, 'computed');
       // The request stored before any override keeps what it had.
       assert.equal((await detail(beforeOverride.id)).price, 0);
