@@ -8,8 +8,9 @@ import type { InsertRequestCommand, Outcome } from '../write-commands.js';
  * Many logged requests in four statements instead of one round trip per request, tag and metadata
  * entry (five for a typical log, 250 for a batch of 50): one takes an id for each request from the
  * identity sequence, one inserts every request row with its id, one every tag and one every
- * metadata entry (and one reads price overrides when a request was logged without a price), each over `unnest` arrays. Ids are taken first so that tags and metadata know
- * their request without relying on the order RETURNING gives rows in; they are handed out in
+ * metadata entry, each over `unnest` arrays; a fifth reads the workspaces' price overrides when a
+ * request was logged without a price (pricing.ts). Ids are taken first so that tags and metadata
+ * know their request without relying on the order RETURNING gives rows in; they are handed out in
  * ascending order in command order. The caller passes only commands with no group to check and no
  * score to write (postgres-batch-writer.ts), so nothing here can refuse one command alone: a
  * failure fails the statement, and the batch falls back to one transaction per command
