@@ -307,6 +307,8 @@ export interface RequestItem {
   /** Input plus output tokens. */
   tokens: number;
   price: number;
+  /** `logged`: the client sent the price; `computed`: Tally priced it from model and tokens; null: no price. */
+  price_source: 'logged' | 'computed' | null;
   status: string;
   error_type: string | null;
   error_message: string | null;

@@ -31,6 +31,10 @@ import { alertRoutes } from './routes/v1/alerts.js';
 import { webhookRoutes } from './routes/v1/webhooks.js';
 import { AlertScheduler } from './events/alert-evaluator.js';
 import { WebhookWorker } from './events/webhook-worker.js';
+import { costStatsRoutes } from './routes/v1/cost-stats.js';
+import { modelPriceRoutes } from './routes/v1/model-prices.js';
+import { spanScoreRoutes } from './routes/v1/span-scores.js';
+import { traceRoutes } from './routes/v1/traces.js';
 import { validatorCompiler } from './routes/validation.js';
 import type { Config } from './config.js';
 import type { Store } from './store/store.js';
@@ -159,6 +163,10 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   app.addHook('preClose', async () => {
     await Promise.all([worker?.stop(), scheduler?.stop()]);
   });
+  await app.register(spanScoreRoutes, routeDeps);
+  await app.register(modelPriceRoutes, routeDeps);
+  await app.register(costStatsRoutes, routeDeps);
+  await app.register(traceRoutes, { queue, auth, metrics, bodyLimit: config.tracesBodyLimit, maxSpans: config.tracesMaxSpans });
   await app.register(accountRoutes, { accounts: deps.store.accounts, loginFailuresPerMinute: config.authFailuresPerMinute });
   await app.register(keyRoutes, { store: deps.store });
   await app.register(dashboardRoutes, { accounts: deps.store.accounts, dir: deps.dashboardDir });

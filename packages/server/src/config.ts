@@ -75,6 +75,20 @@ export const SETTINGS = {
     schema: Type.Integer({ minimum: 1024, default: LIMITS.logBodyBytes }),
     description: 'largest body of `/log-request` and `/track-request`, in bytes (413 above)',
   }),
+  tracesBodyLimit: setting({
+    flag: '--traces-body-limit',
+    env: 'TALLY_TRACES_BODY_LIMIT',
+    arg: 'bytes',
+    schema: Type.Integer({ minimum: 1024, default: LIMITS.tracesBodyBytes }),
+    description: 'largest body of `POST /v1/traces` once decompressed, in bytes (413 above)',
+  }),
+  tracesMaxSpans: setting({
+    flag: '--traces-max-spans',
+    env: 'TALLY_TRACES_MAX_SPANS',
+    arg: 'n',
+    schema: Type.Integer({ minimum: 1, maximum: 100_000, default: LIMITS.tracesSpans }),
+    description: 'most spans in one `POST /v1/traces` export (413 above)',
+  }),
   queueMaxBatch: setting({
     flag: '--queue-max-batch',
     env: 'TALLY_QUEUE_MAX_BATCH',

@@ -10,7 +10,11 @@ export interface Metrics {
   observeBatch(size: number): void;
   /** Count a database failure: `problem` is DatabaseUnavailableError's, or `other`. */
   databaseError(problem: string): void;
+  /** Count spans of OTLP exports by what became of them: `logged`, `duplicate`, `not_llm` or `invalid`. */
+  spans(outcome: SpanOutcomeLabel, count: number): void;
 }
+
+export type SpanOutcomeLabel = 'logged' | 'duplicate' | 'not_llm' | 'invalid';
 
 export interface MetricsOptions {
   /** Depth of the write queue, read at scrape time. */
@@ -42,10 +46,21 @@ export function createMetrics(opts: MetricsOptions): Metrics {
     labelNames: ['problem'],
     registers: [registry],
   });
+  const spanCounts = new Counter({
+    name: 'tally_otlp_spans_total',
+    help: 'Spans received on POST /v1/traces, by outcome: logged (became a request), duplicate (already stored), not_llm and invalid (dropped)',
+    labelNames: ['outcome'],
+    registers: [registry],
+  });
+  // Every outcome from the start, so a rate over them needs no series to appear first.
+  for (const outcome of ['logged', 'duplicate', 'not_llm', 'invalid'] as const) spanCounts.inc({ outcome }, 0);
   return {
     registry,
     observeBatch: (size) => batchSizes.observe(size),
     databaseError: (problem) => dbErrors.inc({ problem }),
+    spans: (outcome, count) => {
+      if (count > 0) spanCounts.inc({ outcome }, count);
+    },
   };
 }
 

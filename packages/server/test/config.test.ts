@@ -45,6 +45,8 @@ const SAMPLES: Record<string, string> = {
   '--sqlite-synchronous': 'NORMAL',
   '--track-body-limit': '2048',
   '--log-body-limit': '4096',
+  '--traces-body-limit': '8192',
+  '--traces-max-spans': '64',
   '--queue-max-batch': '8',
   '--queue-max-pending': '100',
   '--log-level': 'warn',

@@ -81,6 +81,7 @@ for (const backend of BACKENDS) {
         output_tokens: 4,
         tokens: 16,
         price: 0.003,
+        price_source: 'logged',
         status: 'WARNING',
         error_type: 'PROVIDER_PARTIAL_RESPONSE',
         error_message: 'cut short',

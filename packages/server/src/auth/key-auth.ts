@@ -23,9 +23,25 @@ declare module 'fastify' {
 // Recording last use on every call would turn each read into a write; once a minute is plenty.
 const TOUCH_INTERVAL_MS = 60_000;
 
+/** The key of an `Authorization: Bearer <key>` header (OTLP exporters send their credentials so), or null. */
+export function bearerKey(request: FastifyRequest): string | null {
+  const header = request.headers.authorization;
+  if (typeof header !== 'string') return null;
+  const match = /^Bearer +(\S+) *$/i.exec(header);
+  return match ? match[1]! : null;
+}
+
+/** Whether the request names an API key in a header (`X-API-KEY`, or `Authorization: Bearer`). */
+export function headerNamesKey(request: FastifyRequest): boolean {
+  const header = request.headers['x-api-key'];
+  return (typeof header === 'string' && header.length > 0) || bearerKey(request) !== null;
+}
+
 function keyFrom(request: FastifyRequest): string | null {
   const header = request.headers['x-api-key'];
   if (typeof header === 'string' && header.length > 0) return header;
+  const bearer = bearerKey(request);
+  if (bearer !== null) return bearer;
   const body = request.body;
   if (typeof body === 'object' && body !== null && !Array.isArray(body)) {
     const k = (body as Record<string, unknown>).api_key;
@@ -35,7 +51,7 @@ function keyFrom(request: FastifyRequest): string | null {
 }
 
 /**
- * Resolves the API key from `X-API-KEY` or the body's `api_key` (the SDKs' track calls) on every
+ * Resolves the API key from `X-API-KEY`, `Authorization: Bearer`, or the body's `api_key` (the SDKs' track calls) on every
  * call, so a revoked key is refused on its next request, on every instance.
  */
 export function keyAuthenticator(store: Store, log: { warn(obj: object, msg: string): void }) {

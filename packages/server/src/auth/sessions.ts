@@ -3,6 +3,7 @@ import type {} from '@fastify/cookie';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { TallyError, unauthorized } from '../domain/errors.js';
 import type { Accounts, SessionRecord, SetupPurpose } from '../store/accounts.js';
+import { bearerKey } from './key-auth.js';
 
 export const SESSION_COOKIE = 'tally_session';
 export const CSRF_HEADER = 'x-csrf-token';
@@ -122,7 +123,7 @@ export function keyOrSessionAuthenticator(keyAuth: (request: FastifyRequest) => 
   const bySession = sessionAuthenticator(accounts);
   return async function authenticate(request: FastifyRequest): Promise<void> {
     const body = request.body as Record<string, unknown> | null | undefined;
-    const namesKey = request.headers['x-api-key'] !== undefined || (typeof body === 'object' && body !== null && 'api_key' in body);
+    const namesKey = request.headers['x-api-key'] !== undefined || bearerKey(request) !== null || (typeof body === 'object' && body !== null && 'api_key' in body);
     if (!namesKey && sessionCookie(request) !== null) return bySession(request);
     return keyAuth(request);
   };

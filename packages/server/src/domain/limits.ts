@@ -24,6 +24,9 @@ export const LIMITS = {
   /** Default body limits in bytes; both are configurable. */
   trackBodyBytes: 1024 * 1024,
   logBodyBytes: 20 * 1024 * 1024,
+  /** OTLP trace exports: the body once decompressed, and its spans (both configurable). */
+  tracesBodyBytes: 20 * 1024 * 1024,
+  tracesSpans: 5000,
   /** Search bodies: a filter of many conditions, far below a log's size. */
   searchBodyBytes: 256 * 1024,
   /**

@@ -21,6 +21,8 @@ export interface NewRequest {
   promptInputVariables: Record<string, unknown>;
   inputTokens: number;
   outputTokens: number;
+  /** Of the input tokens, how many the provider read from its cache (prices them; not stored). Absent: 0. */
+  cachedInputTokens?: number;
   price: number;
   status: RequestStatus;
   errorType: string | null;

@@ -26,6 +26,7 @@ export interface SearchParams {
   provider?: string[] | undefined;
   model?: string[] | undefined;
   function_name?: string[] | undefined;
+  span_id?: string[] | undefined;
   prompt_name?: string[] | undefined;
   prompt_version?: number[] | undefined;
   status?: string[] | undefined;
@@ -124,6 +125,7 @@ export function filterFromParams(p: SearchParams, raw: Record<string, unknown>):
   parts.push(columnIn('provider', p.provider, 'provider'));
   parts.push(columnIn('model', p.model, 'model'));
   parts.push(columnIn('function_name', p.function_name, 'function_name'));
+  parts.push(columnIn('span_id', p.span_id, 'span_id'));
   parts.push(columnIn('prompt_name', p.prompt_name, 'prompt_name'));
   parts.push(columnIn('status', p.status, 'status'));
   if (p.prompt_version && p.prompt_version.length > 0) {

@@ -39,7 +39,7 @@ export type StringTest =
 /** A test of a score's reasons: one reason, or any of several; negated by `neq` / `not_in`. */
 export type ReasonTest = { op: 'eq' | 'neq'; value: string } | { op: 'in' | 'not_in'; values: string[] };
 
-export const STRING_COLUMNS = ['provider', 'model', 'function_name', 'prompt_name', 'prompt_label', 'status', 'error_type'] as const;
+export const STRING_COLUMNS = ['provider', 'model', 'function_name', 'prompt_name', 'prompt_label', 'status', 'error_type', 'span_id'] as const;
 export type StringColumn = (typeof STRING_COLUMNS)[number];
 
 /** `tokens` is input plus output tokens; the two times are epoch milliseconds. */
@@ -140,6 +140,7 @@ export const FILTER_FIELDS: Record<string, { kind: FieldKind; column?: StringCol
   prompt_label: { kind: 'string', column: 'prompt_label' },
   status: { kind: 'string', column: 'status' },
   error_type: { kind: 'string', column: 'error_type' },
+  span_id: { kind: 'string', column: 'span_id' },
   id: { kind: 'number', column: 'id' },
   prompt_version: { kind: 'number', column: 'prompt_version' },
   latency_ms: { kind: 'number', column: 'latency_ms' },

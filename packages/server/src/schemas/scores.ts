@@ -3,6 +3,7 @@ import { LIMITS } from '../domain/limits.js';
 import { SCHEMA_LIMITS } from '../domain/score-schema.js';
 import { MAX_HISTOGRAM_BUCKETS } from '../domain/statistics.js';
 import { Id, Nullable, RecordOf, Score, ScoreName, Timestamp } from './common.js';
+import { CostFigures } from './prices.js';
 import { FilterParams, familyParams } from './search.js';
 
 /** The most items one `POST /v1/scores/batch` takes; they commit in one transaction. */
@@ -239,6 +240,7 @@ const Cohort = Type.Object({
   count: Type.Integer(),
   mean: NullableNumber,
   stddev: NullableNumber,
+  cost: Type.Optional(CostFigures),
 });
 
 export const CompareReply = Type.Object({

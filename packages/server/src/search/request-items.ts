@@ -20,6 +20,7 @@ export function summaryItem(r: RequestSummary): Static<typeof RequestSummaryItem
     output_tokens: r.outputTokens,
     tokens: r.inputTokens + r.outputTokens,
     price: r.price,
+    price_source: r.priceSource,
     status: r.status,
     error_type: r.errorType,
     error_message: r.errorMessage,

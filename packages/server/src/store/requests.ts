@@ -26,6 +26,8 @@ export interface RequestStore {
   count(workspaceId: number, filter: RequestFilter | null, bound?: number): Promise<number>;
   /** Which of `ids` are requests of this workspace (a foreign id is as absent as a missing one). */
   existingIds(workspaceId: number, ids: readonly number[]): Promise<Set<number>>;
+  /** The ids of the workspace's requests logged with this span id, newest first, at most `limit`. */
+  idsBySpan(workspaceId: number, spanId: string, limit: number): Promise<number[]>;
 }
 
 /** Where the backends read requests differently. */
@@ -101,5 +103,10 @@ export class SqlRequests implements RequestStore {
 
   existingIds(workspaceId: number, ids: readonly number[]): Promise<Set<number>> {
     return selectExistingRequestIds(this.db, workspaceId, ids);
+  }
+
+  async idsBySpan(workspaceId: number, spanId: string, limit: number): Promise<number[]> {
+    const rows = await this.db.selectFrom('requests').select('id').where('workspace_id', '=', workspaceId).where('span_id', '=', spanId).orderBy('id', 'desc').limit(limit).execute();
+    return rows.map((r) => Number(r.id));
   }
 }

@@ -48,6 +48,8 @@ export interface RequestsTable {
   latency_ms: number;
   span_id: string | null;
   created_at: number;
+  /** 'logged', 'computed' or null (migration 010); null with a price above 0 reads as logged. */
+  price_source: string | null;
 }
 
 export interface RequestTagsTable {
@@ -252,6 +254,32 @@ export interface AlertEventsTable {
   at: number;
 }
 
+/** A span taken in through OTLP and the request it became (migration 010). */
+export interface TraceSpansTable {
+  workspace_id: number;
+  trace_id: string;
+  span_id: string;
+  request_id: number;
+}
+
+/** The group an OTLP trace became, one per trace and workspace (migration 010). */
+export interface TraceGroupsTable {
+  workspace_id: number;
+  trace_id: string;
+  group_id: number;
+}
+
+/** A workspace's price of a model, USD per million tokens, from `effective_from` (epoch ms) on (migration 010). */
+export interface ModelPricesTable {
+  workspace_id: number;
+  model: string;
+  effective_from: number;
+  input: number;
+  output: number;
+  cached_input: number | null;
+  updated_at: number;
+}
+
 export interface Database {
   workspaces: WorkspacesTable;
   api_keys: ApiKeysTable;
@@ -270,4 +298,7 @@ export interface Database {
   alerts: AlertsTable;
   alert_states: AlertStatesTable;
   alert_events: AlertEventsTable;
+  trace_spans: TraceSpansTable;
+  trace_groups: TraceGroupsTable;
+  model_prices: ModelPricesTable;
 }

@@ -8,7 +8,7 @@ import type { RequestStatus } from '../domain/request-shape.js';
 import type { RequestFilter, SortColumn, SortPosition, SortSpec } from '../domain/search-query.js';
 import type { Database, RequestsTable, ScoresTable } from './schema.js';
 import { applyRequestFilter, planTextSearch, requestColumn, sortScoreBounds } from './search-filter.js';
-import type { PageEndsQuery, RequestContentText, RequestDetails, RequestPage, RequestSearch, RequestSummary, ScoreDetail, StoredRequest } from './types.js';
+import type { PageEndsQuery, PriceSource, RequestContentText, RequestDetails, RequestPage, RequestSearch, RequestSummary, ScoreDetail, StoredRequest } from './types.js';
 
 const SUMMARY_COLUMNS = [
   'requests.id',
@@ -32,12 +32,16 @@ const SUMMARY_COLUMNS = [
   'requests.latency_ms',
   'requests.span_id',
   'requests.created_at',
+  'requests.price_source',
 ] as const;
 const CONTENT_COLUMNS = ['requests.input', 'requests.output', 'requests.parameters', 'requests.prompt_input_variables'] as const;
 
 type ContentColumn = 'input' | 'output' | 'parameters' | 'prompt_input_variables';
 /** A selected request row: the summary columns, the content columns when asked for, and the sort value. */
 type Row = Omit<Selectable<RequestsTable>, ContentColumn> & Partial<Pick<Selectable<RequestsTable>, ContentColumn>> & { sort_value?: number | null };
+
+/** Rows stored before migration 010 have no source: a price above 0 was then always logged. */
+const priceSource = (stored: string | null, price: number): PriceSource => (stored === 'logged' || stored === 'computed' ? stored : price > 0 ? 'logged' : null);
 
 function toSummary(r: Row, d: RequestDetails): RequestSummary {
   return {
@@ -62,6 +66,7 @@ function toSummary(r: Row, d: RequestDetails): RequestSummary {
     latencyMs: Number(r.latency_ms),
     spanId: r.span_id,
     createdAt: Number(r.created_at),
+    priceSource: priceSource(r.price_source, r.price),
     ...d,
   };
 }

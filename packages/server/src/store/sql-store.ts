@@ -3,6 +3,7 @@ import { SqlAccounts } from './accounts.js';
 import { SqlAlerts } from './alerts.js';
 import { SqlKeys, type KeyChangeSignal } from './keys.js';
 import type { MigrationDialect } from './migrations/dialect.js';
+import { SqlPrices } from './pricing.js';
 import { TallyMigrations } from './migrations/index.js';
 import { SqlRequests, type RequestReadTraits } from './requests.js';
 import type { Database } from './schema.js';
@@ -75,6 +76,7 @@ export class SqlStore implements Store {
   readonly scoreSchemas: SqlScoreSchemas;
   readonly keys: SqlKeys;
   readonly workspaces: SqlWorkspaces;
+  readonly prices: SqlPrices;
   readonly accounts: SqlAccounts;
   readonly webhooks: SqlWebhooks;
   readonly alerts: SqlAlerts;
@@ -92,6 +94,7 @@ export class SqlStore implements Store {
     this.scoreSchemas = new SqlScoreSchemas(db);
     this.keys = new SqlKeys(db, traits.keyChanges ?? null);
     this.workspaces = new SqlWorkspaces(db);
+    this.prices = new SqlPrices(db, reads);
     this.accounts = new SqlAccounts(db);
     this.webhooks = new SqlWebhooks(db, (fn) => traits.workerTransaction(fn), traits.rowLocks);
     this.alerts = new SqlAlerts(db, reads, (fn) => traits.writeTransaction(fn));

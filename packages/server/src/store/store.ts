@@ -1,6 +1,7 @@
 import type { Accounts } from './accounts.js';
 import type { AlertStore } from './alerts.js';
 import type { KeyStore } from './keys.js';
+import type { PriceStore } from './pricing.js';
 import type { RequestStore } from './requests.js';
 import type { ScoreStore } from './scores.js';
 import type { ScoreSchemaStore } from './score-schemas.js';
@@ -42,6 +43,8 @@ export interface Store {
   /** API keys, with a cache of the live ones (store/keys.ts). */
   readonly keys: KeyStore;
   readonly workspaces: WorkspaceStore;
+  /** A workspace's model price overrides (store/pricing.ts); writes go through the write queue. */
+  readonly prices: PriceStore;
   /** Dashboard users, memberships, sessions and setup links (store/accounts.ts). */
   readonly accounts: Accounts;
   /** Webhooks, their deliveries and the worker's fan-out and claims (store/webhooks.ts). */

@@ -135,6 +135,8 @@ export interface PromptLink {
   inputVariables: Record<string, unknown>;
 }
 
+export type PriceSource = 'logged' | 'computed' | null;
+
 /** A logged request with everything attached to it, as reads return it. */
 export interface StoredRequest {
   id: number;
@@ -162,6 +164,8 @@ export interface StoredRequest {
   latencyMs: number;
   spanId: string | null;
   createdAt: number;
+  /** Whether `price` was logged by the client or computed by Tally from model and tokens; null: no price. */
+  priceSource: PriceSource;
   tags: string[];
   metadata: Record<string, string>;
   groupIds: number[];

@@ -26,8 +26,31 @@ export type InsertRequestCommand = { op: 'insertRequest'; workspaceId: number; r
 /** One item of `setScores`; its own comment, if any, replaces the batch's. */
 export type ScoreItem = { requestId: number; name: string; comment?: string | null } & RatingFields;
 
+/** A span taken in through OTLP: its ids and the request it becomes (its group is its trace's). */
+export interface SpanRequest {
+  traceId: string;
+  spanId: string;
+  request: NewRequest;
+}
+
+/** The LLM spans of one OTLP export, all or none; a span already stored is skipped. */
+export type InsertSpansCommand = { op: 'insertSpans'; workspaceId: number; spans: SpanRequest[]; actor: Actor };
+
+/** What an export's spans became: each one's request id (a duplicate's is the stored one), and how many were duplicates. */
+export interface InsertedSpans {
+  ids: number[];
+  duplicates: number;
+}
+
+/** A workspace's price of a model (USD per million tokens) from `effectiveFrom` (epoch ms) on. */
+export type SetModelPriceCommand = { op: 'setModelPrice'; workspaceId: number; model: string; effectiveFrom: number; input: number; output: number; cachedInput: number | null };
+
 export type WriteCommand =
   | InsertRequestCommand
+  | InsertSpansCommand
+  | SetModelPriceCommand
+  /** One effective time's price, or (effectiveFrom null) every price of the model; resolves to how many were deleted. */
+  | { op: 'deleteModelPrice'; workspaceId: number; model: string; effectiveFrom: number | null }
   | SetScoreCommand
   /** Several scores in one command: all are written or none (the batch endpoint). */
   | { op: 'setScores'; workspaceId: number; items: ScoreItem[]; actor: Actor; opts?: ScoreChangeOptions }
@@ -52,6 +75,9 @@ export type WriteCommand =
 /** What each command resolves to. */
 interface Results {
   insertRequest: number;
+  insertSpans: InsertedSpans;
+  setModelPrice: void;
+  deleteModelPrice: number;
   setScore: ScoreChange;
   setScores: ScoreChange[];
   deleteScore: ScoreChange | null;

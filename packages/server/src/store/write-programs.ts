@@ -1,11 +1,12 @@
 import type { CompiledQuery, Kysely } from 'kysely';
 import { invalidField, notFound, TallyError, type ItemProblem } from '../domain/errors.js';
 import { aggregateOf, checkRating, labelOf, reduceRatings, sameDefinition, type CheckedRating, type RatingRules, type ScoreEventKind } from '../domain/score-schema.js';
+import { computedPrice, overridesQuery, toOverride } from './pricing.js';
 import type { Database, ScoreSchemasTable } from './schema.js';
 import { definitionOf, rulesFromRow, schemaRow, toSchemaVersion } from './score-schemas.js';
 import type { Actor, ScoreChange, ScoreChangeOptions, ScoreSchemaWrite, WorkspaceSettings } from './types.js';
 import { requestRow, type RatingRulesRow, type StatementName } from './write-statements.js';
-import type { InsertRequestCommand, RatingFields, ResultOf, SetScoreCommand, WriteCommand } from './write-commands.js';
+import type { InsertedSpans, InsertRequestCommand, InsertSpansCommand, RatingFields, ResultOf, SetModelPriceCommand, SetScoreCommand, WriteCommand } from './write-commands.js';
 
 /**
  * Each write command as a program written once for both dialects: a generator that yields the
@@ -49,7 +50,13 @@ export function programOf<C extends WriteCommand>(c: C, ctx: ProgramContext): Pr
 function commandProgram(c: WriteCommand, ctx: ProgramContext): Program<unknown> {
   switch (c.op) {
     case 'insertRequest':
-      return insertRequest(c);
+      return insertRequest(c, ctx);
+    case 'insertSpans':
+      return insertSpans(c, ctx);
+    case 'setModelPrice':
+      return setModelPrice(c);
+    case 'deleteModelPrice':
+      return deleteModelPrice(c, ctx);
     case 'setScore':
       return setScore(c, ctx);
     case 'setScores':
@@ -188,13 +195,19 @@ const toRatingRows = (rows: unknown): RatingRow[] =>
 const checked = (rules: RatingRules, name: string, f: RatingFields, comment: string | null | undefined): CheckedRating =>
   checkRating(rules, name, { value: f.value, label: f.label, comment, reasons: f.reasons });
 
-function* insertRequest(c: InsertRequestCommand): Program<number> {
+function* insertRequest(c: InsertRequestCommand, ctx: ProgramContext): Program<number> {
   const { workspaceId, request: r } = c;
   // The inline score is checked before anything is written.
   const rating = r.score ? checkRating(rulesFromRow((yield ratingRules(workspaceId, r.score.name)) as RatingRulesRow | undefined), r.score.name, { value: r.score.value }) : null;
   if (r.groupId !== null && (yield requireGroup(workspaceId, r.groupId)) === undefined) throw groupMissing();
+  // Only a request logged without a price but with a model and tokens reads the overrides.
+  let price: number | null = null;
+  if (r.price === 0 && r.inputTokens + r.outputTokens > 0 && r.model !== '') {
+    const rows = (yield { query: overridesQuery(ctx.compiler, workspaceId, r.model) }) as Parameters<typeof toOverride>[0][];
+    price = computedPrice(r, rows.map(toOverride));
+  }
   const now = Date.now();
-  const id = Number(yield run('insertRequest', requestRow(workspaceId, r, now)));
+  const id = Number(yield run('insertRequest', requestRow(workspaceId, r, now, price)));
   for (const tag of r.tags) yield run('insertTag', { workspace_id: workspaceId, request_id: id, tag });
   for (const [key, value] of Object.entries(r.metadata)) yield run('insertMetadata', { workspace_id: workspaceId, request_id: id, key, value });
   if (r.groupId !== null) yield run('linkGroup', { workspace_id: workspaceId, request_id: id, group_id: r.groupId });
@@ -206,6 +219,59 @@ function* insertRequest(c: InsertRequestCommand): Program<number> {
     yield appendEvent(target, { oldValue: null, newValue: rating.value, kind: 'rating', rater, rating: rating.value, label: rating.label, reasons: null, schemaVersion: rating.schemaVersion }, now);
   }
   return id;
+}
+
+/**
+ * An export's LLM spans: each becomes a request in its trace's group (created with the trace's
+ * first span), unless that span (workspace, trace and span id) is stored already. Nothing here
+ * refuses a span after another was written: the checks are lookups, the group always exists.
+ */
+function* insertSpans(c: InsertSpansCommand, ctx: ProgramContext): Program<InsertedSpans> {
+  const { workspaceId } = c;
+  const out: InsertedSpans = { ids: [], duplicates: 0 };
+  const groups = new Map<string, number>();
+  for (const s of c.spans) {
+    const key = { workspace_id: workspaceId, trace_id: s.traceId, span_id: s.spanId };
+    const stored = yield run('traceSpan', key);
+    if (stored !== undefined) {
+      out.ids.push(Number(stored));
+      out.duplicates++;
+      continue;
+    }
+    let groupId = groups.get(s.traceId);
+    if (groupId === undefined) {
+      const found = yield run('traceGroup', key);
+      if (found !== undefined) groupId = Number(found);
+      else {
+        groupId = Number(yield run('createGroup', { workspace_id: workspaceId, created_at: Date.now() }));
+        yield run('insertTraceGroup', { ...key, group_id: groupId });
+      }
+      groups.set(s.traceId, groupId);
+    }
+    const id: number = yield* insertRequest({ op: 'insertRequest', workspaceId, request: { ...s.request, groupId }, actor: c.actor }, ctx);
+    yield run('insertTraceSpan', { ...key, request_id: id });
+    out.ids.push(id);
+  }
+  return out;
+}
+
+function* setModelPrice(c: SetModelPriceCommand): Program<void> {
+  yield run('upsertModelPrice', {
+    workspace_id: c.workspaceId,
+    model: c.model,
+    effective_from: c.effectiveFrom,
+    input: c.input,
+    output: c.output,
+    cached_input: c.cachedInput,
+    updated_at: Date.now(),
+  });
+}
+
+/** Deletes one effective time's price of a model, or all of them; gives how many were deleted. */
+function* deleteModelPrice(c: Extract<WriteCommand, { op: 'deleteModelPrice' }>, ctx: ProgramContext): Program<number> {
+  let q = ctx.compiler.deleteFrom('model_prices').where('workspace_id', '=', c.workspaceId).where('model', '=', c.model);
+  if (c.effectiveFrom !== null) q = q.where('effective_from', '=', c.effectiveFrom);
+  return ((yield { query: q.returning('model').compile() }) as unknown[]).length;
 }
 
 /**

@@ -35,7 +35,7 @@ export interface RatingRulesRow {
 export const REQUEST_COLUMNS = [
   'workspace_id', 'provider', 'model', 'function_name', 'api_type', 'input', 'output', 'parameters', 'prompt_name', 'prompt_id',
   'prompt_version', 'prompt_label', 'prompt_input_variables', 'input_tokens', 'output_tokens', 'price', 'status', 'error_type',
-  'error_message', 'request_start_time', 'request_end_time', 'latency_ms', 'span_id', 'created_at',
+  'error_message', 'request_start_time', 'request_end_time', 'latency_ms', 'span_id', 'created_at', 'price_source',
 ] as const satisfies readonly (keyof Insertable<RequestsTable>)[];
 
 const insertRequest: Statement = {
@@ -74,6 +74,13 @@ export const WRITE_STATEMENTS = {
     where id = ${'request_id'} and workspace_id = ${'workspace_id'}`,
   createGroup: statement`insert into groups (workspace_id, created_at) values (${'workspace_id'}, ${'created_at'}) returning id`,
   requireGroup: statement`select id from groups where id = ${'group_id'} and workspace_id = ${'workspace_id'}`,
+  traceSpan: statement`select request_id from trace_spans where workspace_id = ${'workspace_id'} and trace_id = ${'trace_id'} and span_id = ${'span_id'}`,
+  insertTraceSpan: statement`insert into trace_spans (workspace_id, trace_id, span_id, request_id) values (${'workspace_id'}, ${'trace_id'}, ${'span_id'}, ${'request_id'})`,
+  traceGroup: statement`select group_id from trace_groups where workspace_id = ${'workspace_id'} and trace_id = ${'trace_id'}`,
+  insertTraceGroup: statement`insert into trace_groups (workspace_id, trace_id, group_id) values (${'workspace_id'}, ${'trace_id'}, ${'group_id'})`,
+  upsertModelPrice: statement`insert into model_prices (workspace_id, model, effective_from, input, output, cached_input, updated_at)
+    values (${'workspace_id'}, ${'model'}, ${'effective_from'}, ${'input'}, ${'output'}, ${'cached_input'}, ${'updated_at'})
+    on conflict (workspace_id, model, effective_from) do update set input = excluded.input, output = excluded.output, cached_input = excluded.cached_input, updated_at = excluded.updated_at`,
   linkGroup: statement`insert into request_groups (workspace_id, request_id, group_id) values (${'workspace_id'}, ${'request_id'}, ${'group_id'})
     on conflict (request_id, group_id) do nothing`,
 } satisfies Record<string, Statement>;
@@ -93,8 +100,11 @@ export function renderStatements(placeholder: (n: number) => string): Record<Sta
 export const bindParameters = (name: StatementName, params: Readonly<Record<string, unknown>>): unknown[] =>
   WRITE_STATEMENTS[name].names.map((n) => params[n] ?? null);
 
-/** The row of a logged request, as stored (content as JSON text). */
-export function requestRow(workspaceId: number, r: NewRequest, now: number): Insertable<RequestsTable> {
+/**
+ * The row of a logged request, as stored (content as JSON text). `computedPrice` is the price Tally
+ * computed for a request logged without one (store/pricing.ts); null leaves the logged price.
+ */
+export function requestRow(workspaceId: number, r: NewRequest, now: number, computedPrice: number | null = null): Insertable<RequestsTable> {
   return {
     workspace_id: workspaceId,
     provider: r.provider,
@@ -111,7 +121,7 @@ export function requestRow(workspaceId: number, r: NewRequest, now: number): Ins
     prompt_input_variables: JSON.stringify(r.promptInputVariables),
     input_tokens: r.inputTokens,
     output_tokens: r.outputTokens,
-    price: r.price,
+    price: computedPrice ?? r.price,
     status: r.status,
     error_type: r.errorType,
     error_message: r.errorMessage,
@@ -120,5 +130,6 @@ export function requestRow(workspaceId: number, r: NewRequest, now: number): Ins
     latency_ms: r.endMs - r.startMs,
     span_id: r.spanId,
     created_at: now,
+    price_source: computedPrice !== null ? 'computed' : r.price > 0 ? 'logged' : null,
   };
 }

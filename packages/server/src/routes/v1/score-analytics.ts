@@ -12,6 +12,7 @@ import type { ReasonRow, StatsGroupKey } from '../../store/types.js';
 import { countReasons, lowThreshold } from '../../domain/score-schema.js';
 import type { Store } from '../../store/store.js';
 import type { RouteDeps } from '../deps.js';
+import { costFigures, sumRows } from './cost-stats.js';
 
 const errors = { 400: ErrorBody, 401: ErrorBody };
 
@@ -140,13 +141,15 @@ export const scoreAnalyticsRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async 
       await requireScoreName(store, workspaceId, name);
       const shared = filterFromParams(query, query);
       const [a, b] = await Promise.all(sides.map((s) => store.scores.distribution(workspaceId, { name, filter: allOf(s.filter, shared) })));
+      // What each cohort cost, and its score per dollar.
+      const [costA, costB] = await Promise.all(sides.map((s) => store.prices.costStats(workspaceId, { filter: allOf(s.filter, shared), groupBy: null, scoreName: name })));
       const result = welchTTest(a!, b!);
       return {
         success: true as const,
         name,
         ...result,
-        a: { criteria: sides[0]!.criteria as Record<string, string | number>, ...result.a },
-        b: { criteria: sides[1]!.criteria as Record<string, string | number>, ...result.b },
+        a: { criteria: sides[0]!.criteria as Record<string, string | number>, ...result.a, cost: costFigures(sumRows(costA!), true) },
+        b: { criteria: sides[1]!.criteria as Record<string, string | number>, ...result.b, cost: costFigures(sumRows(costB!), true) },
       };
     },
   );

@@ -10,6 +10,7 @@ import * as scoreTotals from './007-score-totals.js';
 import * as textIndex from './008-text-index.js';
 import * as scoreSchemas from './009-score-schemas.js';
 import * as webhooks from './011-webhooks.js';
+import * as tracesPrices from './010-traces-prices.js';
 
 type VersionedMigration = { up(db: Kysely<unknown>, d: MigrationDialect): Promise<void> };
 
@@ -25,6 +26,7 @@ const MIGRATIONS: Record<string, VersionedMigration> = {
   '008-text-index': textIndex,
   '009-score-schemas': scoreSchemas,
   '011-webhooks': webhooks,
+  '010-traces-prices': tracesPrices,
 };
 
 export class TallyMigrations implements MigrationProvider {
