@@ -84,3 +84,23 @@ export function admitsLater(spec: SampleSpec, key: string | number, sampledSoFar
   if (spec.count !== undefined) return sampledSoFar < spec.count;
   return keyedUniform(spec.seed, key) < spec.ratio;
 }
+
+/** What a sample can be stratified by: a column of the request, its prompt version, or a metadata key. */
+export type StratumField =
+  | { kind: 'column'; column: 'model' | 'provider' | 'function_name' | 'prompt_name' | 'status' }
+  | { kind: 'prompt_version' }
+  | { kind: 'metadata'; key: string };
+
+const STRATUM_COLUMNS = ['model', 'provider', 'function_name', 'prompt_name', 'status'] as const;
+
+/**
+ * Reads a sample's `by`: `model`, `provider`, `function_name`, `prompt_name`, `status`,
+ * `prompt_version` (the prompt's name and version together, so each version gets its share) or
+ * `metadata.KEY`. A request without a value there falls in the stratum ''.
+ */
+export function parseStratum(by: string, field = 'sample.by'): StratumField {
+  if ((STRATUM_COLUMNS as readonly string[]).includes(by)) return { kind: 'column', column: by as (typeof STRATUM_COLUMNS)[number] };
+  if (by === 'prompt_version') return { kind: 'prompt_version' };
+  if (by.startsWith('metadata.') && by.length > 'metadata.'.length) return { kind: 'metadata', key: by.slice('metadata.'.length) };
+  throw invalidField(field, `must be one of ${[...STRATUM_COLUMNS, 'prompt_version'].join(', ')} or metadata.KEY`);
+}

@@ -5,6 +5,7 @@ import type { MigrationDialect } from './migrations/dialect.js';
 import { TallyMigrations } from './migrations/index.js';
 import { SqlRequests, type RequestReadTraits } from './requests.js';
 import type { Database } from './schema.js';
+import { SqlReviewQueues } from './review-queues.js';
 import { SqlScores } from './scores.js';
 import type { Store, StoreCapabilities } from './store.js';
 import type { Backend, ReadSource } from './types.js';
@@ -61,6 +62,7 @@ export class SqlStore implements Store {
   readonly capabilities: StoreCapabilities;
   readonly requests: SqlRequests;
   readonly scores: SqlScores;
+  readonly reviewQueues: SqlReviewQueues;
   readonly keys: SqlKeys;
   readonly workspaces: SqlWorkspaces;
   readonly accounts: SqlAccounts;
@@ -75,6 +77,7 @@ export class SqlStore implements Store {
     const reads = traits.readDb ?? db;
     this.requests = new SqlRequests(db, reads, traits.reads);
     this.scores = new SqlScores(db, reads, traits.codePointCollation);
+    this.reviewQueues = new SqlReviewQueues(db, reads);
     this.keys = new SqlKeys(db, traits.keyChanges ?? null);
     this.workspaces = new SqlWorkspaces(db);
     this.accounts = new SqlAccounts(db);

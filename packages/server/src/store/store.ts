@@ -1,6 +1,7 @@
 import type { Accounts } from './accounts.js';
 import type { KeyStore } from './keys.js';
 import type { RequestStore } from './requests.js';
+import type { ReviewQueueStore } from './review-queues.js';
 import type { ScoreStore } from './scores.js';
 import type { Backend, ReadSource } from './types.js';
 import type { StoreWriter } from './transaction-writer.js';
@@ -34,6 +35,8 @@ export interface Store {
   readonly requests: RequestStore;
   /** Score history, the event feed, statistics and comparisons (store/scores.ts). */
   readonly scores: ScoreStore;
+  /** Review queues: their items, claims and progress (store/review-queues.ts); writes are commands. */
+  readonly reviewQueues: ReviewQueueStore;
   /** API keys, with a cache of the live ones (store/keys.ts). */
   readonly keys: KeyStore;
   readonly workspaces: WorkspaceStore;

@@ -1,4 +1,5 @@
 import type { NewRequest } from '../domain/request-shape.js';
+import type { ReviewCommand, ReviewResults } from './review-commands.js';
 import type { Actor, PromptLink, ScoreChange, ScoreChangeOptions } from './types.js';
 
 /**
@@ -18,10 +19,11 @@ export type WriteCommand =
   | { op: 'setMetadata'; workspaceId: number; requestId: number; metadata: Record<string, string> }
   | { op: 'setPrompt'; workspaceId: number; requestId: number; prompt: PromptLink }
   | { op: 'createGroup'; workspaceId: number }
-  | { op: 'addToGroup'; workspaceId: number; requestId: number; groupId: number };
+  | { op: 'addToGroup'; workspaceId: number; requestId: number; groupId: number }
+  | ReviewCommand;
 
 /** What each command resolves to. */
-interface Results {
+interface Results extends ReviewResults {
   insertRequest: number;
   setScore: ScoreChange;
   setScores: ScoreChange[];

@@ -1,41 +1,11 @@
-import type { CompiledQuery, Kysely } from 'kysely';
+import type { Program, ProgramContext, Step } from './program-steps.js';
 import { notFound } from '../domain/errors.js';
-import type { Database } from './schema.js';
 import type { Actor, ScoreChange, ScoreChangeOptions } from './types.js';
+import { reviewProgram } from './review-programs.js';
 import { requestRow, type StatementName } from './write-statements.js';
 import type { InsertRequestCommand, ResultOf, SetScoreCommand, WriteCommand } from './write-commands.js';
 
-/**
- * Each write command as a program written once for both dialects: a generator that yields the
- * statements to run and receives what each gives. A dialect runs it its own way: SQLite's writer
- * thread synchronously (`runNow`), every other connection through Kysely (`runAwaiting`), so
- * neither pays for the other's way of waiting. A program checks before it writes: one refused by
- * its checks (a TallyError) has written nothing, and the transaction stays usable.
- */
-export type Step =
-  /** One of WRITE_STATEMENTS; gives its one value, or undefined. */
-  | { statement: StatementName; params: Readonly<Record<string, unknown>> }
-  /** A query Kysely built and compiled for the dialect; gives its rows. */
-  | { query: CompiledQuery };
-
-export type Program<T> = Generator<Step, T, unknown>;
-
-/** What a program needs beyond its command: Kysely to compile the few queries built per call. */
-export interface ProgramContext {
-  compiler: Kysely<Database>;
-}
-
-export function runNow<T>(program: Program<T>, exec: (step: Step) => unknown): T {
-  let next = program.next();
-  while (!next.done) next = program.next(exec(next.value));
-  return next.value;
-}
-
-export async function runAwaiting<T>(program: Program<T>, exec: (step: Step) => Promise<unknown>): Promise<T> {
-  let next = program.next();
-  while (!next.done) next = program.next(await exec(next.value));
-  return next.value;
-}
+export { runAwaiting, runNow, type Program, type ProgramContext, type Step } from './program-steps.js';
 
 const run = (statement: StatementName, params: Readonly<Record<string, unknown>>): Step => ({ statement, params });
 
@@ -62,6 +32,12 @@ function commandProgram(c: WriteCommand, ctx: ProgramContext): Program<unknown> 
       return createGroup(c.workspaceId);
     case 'addToGroup':
       return addToGroup(c);
+    case 'createReviewQueue':
+    case 'addReviewItems':
+    case 'claimReviewItem':
+    case 'skipReviewItem':
+    case 'archiveReviewQueue':
+      return reviewProgram(c, ctx);
   }
 }
 

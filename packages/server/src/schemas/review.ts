@@ -1,0 +1,111 @@
+import { Type, type Static } from '@sinclair/typebox';
+import { MAX_SAMPLE_COUNT } from '../domain/sampling.js';
+import { Id, Nullable, ScoreName } from './common.js';
+import { FilterNode, RequestDetail } from './search.js';
+
+export const MAX_QUEUE_NAME_CHARS = 200;
+export const MAX_INSTRUCTIONS_CHARS = 10_000;
+export const MAX_RATERS_PER_ITEM = 20;
+export const DEFAULT_CLAIM_TTL_SECONDS = 600;
+export const MAX_CLAIM_TTL_SECONDS = 86_400;
+export const MAX_RATER_NAME_CHARS = 200;
+
+export const SampleBody = Type.Object(
+  {
+    count: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_SAMPLE_COUNT, description: 'this many requests (all when fewer match)' })),
+    ratio: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 1, description: 'this share of the matching requests' })),
+    seed: Type.Optional(Type.Integer({ description: 'the same seed draws the same sample; absent: chosen at random and reported' })),
+    by: Type.Optional(Type.String({ maxLength: 1100, description: 'stratify: model, provider, function_name, prompt_name, status, prompt_version or metadata.KEY' })),
+  },
+  { additionalProperties: false, description: 'exactly one of count and ratio' },
+);
+
+export const CreateQueueBody = Type.Object(
+  {
+    name: Type.String({ minLength: 1, maxLength: MAX_QUEUE_NAME_CHARS }),
+    score_name: ScoreName,
+    filter: Type.Optional(Nullable(FilterNode)),
+    sample: Type.Optional(Nullable(SampleBody)),
+    include_new: Type.Optional(Type.Boolean({ default: false, description: 'add each request that comes to match later (logged or scored)' })),
+    raters_per_item: Type.Integer({ minimum: 1, maximum: MAX_RATERS_PER_ITEM, description: 'how many raters rate each item' }),
+    blind: Type.Optional(Type.Boolean({ default: false, description: "hide the item's other ratings and its score from a rater until they rated it" })),
+    instructions: Type.Optional(Nullable(Type.String({ maxLength: MAX_INSTRUCTIONS_CHARS }))),
+    claim_ttl_seconds: Type.Optional(Type.Integer({ minimum: 10, maximum: MAX_CLAIM_TTL_SECONDS, default: DEFAULT_CLAIM_TTL_SECONDS, description: 'how long a claimed item is held for its rater' })),
+  },
+  { additionalProperties: false },
+);
+export type CreateQueueBody = Static<typeof CreateQueueBody>;
+
+export const QueueParams = Type.Object({ id: Id });
+export const ItemParams = Type.Object({ id: Id, request_id: Id });
+
+export const ListQueuesQuery = Type.Object({
+  include_archived: Type.Optional(Type.Boolean({ default: false })),
+});
+
+/** `rater` names an external rater; only an API key may (a dashboard user rates as themselves). */
+const RaterField = Type.Optional(Type.String({ minLength: 1, maxLength: MAX_RATER_NAME_CHARS, description: 'an external rater this API key acts for (recorded as `external:<rater>`); absent: the key itself' }));
+
+export const RaterBody = Type.Object({ rater: RaterField }, { additionalProperties: false });
+export const RaterQuery = Type.Object({ rater: RaterField });
+
+export const RaterProgressItem = Type.Object({
+  rater: Type.String({ description: '`user:<id>`, `key:<id>` or `external:<name>`' }),
+  claimed: Type.Integer({ description: 'items held now' }),
+  done: Type.Integer({ description: 'items rated through the queue' }),
+  skipped: Type.Integer(),
+});
+
+export const QueueProgress = Type.Object({
+  items: Type.Integer(),
+  completed: Type.Integer({ description: 'items with raters_per_item ratings' }),
+  in_progress: Type.Integer({ description: 'items not completed that someone holds now' }),
+  pending: Type.Integer({ description: 'items neither completed nor held' }),
+  ratings: Type.Integer({ description: 'ratings given through the queue' }),
+  raters: Type.Array(RaterProgressItem),
+});
+
+export const QueueItem = Type.Object({
+  id: Type.Integer(),
+  name: Type.String(),
+  score_name: Type.String(),
+  filter: Nullable(FilterNode),
+  sample: Nullable(
+    Type.Object({
+      count: Type.Optional(Type.Integer()),
+      ratio: Type.Optional(Type.Number()),
+      seed: Type.Integer(),
+      by: Type.Optional(Type.String()),
+    }),
+  ),
+  include_new: Type.Boolean(),
+  raters_per_item: Type.Integer(),
+  blind: Type.Boolean(),
+  instructions: Nullable(Type.String()),
+  claim_ttl_seconds: Type.Integer(),
+  created_at: Type.String(),
+  created_by: Type.String(),
+  archived_at: Nullable(Type.String()),
+  progress: QueueProgress,
+});
+export type QueueItem = Static<typeof QueueItem>;
+
+export const QueueReply = Type.Object({ success: Type.Literal(true), queue: QueueItem });
+export const QueueListReply = Type.Object({ success: Type.Literal(true), queues: Type.Array(QueueItem) });
+
+export const ClaimedItem = Type.Object({
+  request_id: Type.Integer(),
+  claimed_at: Type.String(),
+  expires_at: Type.String({ description: 'the item is held for the rater until then' }),
+  held: Type.Boolean({ description: 'true when the rater already held this item (a claim hands it back)' }),
+  request: RequestDetail,
+  scores_hidden: Type.Boolean({ description: "true in a blind queue: the request's score of the queue's name (and its ratings) are left out" }),
+});
+
+export const ClaimReply = Type.Object({
+  success: Type.Literal(true),
+  rater: Type.String(),
+  item: Nullable(ClaimedItem),
+});
+
+export const OkReply = Type.Object({ success: Type.Literal(true) });
