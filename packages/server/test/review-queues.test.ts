@@ -195,7 +195,7 @@ for (const backend of BACKENDS) {
         const queueId = await t.app.writeQueue.submit({
           op: 'createReviewQueue',
           workspaceId: t.alpha.workspace.id,
-          definition: { name: 'short', scoreName: 'quality', filter: byModel(model), sample: null, includeNew: false, ratersPerItem: 1, blind: false, instructions: null, claimTtlMs: 0 },
+          definition: { name: 'short', origin: 'filter', scoreName: 'quality', filter: byModel(model), sample: null, includeNew: false, ratersPerItem: 1, blind: false, instructions: null, claimTtlMs: 0 },
           requestIds: [only!],
           requestCursor: 0,
           eventCursor: 0,

@@ -1,7 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { MAX_SAMPLE_COUNT } from '../domain/sampling.js';
 import { Id, Nullable, ScoreName } from './common.js';
-import { FilterNode, RequestDetail } from './search.js';
+import { FilterNode, FilterParams, RequestDetail, familyParams } from './search.js';
 
 export const MAX_QUEUE_NAME_CHARS = 200;
 export const MAX_INSTRUCTIONS_CHARS = 10_000;
@@ -68,6 +68,7 @@ export const QueueProgress = Type.Object({
 export const QueueItem = Type.Object({
   id: Type.Integer(),
   name: Type.String(),
+  origin: Type.Union([Type.Literal('filter'), Type.Literal('disagreements')], { description: 'what made the items: the filter (and sample), or POST /v1/review-queues/from-disagreements' }),
   score_name: Type.String(),
   filter: Nullable(FilterNode),
   sample: Nullable(
@@ -109,3 +110,126 @@ export const ClaimReply = Type.Object({
 });
 
 export const OkReply = Type.Object({ success: Type.Literal(true) });
+
+export const MAX_BOOTSTRAP_REPLICATES = 10_000;
+export const DEFAULT_BOOTSTRAP_REPLICATES = 1000;
+
+const MetricField = Type.Optional(
+  Type.Union([Type.Literal('nominal'), Type.Literal('ordinal'), Type.Literal('interval')], {
+    description: 'must be nominal, ordinal or interval; absent: interval for numeric names (and names without a schema), nominal for categorical and boolean ones',
+  }),
+);
+const bootstrapParams = {
+  seed: Type.Optional(Type.Integer({ minimum: 0, maximum: 2 ** 32 - 1, default: 1, description: 'seed of the bootstrap resampling (the same seed gives the same interval)' })),
+  replicates: Type.Optional(Type.Integer({ minimum: 100, maximum: MAX_BOOTSTRAP_REPLICATES, default: DEFAULT_BOOTSTRAP_REPLICATES, description: 'bootstrap replicates' })),
+};
+
+export const QueueAgreementQuery = Type.Object({ metric: MetricField, ...bootstrapParams });
+
+export const AgreementQuery = Type.Object(
+  {
+    name: ScoreName,
+    metric: MetricField,
+    compare: Type.Optional(Type.Literal('humans,automatic', { description: 'compare people (user:, external:) with automatic raters (key:)' })),
+    min_difference: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 1, description: 'under the interval and ordinal metrics, how far apart the two sides must be to disagree' })),
+    ...bootstrapParams,
+    ...FilterParams,
+  },
+  familyParams,
+);
+
+const Alpha = Nullable(Type.Number({ description: "Krippendorff's alpha; null when undefined (no pairable values, or no variation)" }));
+
+export const AgreementResult = Type.Object({
+  metric: Type.String(),
+  alpha: Alpha,
+  interval: Nullable(
+    Type.Object({
+      low: Type.Number(),
+      high: Type.Number(),
+      level: Type.Number(),
+      replicates: Type.Integer(),
+      defined_replicates: Type.Integer(),
+      seed: Type.Integer(),
+      method: Type.String(),
+    }),
+  ),
+  items_rated: Type.Integer(),
+  items_pairable: Type.Integer({ description: 'items rated by two or more raters' }),
+  values_pairable: Type.Integer(),
+  observed_disagreement: Type.Number(),
+  expected_disagreement: Type.Number(),
+  raters: Type.Array(
+    Type.Object({
+      rater: Type.String(),
+      items: Type.Integer(),
+      shared_items: Type.Integer({ description: 'items another rater rated too' }),
+      mean_offset: Nullable(Type.Number({ description: "mean of (this rater's value - the others' mean) over shared items" })),
+      alpha: Alpha,
+    }),
+  ),
+});
+
+export const ComparisonResult = Type.Object({
+  groups: Type.Object({ humans: Type.String(), automatic: Type.String() }),
+  metric: Type.String(),
+  items: Type.Integer({ description: 'items rated by both sides' }),
+  alpha: Alpha,
+  mean_absolute_difference: Nullable(Type.Number()),
+  confusion: Nullable(
+    Type.Object({
+      values: Type.Array(Type.Integer()),
+      labels: Type.Array(Nullable(Type.String())),
+      counts: Type.Array(Type.Array(Type.Integer()), { description: 'counts[i][j]: items where people gave values[i] and the automatic raters values[j]' }),
+      rows: Type.Literal('humans'),
+      columns: Type.Literal('automatic'),
+    }),
+  ),
+  disagreement_count: Type.Integer(),
+  disagreements: Type.Array(Type.Object({ request_id: Type.Integer(), humans: Type.Number(), automatic: Type.Number(), difference: Type.Number() })),
+});
+
+export const QueueAgreementReply = Type.Object({ success: Type.Literal(true), queue_id: Type.Integer(), name: Type.String(), agreement: AgreementResult });
+export const AgreementReply = Type.Object({ success: Type.Literal(true), name: Type.String(), agreement: AgreementResult, comparison: Type.Optional(ComparisonResult) });
+
+export const DisputesQuery = Type.Object({
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100 })),
+});
+
+export const RatingOfItem = Type.Object({
+  rater: Type.String(),
+  value: Type.Integer(),
+  label: Nullable(Type.String()),
+  comment: Nullable(Type.String()),
+  reasons: Nullable(Type.Array(Type.String())),
+  at: Type.String(),
+});
+
+export const DisputesReply = Type.Object({
+  success: Type.Literal(true),
+  queue_id: Type.Integer(),
+  disputes: Type.Array(
+    Type.Object({
+      request_id: Type.Integer(),
+      spread: Type.Integer({ description: 'max - min of the ratings' }),
+      distinct: Type.Integer({ description: 'distinct values among the ratings' }),
+      score: Nullable(Type.Integer({ description: 'the current score of the name' })),
+      ratings: Type.Array(RatingOfItem),
+    }),
+  ),
+});
+
+export const FromDisagreementsBody = Type.Object(
+  {
+    name: Type.String({ minLength: 1, maxLength: MAX_QUEUE_NAME_CHARS, description: 'name of the new queue' }),
+    score_name: ScoreName,
+    filter: Type.Optional(Nullable(FilterNode)),
+    metric: MetricField,
+    min_difference: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 1 })),
+    raters_per_item: Type.Integer({ minimum: 1, maximum: MAX_RATERS_PER_ITEM }),
+    blind: Type.Optional(Type.Boolean({ default: false })),
+    instructions: Type.Optional(Nullable(Type.String({ maxLength: MAX_INSTRUCTIONS_CHARS }))),
+    claim_ttl_seconds: Type.Optional(Type.Integer({ minimum: 10, maximum: MAX_CLAIM_TTL_SECONDS, default: DEFAULT_CLAIM_TTL_SECONDS })),
+  },
+  { additionalProperties: false },
+);

@@ -56,6 +56,7 @@ function* createReviewQueue(c: Extract<ReviewCommand, { op: 'createReviewQueue' 
         .values({
           workspace_id: c.workspaceId,
           name: d.name,
+          origin: d.origin,
           score_name: d.scoreName,
           filter: d.filter === null ? null : JSON.stringify(d.filter),
           sample: d.sample === null ? null : JSON.stringify(d.sample),

@@ -11,6 +11,7 @@ export type ReviewQueuesTable = {
   id: number;
   workspace_id: number;
   name: string;
+  origin: QueueOrigin;
   score_name: string;
   filter: string | null;
   sample: string | null;
@@ -53,9 +54,13 @@ export type ReviewTables = {
 /** `claimed`: held until it expires; `done`: rated through the queue; `skipped`: passed over by that rater. */
 export type ClaimState = 'claimed' | 'done' | 'skipped';
 
+/** `filter`: made from a filter (and sample); `disagreements`: from the items where people and automatic raters disagree. */
+export type QueueOrigin = 'filter' | 'disagreements';
+
 /** What a queue is made with. */
 export interface ReviewQueueDefinition {
   name: string;
+  origin: QueueOrigin;
   scoreName: string;
   /** The native filter node as the client gave it (checked); null: every request of the workspace. */
   filter: unknown;
@@ -148,6 +153,7 @@ const toQueue = (r: Selectable<ReviewQueuesTable>): ReviewQueue => ({
   id: Number(r.id),
   workspaceId: Number(r.workspace_id),
   name: r.name,
+  origin: r.origin,
   scoreName: r.score_name,
   filter: r.filter === null ? null : (JSON.parse(r.filter) as unknown),
   sample: r.sample === null ? null : (JSON.parse(r.sample) as SampleSpec),

@@ -47,6 +47,7 @@ export function queueWire(q: ReviewQueue, p: ReviewProgress): QueueItem {
   return {
     id: q.id,
     name: q.name,
+    origin: q.origin,
     score_name: q.scoreName,
     filter: q.filter as QueueItem['filter'],
     sample: q.sample === null ? null : { ...q.sample },
@@ -111,6 +112,7 @@ export const reviewQueueRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (ap
       if (name.length === 0) throw invalidField('name', 'must not be blank');
       const id = await createReviewQueue(store, queue, workspaceId, actor, {
         name,
+        origin: 'filter',
         scoreName: scoreName(body.score_name, 'score_name'),
         filter,
         sample,

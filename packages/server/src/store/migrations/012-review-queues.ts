@@ -21,6 +21,8 @@ export async function up(db: Kysely<unknown>, d: MigrationDialect): Promise<void
     .addColumn('id', d.idType, (c) => d.identity(c))
     .addColumn('workspace_id', 'bigint', (c) => c.notNull().references('workspaces.id'))
     .addColumn('name', 'text', (c) => c.notNull())
+    // `filter`: made from the filter (and sample); `disagreements`: from where people and automatic raters disagree.
+    .addColumn('origin', 'text', (c) => c.notNull())
     .addColumn('score_name', 'text', (c) => c.notNull())
     // A native filter node as JSON text; null: every request of the workspace.
     .addColumn('filter', 'text')
