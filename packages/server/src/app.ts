@@ -27,6 +27,7 @@ import { requestRoutes } from './routes/v1/requests.js';
 import { reviewQueueRoutes } from './routes/v1/review-queues.js';
 import { scoreAnalyticsRoutes } from './routes/v1/score-analytics.js';
 import { scoreRoutes } from './routes/v1/scores.js';
+import { scoreSchemaRoutes } from './routes/v1/score-schemas.js';
 import { validatorCompiler } from './routes/validation.js';
 import type { Config } from './config.js';
 import type { Store } from './store/store.js';
@@ -131,6 +132,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   await app.register(promptLayerSearchRoutes, plDeps);
   await app.register(scoreRoutes, routeDeps);
   await app.register(scoreAnalyticsRoutes, routeDeps);
+  await app.register(scoreSchemaRoutes, routeDeps);
   await app.register(requestRoutes, routeDeps);
   await app.register(reviewQueueRoutes, routeDeps);
   await app.register(accountRoutes, { accounts: deps.store.accounts, loginFailuresPerMinute: config.authFailuresPerMinute });
