@@ -62,7 +62,7 @@ export function agreementReply(points: readonly RatingPoint[], metric: Agreement
 /** How many disagreements a comparison lists at most. */
 export const MAX_LISTED_DISAGREEMENTS = 1000;
 
-export function comparisonReply(points: readonly RatingPoint[], metric: AgreementMetric, minDifference: number, labelOf: (value: number) => string | null) {
+export function comparisonReply(points: readonly RatingPoint[], metric: AgreementMetric, minDifference: number, labelOf: (value: number) => string | null, listed = MAX_LISTED_DISAGREEMENTS) {
   const group = (rater: string) => {
     const g = raterGroup(rater);
     return g === 'humans' ? 'a' : g === 'automatic' ? 'b' : null;
@@ -79,7 +79,7 @@ export function comparisonReply(points: readonly RatingPoint[], metric: Agreemen
         ? null
         : { values: result.confusion.values, labels: result.confusion.values.map(labelOf), counts: result.confusion.counts, rows: 'humans' as const, columns: 'automatic' as const },
     disagreement_count: result.disagreements.length,
-    disagreements: result.disagreements.slice(0, MAX_LISTED_DISAGREEMENTS).map((d) => ({ request_id: Number(d.unit), humans: d.a, automatic: d.b, difference: d.difference })),
+    disagreements: result.disagreements.slice(0, listed).map((d) => ({ request_id: Number(d.unit), humans: d.a, automatic: d.b, difference: d.difference })),
   };
 }
 

@@ -1,7 +1,8 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { MAX_SAMPLE_COUNT } from '../domain/sampling.js';
-import { Id, Nullable, ScoreName } from './common.js';
-import { FilterNode, FilterParams, RequestDetail, familyParams } from './search.js';
+import { Id, Nullable, Score, ScoreName } from './common.js';
+import { Label, MAX_COMMENT_CHARS, Reasons } from './scores.js';
+import { FilterNode, FilterParams, RequestDetail, ScoreRatingItem, familyParams } from './search.js';
 
 export const MAX_QUEUE_NAME_CHARS = 200;
 export const MAX_INSTRUCTIONS_CHARS = 10_000;
@@ -196,14 +197,6 @@ export const DisputesQuery = Type.Object({
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100 })),
 });
 
-export const RatingOfItem = Type.Object({
-  rater: Type.String(),
-  value: Type.Integer(),
-  label: Nullable(Type.String()),
-  comment: Nullable(Type.String()),
-  reasons: Nullable(Type.Array(Type.String())),
-  at: Type.String(),
-});
 
 export const DisputesReply = Type.Object({
   success: Type.Literal(true),
@@ -214,7 +207,7 @@ export const DisputesReply = Type.Object({
       spread: Type.Integer({ description: 'max - min of the ratings' }),
       distinct: Type.Integer({ description: 'distinct values among the ratings' }),
       score: Nullable(Type.Integer({ description: 'the current score of the name' })),
-      ratings: Type.Array(RatingOfItem),
+      ratings: Type.Array(ScoreRatingItem),
     }),
   ),
 });
@@ -233,3 +226,62 @@ export const FromDisagreementsBody = Type.Object(
   },
   { additionalProperties: false },
 );
+
+export const RateItemBody = Type.Object(
+  {
+    score: Type.Optional(Nullable(Score)),
+    label: Type.Optional(Nullable(Label)),
+    comment: Type.Optional(Nullable(Type.String({ maxLength: MAX_COMMENT_CHARS, description: 'at most 4096 bytes of UTF-8' }))),
+    reasons: Type.Optional(Nullable(Reasons)),
+    rater: RaterField,
+  },
+  { additionalProperties: false },
+);
+
+export const RateItemReply = Type.Object({
+  success: Type.Literal(true),
+  queue_id: Type.Integer(),
+  request_id: Type.Integer(),
+  rater: Type.String(),
+  name: Type.String(),
+  rating: Type.Integer({ description: 'the value the rater gave' }),
+  label: Nullable(Type.String()),
+  old_value: Nullable(Type.Integer({ description: 'the score before' })),
+  new_value: Nullable(Type.Integer({ description: 'the score after (under a mean, median or adjudicated schema it is computed from the ratings)' })),
+  completed: Type.Boolean({ description: 'the item now has raters_per_item ratings' }),
+});
+
+export const ItemViewReply = Type.Object({
+  success: Type.Literal(true),
+  queue_id: Type.Integer(),
+  request_id: Type.Integer(),
+  rater: Type.String(),
+  position: Type.Integer(),
+  added_at: Type.String(),
+  completed_at: Nullable(Type.String()),
+  your_claim: Nullable(Type.Object({ state: Type.String({ description: 'claimed, done or skipped' }), claimed_at: Type.String(), expires_at: Type.String() })),
+  rated: Type.Boolean({ description: 'the caller has a current rating of the queue\'s name on this request' }),
+  hidden: Type.Boolean({ description: "true in a blind queue until the caller rated: the score of the queue's name and every rating of it are left out" }),
+  request: RequestDetail,
+  ratings: Nullable(Type.Array(ScoreRatingItem, { description: "every rater's current rating of the queue's name; null while hidden" })),
+});
+
+export const AdjudicateBody = Type.Object(
+  {
+    score: Type.Optional(Nullable(Score)),
+    label: Type.Optional(Nullable(Label)),
+    comment: Type.Optional(Nullable(Type.String({ maxLength: MAX_COMMENT_CHARS }))),
+  },
+  { additionalProperties: false },
+);
+
+export const AdjudicateReply = Type.Object({
+  success: Type.Literal(true),
+  queue_id: Type.Integer(),
+  request_id: Type.Integer(),
+  name: Type.String(),
+  old_value: Nullable(Type.Integer()),
+  new_value: Nullable(Type.Integer()),
+  label: Nullable(Type.String()),
+  adjudicator: Type.String({ description: 'recorded as the actor and rater of the history row of kind `adjudication`' }),
+});

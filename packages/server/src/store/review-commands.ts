@@ -1,5 +1,5 @@
 import type { ReviewQueueDefinition } from './review-queues.js';
-import type { Actor } from './types.js';
+import type { Actor, ScoreChange } from './types.js';
 
 /**
  * The write commands of review queues (review-programs.ts runs them). They go through the write
@@ -45,4 +45,10 @@ export interface ReviewResults {
   claimReviewItem: ClaimResult | null;
   skipReviewItem: void;
   archiveReviewQueue: void;
+}
+
+/** What a rating through a queue did: the score change, and whether the item now has all its ratings. */
+export interface ReviewRating {
+  change: ScoreChange;
+  completed: boolean;
 }

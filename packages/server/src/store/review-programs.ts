@@ -1,9 +1,10 @@
 import { sql, type Kysely } from 'kysely';
 import { notFound, TallyError } from '../domain/errors.js';
 import type { Program, ProgramContext } from './program-steps.js';
-import type { ClaimResult, ReviewCommand } from './review-commands.js';
+import type { ClaimResult, ReviewCommand, ReviewRating } from './review-commands.js';
 import type { ReviewQueuesTable, ReviewTables } from './review-queues.js';
 import type { Database } from './schema.js';
+import type { ScoreChange } from './types.js';
 
 /**
  * The programs of the review-queue commands (review-commands.ts), for both dialects. Every query
@@ -106,7 +107,8 @@ function* addReviewItems(c: Extract<ReviewCommand, { op: 'addReviewItems' }>, db
 /**
  * The rater's next item. A rater who holds an item gets it back. Otherwise the first open item (by
  * position) that the rater has not claimed, rated or skipped in this queue, and whose other raters
- * (rated through the queue, or holding a live claim) are fewer than raters_per_item. A claim that
+ * (rated through the queue, or holding a live claim) are fewer than raters_per_item, and that the
+ * rater has never rated under the queue's score name (anywhere). A claim that
  * has expired frees its slot; its rater may take the item again.
  */
 function* claimReviewItem(c: Extract<ReviewCommand, { op: 'claimReviewItem' }>, db: Compiler): Program<ClaimResult | null> {
@@ -159,6 +161,19 @@ function* claimReviewItem(c: Extract<ReviewCommand, { op: 'claimReviewItem' }>, 
           '<',
           Number(queue.raters_per_item),
         )
+        // Never an item the rater has rated, through this queue or any other way.
+        .where(({ not, exists, selectFrom }) =>
+          not(
+            exists(
+              selectFrom('score_events as e')
+                .select(sql`1`.as('one'))
+                .whereRef('e.request_id', '=', 'i.request_id')
+                .where('e.name', '=', queue.score_name)
+                .where('e.rater', '=', c.rater)
+                .where('e.kind', '=', 'rating'),
+            ),
+          ),
+        )
         .orderBy('i.position')
         .orderBy('i.request_id')
         .limit(1)
@@ -201,6 +216,73 @@ function* skipReviewItem(c: Extract<ReviewCommand, { op: 'skipReviewItem' }>, db
 function* archiveReviewQueue(c: Extract<ReviewCommand, { op: 'archiveReviewQueue' }>, db: Compiler): Program<void> {
   yield* liveQueue(db, c.workspaceId, c.queueId);
   yield { query: db.updateTable('review_queues').set({ archived_at: Date.now() }).where('id', '=', c.queueId).returning('id').compile() };
+}
+
+/** How many raters other than `rater` have rated the item through the queue or hold it now. */
+const slotsTaken = (db: Compiler, queueId: number, requestId: number, rater: string, now: number) =>
+  db
+    .selectFrom('review_claims')
+    .select((eb) => eb.fn.countAll().as('n'))
+    .where('queue_id', '=', queueId)
+    .where('request_id', '=', requestId)
+    .where('rater', '!=', rater)
+    .where((eb) => eb.or([eb('state', '=', 'done'), eb.and([eb('state', '=', 'claimed'), eb('expires_at', '>', now)])]))
+    .compile();
+
+/**
+ * A rating through a queue: the item must be in the queue, and the rater must hold (or have held)
+ * a claim on it, or have rated it through the queue before (a second rating replaces the first), or
+ * find a slot free. Then `rate` (the score write, which checks the rating against the name's schema
+ * before it writes) runs, the claim becomes `done`, and the item is completed once raters_per_item
+ * raters are done with it.
+ */
+export function* rateReviewItem(
+  c: { workspaceId: number; queueId: number; requestId: number; name: string; rater: string },
+  ctx: ProgramContext,
+  rate: Program<ScoreChange>,
+): Program<ReviewRating> {
+  const db = compilerOf(ctx);
+  const queue = yield* liveQueue(db, c.workspaceId, c.queueId);
+  if (queue.score_name !== c.name) throw new TallyError('invalid_field', `name: the queue rates "${queue.score_name}"`, { field: 'name' });
+  const [item] = rows<{ completed_at: unknown }>(
+    yield { query: db.selectFrom('review_items').select('completed_at').where('queue_id', '=', c.queueId).where('request_id', '=', c.requestId).compile() },
+  );
+  if (!item) throw notFound('request_id', 'item in this review queue');
+  const now = Date.now();
+  const [mine] = rows<{ state: string }>(
+    yield { query: db.selectFrom('review_claims').select('state').where('queue_id', '=', c.queueId).where('request_id', '=', c.requestId).where('rater', '=', c.rater).compile() },
+  );
+  if (!mine || mine.state === 'skipped') {
+    const [taken] = rows<{ n: unknown }>(yield { query: slotsTaken(db, c.queueId, c.requestId, c.rater, now) });
+    if (Number(taken?.n ?? 0) >= Number(queue.raters_per_item)) {
+      throw new TallyError('conflict', 'request_id: this item has all the raters it needs; claim an item first', { field: 'request_id' });
+    }
+  }
+  const change = yield* rate;
+  yield {
+    query: db
+      .insertInto('review_claims')
+      .values({ queue_id: c.queueId, request_id: c.requestId, rater: c.rater, state: 'done', claimed_at: now, expires_at: now, finished_at: now })
+      .onConflict((oc) => oc.columns(['queue_id', 'request_id', 'rater']).doUpdateSet({ state: 'done', finished_at: now }))
+      .returning('request_id')
+      .compile(),
+  };
+  const [done] = rows<{ n: unknown }>(
+    yield {
+      query: db
+        .selectFrom('review_claims')
+        .select((eb) => eb.fn.countAll().as('n'))
+        .where('queue_id', '=', c.queueId)
+        .where('request_id', '=', c.requestId)
+        .where('state', '=', 'done')
+        .compile(),
+    },
+  );
+  const completed = Number(done?.n ?? 0) >= Number(queue.raters_per_item);
+  if (completed && item.completed_at === null) {
+    yield { query: db.updateTable('review_items').set({ completed_at: now }).where('queue_id', '=', c.queueId).where('request_id', '=', c.requestId).returning('request_id').compile() };
+  }
+  return { change, completed };
 }
 
 /** The program of a review command. */

@@ -1,7 +1,7 @@
 import { invalidField, notFound, TallyError, type ItemProblem } from '../domain/errors.js';
 import { aggregateOf, checkRating, labelOf, reduceRatings, sameDefinition, type CheckedRating, type RatingRules, type ScoreEventKind } from '../domain/score-schema.js';
 import type { Program, ProgramContext, Step } from './program-steps.js';
-import { reviewProgram } from './review-programs.js';
+import { rateReviewItem, reviewProgram } from './review-programs.js';
 import type { ScoreSchemasTable } from './schema.js';
 import { definitionOf, rulesFromRow, schemaRow, toSchemaVersion } from './score-schemas.js';
 import type { Actor, ScoreChange, ScoreChangeOptions, ScoreSchemaWrite, WorkspaceSettings } from './types.js';
@@ -49,6 +49,8 @@ function commandProgram(c: WriteCommand, ctx: ProgramContext): Program<unknown> 
     case 'skipReviewItem':
     case 'archiveReviewQueue':
       return reviewProgram(c, ctx);
+    case 'rateReviewItem':
+      return rateReviewItem({ workspaceId: c.workspaceId, queueId: c.queueId, requestId: c.rating.requestId, name: c.rating.name, rater: c.rating.rater }, ctx, setScore({ ...c.rating, workspaceId: c.workspaceId }, ctx));
   }
 }
 

@@ -1,10 +1,12 @@
 import { randomInt } from 'node:crypto';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { Static } from '@sinclair/typebox';
 import type { KeyAuth } from '../../auth/key-auth.js';
 import { invalidField, notFound } from '../../domain/errors.js';
 import { parseId } from '../../domain/ids.js';
 import { checkSample, parseStratum } from '../../domain/sampling.js';
 import { scoreName } from '../../domain/score.js';
+import { externalRater } from '../../domain/score-schema.js';
 import { parseFilter } from '../../domain/search-query.js';
 import { toIso } from '../../domain/timestamps.js';
 import { catchUp, createReviewQueue } from '../../review/queue-feed.js';
@@ -14,18 +16,25 @@ import {
   CreateQueueBody,
   DEFAULT_CLAIM_TTL_SECONDS,
   ItemParams,
+  ItemViewReply,
   ListQueuesQuery,
   OkReply,
   QueueListReply,
   QueueParams,
   QueueReply,
+  RateItemBody,
+  RateItemReply,
   RaterBody,
+  RaterQuery,
   type QueueItem,
 } from '../../schemas/review.js';
+import type { RequestDetail } from '../../schemas/search.js';
 import { requestDetail } from '../../search/request-detail.js';
 import type { ReviewProgress, ReviewQueue } from '../../store/review-queues.js';
 import type { Store } from '../../store/store.js';
+import type { CurrentRating } from '../../store/types.js';
 import type { RouteDeps } from '../deps.js';
+import { ratingOf } from './scores.js';
 
 const errors = { 400: ErrorBody, 401: ErrorBody, 404: ErrorBody, 409: ErrorBody, 503: ErrorBody };
 
@@ -33,14 +42,21 @@ const errors = { 400: ErrorBody, 401: ErrorBody, 404: ErrorBody, 409: ErrorBody,
  * Who rates: a dashboard user as `user:<id>` (and only as themselves); an API key as
  * `external:<rater>` when it names one, else as itself (`key:<id>`).
  */
-export function raterOf(auth: KeyAuth, given: string | undefined): string {
+export function raterOf(auth: KeyAuth, given: string | null | undefined): string {
   if (auth.userId !== undefined) {
-    if (given !== undefined) throw invalidField('rater', 'a dashboard user rates as themselves; `rater` is for API keys');
+    if (given !== undefined && given !== null) throw invalidField('rater', 'a dashboard user rates as themselves; `rater` is for API keys');
     return auth.actor.id;
   }
-  if (given === undefined) return auth.actor.id;
-  if (given.trim() !== given || given.length === 0) throw invalidField('rater', 'must be a name without leading or trailing spaces');
-  return `external:${given}`;
+  return given === undefined || given === null ? auth.actor.id : externalRater(given);
+}
+
+/** A rating on the wire (ScoreRatingItem). */
+export const ratingWire = (r: CurrentRating) => ({ rater: r.rater, value: r.value, label: r.label, comment: r.comment, reasons: r.reasons, source: r.source, at: toIso(r.at) });
+
+/** Leaves the score of `name` and its details out of a request on the wire (blind review). */
+export function hideScore(request: Static<typeof RequestDetail>, name: string): void {
+  delete request.scores[name];
+  if (request.score_details) delete request.score_details[name];
 }
 
 export function queueWire(q: ReviewQueue, p: ReviewProgress): QueueItem {
@@ -211,7 +227,7 @@ export const reviewQueueRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (ap
       const claim = await queue.submit({ op: 'claimReviewItem', workspaceId, queueId: q.id, rater });
       if (claim === null) return { success: true as const, rater, item: null };
       const { request } = await requestDetail(store, workspaceId, claim.requestId);
-      if (q.blind) delete request.scores[q.scoreName];
+      if (q.blind) hideScore(request, q.scoreName);
       return {
         success: true as const,
         rater,
@@ -247,6 +263,93 @@ export const reviewQueueRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (ap
       const requestId = parseId(req.params.request_id, 'request_id');
       await queue.submit({ op: 'skipReviewItem', workspaceId, queueId: q.id, requestId, rater });
       return { success: true as const };
+    },
+  );
+
+  app.get(
+    '/v1/review-queues/:id/items/:request_id',
+    {
+      preValidation: auth,
+      schema: {
+        tags: ['v1'],
+        summary: 'One item of a review queue as the caller may see it',
+        description:
+          "The request, the caller's claim and every current rating of the queue's name. In a blind queue, until the caller has rated the request under the queue's name (`rated`), the score of that name and every rating of it are left out (`hidden: true`, `ratings: null`). Blind review hides through the queue's routes; it is not an access control: the same key can read the request's scores through GET /v1/requests/{id}.",
+        params: ItemParams,
+        querystring: RaterQuery,
+        response: { 200: ItemViewReply, ...errors },
+      },
+    },
+    async (req) => {
+      const { workspaceId } = req.auth!;
+      const rater = raterOf(req.auth!, req.query.rater);
+      const q = await queueOf(store, workspaceId, req.params.id);
+      const requestId = parseId(req.params.request_id, 'request_id');
+      const item = await store.reviewQueues.item(q.id, requestId);
+      if (!item) throw notFound('request_id', 'item in this review queue');
+      const claim = (await store.reviewQueues.claims(q.id, requestId)).find((c) => c.rater === rater) ?? null;
+      const ratings = await store.scores.currentRatings(workspaceId, [requestId], q.scoreName);
+      const rated = ratings.some((r) => r.rater === rater);
+      const hidden = q.blind && !rated;
+      const { request } = await requestDetail(store, workspaceId, requestId);
+      if (hidden) hideScore(request, q.scoreName);
+      return {
+        success: true as const,
+        queue_id: q.id,
+        request_id: requestId,
+        rater,
+        position: item.position,
+        added_at: toIso(item.addedAt),
+        completed_at: item.completedAt === null ? null : toIso(item.completedAt),
+        your_claim: claim === null ? null : { state: claim.state, claimed_at: toIso(claim.claimedAt), expires_at: toIso(claim.expiresAt) },
+        rated,
+        hidden,
+        request,
+        ratings: hidden ? null : ratings.map(ratingWire),
+      };
+    },
+  );
+
+  app.post(
+    '/v1/review-queues/:id/items/:request_id/ratings',
+    {
+      preValidation: auth,
+      schema: {
+        tags: ['v1'],
+        summary: "Rate an item of a review queue under the queue's score name; releases the claim",
+        description: [
+          "Takes `score` or `label` (exactly one), `comment` and `reasons`, checked against the name's schema like `PUT /v1/requests/{id}/scores/{name}` (a 400 naming the field writes nothing). The rating is recorded as the caller's (dashboard user, API key, or the external `rater` the key names), and the rater's claim becomes done, in one transaction.",
+          'A rater who holds or held a claim on the item, or rated it through the queue before (the new rating replaces theirs), may rate it; anyone else only while the item has a free slot (409 naming `request_id` otherwise).',
+        ].join('\n\n'),
+        params: ItemParams,
+        body: RateItemBody,
+        response: { 200: RateItemReply, ...errors },
+      },
+    },
+    async (req) => {
+      const { workspaceId, actor } = req.auth!;
+      const rater = raterOf(req.auth!, req.body.rater);
+      const q = await queueOf(store, workspaceId, req.params.id);
+      const requestId = parseId(req.params.request_id, 'request_id');
+      const { comment, rater: _none, ...fields } = ratingOf({ score: req.body.score, label: req.body.label, comment: req.body.comment, reasons: req.body.reasons });
+      const { change, completed } = await queue.submit({
+        op: 'rateReviewItem',
+        workspaceId,
+        queueId: q.id,
+        rating: { op: 'setScore', workspaceId, requestId, name: q.scoreName, ...fields, rater, actor, opts: { comment } },
+      });
+      return {
+        success: true as const,
+        queue_id: q.id,
+        request_id: requestId,
+        rater,
+        name: q.scoreName,
+        rating: change.rating ?? (change.newValue as number),
+        label: change.label ?? null,
+        old_value: change.oldValue,
+        new_value: change.newValue,
+        completed,
+      };
     },
   );
 };
