@@ -28,12 +28,14 @@ const LAYERS: Record<string, readonly string[]> = {
   auth: ['domain', 'store'],
   ingest: ['domain', 'store'],
   search: ['domain', 'schemas', 'store'],
+  // Review queues: how they fill (backfill, later matches) and what their agreement reads.
+  review: ['domain', 'schemas', 'store', 'ingest', 'search'],
   export: ['domain', 'schemas', 'store', 'search', 'threads.ts'],
   // Outbox workers: webhooks and alerts read committed events and write only their own rows.
   events: ['domain', 'schemas', 'store'],
-  routes: ['domain', 'schemas', 'store', 'auth', 'ingest', 'search', 'export', 'events', 'metrics.ts'],
-  commands: ['domain', 'schemas', 'store', 'auth', 'config.ts', 'search', 'export'],
-  'app.ts': ['domain', 'schemas', 'store', 'auth', 'ingest', 'search', 'export', 'events', 'routes', 'metrics.ts', 'config.ts'],
+  routes: ['domain', 'schemas', 'store', 'auth', 'ingest', 'search', 'export', 'events', 'review', 'metrics.ts'],
+  commands: ['domain', 'schemas', 'store', 'auth', 'config.ts', 'search', 'export', 'review'],
+  'app.ts': ['domain', 'schemas', 'store', 'auth', 'ingest', 'search', 'export', 'events', 'review', 'routes', 'metrics.ts', 'config.ts'],
   'cli.ts': ['domain', 'store', 'auth', 'commands', 'config.ts', 'cli-settings.ts', 'app.ts'],
 };
 

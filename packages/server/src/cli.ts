@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { generateApiKey } from './auth/api-keys.js';
 import { buildApp } from './app.js';
 import { registerBackupCommands } from './commands/backup.js';
+import { registerReviewCommands } from './commands/review.js';
 import { registerScoreCommand } from './commands/score.js';
 import { registerEventCommands } from './commands/events.js';
 import { registerRequestsCommands } from './commands/requests.js';
@@ -157,6 +158,7 @@ export function buildCli(): Command {
   registerRequestsCommands(program, { withStoreOptions, withStore });
   registerExportCommand(program, { withStoreOptions, withStore });
   registerEventCommands(program, { withStoreOptions, withStore });
+  registerReviewCommands(program, { withStoreOptions, withStore });
   registerBackupCommands(program);
   return program;
 }

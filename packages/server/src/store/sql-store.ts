@@ -7,6 +7,7 @@ import { SqlPrices } from './pricing.js';
 import { TallyMigrations } from './migrations/index.js';
 import { SqlRequests, type RequestReadTraits } from './requests.js';
 import type { Database } from './schema.js';
+import { SqlReviewQueues } from './review-queues.js';
 import { SqlScores } from './scores.js';
 import { SqlScoreSchemas } from './score-schemas.js';
 import type { Store, StoreCapabilities } from './store.js';
@@ -74,6 +75,7 @@ export class SqlStore implements Store {
   readonly requests: SqlRequests;
   readonly scores: SqlScores;
   readonly scoreSchemas: SqlScoreSchemas;
+  readonly reviewQueues: SqlReviewQueues;
   readonly keys: SqlKeys;
   readonly workspaces: SqlWorkspaces;
   readonly prices: SqlPrices;
@@ -92,6 +94,7 @@ export class SqlStore implements Store {
     this.requests = new SqlRequests(db, reads, traits.reads);
     this.scores = new SqlScores(db, reads, traits.codePointCollation);
     this.scoreSchemas = new SqlScoreSchemas(db);
+    this.reviewQueues = new SqlReviewQueues(db, reads);
     this.keys = new SqlKeys(db, traits.keyChanges ?? null);
     this.workspaces = new SqlWorkspaces(db);
     this.prices = new SqlPrices(db, reads);

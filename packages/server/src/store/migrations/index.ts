@@ -11,6 +11,7 @@ import * as textIndex from './008-text-index.js';
 import * as scoreSchemas from './009-score-schemas.js';
 import * as webhooks from './011-webhooks.js';
 import * as tracesPrices from './010-traces-prices.js';
+import * as reviewQueues from './012-review-queues.js';
 
 type VersionedMigration = { up(db: Kysely<unknown>, d: MigrationDialect): Promise<void> };
 
@@ -27,6 +28,7 @@ const MIGRATIONS: Record<string, VersionedMigration> = {
   '009-score-schemas': scoreSchemas,
   '011-webhooks': webhooks,
   '010-traces-prices': tracesPrices,
+  '012-review-queues': reviewQueues,
 };
 
 export class TallyMigrations implements MigrationProvider {
