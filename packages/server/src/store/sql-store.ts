@@ -1,5 +1,6 @@
 import { Migrator, sql, type Kysely } from 'kysely';
 import { SqlAccounts } from './accounts.js';
+import { SqlFeedback } from './feedback.js';
 import { SqlKeys, type KeyChangeSignal } from './keys.js';
 import type { MigrationDialect } from './migrations/dialect.js';
 import { TallyMigrations } from './migrations/index.js';
@@ -64,6 +65,7 @@ export class SqlStore implements Store {
   readonly keys: SqlKeys;
   readonly workspaces: SqlWorkspaces;
   readonly accounts: SqlAccounts;
+  readonly feedback: SqlFeedback;
   readonly readSource: ReadSource | null;
 
   constructor(
@@ -78,6 +80,7 @@ export class SqlStore implements Store {
     this.keys = new SqlKeys(db, traits.keyChanges ?? null);
     this.workspaces = new SqlWorkspaces(db);
     this.accounts = new SqlAccounts(db);
+    this.feedback = new SqlFeedback(db);
     this.readSource = traits.readSource ?? null;
   }
 

@@ -1,4 +1,5 @@
 import type { Accounts } from './accounts.js';
+import type { FeedbackStore } from './feedback.js';
 import type { KeyStore } from './keys.js';
 import type { RequestStore } from './requests.js';
 import type { ScoreStore } from './scores.js';
@@ -39,6 +40,8 @@ export interface Store {
   readonly workspaces: WorkspaceStore;
   /** Dashboard users, memberships, sessions and setup links (store/accounts.ts). */
   readonly accounts: Accounts;
+  /** End users' feedback: each workspace's token secret and allowed origins (store/feedback.ts). */
+  readonly feedback: FeedbackStore;
   /** How another thread opens this store for reading (open-store.ts `openReader`); null when it cannot. */
   readonly readSource: ReadSource | null;
   /** Brings the schema to the newest version; safe to run from several processes at once. */
