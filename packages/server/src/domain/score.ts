@@ -6,7 +6,7 @@ export const SCORE_MIN = 0;
 export const SCORE_MAX = 100;
 
 /** Where a score change came from; recorded in its history row. */
-export type ScoreSource = 'api' | 'dashboard' | 'sdk' | 'batch' | 'cli';
+export type ScoreSource = 'api' | 'dashboard' | 'sdk' | 'batch' | 'cli' | 'end_user';
 
 /** Checks a score value: an integer 0..100 inclusive. Returns it unchanged or throws naming the field. */
 export function checkScore(value: unknown, field = 'score'): number {

@@ -23,6 +23,7 @@ export async function registerOpenApi(app: FastifyInstance): Promise<void> {
       tags: [
         { name: 'promptlayer', description: 'Wire-compatible with the official PromptLayer SDKs' },
         { name: 'v1', description: "Tally's native API: history, score changes, statistics, comparison" },
+        { name: 'feedback', description: "End users' feedback from a web page: a feedback token instead of an API key, CORS for the workspace's feedback origins (docs/feedback.md)" },
       ],
       components: {
         securitySchemes: { apiKey: { type: 'apiKey', in: 'header', name: 'X-API-KEY' } },
