@@ -28,6 +28,7 @@ import { feedbackTokenRoutes } from './routes/v1/feedback-tokens.js';
 import { requestRoutes } from './routes/v1/requests.js';
 import { scoreAnalyticsRoutes } from './routes/v1/score-analytics.js';
 import { scoreRoutes } from './routes/v1/scores.js';
+import { scoreSchemaRoutes } from './routes/v1/score-schemas.js';
 import { validatorCompiler } from './routes/validation.js';
 import type { Config } from './config.js';
 import type { Store } from './store/store.js';
@@ -132,6 +133,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   await app.register(promptLayerSearchRoutes, plDeps);
   await app.register(scoreRoutes, routeDeps);
   await app.register(scoreAnalyticsRoutes, routeDeps);
+  await app.register(scoreSchemaRoutes, routeDeps);
   await app.register(requestRoutes, routeDeps);
   await app.register(feedbackTokenRoutes, routeDeps);
   await app.register(feedbackRoutes, { store: deps.store, queue, perAddress: config.feedbackPerAddress, perToken: config.feedbackPerToken });

@@ -4,7 +4,7 @@
  * (store/sqlite/writer-*.ts) and the export threads (export/export-*.ts) use both.
  */
 import { Worker, type WorkerOptions } from 'node:worker_threads';
-import { TallyError } from './domain/errors.js';
+import { TallyError, type ItemProblem } from './domain/errors.js';
 import { DatabaseUnavailableError } from './store/database-errors.js';
 
 /**
@@ -23,13 +23,13 @@ export function spawnModule(from: string, name: string, options?: WorkerOptions)
 /** An error as it crosses a thread: structured cloning keeps neither the class nor its fields. */
 export type SentError =
   | { kind: 'unavailable'; problem: string; driverCode: string }
-  | { kind: 'tally'; code: TallyError['code']; message: string; field?: string; retryAfter?: number }
+  | { kind: 'tally'; code: TallyError['code']; message: string; field?: string | undefined; retryAfter?: number | undefined; errors?: ItemProblem[] | undefined }
   | { kind: 'other'; message: string; stack?: string };
 
 /** The error as a thread posts it (sendError's other side is receiveError). */
 export function sendError(err: unknown): SentError {
   if (err instanceof DatabaseUnavailableError) return { kind: 'unavailable', problem: err.problem, driverCode: err.driverCode };
-  if (err instanceof TallyError) return { kind: 'tally', code: err.code, message: err.message, field: err.field, retryAfter: err.retryAfter };
+  if (err instanceof TallyError) return { kind: 'tally', code: err.code, message: err.message, field: err.field, retryAfter: err.retryAfter, errors: err.errors };
   const e = err instanceof Error ? err : new Error(String(err));
   return { kind: 'other', message: e.message, stack: e.stack };
 }
@@ -40,7 +40,7 @@ export function receiveError(sent: SentError): Error {
     case 'unavailable':
       return new DatabaseUnavailableError(sent.problem, sent.driverCode);
     case 'tally':
-      return new TallyError(sent.code, sent.message, { field: sent.field, retryAfter: sent.retryAfter });
+      return new TallyError(sent.code, sent.message, { field: sent.field, retryAfter: sent.retryAfter, errors: sent.errors });
     case 'other': {
       const e = new Error(sent.message);
       if (sent.stack) e.stack = sent.stack;

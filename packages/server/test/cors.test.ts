@@ -20,7 +20,7 @@ const preflight = (t: TestApp, url: string, origin: string, method: string, requ
 /** What an allowed origin's preflight answers, exactly. */
 const grantedPreflight = (origin: string) => ({
   'access-control-allow-origin': origin,
-  'access-control-allow-methods': 'GET, POST, PUT, DELETE',
+  'access-control-allow-methods': 'GET, POST, PUT, PATCH, DELETE',
   'access-control-allow-headers': 'Content-Type, X-API-KEY',
   'access-control-expose-headers': 'Retry-After',
   'access-control-max-age': '600',

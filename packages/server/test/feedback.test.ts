@@ -210,11 +210,11 @@ for (const backend of BACKENDS) {
       // The same claims, signed with the workspace's real secret, but past their expiry.
       const secret = await t.store.feedback.signingSecret(t.alpha.workspace.id);
       const claims = claimsOf(token);
-      const expired = signToken({ ...(claims as never), exp: Math.floor(Date.now() / 1000) - 1 }, secret);
+      const expired = signToken({ ...claims, exp: Math.floor(Date.now() / 1000) - 1 } as never, secret);
       const res = await submit(t, { token: expired, value: 100 });
       assert.equal(res.statusCode, 401);
       assert.match(errorOf(res).message, /^token: has expired/);
-      const fresh = signToken({ ...(claims as never), exp: Math.floor(Date.now() / 1000) + 60 }, secret);
+      const fresh = signToken({ ...claims, exp: Math.floor(Date.now() / 1000) + 60 } as never, secret);
       assert.equal((await submit(t, { token: fresh, value: 100 })).statusCode, 200);
       assert.equal((await history(t, r)).length, 1);
     });

@@ -39,10 +39,11 @@ for (const backend of BACKENDS) {
         const id = await logRequest(t);
         const first = await put(id, 'quality', { score: 40, comment: 'first look' });
         assert.equal(first.statusCode, 200, first.body);
-        assert.deepEqual(first.json(), { success: true, request_id: id, name: 'quality', old_value: null, new_value: 40 });
+        const rating = { label: null, rater: `key:${t.alpha.keyId}`, schema_version: null };
+        assert.deepEqual(first.json(), { success: true, request_id: id, name: 'quality', old_value: null, new_value: 40, rating: 40, ...rating });
         const second = await put(id, 'quality', { score: 90 });
         assert.equal(second.statusCode, 200);
-        assert.deepEqual(second.json(), { success: true, request_id: id, name: 'quality', old_value: 40, new_value: 90 });
+        assert.deepEqual(second.json(), { success: true, request_id: id, name: 'quality', old_value: 40, new_value: 90, rating: 90, ...rating });
         assert.deepEqual((await t.store.requests.get(t.alpha.workspace.id, id))?.scores, { quality: 90 });
 
         const events = await history(id);
@@ -117,7 +118,7 @@ for (const backend of BACKENDS) {
         assert.equal((await put(id, 'other', { score: 1 })).statusCode, 200);
         const res = await del(id, 'quality', '?comment=mistake');
         assert.equal(res.statusCode, 200, res.body);
-        assert.deepEqual(res.json(), { success: true, request_id: id, name: 'quality', old_value: 60, new_value: null });
+        assert.deepEqual(res.json(), { success: true, request_id: id, name: 'quality', old_value: 60, new_value: null, label: null, rater: `key:${t.alpha.keyId}`, rating: null, schema_version: null });
         assert.deepEqual((await t.store.requests.get(t.alpha.workspace.id, id))?.scores, { other: 1 });
         const last = (await history(id)).at(-1)!;
         assert.deepEqual([last.name, last.old_value, last.new_value, last.comment, last.source], ['quality', 60, null, 'mistake', 'api']);
@@ -212,11 +213,12 @@ for (const backend of BACKENDS) {
         assert.equal(body.success, true);
         assert.equal(body.count, 4);
         assert.match(body.batch_id, /^[0-9a-f-]{36}$/);
+        const rating = (value: number) => ({ label: null, rater: `key:${t.alpha.keyId}`, rating: value, schema_version: null });
         assert.deepEqual(body.changes, [
-          { request_id: ids[0], name: 'quality', old_value: 1, new_value: 70 },
-          { request_id: ids[1], name: 'default', old_value: null, new_value: 80 },
-          { request_id: ids[2], name: 'quality', old_value: null, new_value: 100 },
-          { request_id: ids[2], name: 'default', old_value: null, new_value: 0 },
+          { request_id: ids[0], name: 'quality', old_value: 1, new_value: 70, ...rating(70) },
+          { request_id: ids[1], name: 'default', old_value: null, new_value: 80, ...rating(80) },
+          { request_id: ids[2], name: 'quality', old_value: null, new_value: 100, ...rating(100) },
+          { request_id: ids[2], name: 'default', old_value: null, new_value: 0, ...rating(0) },
         ]);
         assert.deepEqual((await t.store.requests.get(t.alpha.workspace.id, ids[2]!))?.scores, { default: 0, quality: 100 });
 

@@ -39,14 +39,15 @@ for (const backend of BACKENDS) {
           score(r1!, 'a', 40),
         ]);
         const values = outcomes.map((o) => (o.ok ? o.value : (o.error as TallyError).code));
-        assert.deepEqual(values[0], { requestId: r1, name: 'a', oldValue: null, newValue: 10 });
-        assert.deepEqual(values[1], { requestId: r1, name: 'a', oldValue: 10, newValue: 20 });
+        const rated = (value: number) => ({ label: null, rater: actor.id, rating: value, schemaVersion: null });
+        assert.deepEqual(values[0], { requestId: r1, name: 'a', oldValue: null, newValue: 10, ...rated(10) });
+        assert.deepEqual(values[1], { requestId: r1, name: 'a', oldValue: 10, newValue: 20, ...rated(20) });
         assert.equal(values[2], 'not_found');
-        assert.deepEqual(values[3], { requestId: r2, name: 'a', oldValue: null, newValue: 30 });
+        assert.deepEqual(values[3], { requestId: r2, name: 'a', oldValue: null, newValue: 30, ...rated(30) });
         assert.equal(typeof values[4], 'number');
-        assert.deepEqual(values[5], { requestId: r1, name: 'b', oldValue: null, newValue: 1 });
+        assert.deepEqual(values[5], { requestId: r1, name: 'b', oldValue: null, newValue: 1, ...rated(1) });
         assert.equal(values[6], 'not_found');
-        assert.deepEqual(values[7], { requestId: r1, name: 'a', oldValue: 20, newValue: 40 });
+        assert.deepEqual(values[7], { requestId: r1, name: 'a', oldValue: 20, newValue: 40, ...rated(40) });
 
         assert.deepEqual((await s.store.requests.get(ws.id, r1!))?.scores, { a: 40, b: 1 });
         assert.deepEqual((await s.store.requests.get(other.id, foreign!))?.scores, {});

@@ -20,6 +20,13 @@ export const ERROR_CODES = {
 
 export type ErrorCode = keyof typeof ERROR_CODES;
 
+/** One bad item of a request that takes many (the score batch), reported beside every other bad one. */
+export interface ItemProblem {
+  index: number;
+  field: string;
+  message: string;
+}
+
 export class TallyError extends Error {
   readonly status: number;
   readonly code: ErrorCode;
@@ -27,14 +34,17 @@ export class TallyError extends Error {
   readonly field: string | undefined;
   /** Seconds a client should wait before retrying (sent as `Retry-After`). */
   readonly retryAfter: number | undefined;
+  /** Every bad item, when the request held many (sent as `errors`). */
+  readonly errors: ItemProblem[] | undefined;
 
-  constructor(code: ErrorCode, message: string, opts: { field?: string; retryAfter?: number } = {}) {
+  constructor(code: ErrorCode, message: string, opts: { field?: string | undefined; retryAfter?: number | undefined; errors?: ItemProblem[] | undefined } = {}) {
     super(message);
     this.name = 'TallyError';
     this.code = code;
     this.status = ERROR_CODES[code];
     this.field = opts.field;
     this.retryAfter = opts.retryAfter;
+    this.errors = opts.errors;
   }
 }
 

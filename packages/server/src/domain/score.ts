@@ -5,7 +5,7 @@ export const DEFAULT_SCORE_NAME = 'default';
 export const SCORE_MIN = 0;
 export const SCORE_MAX = 100;
 
-/** Where a score change came from; recorded in its history row. */
+/** Where a score change came from; recorded in its history row. `end_user`: the feedback route only. */
 export type ScoreSource = 'api' | 'dashboard' | 'sdk' | 'batch' | 'cli' | 'end_user';
 
 /** Checks a score value: an integer 0..100 inclusive. Returns it unchanged or throws naming the field. */

@@ -274,7 +274,8 @@ async function writeBatch(out: ByteChunks, { rows, ids, details }: Batch, scoreN
     out.text(`${detailCells(d)},`);
     // The four content cells: stored JSON text, never empty.
     out.bytes(buf, at[CONTENT]!, at[CELLS]! - 1);
-    out.ascii(`${scoreCells(d.scores, scoreNames)}\r\n`);
+    // Comments are anyone's text, not ASCII.
+    out.text(`${scoreCells(d, scoreNames)}\r\n`);
     out.endRow();
     if (out.size >= CHUNK_CHARS) full.push(out.take(false));
   }
@@ -295,7 +296,7 @@ export async function* copyChunks(store: Store, { workspaceId, filter, sort }: O
   let waiting: Batch | null = null;
   const handOver = async function* (batch: CopyRow[]) {
     const ids = batch.map((r) => integerAt(r.buf, r.at[0]!, r.at[1]! - 1));
-    const details = store.requests.details(ids);
+    const details = store.requests.details(ids, { scoreDetails: true });
     // Nobody awaits it yet (the batch before goes first); a failure surfaces when it is awaited.
     details.catch(() => {});
     const before: Batch | null = waiting;

@@ -78,10 +78,10 @@ const CSV_COLUMNS: [string, (r: RequestContentText) => string][] = [
 /** The group_ids, tags and metadata cells, comma-separated (the COPY export adds them to its rows). */
 export const detailCells = (d: RequestDetails): string => `${groupIdsCell(d)},${tagsCell(d)},${metadataCell(d)}`;
 
-/** The score columns' cells, each after a comma. */
-export function scoreCells(scores: Record<string, number>, scoreNames: string[]): string {
+/** The score columns' cells, each after a comma: per name its value, then its comment. */
+export function scoreCells(d: Pick<RequestDetails, 'scores' | 'scoreDetails'>, scoreNames: string[]): string {
   let cells = '';
-  for (const n of scoreNames) cells += `,${optionalNum(scores[n] ?? null)}`;
+  for (const n of scoreNames) cells += `,${optionalNum(d.scores[n] ?? null)},${text(d.scoreDetails?.[n]?.comment ?? null)}`;
   return cells;
 }
 
@@ -144,11 +144,12 @@ function csvFormatter(scoreNames: string[]): Formatter {
     // Concatenated, not mapped and joined: no array per record (a third of the CSV work at 1M rows).
     let line = cells[0]!(r);
     for (let i = 1; i < cells.length; i++) line += `,${cells[i]!(r)}`;
-    return `${line}${scoreCells(r.scores, scoreNames)}\r\n`;
+    return `${line}${scoreCells(r, scoreNames)}\r\n`;
   };
 }
 
-export const csvHeader = (scoreNames: string[]) => csvRecord([...CSV_COLUMNS.map(([name]) => name), ...scoreNames.map((n) => `score:${n}`)]);
+/** The header: the request columns, then per score name `score:NAME` and `score_comment:NAME`. */
+export const csvHeader = (scoreNames: string[]) => csvRecord([...CSV_COLUMNS.map(([name]) => name), ...scoreNames.flatMap((n) => [`score:${n}`, `score_comment:${n}`])]);
 
 const jsonFormatter: Formatter = (r) => `${JSON.stringify(detailItem(parseContent(r)))}\n`;
 

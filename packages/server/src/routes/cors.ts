@@ -9,7 +9,7 @@ declare module 'fastify' {
 }
 
 /** What the SDKs call the API with. */
-const METHODS = ['GET', 'POST', 'PUT', 'DELETE'];
+const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'];
 // The headers a key-authenticated call sends beyond the CORS-safelisted ones. Deliberately not the
 // dashboard's CSRF header: a page of another origin can then never send it, so no session-cookie
 // write can pass a preflight, whatever else goes wrong.

@@ -1,7 +1,7 @@
 import { maxHeaderSize, STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { TallyError, type ErrorCode } from '../domain/errors.js';
+import { TallyError, type ErrorCode, type ItemProblem } from '../domain/errors.js';
 import { lookup } from '../domain/lookup.js';
 import { DatabaseUnavailableError } from '../store/database-errors.js';
 import { describeValidation } from './validation.js';
@@ -9,9 +9,12 @@ import { describeValidation } from './validation.js';
 // Codes of refusals made by the HTTP layer itself, outside the domain's catalogue.
 type WireCode = ErrorCode | 'bad_request' | 'request_timeout' | 'headers_too_large';
 
-function send(reply: FastifyReply, status: number, code: WireCode, message: string, retryAfter?: number) {
+function send(reply: FastifyReply, status: number, code: WireCode, message: string, retryAfter?: number, errors?: ItemProblem[]) {
   if (retryAfter !== undefined) reply.header('retry-after', String(retryAfter));
-  return reply.code(status).type('application/json; charset=utf-8').send({ success: false, message, code });
+  return reply
+    .code(status)
+    .type('application/json; charset=utf-8')
+    .send(errors === undefined ? { success: false, message, code } : { success: false, message, code, errors });
 }
 
 // Fastify's own client errors, mapped to the catalogue with messages that name what was wrong.
@@ -69,7 +72,7 @@ export function registerErrorHandling(app: FastifyInstance): void {
       // The operator's clue: what the database said (never the query or its values).
       request.log.error({ problem: err.problem, driverCode: err.driverCode }, `database unavailable: ${err.problem}`);
     }
-    if (err instanceof TallyError) return send(reply, err.status, err.code, err.message, err.retryAfter);
+    if (err instanceof TallyError) return send(reply, err.status, err.code, err.message, err.retryAfter, err.errors);
     if (err.validation) {
       const { message } = describeValidation(err.validation as never, err.validationContext ?? 'body');
       return send(reply, 400, 'invalid_field', message);

@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { FeedbackTokens } from '../auth/feedback-tokens.js';
 import { fixedWindowLimit } from '../auth/rate-limits.js';
-import { invalidField, TallyError } from '../domain/errors.js';
+import { TallyError } from '../domain/errors.js';
 import { checkSubmission, endUserRater } from '../domain/feedback.js';
 import type { WriteQueue } from '../ingest/write-queue.js';
 import { ErrorBody } from '../schemas/common.js';
@@ -132,17 +132,22 @@ export const feedbackRoutes: FastifyPluginAsyncTypebox<FeedbackRouteOptions> = a
         throw new TallyError('forbidden', `origin: ${origin} is not among the feedback origins of the token's workspace (PATCH /v1/workspace { feedback_origins }); nothing was written`);
       }
       const submitted = checkSubmission(claims, body);
-      if ('label' in submitted) throw invalidField('label', `the score name "${claims.n}" has no schema with labels; submit a value`);
-      await queue.submit({
+      // The end user's rating, through the rating write every score takes: checked in its
+      // transaction against the name's schema (a label becomes its value there), the score made by
+      // the schema's aggregate. The rater and the source come from the token and this route only.
+      const rater = endUserRater(claims);
+      const change = await queue.submit({
         op: 'setScore',
         workspaceId: claims.ws,
         requestId: claims.rid,
         name: claims.n,
-        value: submitted.value,
-        actor: { id: endUserRater(claims), source: 'end_user' },
+        ...('label' in submitted ? { value: null, label: submitted.label } : { value: submitted.value }),
+        valueField: 'value',
+        rater,
+        actor: { id: rater, source: 'end_user' },
         opts: { comment: body.comment ?? null },
       });
-      return { success: true as const, name: claims.n, value: submitted.value };
+      return { success: true as const, name: claims.n, value: change.rating!, ...('label' in submitted ? { label: submitted.label } : {}) };
     },
   );
 };

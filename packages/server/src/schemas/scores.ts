@@ -1,12 +1,28 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { LIMITS } from '../domain/limits.js';
+import { SCHEMA_LIMITS } from '../domain/score-schema.js';
 import { MAX_HISTOGRAM_BUCKETS } from '../domain/statistics.js';
 import { Id, Nullable, RecordOf, Score, ScoreName, Timestamp } from './common.js';
 import { FilterParams, familyParams } from './search.js';
 
 /** The most items one `POST /v1/scores/batch` takes; they commit in one transaction. */
 export const MAX_BATCH_ITEMS = 1000;
+/** Characters a comment may have at most; it is also held to SCHEMA_LIMITS.commentBytes bytes of UTF-8. */
 export const MAX_COMMENT_CHARS = 4096;
+
+const Label = Type.String({ minLength: 1, maxLength: SCHEMA_LIMITS.labelChars, description: "one of the labels of the name's schema" });
+const Reasons = Type.Array(Type.String({ minLength: 1, maxLength: SCHEMA_LIMITS.reasonChars }), {
+  maxItems: SCHEMA_LIMITS.reasons,
+  description: "a subset of the reasons the name's schema declares (refused when it declares none)",
+});
+const Rater = Type.String({
+  minLength: 1,
+  maxLength: SCHEMA_LIMITS.raterChars + 'external:'.length,
+  description: 'a named external rater (stored as `external:<name>`); absent: the caller (its key or user) is the rater',
+});
+const Kind = Type.Union([Type.Literal('rating'), Type.Literal('delete'), Type.Literal('adjudication')], {
+  description: 'rating: a rater gave (or, with rating null, withdrew) a rating; delete: the score and every rating were deleted; adjudication: the final value was set',
+});
 export const DEFAULT_FEED_LIMIT = 100;
 export const MAX_FEED_LIMIT = 1000;
 
@@ -21,6 +37,12 @@ export const ScoreEventItem = Type.Object({
   comment: Nullable(Type.String()),
   batch_id: Nullable(Type.String({ description: 'shared by every change of one POST /v1/scores/batch call' })),
   at: Type.String({ description: 'ISO 8601 time of the change' }),
+  kind: Kind,
+  rater: Type.String({ description: 'whose rating: key:<id>, user:<id>, external:<name> or end_user:<id> (the actor for rows from before ratings)' }),
+  rating: Nullable(Type.Integer({ description: 'the value the rater gave; null when withdrawn or deleted' })),
+  label: Nullable(Type.String({ description: "the rating's label under a labelled schema" })),
+  reasons: Nullable(Type.Array(Type.String())),
+  schema_version: Nullable(Type.Integer({ description: 'the schema version in force; null without a schema' })),
 });
 export type ScoreEventItem = Static<typeof ScoreEventItem>;
 
@@ -50,13 +72,23 @@ export const FeedReply = Type.Object({
 export const ScoreParams = Type.Object({ id: Id, name: ScoreName });
 
 export const PutScoreBody = Type.Object({
-  score: Score,
-  comment: Type.Optional(Nullable(Type.String({ maxLength: MAX_COMMENT_CHARS }))),
+  score: Type.Optional(Score),
+  label: Type.Optional(Nullable(Label)),
+  comment: Type.Optional(Nullable(Type.String({ maxLength: MAX_COMMENT_CHARS, description: 'at most 4096 bytes of UTF-8' }))),
+  reasons: Type.Optional(Nullable(Reasons)),
+  rater: Type.Optional(Nullable(Rater)),
 });
 export type PutScoreBody = Static<typeof PutScoreBody>;
 
 export const DeleteScoreQuery = Type.Object({
   comment: Type.Optional(Type.String({ maxLength: MAX_COMMENT_CHARS })),
+  rater: Type.Optional(
+    Type.String({
+      minLength: 1,
+      maxLength: 256,
+      description: "withdraw only this rater's rating (key:<id>, user:<id>, external:<name>, or a bare external name) and recompute the score; absent: delete the score and every rating",
+    }),
+  ),
 });
 
 export const ScoreChangeReply = Type.Object({
@@ -64,7 +96,11 @@ export const ScoreChangeReply = Type.Object({
   request_id: Type.Integer(),
   name: Type.String(),
   old_value: Nullable(Type.Integer()),
-  new_value: Nullable(Type.Integer()),
+  new_value: Nullable(Type.Integer({ description: 'the score after the change (the aggregate of the ratings under mean / median)' })),
+  label: Type.Optional(Nullable(Type.String())),
+  rater: Type.Optional(Type.String()),
+  rating: Type.Optional(Nullable(Type.Integer({ description: 'the value this rater gave' }))),
+  schema_version: Type.Optional(Nullable(Type.Integer())),
 });
 
 /**
@@ -72,7 +108,7 @@ export const ScoreChangeReply = Type.Object({
  * is reported with its index alongside every other bad item instead of stopping at the first.
  */
 export const BatchBody = Type.Object({
-  items: Type.Array(Type.Unknown(), { minItems: 1, maxItems: MAX_BATCH_ITEMS, description: `1 to ${MAX_BATCH_ITEMS} items of { request_id, name?, score }` }),
+  items: Type.Array(Type.Unknown(), { minItems: 1, maxItems: MAX_BATCH_ITEMS, description: `1 to ${MAX_BATCH_ITEMS} items of { request_id, name?, score | label, comment?, reasons?, rater? }` }),
   comment: Type.Optional(Nullable(Type.String({ maxLength: MAX_COMMENT_CHARS }))),
 });
 export type BatchBody = Static<typeof BatchBody>;
@@ -81,14 +117,29 @@ export type BatchBody = Static<typeof BatchBody>;
 export const BatchItem = Type.Object({
   request_id: Id,
   name: Type.Optional(Nullable(ScoreName)),
-  score: Score,
+  score: Type.Optional(Score),
+  label: Type.Optional(Nullable(Label)),
+  comment: Type.Optional(Nullable(Type.String({ maxLength: MAX_COMMENT_CHARS, description: "this item's comment (instead of the batch's)" }))),
+  reasons: Type.Optional(Nullable(Reasons)),
+  rater: Type.Optional(Nullable(Rater)),
 });
 
 export const BatchReply = Type.Object({
   success: Type.Literal(true),
   batch_id: Type.String(),
   count: Type.Integer(),
-  changes: Type.Array(Type.Object({ request_id: Type.Integer(), name: Type.String(), old_value: Nullable(Type.Integer()), new_value: Type.Integer() })),
+  changes: Type.Array(
+    Type.Object({
+      request_id: Type.Integer(),
+      name: Type.String(),
+      old_value: Nullable(Type.Integer()),
+      new_value: Type.Integer(),
+      label: Type.Optional(Nullable(Type.String())),
+      rater: Type.Optional(Type.String()),
+      rating: Type.Optional(Nullable(Type.Integer())),
+      schema_version: Type.Optional(Nullable(Type.Integer())),
+    }),
+  ),
 });
 
 export const BatchItemError = Type.Object({ index: Type.Integer(), field: Type.String(), message: Type.String() });

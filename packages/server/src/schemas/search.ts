@@ -128,12 +128,38 @@ const summaryFields = {
 export const RequestSummary = Type.Object(summaryFields);
 
 /** One request with everything logged. */
+/** One rater's current rating of a name. */
+export const ScoreRatingItem = Type.Object({
+  rater: Type.String({ description: 'key:<id>, user:<id>, external:<name> or end_user:<id>' }),
+  value: Type.Integer(),
+  label: Nullable(Type.String()),
+  comment: Nullable(Type.String()),
+  reasons: Nullable(Type.Array(Type.String())),
+  source: Type.String(),
+  at: Type.String({ description: 'ISO 8601' }),
+});
+
+/** A score with what its latest change gave beside the value. */
+export const ScoreDetailItem = Type.Object({
+  value: Type.Integer({ description: 'the score, as in `scores`' }),
+  label: Nullable(Type.String({ description: "the value's label under a labelled schema" })),
+  comment: Nullable(Type.String({ description: 'the comment of the latest rating' })),
+  reasons: Nullable(Type.Array(Type.String(), { description: 'the reasons of the latest rating' })),
+  source: Type.String(),
+  actor: Type.String({ description: 'who made the latest change' }),
+  rater: Type.String({ description: 'whose rating the latest change was' }),
+  updated_at: Type.String({ description: 'ISO 8601' }),
+  schema_version: Nullable(Type.Integer({ description: 'the schema version in force at the latest change; null without a schema' })),
+  ratings: Type.Optional(Type.Array(ScoreRatingItem, { description: "each rater's current rating (GET /v1/requests/{id}; not in exports)" })),
+});
+
 export const RequestDetail = Type.Object({
   ...summaryFields,
   input: Type.Unknown(),
   output: Type.Unknown(),
   parameters: JsonObject,
   prompt_input_variables: JsonObject,
+  score_details: Type.Optional(RecordOf(ScoreDetailItem, { description: 'per score name, its details (keys as in `scores`)' })),
 });
 
 export const SearchReply = Type.Object({

@@ -11,5 +11,6 @@ import { detailItem } from './request-items.js';
 export async function requestDetail(store: Store, workspaceId: number, id: number): Promise<Static<typeof RequestReply>> {
   const r = await store.requests.get(workspaceId, id);
   if (!r) throw notFound('id', 'request');
-  return { success: true as const, request: detailItem(r) };
+  const ratings = Object.keys(r.scores).length === 0 ? [] : await store.scores.currentRatings(workspaceId, [id]);
+  return { success: true as const, request: detailItem(r, ratings) };
 }

@@ -1,7 +1,8 @@
 import type { Static } from '@sinclair/typebox';
 import { toIso } from '../domain/timestamps.js';
 import type { PromptLayerSearchItem, RequestDetail, RequestSummary as RequestSummaryItem } from '../schemas/search.js';
-import type { RequestSummary, StoredRequest } from '../store/types.js';
+import type { CurrentRating, RequestSummary, ScoreDetail, StoredRequest } from '../store/types.js';
+import type { ScoreDetailItem } from '../schemas/search.js';
 
 /** A search hit on the wire: snake_case, ISO 8601 times, no logged content. */
 export function summaryItem(r: RequestSummary): Static<typeof RequestSummaryItem> {
@@ -34,15 +35,43 @@ export function summaryItem(r: RequestSummary): Static<typeof RequestSummaryItem
   };
 }
 
-/** One request with everything logged. */
-export function detailItem(r: StoredRequest): Static<typeof RequestDetail> {
-  return {
+/** A score's details on the wire; with `ratings` when they were read. */
+export function scoreDetailItem(d: ScoreDetail, ratings?: readonly CurrentRating[]): Static<typeof ScoreDetailItem> {
+  const item: Static<typeof ScoreDetailItem> = {
+    value: d.value,
+    label: d.label,
+    comment: d.comment,
+    reasons: d.reasons,
+    source: d.source,
+    actor: d.actor,
+    rater: d.rater,
+    updated_at: toIso(d.updatedAt),
+    schema_version: d.schemaVersion,
+  };
+  if (ratings) {
+    item.ratings = ratings.map((r) => ({ rater: r.rater, value: r.value, label: r.label, comment: r.comment, reasons: r.reasons, source: r.source, at: toIso(r.at) }));
+  }
+  return item;
+}
+
+/**
+ * One request with everything logged; `score_details` when the read asked for them, each with its
+ * ratings when `ratings` (ScoreStore.currentRatings of this request) are given.
+ */
+export function detailItem(r: StoredRequest, ratings?: readonly CurrentRating[]): Static<typeof RequestDetail> {
+  const item: Static<typeof RequestDetail> = {
     ...summaryItem(r),
     input: r.input,
     output: r.output,
     parameters: r.parameters,
     prompt_input_variables: r.promptInputVariables,
   };
+  if (r.scoreDetails) {
+    const details: Record<string, Static<typeof ScoreDetailItem>> = {};
+    for (const [name, d] of Object.entries(r.scoreDetails)) details[name] = scoreDetailItem(d, ratings?.filter((x) => x.name === name));
+    item.score_details = details;
+  }
+  return item;
 }
 
 /** An item of PromptLayer's search; `latency` is in seconds (PromptLayer names milliseconds `latency_ms`). */

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { Kysely } from 'kysely';
+import type { CompiledQuery, Kysely } from 'kysely';
 import type { Database } from './schema.js';
 
 // The feedback table (migration 013), kept beside its queries: nothing else reads it.
@@ -36,7 +36,11 @@ export interface FeedbackStore {
   signingSecret(workspaceId: number): Promise<FeedbackSecret>;
   /** Replaces the secret: every token signed before is refused from now on. */
   rotate(workspaceId: number): Promise<FeedbackSettings>;
-  setOrigins(workspaceId: number, origins: readonly string[]): Promise<FeedbackSettings>;
+  /**
+   * Forgets the cached union of origins, after a write changed them (`updateWorkspace` with
+   * `feedbackOrigins`), so this instance judges the next preflight by the new list.
+   */
+  originsChanged(): void;
   /**
    * Every origin any workspace allows (what a preflight, which carries no token, can be checked
    * against), cached for a few seconds in this process and dropped here whenever origins change.
@@ -103,17 +107,8 @@ export class SqlFeedback implements FeedbackStore {
     return toSettings(row);
   }
 
-  async setOrigins(workspaceId: number, origins: readonly string[]): Promise<FeedbackSettings> {
-    const s = newSecret();
-    const text = JSON.stringify([...new Set(origins)]);
-    const row = await this.db
-      .insertInto('workspace_feedback')
-      .values({ workspace_id: workspaceId, secret_id: s.secretId, secret: s.secret, origins: text, created_at: Date.now(), rotated_at: null })
-      .onConflict((oc) => oc.column('workspace_id').doUpdateSet({ origins: text }))
-      .returningAll()
-      .executeTakeFirstOrThrow();
+  originsChanged(): void {
     this.origins = null;
-    return toSettings(row);
   }
 
   async anyWorkspaceOrigins(): Promise<ReadonlySet<string>> {
@@ -124,4 +119,19 @@ export class SqlFeedback implements FeedbackStore {
     this.origins = { set, until: now + ORIGINS_CACHE_MS };
     return set;
   }
+}
+
+/**
+ * The statement that sets a workspace's feedback origins (making its row, with a fresh secret, if
+ * it has none), for the `updateWorkspace` write program, so that it commits with the other settings.
+ */
+export function setOriginsQuery(compiler: Kysely<Database>, workspaceId: number, origins: readonly string[]): CompiledQuery {
+  const s = newSecret();
+  const text = JSON.stringify([...new Set(origins)]);
+  return compiler
+    .withTables<FeedbackTables>()
+    .insertInto('workspace_feedback')
+    .values({ workspace_id: workspaceId, secret_id: s.secretId, secret: s.secret, origins: text, created_at: Date.now(), rotated_at: null })
+    .onConflict((oc) => oc.column('workspace_id').doUpdateSet({ origins: text }))
+    .compile();
 }

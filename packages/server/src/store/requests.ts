@@ -2,7 +2,7 @@ import type { Kysely } from 'kysely';
 import type { RequestFilter, SortPosition, SortSpec } from '../domain/search-query.js';
 import { readFor } from './read-scope.js';
 import type { Database } from './schema.js';
-import { countMatchingRequests, detailsOf, exportColumnsSql, readRequest, selectPageEnds, selectRequestContentPage, selectRequestPage } from './search.js';
+import { countMatchingRequests, detailsOf, type DetailOptions, exportColumnsSql, readRequest, selectPageEnds, selectRequestContentPage, selectRequestPage } from './search.js';
 import type { PageEndsQuery, RequestContentText, RequestDetails, RequestPage, RequestSearch, RequestSummary, StoredRequest } from './types.js';
 
 /** Reads of logged requests: one request, search, PromptLayer's search and export. Writes go through the write queue. */
@@ -19,7 +19,7 @@ export interface RequestStore {
    */
   copyCsv(workspaceId: number, filter: RequestFilter | null, sort: SortSpec): AsyncIterable<Buffer>;
   /** The tags, metadata, groups and scores of these requests (ids read from the workspace). */
-  details(ids: number[]): Promise<Map<number, RequestDetails>>;
+  details(ids: number[], opts?: DetailOptions): Promise<Map<number, RequestDetails>>;
   /** Where each full page of matching requests ends, for a sort by a column (see selectPageEnds). */
   pageEnds(query: PageEndsQuery): Promise<SortPosition[]>;
   /** How many requests match; with `bound`, at most `bound + 1` (more than the bound reads as bound + 1). */
@@ -87,8 +87,8 @@ export class SqlRequests implements RequestStore {
     return this.traits.copyCsv(exportColumnsSql(this.db, workspaceId, filter, sort));
   }
 
-  details(ids: number[]): Promise<Map<number, RequestDetails>> {
-    return detailsOf(this.db, ids);
+  details(ids: number[], opts?: DetailOptions): Promise<Map<number, RequestDetails>> {
+    return detailsOf(this.db, ids, opts);
   }
 
   pageEnds(query: PageEndsQuery): Promise<SortPosition[]> {

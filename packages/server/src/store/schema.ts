@@ -7,6 +7,8 @@ export interface WorkspacesTable {
   id: Generated<number>;
   name: string;
   created_at: number;
+  /** 0 or 1: score writes only under names with a schema (migration 009). */
+  strict_score_names: Generated<number>;
 }
 
 export interface ApiKeysTable {
@@ -81,6 +83,13 @@ export interface ScoresTable {
   updated_at: number;
   updated_by: string;
   source: string;
+  /** What the latest change gave beside the value (migration 009); null on rows written before. */
+  label: string | null;
+  comment: string | null;
+  /** JSON text: an array of reasons. */
+  reasons: string | null;
+  rater: string | null;
+  schema_version: number | null;
 }
 
 export interface ScoreEventsTable {
@@ -95,6 +104,36 @@ export interface ScoreEventsTable {
   comment: string | null;
   batch_id: string | null;
   at: number;
+  /** Who the rating is of (migration 009): the actor, or a named external rater, or an end user. */
+  rater: string | null;
+  /** The value this rater gave; null when the row withdraws a rating or deletes the score. */
+  rating: number | null;
+  label: string | null;
+  /** JSON text: an array of reasons. */
+  reasons: string | null;
+  schema_version: number | null;
+  /** 'rating' | 'delete' | 'adjudication' */
+  kind: Generated<string>;
+}
+
+/** Every version of every score schema (migration 009); labels and reasons are JSON text. */
+export interface ScoreSchemasTable {
+  workspace_id: number;
+  name: string;
+  version: number;
+  kind: string;
+  description: string | null;
+  rubric: string | null;
+  higher_is_better: number;
+  min_value: number;
+  max_value: number;
+  labels: string | null;
+  reasons: string;
+  comment_required_below: number | null;
+  aggregate: string;
+  created_at: number;
+  created_by: string;
+  archived_at: number | null;
 }
 
 /**
@@ -140,6 +179,7 @@ export interface Database {
   request_groups: RequestGroupsTable;
   scores: ScoresTable;
   score_events: ScoreEventsTable;
+  score_schemas: ScoreSchemasTable;
   score_hours: ScoreHoursTable;
   score_values: ScoreValuesTable;
 }

@@ -4,10 +4,18 @@ import type { Database, ScoreEventsTable } from './schema.js';
 import { readFor } from './read-scope.js';
 import { applyRequestFilter, planTextSearch } from './search-filter.js';
 import { selectScoreDistribution, selectScoreStats, type StatsSource } from './score-stats.js';
-import type { DistributionRow, ScoreAggregateQuery, ScoreEvent, ScoreEventQuery, ScoreStatsRows, StatsInterval } from './types.js';
+import type { CurrentRating, DistributionRow, ScoreAggregateQuery, ScoreEvent, ScoreEventQuery, ScoreStatsRows, StatsInterval } from './types.js';
+import { reduceRatings, type ScoreEventKind } from '../domain/score-schema.js';
 
 /** Reads of scores: a request's history, the workspace's event feed, statistics and comparisons. Writes go through the write queue. */
 export interface ScoreStore {
+  /**
+   * The current ratings of these requests (of one name, or of every name): per request and name,
+   * each rater's latest rating after the last deletion of the score, in the order given. The one
+   * function every reader of ratings uses (agreement, queues, feedback, score_details). Ids of
+   * another workspace give nothing. Reads the history through score_events_request, 500 ids a query.
+   */
+  currentRatings(workspaceId: number, requestIds: readonly number[], name?: string): Promise<CurrentRating[]>;
   /** Every change of a request's scores, oldest first. */
   history(workspaceId: number, requestId: number): Promise<ScoreEvent[]>;
   /** The workspace's score events after a keyset cursor, oldest first. */
@@ -22,8 +30,10 @@ export interface ScoreStore {
   stats(workspaceId: number, query: ScoreAggregateQuery & { interval: StatsInterval }): Promise<ScoreStatsRows>;
 }
 
+const reasonsOf = (text: string | null): string[] | null => (text === null ? null : (JSON.parse(text) as string[]));
+
 const toScoreEvent = (r: Selectable<ScoreEventsTable>): ScoreEvent => ({
-  id: r.id,
+  id: Number(r.id),
   requestId: Number(r.request_id),
   name: r.name,
   oldValue: r.old_value,
@@ -33,7 +43,16 @@ const toScoreEvent = (r: Selectable<ScoreEventsTable>): ScoreEvent => ({
   comment: r.comment,
   batchId: r.batch_id,
   at: Number(r.at),
+  rater: r.rater ?? r.actor,
+  rating: r.rating,
+  label: r.label,
+  reasons: reasonsOf(r.reasons),
+  schemaVersion: r.schema_version,
+  kind: r.kind as ScoreEventKind,
 });
+
+// Keeps each IN list well under SQLite's and PostgreSQL's bound-parameter limits.
+const CHUNK = 500;
 
 /** The score reads over Kysely; the aggregate queries are built in score-stats.ts. */
 export class SqlScores implements ScoreStore {
@@ -49,6 +68,42 @@ export class SqlScores implements ScoreStore {
     codePointCollation: string | null,
   ) {
     this.statsSource = { db: reads, codePointCollation };
+  }
+
+  async currentRatings(workspaceId: number, requestIds: readonly number[], name?: string): Promise<CurrentRating[]> {
+    const unique = [...new Set(requestIds)];
+    const found = new Map<number, CurrentRating[]>();
+    for (let i = 0; i < unique.length; i += CHUNK) {
+      // No workspace_id term: it could steer SQLite's planner to score_events_ws (workspace_id, id)
+      // instead of score_events_request; rows of another workspace are dropped below instead.
+      const rows = await this.db
+        .selectFrom('score_events')
+        .select(['id', 'workspace_id', 'request_id', 'name', 'kind', 'rater', 'actor', 'rating', 'label', 'comment', 'reasons', 'source', 'at'])
+        .where('request_id', 'in', unique.slice(i, i + CHUNK))
+        .$if(name !== undefined, (qb) => qb.where('name', '=', name!))
+        .orderBy('request_id')
+        .orderBy('id')
+        .execute();
+      // Rows come grouped by request; each request's are split by name, in id order.
+      const byKey = new Map<string, typeof rows>();
+      for (const r of rows) {
+        if (Number(r.workspace_id) !== workspaceId) continue;
+        const key = `${r.request_id}\u0000${r.name}`;
+        let list = byKey.get(key);
+        if (!list) byKey.set(key, (list = []));
+        list.push(r);
+      }
+      for (const list of byKey.values()) {
+        const events = list.map((r) => ({ ...r, id: Number(r.id), kind: r.kind as ScoreEventKind, rater: r.rater ?? r.actor }));
+        for (const e of reduceRatings(events).ratings) {
+          const requestId = Number(e.request_id);
+          let out = found.get(requestId);
+          if (!out) found.set(requestId, (out = []));
+          out.push({ requestId, name: e.name, rater: e.rater, value: e.rating!, label: e.label, comment: e.comment, reasons: reasonsOf(e.reasons), source: e.source, at: Number(e.at), eventId: e.id });
+        }
+      }
+    }
+    return unique.flatMap((id) => (found.get(id) ?? []).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : a.eventId - b.eventId)));
   }
 
   async history(workspaceId: number, requestId: number): Promise<ScoreEvent[]> {

@@ -6,9 +6,9 @@
 import { OperationNodeTransformer, sql, ValueListNode, ValueNode, type Expression, type Kysely, type KyselyPlugin, type PrimitiveValueListNode, type Selectable, type SqlBool } from 'kysely';
 import type { RequestStatus } from '../domain/request-shape.js';
 import type { RequestFilter, SortColumn, SortPosition, SortSpec } from '../domain/search-query.js';
-import type { Database, RequestsTable } from './schema.js';
+import type { Database, RequestsTable, ScoresTable } from './schema.js';
 import { applyRequestFilter, planTextSearch, requestColumn, sortScoreBounds } from './search-filter.js';
-import type { PageEndsQuery, RequestContentText, RequestDetails, RequestPage, RequestSearch, RequestSummary, StoredRequest } from './types.js';
+import type { PageEndsQuery, RequestContentText, RequestDetails, RequestPage, RequestSearch, RequestSummary, ScoreDetail, StoredRequest } from './types.js';
 
 const SUMMARY_COLUMNS = [
   'requests.id',
@@ -97,7 +97,7 @@ export async function readRequest(db: Kysely<Database>, workspaceId: number, id:
     .where('requests.workspace_id', '=', workspaceId)
     .executeTakeFirst()) as Row | undefined;
   if (!row) return null;
-  const details = await detailsOf(db, [id]);
+  const details = await detailsOf(db, [id], { scoreDetails: true });
   return toStored(row, details.get(id)!);
 }
 
@@ -110,8 +110,9 @@ export async function readRequest(db: Kysely<Database>, workspaceId: number, id:
  * (workspace_id, tag|key|name, ...) index over the whole workspace instead, where the primary key
  * answers at once.
  */
-export async function detailsOf(db: Kysely<Database>, ids: number[]): Promise<Map<number, RequestDetails>> {
-  const out = new Map<number, RequestDetails>(ids.map((id) => [id, { tags: [], metadata: {}, groupIds: [], scores: {} }]));
+export async function detailsOf(db: Kysely<Database>, ids: number[], opts: DetailOptions = {}): Promise<Map<number, RequestDetails>> {
+  const withDetails = opts.scoreDetails === true;
+  const out = new Map<number, RequestDetails>(ids.map((id) => [id, withDetails ? { tags: [], metadata: {}, groupIds: [], scores: {}, scoreDetails: {} } : { tags: [], metadata: {}, groupIds: [], scores: {} }]));
   if (ids.length === 0) return out;
   // Requests are mostly logged in time order, so a page sorted by time holds ids close together.
   // Then one range scan of each detail table reads them, at half the cost of a seek per id; rows
@@ -127,7 +128,15 @@ export async function detailsOf(db: Kysely<Database>, ids: number[]): Promise<Ma
   const [tags, metadata, scores, groups] = await Promise.all([
     db.selectFrom('request_tags').select(['request_id', 'tag']).where(onPage).orderBy('request_id').orderBy('tag').execute(),
     db.selectFrom('request_metadata').select(['request_id', 'key', 'value']).where(onPage).orderBy('request_id').orderBy('key').execute(),
-    db.selectFrom('scores').select(['request_id', 'name', 'value']).where(onPage).orderBy('request_id').orderBy('name').execute(),
+    withDetails
+      ? db
+          .selectFrom('scores')
+          .select(['request_id', 'name', 'value', 'label', 'comment', 'reasons', 'rater', 'updated_by', 'updated_at', 'source', 'schema_version'])
+          .where(onPage)
+          .orderBy('request_id')
+          .orderBy('name')
+          .execute()
+      : db.selectFrom('scores').select(['request_id', 'name', 'value']).where(onPage).orderBy('request_id').orderBy('name').execute(),
     db.selectFrom('request_groups').select(['request_id', 'group_id']).where(onPage).orderBy('request_id').orderBy('group_id').execute(),
   ]);
   for (const t of tags) out.get(Number(t.request_id))?.tags.push(t.tag);
@@ -137,10 +146,35 @@ export async function detailsOf(db: Kysely<Database>, ids: number[]): Promise<Ma
   }
   for (const s of scores) {
     const d = out.get(Number(s.request_id));
-    if (d) d.scores[s.name] = s.value;
+    if (!d) continue;
+    d.scores[s.name] = s.value;
+    if (d.scoreDetails) d.scoreDetails[s.name] = toScoreDetail(s as unknown as DetailedScoreRow);
   }
   for (const g of groups) out.get(Number(g.request_id))?.groupIds.push(Number(g.group_id));
   return out;
+}
+
+/** What a read of details includes beyond tags, metadata, groups and score values. */
+export interface DetailOptions {
+  /** Each score's label, comment, reasons, rater, source, time and schema version (RequestDetails.scoreDetails). */
+  scoreDetails?: boolean;
+}
+
+type DetailedScoreRow = Pick<Selectable<ScoresTable>, 'value' | 'label' | 'comment' | 'reasons' | 'rater' | 'updated_by' | 'updated_at' | 'source' | 'schema_version'>;
+
+function toScoreDetail(s: DetailedScoreRow): ScoreDetail {
+  return {
+    value: s.value,
+    label: s.label,
+    comment: s.comment,
+    reasons: s.reasons === null ? null : (JSON.parse(s.reasons) as string[]),
+    source: s.source,
+    actor: s.updated_by,
+    // Rows from before migration 009 have no rater: theirs is whoever wrote them.
+    rater: s.rater ?? s.updated_by,
+    updatedAt: Number(s.updated_at),
+    schemaVersion: s.schema_version,
+  };
 }
 
 const cmp = (order: 'asc' | 'desc') => sql.raw(order === 'desc' ? '<' : '>');
@@ -254,7 +288,8 @@ async function page<T>(db: Kysely<Database>, ws: number, q: RequestSearch, conte
   const rows = await fetchRows(db, ws, q, content);
   const more = rows.length > q.limit;
   const pageRows = more ? rows.slice(0, q.limit) : rows;
-  const details = await detailsOf(db, pageRows.map((r) => Number(r.id)));
+  // Pages with content are export's: its JSONL lines carry score_details, its CSV the comments.
+  const details = await detailsOf(db, pageRows.map((r) => Number(r.id)), { scoreDetails: content });
   const last = pageRows[pageRows.length - 1];
   return {
     items: pageRows.map((r) => convert(r, details.get(Number(r.id))!)),

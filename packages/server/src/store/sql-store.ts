@@ -7,6 +7,7 @@ import { TallyMigrations } from './migrations/index.js';
 import { SqlRequests, type RequestReadTraits } from './requests.js';
 import type { Database } from './schema.js';
 import { SqlScores } from './scores.js';
+import { SqlScoreSchemas } from './score-schemas.js';
 import type { Store, StoreCapabilities } from './store.js';
 import type { Backend, ReadSource } from './types.js';
 import { SqlWorkspaces } from './workspaces.js';
@@ -62,6 +63,7 @@ export class SqlStore implements Store {
   readonly capabilities: StoreCapabilities;
   readonly requests: SqlRequests;
   readonly scores: SqlScores;
+  readonly scoreSchemas: SqlScoreSchemas;
   readonly keys: SqlKeys;
   readonly workspaces: SqlWorkspaces;
   readonly accounts: SqlAccounts;
@@ -77,6 +79,7 @@ export class SqlStore implements Store {
     const reads = traits.readDb ?? db;
     this.requests = new SqlRequests(db, reads, traits.reads);
     this.scores = new SqlScores(db, reads, traits.codePointCollation);
+    this.scoreSchemas = new SqlScoreSchemas(db);
     this.keys = new SqlKeys(db, traits.keyChanges ?? null);
     this.workspaces = new SqlWorkspaces(db);
     this.accounts = new SqlAccounts(db);

@@ -3,6 +3,7 @@ import type { FeedbackStore } from './feedback.js';
 import type { KeyStore } from './keys.js';
 import type { RequestStore } from './requests.js';
 import type { ScoreStore } from './scores.js';
+import type { ScoreSchemaStore } from './score-schemas.js';
 import type { Backend, ReadSource } from './types.js';
 import type { StoreWriter } from './transaction-writer.js';
 import type { Outcome, WriteCommand } from './write-commands.js';
@@ -35,6 +36,8 @@ export interface Store {
   readonly requests: RequestStore;
   /** Score history, the event feed, statistics and comparisons (store/scores.ts). */
   readonly scores: ScoreStore;
+  /** Score schemas and their versions (store/score-schemas.ts). */
+  readonly scoreSchemas: ScoreSchemaStore;
   /** API keys, with a cache of the live ones (store/keys.ts). */
   readonly keys: KeyStore;
   readonly workspaces: WorkspaceStore;

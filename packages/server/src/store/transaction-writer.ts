@@ -2,7 +2,7 @@ import { CompiledQuery, type Kysely } from 'kysely';
 import type { Database } from './schema.js';
 import type { ResultOf, WriteCommand } from './write-commands.js';
 import { programOf, runAwaiting, type Step } from './write-programs.js';
-import { bindParameters, type StatementName } from './write-statements.js';
+import { bindParameters, givesRow, type StatementName } from './write-statements.js';
 
 /**
  * Writes inside one transaction of `store.write` (the CLI, tests): the same commands the write
@@ -19,7 +19,8 @@ export function kyselySteps(conn: Kysely<Database>, texts: Readonly<Record<State
     if ('query' in step) return (await conn.executeQuery(step.query)).rows;
     const { rows } = await conn.executeQuery(CompiledQuery.raw(texts[step.statement], bindParameters(step.statement, step.params)));
     const row = rows[0] as Record<string, unknown> | undefined;
-    return row === undefined ? undefined : Object.values(row)[0];
+    if (row === undefined || givesRow(step.statement)) return row;
+    return Object.values(row)[0];
   };
 }
 

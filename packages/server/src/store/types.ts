@@ -5,6 +5,7 @@
 import type { RequestStatus } from '../domain/request-shape.js';
 import type { RequestFilter, SortPosition, SortSpec } from '../domain/search-query.js';
 import type { ScoreSource } from '../domain/score.js';
+import type { ScoreEventKind, ScoreSchemaDefinition } from '../domain/score-schema.js';
 
 export type Backend = 'sqlite' | 'postgres';
 
@@ -15,6 +16,12 @@ export interface Workspace {
   id: number;
   name: string;
   createdAt: number;
+}
+
+/** A workspace's settings (`GET` / `PATCH /v1/workspace`). */
+export interface WorkspaceSettings {
+  /** Score writes only under names with a schema. */
+  strictScoreNames: boolean;
 }
 
 export interface ApiKeyInfo {
@@ -43,6 +50,14 @@ export interface ScoreChange {
   name: string;
   oldValue: number | null;
   newValue: number | null;
+  /** The score's label after the change (a labelled schema), when known. */
+  label?: string | null;
+  /** Whose rating the change was. */
+  rater?: string;
+  /** The value the rater gave (null: a rating withdrawn or the score deleted). */
+  rating?: number | null;
+  /** The schema version in force, null without a schema. */
+  schemaVersion?: number | null;
 }
 
 export interface ScoreEvent extends ScoreChange {
@@ -52,6 +67,65 @@ export interface ScoreEvent extends ScoreChange {
   comment: string | null;
   batchId: string | null;
   at: number;
+  rater: string;
+  rating: number | null;
+  label: string | null;
+  reasons: string[] | null;
+  schemaVersion: number | null;
+  kind: ScoreEventKind;
+}
+
+/** One rater's current rating of a request and name (ScoreStore.currentRatings). */
+export interface CurrentRating {
+  requestId: number;
+  name: string;
+  rater: string;
+  value: number;
+  label: string | null;
+  comment: string | null;
+  reasons: string[] | null;
+  source: string;
+  /** When the rating was given, epoch ms. */
+  at: number;
+  /** The history row that holds it. */
+  eventId: number;
+}
+
+/** A request's current score of one name with what the latest change gave (score_details). */
+export interface ScoreDetail {
+  value: number;
+  label: string | null;
+  comment: string | null;
+  reasons: string[] | null;
+  source: string;
+  actor: string;
+  rater: string;
+  updatedAt: number;
+  schemaVersion: number | null;
+}
+
+/** One version of a score schema as stored. */
+export interface ScoreSchemaVersion extends ScoreSchemaDefinition {
+  name: string;
+  version: number;
+  createdAt: number;
+  createdBy: string;
+  archivedAt: number | null;
+}
+
+/** A schema with every version, newest first (`versions[0]` is the latest). */
+export interface ScoreSchemaRecord {
+  name: string;
+  /** The version in force; null when archived. */
+  current: ScoreSchemaVersion | null;
+  versions: ScoreSchemaVersion[];
+}
+
+/** What a put or archive of a schema did. */
+export interface ScoreSchemaWrite {
+  schema: ScoreSchemaVersion;
+  /** False when an identical definition was already in force (no new version). */
+  created: boolean;
 }
 
 export interface PromptLink {
@@ -92,6 +166,8 @@ export interface StoredRequest {
   metadata: Record<string, string>;
   groupIds: number[];
   scores: Record<string, number>;
+  /** Per score name, what its latest change gave beside the value; present where the read asked (DetailOptions). */
+  scoreDetails?: Record<string, ScoreDetail>;
 }
 
 export interface RequestSearch {
@@ -126,8 +202,11 @@ export interface RequestPage<T> {
   next: SortPosition | null;
 }
 
-/** What a request has attached: tags, metadata, groups and scores. */
-export type RequestDetails = Pick<StoredRequest, 'tags' | 'metadata' | 'groupIds' | 'scores'>;
+/**
+ * What a request has attached: tags, metadata, groups and scores; with `scoreDetails` where the
+ * read asked for them (one request, export).
+ */
+export type RequestDetails = Pick<StoredRequest, 'tags' | 'metadata' | 'groupIds' | 'scores' | 'scoreDetails'>;
 
 /**
  * A request with its content (input, output, parameters, prompt variables) as the JSON text it is

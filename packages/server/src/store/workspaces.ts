@@ -1,7 +1,7 @@
 import type { Kysely, Selectable } from 'kysely';
 import { TallyError } from '../domain/errors.js';
 import type { Database, WorkspacesTable } from './schema.js';
-import type { Workspace } from './types.js';
+import type { Workspace, WorkspaceSettings } from './types.js';
 
 export interface WorkspaceStore {
   /** On an empty store, creates workspace `default` and returns it; otherwise null. Race-safe. */
@@ -9,6 +9,8 @@ export interface WorkspaceStore {
   create(name: string): Promise<Workspace>;
   list(): Promise<Workspace[]>;
   find(name: string): Promise<Workspace | null>;
+  /** One workspace with its settings (`GET /v1/workspace`); settings change through the write queue (updateWorkspace). */
+  get(id: number): Promise<(Workspace & WorkspaceSettings) | null>;
 }
 
 const toWorkspace = (r: Selectable<WorkspacesTable>): Workspace => ({ id: r.id, name: r.name, createdAt: Number(r.created_at) });
@@ -47,6 +49,11 @@ export class SqlWorkspaces implements WorkspaceStore {
   async list(): Promise<Workspace[]> {
     const rows = await this.db.selectFrom('workspaces').selectAll().orderBy('id').execute();
     return rows.map(toWorkspace);
+  }
+
+  async get(id: number): Promise<(Workspace & WorkspaceSettings) | null> {
+    const row = await this.db.selectFrom('workspaces').selectAll().where('id', '=', id).executeTakeFirst();
+    return row ? { ...toWorkspace(row), strictScoreNames: Number(row.strict_score_names) === 1 } : null;
   }
 
   async find(name: string): Promise<Workspace | null> {

@@ -1,9 +1,12 @@
 import type { CompiledQuery, Kysely } from 'kysely';
-import { notFound } from '../domain/errors.js';
-import type { Database } from './schema.js';
-import type { Actor, ScoreChange, ScoreChangeOptions } from './types.js';
-import { requestRow, type StatementName } from './write-statements.js';
-import type { InsertRequestCommand, ResultOf, SetScoreCommand, WriteCommand } from './write-commands.js';
+import { invalidField, notFound, TallyError, type ItemProblem } from '../domain/errors.js';
+import { aggregateOf, checkRating, labelOf, reduceRatings, sameDefinition, type CheckedRating, type RatingRules, type ScoreEventKind } from '../domain/score-schema.js';
+import { setOriginsQuery } from './feedback.js';
+import type { Database, ScoreSchemasTable } from './schema.js';
+import { definitionOf, rulesFromRow, schemaRow, toSchemaVersion } from './score-schemas.js';
+import type { Actor, ScoreChange, ScoreChangeOptions, ScoreSchemaWrite, WorkspaceSettings } from './types.js';
+import { requestRow, type RatingRulesRow, type StatementName } from './write-statements.js';
+import type { InsertRequestCommand, RatingFields, ResultOf, SetScoreCommand, WriteCommand } from './write-commands.js';
 
 /**
  * Each write command as a program written once for both dialects: a generator that yields the
@@ -49,11 +52,19 @@ function commandProgram(c: WriteCommand, ctx: ProgramContext): Program<unknown> 
     case 'insertRequest':
       return insertRequest(c);
     case 'setScore':
-      return setScore(c);
+      return setScore(c, ctx);
     case 'setScores':
       return setScores(c, ctx);
     case 'deleteScore':
-      return deleteScore(c);
+      return c.rater === undefined || c.rater === null ? deleteScore(c) : withdrawRating(c, c.rater, ctx);
+    case 'adjudicate':
+      return adjudicate(c, ctx);
+    case 'putScoreSchema':
+      return putScoreSchema(c, ctx);
+    case 'archiveScoreSchema':
+      return archiveScoreSchema(c, ctx);
+    case 'updateWorkspace':
+      return updateWorkspace(c, ctx);
     case 'setMetadata':
       return setMetadata(c);
     case 'setPrompt':
@@ -84,53 +95,164 @@ interface ScoreTarget {
 
 const oldScore = (t: ScoreTarget): Step => run('oldScore', { request_id: t.requestId, name: t.name });
 
-const upsertScore = (t: ScoreTarget, value: number, at: number): Step =>
-  run('upsertScore', { workspace_id: t.workspaceId, request_id: t.requestId, name: t.name, value, at, actor: t.actor.id, source: t.actor.source });
+/** The workspace's strictness and the schema in force for a name (write-statements.ts ratingRules). */
+const ratingRules = (workspaceId: number, name: string): Step => run('ratingRules', { workspace_id: workspaceId, name });
 
-/** The history row of a change from `change.oldValue` to `change.newValue`. */
-const appendEvent = (t: ScoreTarget, change: { oldValue: number | null; newValue: number | null }, at: number): Step =>
+const reasonsText = (reasons: readonly string[] | null | undefined): string | null => (reasons === null || reasons === undefined || reasons.length === 0 ? null : JSON.stringify(reasons));
+
+/** What the scores row holds beside its value: what the latest rating gave. */
+interface ScoreRowFields {
+  value: number;
+  label: string | null;
+  comment: string | null;
+  reasons: readonly string[] | null;
+  rater: string;
+  schemaVersion: number | null;
+}
+
+const upsertScore = (t: ScoreTarget, f: ScoreRowFields, at: number): Step =>
+  run('upsertScore', {
+    workspace_id: t.workspaceId,
+    request_id: t.requestId,
+    name: t.name,
+    value: f.value,
+    at,
+    actor: t.actor.id,
+    source: t.actor.source,
+    label: f.label,
+    comment: f.comment,
+    reasons: reasonsText(f.reasons),
+    rater: f.rater,
+    schema_version: f.schemaVersion,
+  });
+
+/** A history row: the score from `oldValue` to `newValue`, and the rating (or deletion) that moved it. */
+interface EventFields {
+  oldValue: number | null;
+  newValue: number | null;
+  kind: ScoreEventKind;
+  rater: string;
+  rating: number | null;
+  label: string | null;
+  reasons: readonly string[] | null;
+  schemaVersion: number | null;
+  comment?: string | null | undefined;
+}
+
+const appendEvent = (t: ScoreTarget, e: EventFields, at: number): Step =>
   run('appendEvent', {
     workspace_id: t.workspaceId,
     request_id: t.requestId,
     name: t.name,
-    old_value: change.oldValue,
-    new_value: change.newValue,
+    old_value: e.oldValue,
+    new_value: e.newValue,
     actor: t.actor.id,
     source: t.actor.source,
-    comment: t.opts?.comment ?? null,
+    comment: e.comment === undefined ? (t.opts?.comment ?? null) : e.comment,
     batch_id: t.opts?.batchId ?? null,
     at,
+    rater: e.rater,
+    rating: e.rating,
+    label: e.label,
+    reasons: reasonsText(e.reasons),
+    schema_version: e.schemaVersion,
+    kind: e.kind,
   });
+
+/** A rating's history row columns, as the aggregates read them. */
+interface RatingRow {
+  id: number;
+  kind: ScoreEventKind;
+  rater: string | null;
+  rating: number | null;
+  label: string | null;
+  comment: string | null;
+  reasons: string | null;
+  schema_version: number | null;
+}
+
+/** The history rows of one request and name, oldest first (score_events_request: request_id, id). */
+const ratingEvents = (ctx: ProgramContext, requestId: number, name: string): Step => ({
+  query: ctx.compiler
+    .selectFrom('score_events')
+    .select(['id', 'kind', 'rater', 'rating', 'label', 'comment', 'reasons', 'schema_version'])
+    .where('request_id', '=', requestId)
+    .where('name', '=', name)
+    .orderBy('id')
+    .compile(),
+});
+
+const toRatingRows = (rows: unknown): RatingRow[] =>
+  (rows as RatingRow[]).map((r) => ({ ...r, id: Number(r.id), rating: r.rating === null ? null : Number(r.rating), kind: r.kind }));
+
+/** Checks a write's value, label, reasons and comment against the rules of its name. */
+const checked = (rules: RatingRules, name: string, f: RatingFields, comment: string | null | undefined): CheckedRating =>
+  checkRating(rules, name, { value: f.value, label: f.label, comment, reasons: f.reasons }, f.valueField);
 
 function* insertRequest(c: InsertRequestCommand): Program<number> {
   const { workspaceId, request: r } = c;
+  // The inline score is checked before anything is written.
+  const rating = r.score ? checkRating(rulesFromRow((yield ratingRules(workspaceId, r.score.name)) as RatingRulesRow | undefined), r.score.name, { value: r.score.value }) : null;
   if (r.groupId !== null && (yield requireGroup(workspaceId, r.groupId)) === undefined) throw groupMissing();
   const now = Date.now();
   const id = Number(yield run('insertRequest', requestRow(workspaceId, r, now)));
   for (const tag of r.tags) yield run('insertTag', { workspace_id: workspaceId, request_id: id, tag });
   for (const [key, value] of Object.entries(r.metadata)) yield run('insertMetadata', { workspace_id: workspaceId, request_id: id, key, value });
   if (r.groupId !== null) yield run('linkGroup', { workspace_id: workspaceId, request_id: id, group_id: r.groupId });
-  if (r.score) {
+  if (r.score && rating) {
+    // A new request has no other rating: every aggregate gives this one.
     const target: ScoreTarget = { workspaceId, requestId: id, name: r.score.name, actor: c.actor };
-    yield upsertScore(target, r.score.value, now);
-    yield appendEvent(target, { oldValue: null, newValue: r.score.value }, now);
+    const rater = c.actor.id;
+    yield upsertScore(target, { value: rating.value, label: rating.label, comment: null, reasons: null, rater, schemaVersion: rating.schemaVersion }, now);
+    yield appendEvent(target, { oldValue: null, newValue: rating.value, kind: 'rating', rater, rating: rating.value, label: rating.label, reasons: null, schemaVersion: rating.schemaVersion }, now);
   }
   return id;
 }
 
-function* setScore(c: SetScoreCommand): Program<ScoreChange> {
-  if ((yield requireRequest(c.workspaceId, c.requestId)) === undefined) throw requestMissing();
-  const change: ScoreChange = { requestId: c.requestId, name: c.name, oldValue: ((yield oldScore(c)) as number | undefined) ?? null, newValue: c.value };
+/**
+ * Writes one checked rating. Under `latest` (no schema, PromptLayer's semantics) the score is the
+ * rating: one read of the old value, one upsert, one history row. Under the other aggregates the
+ * name's history is read to find the current ratings and the score is computed from them.
+ */
+function* writeRating(t: ScoreTarget, rating: CheckedRating, rules: RatingRules, rater: string, comment: string | null, ctx: ProgramContext): Program<ScoreChange> {
+  let row: ScoreRowFields = { value: rating.value, label: rating.label, comment, reasons: rating.reasons, rater, schemaVersion: rating.schemaVersion };
+  if (rating.aggregate !== 'latest') {
+    const events = toRatingRows(yield ratingEvents(ctx, t.requestId, t.name));
+    events.push({ id: Number.MAX_SAFE_INTEGER, kind: 'rating', rater, rating: rating.value, label: rating.label, comment, reasons: null, schema_version: rating.schemaVersion });
+    const { ratings, adjudication } = reduceRatings(events);
+    const value = aggregateOf(rating.aggregate, ratings.map((r) => r.rating!), adjudication?.rating ?? null)!;
+    row = { ...row, value, label: labelOf(rules, value) };
+  }
+  const oldValue = ((yield oldScore(t)) as number | undefined) ?? null;
   const at = Date.now();
-  yield upsertScore(c, c.value, at);
-  yield appendEvent(c, change, at);
-  return change;
+  yield upsertScore(t, row, at);
+  yield appendEvent(t, { oldValue, newValue: row.value, kind: 'rating', rater, rating: rating.value, label: rating.label, reasons: rating.reasons, schemaVersion: rating.schemaVersion, comment }, at);
+  return { requestId: t.requestId, name: t.name, oldValue, newValue: row.value, label: row.label, rater, rating: rating.value, schemaVersion: rating.schemaVersion };
+}
+
+function* setScore(c: SetScoreCommand, ctx: ProgramContext): Program<ScoreChange> {
+  if ((yield requireRequest(c.workspaceId, c.requestId)) === undefined) throw requestMissing();
+  const rules = rulesFromRow((yield ratingRules(c.workspaceId, c.name)) as RatingRulesRow | undefined);
+  const comment = c.opts?.comment ?? null;
+  const rating = checked(rules, c.name, c, comment);
+  const rater = c.rater ?? c.actor.id;
+  if (rating.aggregate !== 'latest') return yield* writeRating(c, rating, rules, rater, comment, ctx);
+  // The PromptLayer path, flat: one read of the old value, one upsert, one history row.
+  const oldValue = ((yield oldScore(c)) as number | undefined) ?? null;
+  const at = Date.now();
+  yield upsertScore(c, { value: rating.value, label: rating.label, comment, reasons: rating.reasons, rater, schemaVersion: rating.schemaVersion }, at);
+  yield appendEvent(c, { oldValue, newValue: rating.value, kind: 'rating', rater, rating: rating.value, label: rating.label, reasons: rating.reasons, schemaVersion: rating.schemaVersion }, at);
+  return { requestId: c.requestId, name: c.name, oldValue, newValue: rating.value, label: rating.label, rater, rating: rating.value, schemaVersion: rating.schemaVersion };
 }
 
 // Keeps each IN list well under SQLite's and PostgreSQL's bound-parameter limits.
 const CHUNK = 500;
 
-/** Several scores, all or none: every request is checked before anything is written. */
+/**
+ * Several scores, all or none: every request is checked, then every item against the rules of its
+ * name, before anything is written. Bad items are refused together: one 400 whose `errors` lists
+ * each ({ index, field, message }).
+ */
 function* setScores(c: Extract<WriteCommand, { op: 'setScores' }>, ctx: ProgramContext): Program<ScoreChange[]> {
   const unique = [...new Set(c.items.map((i) => i.requestId))];
   const existing = new Set<number>();
@@ -144,26 +266,136 @@ function* setScores(c: Extract<WriteCommand, { op: 'setScores' }>, ctx: ProgramC
     for (const row of (yield { query }) as { id: unknown }[]) existing.add(Number(row.id));
   }
   if (unique.some((id) => !existing.has(id))) throw requestMissing();
+  const rulesOf = new Map<string, RatingRules>();
+  const problems: ItemProblem[] = [];
+  const ratings: (CheckedRating | null)[] = [];
+  for (const [index, item] of c.items.entries()) {
+    let rules = rulesOf.get(item.name);
+    if (rules === undefined) {
+      rules = rulesFromRow((yield ratingRules(c.workspaceId, item.name)) as RatingRulesRow | undefined);
+      rulesOf.set(item.name, rules);
+    }
+    try {
+      ratings.push(checked(rules, item.name, item, item.comment ?? c.opts?.comment));
+    } catch (err) {
+      if (!(err instanceof TallyError)) throw err;
+      problems.push({ index, field: err.field ?? 'item', message: err.message });
+      ratings.push(null);
+    }
+  }
+  if (problems.length > 0) {
+    const first = problems[0]!;
+    const bad = new Set(problems.map((p) => p.index)).size;
+    throw new TallyError('invalid_field', `items: ${bad} of ${c.items.length} items are invalid and nothing was written (first: items.${first.index}.${first.message})`, {
+      field: 'items',
+      errors: problems,
+    });
+  }
   const out: ScoreChange[] = [];
-  for (const item of c.items) {
-    const target: ScoreTarget = { workspaceId: c.workspaceId, requestId: item.requestId, name: item.name, actor: c.actor, opts: c.opts };
-    const change: ScoreChange = { requestId: item.requestId, name: item.name, oldValue: ((yield oldScore(target)) as number | undefined) ?? null, newValue: item.value };
-    const at = Date.now();
-    yield upsertScore(target, item.value, at);
-    yield appendEvent(target, change, at);
-    out.push(change);
+  for (const [index, item] of c.items.entries()) {
+    const comment = item.comment ?? c.opts?.comment ?? null;
+    const target: ScoreTarget = { workspaceId: c.workspaceId, requestId: item.requestId, name: item.name, actor: c.actor, opts: { ...c.opts, comment } };
+    out.push(yield* writeRating(target, ratings[index]!, rulesOf.get(item.name)!, item.rater ?? c.actor.id, comment, ctx));
   }
   return out;
 }
 
-/** Gives null when the request has no score of that name (nothing is recorded then). */
+/** Deletes the score and every rating; gives null when the request has no score of that name (nothing is recorded then). */
 function* deleteScore(c: Extract<WriteCommand, { op: 'deleteScore' }>): Program<ScoreChange | null> {
   if ((yield requireRequest(c.workspaceId, c.requestId)) === undefined) throw requestMissing();
   const old = (yield run('deleteScore', { request_id: c.requestId, name: c.name })) as number | undefined;
   if (old === undefined) return null;
-  const change: ScoreChange = { requestId: c.requestId, name: c.name, oldValue: old, newValue: null };
-  yield appendEvent(c, change, Date.now());
+  const change: ScoreChange = { requestId: c.requestId, name: c.name, oldValue: old, newValue: null, label: null, rater: c.actor.id, rating: null, schemaVersion: null };
+  yield appendEvent(c, { oldValue: old, newValue: null, kind: 'delete', rater: c.actor.id, rating: null, label: null, reasons: null, schemaVersion: null }, Date.now());
   return change;
+}
+
+/**
+ * Withdraws one rater's rating and recomputes the score from the ratings left (deleted when none
+ * is left); the scores row then carries the latest remaining rating's label, comment and reasons.
+ * Gives null when the rater has no current rating.
+ */
+function* withdrawRating(c: Extract<WriteCommand, { op: 'deleteScore' }>, rater: string, ctx: ProgramContext): Program<ScoreChange | null> {
+  if ((yield requireRequest(c.workspaceId, c.requestId)) === undefined) throw requestMissing();
+  const rules = rulesFromRow((yield ratingRules(c.workspaceId, c.name)) as RatingRulesRow | undefined);
+  const events = toRatingRows(yield ratingEvents(ctx, c.requestId, c.name));
+  if (!reduceRatings(events).ratings.some((r) => r.rater === rater)) return null;
+  events.push({ id: Number.MAX_SAFE_INTEGER, kind: 'rating', rater, rating: null, label: null, comment: null, reasons: null, schema_version: null });
+  const { ratings, adjudication } = reduceRatings(events);
+  const aggregate = rules.schema?.aggregate ?? 'latest';
+  const value = aggregateOf(aggregate, ratings.map((r) => r.rating!), adjudication?.rating ?? null);
+  const oldValue = ((yield oldScore(c)) as number | undefined) ?? null;
+  const at = Date.now();
+  const schemaVersion = rules.schema?.version ?? null;
+  if (value === null) {
+    yield run('deleteScore', { request_id: c.requestId, name: c.name });
+  } else {
+    const latest = ratings.at(-1) ?? adjudication!;
+    yield upsertScore(
+      c,
+      { value, label: labelOf(rules, value), comment: latest.comment, reasons: latest.reasons === null ? null : (JSON.parse(latest.reasons) as string[]), rater: latest.rater ?? rater, schemaVersion },
+      at,
+    );
+  }
+  yield appendEvent(c, { oldValue, newValue: value, kind: 'rating', rater, rating: null, label: null, reasons: null, schemaVersion }, at);
+  return { requestId: c.requestId, name: c.name, oldValue, newValue: value, label: value === null ? null : labelOf(rules, value), rater, rating: null, schemaVersion };
+}
+
+/** The adjudicated value of a name whose schema aggregates by adjudication: it is the score from now on (until a delete). */
+function* adjudicate(c: Extract<WriteCommand, { op: 'adjudicate' }>, ctx: ProgramContext): Program<ScoreChange> {
+  void ctx;
+  if ((yield requireRequest(c.workspaceId, c.requestId)) === undefined) throw requestMissing();
+  const rules = rulesFromRow((yield ratingRules(c.workspaceId, c.name)) as RatingRulesRow | undefined);
+  if (rules.schema?.aggregate !== 'adjudicated') throw invalidField('name', `the schema of "${c.name}" does not aggregate by adjudication (aggregate "adjudicated")`);
+  const comment = c.opts?.comment ?? null;
+  const rating = checked(rules, c.name, { value: c.value, label: c.label ?? null }, comment);
+  const oldValue = ((yield oldScore(c)) as number | undefined) ?? null;
+  const at = Date.now();
+  const rater = c.actor.id;
+  yield upsertScore(c, { value: rating.value, label: rating.label, comment, reasons: null, rater, schemaVersion: rating.schemaVersion }, at);
+  yield appendEvent(c, { oldValue, newValue: rating.value, kind: 'adjudication', rater, rating: rating.value, label: rating.label, reasons: null, schemaVersion: rating.schemaVersion }, at);
+  return { requestId: c.requestId, name: c.name, oldValue, newValue: rating.value, label: rating.label, rater, rating: rating.value, schemaVersion: rating.schemaVersion };
+}
+
+/** A new version of a name's schema, unless the definition in force is identical (then that one). */
+function* putScoreSchema(c: Extract<WriteCommand, { op: 'putScoreSchema' }>, ctx: ProgramContext): Program<ScoreSchemaWrite> {
+  const latestQuery = ctx.compiler.selectFrom('score_schemas').selectAll().where('workspace_id', '=', c.workspaceId).where('name', '=', c.name).orderBy('version', 'desc').limit(1).compile();
+  const [latest] = (yield { query: latestQuery }) as ScoreSchemasTable[];
+  if (latest && latest.archived_at === null) {
+    const current = toSchemaVersion(latest);
+    if (sameDefinition(definitionOf(current), c.definition)) return { schema: current, created: false };
+  }
+  const version = latest ? Number(latest.version) + 1 : 1;
+  const row = schemaRow(c.workspaceId, c.name, version, c.definition, c.actor.id, Date.now());
+  yield { query: ctx.compiler.insertInto('score_schemas').values(row).compile() };
+  return { schema: toSchemaVersion(row), created: true };
+}
+
+function* archiveScoreSchema(c: Extract<WriteCommand, { op: 'archiveScoreSchema' }>, ctx: ProgramContext): Program<ScoreSchemaWrite | null> {
+  const latestQuery = ctx.compiler.selectFrom('score_schemas').selectAll().where('workspace_id', '=', c.workspaceId).where('name', '=', c.name).orderBy('version', 'desc').limit(1).compile();
+  const [latest] = (yield { query: latestQuery }) as ScoreSchemasTable[];
+  if (!latest || latest.archived_at !== null) return null;
+  const now = Date.now();
+  yield {
+    query: ctx.compiler
+      .updateTable('score_schemas')
+      .set({ archived_at: now })
+      .where('workspace_id', '=', c.workspaceId)
+      .where('name', '=', c.name)
+      .where('version', '=', Number(latest.version))
+      .compile(),
+  };
+  return { schema: toSchemaVersion({ ...latest, archived_at: now }), created: false };
+}
+
+function* updateWorkspace(c: Extract<WriteCommand, { op: 'updateWorkspace' }>, ctx: ProgramContext): Program<WorkspaceSettings> {
+  if (c.settings.strictScoreNames !== undefined) {
+    yield { query: ctx.compiler.updateTable('workspaces').set({ strict_score_names: c.settings.strictScoreNames ? 1 : 0 }).where('id', '=', c.workspaceId).compile() };
+  }
+  if (c.settings.feedbackOrigins !== undefined) yield { query: setOriginsQuery(ctx.compiler, c.workspaceId, c.settings.feedbackOrigins) };
+  const [row] = (yield { query: ctx.compiler.selectFrom('workspaces').select('strict_score_names').where('id', '=', c.workspaceId).compile() }) as { strict_score_names: unknown }[];
+  if (!row) throw notFound('workspace', 'workspace');
+  return { strictScoreNames: Number(row.strict_score_names) === 1 };
 }
 
 function* setMetadata(c: Extract<WriteCommand, { op: 'setMetadata' }>): Program<void> {

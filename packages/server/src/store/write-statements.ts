@@ -12,9 +12,25 @@ export interface Statement {
   readonly parts: readonly string[];
   /** The parameters, in the order they appear in the text. */
   readonly names: readonly string[];
+  /** Gives its one row as an object of its columns, instead of one value. */
+  readonly row?: true;
 }
 
 const statement = (parts: TemplateStringsArray, ...names: string[]): Statement => ({ parts: [...parts], names });
+const rowStatement = (parts: TemplateStringsArray, ...names: string[]): Statement => ({ parts: [...parts], names, row: true });
+
+/** The columns of `ratingRules`' row. */
+export interface RatingRulesRow {
+  strict: number;
+  version: number | null;
+  kind: string | null;
+  min_value: number | null;
+  max_value: number | null;
+  labels: string | null;
+  reasons: string | null;
+  comment_required_below: number | null;
+  aggregate: string | null;
+}
 
 export const REQUEST_COLUMNS = [
   'workspace_id', 'provider', 'model', 'function_name', 'api_type', 'input', 'output', 'parameters', 'prompt_name', 'prompt_id',
@@ -29,7 +45,7 @@ const insertRequest: Statement = {
 
 /**
  * Each gives at most one row of one column, and that value is what running it gives: `undefined`
- * when there is no row, and for a statement that returns nothing.
+ * when there is no row, and for a statement that returns nothing. A `row` statement gives its row.
  */
 export const WRITE_STATEMENTS = {
   insertRequest,
@@ -39,8 +55,20 @@ export const WRITE_STATEMENTS = {
     on conflict (request_id, key) do update set value = excluded.value`,
   requireRequest: statement`select id from requests where id = ${'request_id'} and workspace_id = ${'workspace_id'}`,
   oldScore: statement`select value from scores where request_id = ${'request_id'} and name = ${'name'}`,
-  upsertScore: statement`insert into scores (workspace_id, request_id, name, value, updated_at, updated_by, source) values (${'workspace_id'}, ${'request_id'}, ${'name'}, ${'value'}, ${'at'}, ${'actor'}, ${'source'}) on conflict (request_id, name) do update set value = excluded.value, updated_at = excluded.updated_at, updated_by = excluded.updated_by, source = excluded.source`,
-  appendEvent: statement`insert into score_events (workspace_id, request_id, name, old_value, new_value, actor, source, comment, batch_id, at) values (${'workspace_id'}, ${'request_id'}, ${'name'}, ${'old_value'}, ${'new_value'}, ${'actor'}, ${'source'}, ${'comment'}, ${'batch_id'}, ${'at'})`,
+  /**
+   * The workspace's strict flag and the schema in force for a name (its highest version, unless
+   * archived): what every score write is checked against, read in its own transaction.
+   */
+  ratingRules: rowStatement`select w.strict_score_names as strict, s.version, s.kind, s.min_value, s.max_value, s.labels, s.reasons, s.comment_required_below, s.aggregate
+    from workspaces w left join score_schemas s on s.workspace_id = w.id and s.name = ${'name'} and s.archived_at is null
+      and s.version = (select max(v.version) from score_schemas v where v.workspace_id = w.id and v.name = ${'name'})
+    where w.id = ${'workspace_id'}`,
+  upsertScore: statement`insert into scores (workspace_id, request_id, name, value, updated_at, updated_by, source, label, comment, reasons, rater, schema_version)
+    values (${'workspace_id'}, ${'request_id'}, ${'name'}, ${'value'}, ${'at'}, ${'actor'}, ${'source'}, ${'label'}, ${'comment'}, ${'reasons'}, ${'rater'}, ${'schema_version'})
+    on conflict (request_id, name) do update set value = excluded.value, updated_at = excluded.updated_at, updated_by = excluded.updated_by, source = excluded.source,
+      label = excluded.label, comment = excluded.comment, reasons = excluded.reasons, rater = excluded.rater, schema_version = excluded.schema_version`,
+  appendEvent: statement`insert into score_events (workspace_id, request_id, name, old_value, new_value, actor, source, comment, batch_id, at, rater, rating, label, reasons, schema_version, kind)
+    values (${'workspace_id'}, ${'request_id'}, ${'name'}, ${'old_value'}, ${'new_value'}, ${'actor'}, ${'source'}, ${'comment'}, ${'batch_id'}, ${'at'}, ${'rater'}, ${'rating'}, ${'label'}, ${'reasons'}, ${'schema_version'}, ${'kind'})`,
   deleteScore: statement`delete from scores where request_id = ${'request_id'} and name = ${'name'} returning value`,
   setPrompt: statement`update requests set prompt_name = ${'prompt_name'}, prompt_version = ${'prompt_version'}, prompt_label = ${'prompt_label'}, prompt_input_variables = ${'prompt_input_variables'}
     where id = ${'request_id'} and workspace_id = ${'workspace_id'}`,
@@ -51,6 +79,9 @@ export const WRITE_STATEMENTS = {
 } satisfies Record<string, Statement>;
 
 export type StatementName = keyof typeof WRITE_STATEMENTS;
+
+/** Whether a statement gives its row (Statement.row) rather than one value. */
+export const givesRow = (name: StatementName): boolean => (WRITE_STATEMENTS[name] as Statement).row === true;
 
 /** Every statement's text with the dialect's placeholder for the n-th parameter (from 1). */
 export function renderStatements(placeholder: (n: number) => string): Record<StatementName, string> {

@@ -8,6 +8,7 @@ import { toIso } from '../../domain/timestamps.js';
 import { ErrorBody } from '../../schemas/common.js';
 import { GetRequestParams, GetRequestReply, LogRequestBody, LogRequestReply, TrackRequestBody, TrackRequestReply } from '../../schemas/promptlayer.js';
 import type { RouteDeps } from '../deps.js';
+import { checkLabels } from '../v1/feedback-tokens.js';
 
 const errors = { 400: ErrorBody, 401: ErrorBody, 404: ErrorBody, 413: ErrorBody, 503: ErrorBody };
 
@@ -24,6 +25,7 @@ export const logRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, { sto
   const tokenMinter = async (workspaceId: number, asked: FeedbackSpecInput | null | undefined) => {
     if (asked === undefined || asked === null) return () => ({});
     const spec = checkTokenSpec(asked, 'feedback_token.');
+    await checkLabels(store, workspaceId, [{ spec, at: 'feedback_token.' }]);
     const secret = await tokens.secretOf(workspaceId);
     return (requestId: number) => {
       const t = tokens.mintWith(secret, workspaceId, requestId, spec);

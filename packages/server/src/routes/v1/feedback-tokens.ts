@@ -1,10 +1,9 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { FeedbackTokens } from '../../auth/feedback-tokens.js';
-import { invalidField, notFound, TallyError } from '../../domain/errors.js';
-import { checkTokenSpec, type FeedbackSpecInput } from '../../domain/feedback.js';
+import { invalidField, notFound } from '../../domain/errors.js';
+import { checkTokenSpec, type FeedbackSpecInput, type FeedbackTokenSpec } from '../../domain/feedback.js';
 import { parseId } from '../../domain/ids.js';
-import { canonicalOrigin } from '../../domain/origins.js';
 import { toIso } from '../../domain/timestamps.js';
 import { ErrorBody, Nullable } from '../../schemas/common.js';
 import {
@@ -12,7 +11,6 @@ import {
   BatchFeedbackTokenReply,
   CreateFeedbackTokenBody,
   CreateFeedbackTokenReply,
-  FeedbackOrigins,
   MAX_TOKEN_BATCH,
   RotateFeedbackSecretReply,
 } from '../../schemas/feedback.js';
@@ -21,6 +19,22 @@ import type { RouteDeps } from '../deps.js';
 const errors = { 400: ErrorBody, 401: ErrorBody, 404: ErrorBody, 503: ErrorBody };
 
 const SPEC_KEYS = ['name', 'values', 'labels', 'range', 'end_user', 'expires_in'] as const;
+
+/**
+ * Labels a token allows must be labels of the name's schema in force, or no submission could ever
+ * use them: refused at minting (400 naming `<at>labels.<i>`) rather than at every submission.
+ */
+export async function checkLabels(store: RouteDeps['store'], workspaceId: number, specs: readonly { spec: FeedbackTokenSpec; at: string }[]): Promise<void> {
+  const withLabels = specs.filter((s) => s.spec.labels !== undefined);
+  if (withLabels.length === 0) return;
+  const schemas = await store.scoreSchemas.current(workspaceId, [...new Set(withLabels.map((s) => s.spec.name))]);
+  for (const { spec, at } of withLabels) {
+    const known = schemas.get(spec.name)?.labels?.map((l) => l.label) ?? null;
+    if (known === null) throw invalidField(`${at}labels`, `"${spec.name}" has no score schema with labels; allow values instead, or give the name a schema`);
+    const bad = spec.labels!.findIndex((l) => !known.includes(l));
+    if (bad >= 0) throw invalidField(`${at}labels.${bad}`, `must be one of the labels of "${spec.name}": ${known.map((l) => JSON.stringify(l)).join(', ')}`);
+  }
+}
 
 /** A batch item's spec: the item's own fields over the call's shared ones. */
 function mergedSpec(shared: FeedbackSpecInput, item: FeedbackSpecInput): FeedbackSpecInput {
@@ -35,17 +49,6 @@ function mergedSpec(shared: FeedbackSpecInput, item: FeedbackSpecInput): Feedbac
   return out;
 }
 
-/** Checks a list of origins as browsers send them; names the first bad one. */
-export function checkOrigins(origins: readonly string[], field: string): string[] {
-  origins.forEach((o, i) => {
-    const canonical = canonicalOrigin(o);
-    if (canonical === o) return;
-    const hint = canonical === null ? '' : `; did you mean ${JSON.stringify(canonical)}?`;
-    throw invalidField(`${field}.${i}`, `${JSON.stringify(o)} is not an origin as browsers send it: scheme://host[:port] in lower case, http or https, no path, no trailing slash, no default port${hint}`);
-  });
-  return [...new Set(origins)];
-}
-
 const WorkspaceFeedbackReply = Type.Object({
   success: Type.Literal(true),
   feedback_origins: Type.Array(Type.String()),
@@ -55,7 +58,7 @@ const WorkspaceFeedbackReply = Type.Object({
 
 /**
  * Minting feedback tokens (API key or dashboard session), rotating the secret that signs them, and
- * the origins whose pages may submit them (docs/feedback.md).
+ * reading the feedback settings; the origins are set by `PATCH /v1/workspace` (docs/feedback.md).
  */
 export const feedbackTokenRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, { store, auth }) => {
   const tokens = new FeedbackTokens(store.feedback);
@@ -77,6 +80,7 @@ export const feedbackTokenRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (
       const { workspaceId } = req.auth!;
       const requestId = parseId(req.body.request_id, 'request_id');
       const spec = checkTokenSpec(req.body);
+      await checkLabels(store, workspaceId, [{ spec, at: '' }]);
       const found = await store.requests.existingIds(workspaceId, [requestId]);
       if (!found.has(requestId)) throw notFound('request_id', 'request');
       const minted = tokens.mintWith(await tokens.secretOf(workspaceId), workspaceId, requestId, spec);
@@ -104,6 +108,7 @@ export const feedbackTokenRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (
         const { request_id, ...own } = item;
         return { requestId: parseId(request_id, `items.${i}.request_id`), spec: checkTokenSpec(mergedSpec(shared, own), `items.${i}.`) };
       });
+      await checkLabels(store, workspaceId, checked.map((c, i) => ({ spec: c.spec, at: `items.${i}.` })));
       const found = await store.requests.existingIds(workspaceId, [...new Set(checked.map((c) => c.requestId))]);
       const missing = checked.findIndex((c) => !found.has(c.requestId));
       if (missing >= 0) throw notFound(`items.${missing}.request_id`, 'request');
@@ -155,28 +160,6 @@ export const feedbackTokenRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (
         secret_id: s?.secretId ?? null,
         rotated_at: s?.rotatedAt == null ? null : toIso(s.rotatedAt),
       };
-    },
-  );
-
-  app.patch(
-    '/v1/workspace',
-    {
-      preValidation: auth,
-      schema: {
-        tags: ['v1'],
-        summary: "Change the workspace's settings",
-        description:
-          '`feedback_origins`: the exact origins (`https://app.example.com`) whose web pages may submit end-user feedback to `POST /v1/feedback` (CORS), independent of `--cors-origins`; `[]` allows none. Fields left out keep their value.',
-        body: Type.Object({ feedback_origins: Type.Optional(FeedbackOrigins) }, { additionalProperties: false, minProperties: 1 }),
-        response: { 200: Type.Object({ success: Type.Literal(true), feedback_origins: Type.Array(Type.String()) }), ...errors },
-      },
-    },
-    async (req) => {
-      const { workspaceId } = req.auth!;
-      const given = req.body.feedback_origins;
-      if (given === undefined) throw new TallyError('invalid_field', 'body: give at least one setting to change', { field: 'body' });
-      const s = await store.feedback.setOrigins(workspaceId, checkOrigins(given, 'feedback_origins'));
-      return { success: true as const, feedback_origins: s.origins };
     },
   );
 };

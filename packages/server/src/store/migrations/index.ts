@@ -8,6 +8,7 @@ import * as scoreHours from './005-score-hours.js';
 import * as scoreHoursReplanned from './006-score-hours-replanned.js';
 import * as scoreTotals from './007-score-totals.js';
 import * as textIndex from './008-text-index.js';
+import * as scoreSchemas from './009-score-schemas.js';
 import * as feedback from './013-feedback.js';
 
 type VersionedMigration = { up(db: Kysely<unknown>, d: MigrationDialect): Promise<void> };
@@ -22,6 +23,7 @@ const MIGRATIONS: Record<string, VersionedMigration> = {
   '006-score-hours-replanned': scoreHoursReplanned,
   '007-score-totals': scoreTotals,
   '008-text-index': textIndex,
+  '009-score-schemas': scoreSchemas,
   '013-feedback': feedback,
 };
 

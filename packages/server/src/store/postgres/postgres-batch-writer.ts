@@ -26,11 +26,18 @@ export class PostgresBatchWriter implements BatchWriter {
     return this.opts.writeTransaction(async (trx) => {
       const exec = kyselySteps(trx, this.opts.statements);
       const ctx = { compiler: trx };
+      const runOne = async (c: WriteCommand): Promise<Outcome> => {
+        try {
+          return { ok: true, value: await runAwaiting(programOf(c, ctx), exec) };
+        } catch (error) {
+          return refusal(error);
+        }
+      };
       const out: Outcome[] = [];
       for (let i = 0; i < batch.length; ) {
         const scores = scoreRunAt(batch, i);
         if (scores.length > 0) {
-          out.push(...(await setEachScore(trx, scores)));
+          out.push(...(await setEachScore(trx, scores, runOne)));
           i += scores.length;
           continue;
         }
@@ -40,11 +47,7 @@ export class PostgresBatchWriter implements BatchWriter {
           i += requests.length;
           continue;
         }
-        try {
-          out.push({ ok: true, value: await runAwaiting(programOf(batch[i]!, ctx), exec) });
-        } catch (error) {
-          out.push(refusal(error));
-        }
+        out.push(await runOne(batch[i]!));
         i++;
       }
       return out;

@@ -1,7 +1,7 @@
 import type SQLite from 'better-sqlite3';
 import { classifyDatabaseError } from '../database-errors.js';
 import type { Step } from '../write-programs.js';
-import { bindParameters, renderStatements, type StatementName } from '../write-statements.js';
+import { bindParameters, givesRow, renderStatements, type StatementName } from '../write-statements.js';
 
 /** The write statements as better-sqlite3 takes them: `?` for every parameter, in order. */
 export const SQLITE_WRITE_SQL = renderStatements(() => '?');
@@ -18,8 +18,8 @@ export function hotStatements(conn: SQLite.Database): (step: Step) => unknown {
   const prepared: Partial<Record<StatementName, { statement: SQLite.Statement; reader: boolean }>> = {};
   const prepare = (name: StatementName) => {
     const s = conn.prepare(SQLITE_WRITE_SQL[name]);
-    // Each gives at most one value: read as a plain value, not a row object.
-    return { statement: s.reader ? s.pluck() : s, reader: s.reader };
+    // Each gives at most one value: read as a plain value, not a row object (a row statement: its row).
+    return { statement: s.reader && !givesRow(name) ? s.pluck() : s, reader: s.reader };
   };
   return (step) => {
     try {
