@@ -23,7 +23,13 @@ export function hotStatements(conn: SQLite.Database): (step: Step) => unknown {
   };
   return (step) => {
     try {
-      if ('query' in step) return conn.prepare(step.query.sql).all(step.query.parameters as unknown[]);
+      if ('query' in step) {
+        const q = conn.prepare(step.query.sql);
+        const parameters = step.query.parameters as unknown[];
+        if (q.reader) return q.all(parameters);
+        q.run(parameters);
+        return [];
+      }
       const s = (prepared[step.statement] ??= prepare(step.statement));
       const parameters = bindParameters(step.statement, step.params);
       if (s.reader) return s.statement.get(parameters);
