@@ -308,7 +308,12 @@ for (const backend of BACKENDS) {
     it('PATCH /v1/workspace sets feedback_origins as browsers send them, naming a bad one', async () => {
       const res = await t.inject({ method: 'PATCH', url: '/v1/workspace', headers: { 'x-api-key': t.alpha.key }, payload: { feedback_origins: [PAGE, PAGE] } });
       assert.equal(res.statusCode, 200, res.body);
-      assert.deepEqual((res.json() as { feedback_origins: string[] }).feedback_origins, [PAGE]);
+      assert.deepEqual((res.json() as { workspace: { feedback_origins: string[] } }).workspace.feedback_origins, [PAGE]);
+      const ws = await t.get('/v1/workspace');
+      assert.deepEqual((ws.json() as { workspace: { feedback_origins: string[]; strict_score_names: boolean } }).workspace.feedback_origins, [PAGE]);
+      // One PATCH sets both kinds of settings, together.
+      const both = await t.inject({ method: 'PATCH', url: '/v1/workspace', headers: { 'x-api-key': t.alpha.key }, payload: { feedback_origins: [PAGE], strict_score_names: false } });
+      assert.equal(both.statusCode, 200, both.body);
       const read = await t.get('/v1/workspace/feedback');
       assert.deepEqual((read.json() as { feedback_origins: string[] }).feedback_origins, [PAGE]);
       for (const [bad, hint] of [['https://app.example.com/', /did you mean "https:\/\/app\.example\.com"\?$/], ['*', /is not an origin/]] as const) {
@@ -317,8 +322,125 @@ for (const backend of BACKENDS) {
         assert.match(errorOf(r).message, /^feedback_origins\.1: /);
         assert.match(errorOf(r).message, hint);
       }
+      // A bad origin beside a good setting changes neither.
+      const mixed = await t.inject({ method: 'PATCH', url: '/v1/workspace', headers: { 'x-api-key': t.alpha.key }, payload: { strict_score_names: true, feedback_origins: ['ftp://x'] } });
+      assert.equal(mixed.statusCode, 400);
+      assert.equal((((await t.get('/v1/workspace')).json()) as { workspace: { strict_score_names: boolean } }).workspace.strict_score_names, false);
       const other = await t.get('/v1/workspace/feedback', { key: t.other.key });
       assert.deepEqual((other.json() as { feedback_origins: string[] }).feedback_origins, []);
+    });
+  });
+
+  describe(`end-user ratings under score schemas [${backend}]`, () => {
+    let t: TestApp;
+    before(async () => {
+      t = await createTestApp(backend);
+    });
+    after(() => t.close());
+
+    const putSchema = async (name: string, body: Record<string, unknown>) => {
+      const res = await t.inject({ method: 'PUT', url: `/v1/score-schemas/${name}`, headers: { 'x-api-key': t.alpha.key }, payload: body });
+      assert.ok(res.statusCode === 200 || res.statusCode === 201, res.body);
+    };
+    interface Rating {
+      rater: string;
+      value: number;
+      label: string | null;
+      source: string;
+      comment: string | null;
+    }
+    const detailOf = async (id: number, name: string) => {
+      const res = await t.get(`/v1/requests/${id}`);
+      assert.equal(res.statusCode, 200, res.body);
+      const r = (res.json() as { request: { scores: Record<string, number>; score_details?: Record<string, { value: number; ratings?: Rating[] }> } }).request;
+      return { score: r.scores[name], ratings: r.score_details?.[name]?.ratings ?? [] };
+    };
+
+    it('many end users rate one request; a mean thumbs schema makes the share of thumbs up; a toggle replaces', async () => {
+      await putSchema('thumbs', { kind: 'boolean', labels: [{ label: 'up', value: 100 }, { label: 'down', value: 0 }], aggregate: 'mean' });
+      const r = await logRequest(t);
+      const { tokens } = (
+        await t.post('/v1/feedback-tokens/batch', { name: 'thumbs', values: [100, 0], items: ['ann', 'bob', 'cy', 'dee'].map((end_user) => ({ request_id: r, end_user })) })
+      ).json() as { tokens: Minted[] };
+      for (const [i, value] of [100, 100, 0, 100].entries()) assert.equal((await submit(t, { token: tokens[i]!.token, value })).statusCode, 200);
+      assert.equal((await detailOf(r, 'thumbs')).score, 75);
+      // Bob changes his mind on a new page view (a new token for the same end user): his rating is
+      // replaced (still four raters), history has both.
+      const again = await mint(t, { request_id: r, name: 'thumbs', values: [100, 0], end_user: 'bob' });
+      assert.notEqual(claimsOf(again.token).jti, claimsOf(tokens[1]!.token).jti);
+      assert.equal((await submit(t, { token: again.token, value: 0 })).statusCode, 200);
+      const { score, ratings } = await detailOf(r, 'thumbs');
+      assert.equal(score, 50);
+      assert.deepEqual(
+        ratings.map((x) => [x.rater, x.value, x.source]).sort(),
+        [
+          ['end_user:ann', 100, 'end_user'],
+          ['end_user:bob', 0, 'end_user'],
+          ['end_user:cy', 0, 'end_user'],
+          ['end_user:dee', 100, 'end_user'],
+        ],
+      );
+      const bob = (await history(t, r)).filter((e) => e.actor === 'end_user:bob');
+      assert.deepEqual(bob.map((e) => [e.source, (e as unknown as { rater: string; rating: number }).rater, (e as unknown as { rating: number }).rating]), [
+        ['end_user', 'end_user:bob', 100],
+        ['end_user', 'end_user:bob', 0],
+      ]);
+      // A reviewer's rating through the API sits beside the end users', with its own source.
+      const put = await t.inject({ method: 'PUT', url: `/v1/requests/${r}/scores/thumbs`, headers: { 'x-api-key': t.alpha.key }, payload: { label: 'up' } });
+      assert.equal(put.statusCode, 200, put.body);
+      const after = await detailOf(r, 'thumbs');
+      assert.deepEqual(after.ratings.filter((x) => x.source !== 'end_user').map((x) => [x.rater, x.value, x.source]), [[`key:${t.alpha.keyId}`, 100, 'api']]);
+      assert.equal(after.ratings.filter((x) => x.source === 'end_user').length, 4);
+    });
+
+    it('a token may allow labels of the schema; the label becomes its value; others are refused naming label', async () => {
+      await putSchema('verdict', { kind: 'categorical', labels: [{ label: 'good', value: 100 }, { label: 'ok', value: 50 }, { label: 'bad', value: 0 }] });
+      const r = await logRequest(t);
+      const unknownLabel = await t.post('/v1/feedback-tokens', { request_id: r, name: 'verdict', labels: ['good', 'great'] });
+      assert.equal(unknownLabel.statusCode, 400);
+      assert.match(errorOf(unknownLabel).message, /^labels\.1: must be one of the labels of "verdict"/);
+      const noSchema = await t.post('/v1/feedback-tokens', { request_id: r, name: 'no-schema', labels: ['good'] });
+      assert.equal(noSchema.statusCode, 400);
+      assert.match(errorOf(noSchema).message, /^labels: /);
+      const { token } = await mint(t, { request_id: r, name: 'verdict', labels: ['good', 'bad'], end_user: 'eve' });
+      const ok = await submit(t, { token, label: 'good', comment: 'clear' });
+      assert.equal(ok.statusCode, 200, ok.body);
+      assert.deepEqual(ok.json(), { success: true, name: 'verdict', value: 100, label: 'good' });
+      const notAllowed = await submit(t, { token, label: 'ok' });
+      assert.equal(notAllowed.statusCode, 400);
+      assert.match(errorOf(notAllowed).message, /^label: must be one of "good", "bad"$/);
+      const asValue = await submit(t, { token, value: 0 });
+      assert.equal(asValue.statusCode, 400);
+      assert.match(errorOf(asValue).message, /^value: this token takes a label/);
+      assert.deepEqual((await detailOf(r, 'verdict')).ratings.map((x) => [x.rater, x.value, x.label, x.comment]), [['end_user:eve', 100, 'good', 'clear']]);
+    });
+
+    it("a value the token allows but the name's schema does not is refused naming value, nothing written", async () => {
+      await putSchema('stars', { kind: 'numeric', min: 1, max: 5 });
+      const r = await logRequest(t);
+      const { token } = await mint(t, { request_id: r, name: 'stars' });
+      const res = await submit(t, { token, value: 7 });
+      assert.equal(res.statusCode, 400);
+      assert.match(errorOf(res).message, /^value: must be an integer from 1 to 5/);
+      assert.deepEqual(await history(t, r), []);
+      assert.equal((await submit(t, { token, value: 4 })).statusCode, 200);
+    });
+
+    it('no API route writes a rating as an end user: end_user raters are refused on PUT and batch', async () => {
+      const r = await logRequest(t);
+      for (const rater of ['end_user:u-1', 'external:end_user:u-1']) {
+        const put = await t.inject({ method: 'PUT', url: `/v1/requests/${r}/scores/thumbs`, headers: { 'x-api-key': t.alpha.key }, payload: { score: 100, rater } });
+        assert.equal(put.statusCode, 400, rater);
+        assert.match(errorOf(put).message, /^rater: /);
+        const batch = await t.post('/v1/scores/batch', { items: [{ request_id: r, name: 'thumbs', score: 100, rater }] });
+        assert.equal(batch.statusCode, 400, rater);
+        assert.match(errorOf(batch).message, /items\.0\.rater: /);
+      }
+      assert.deepEqual(await history(t, r), []);
+      // Nor can a key's write claim the end_user source: whatever the body says, it is the key's.
+      const own = await t.inject({ method: 'PUT', url: `/v1/requests/${r}/scores/plain`, headers: { 'x-api-key': t.alpha.key }, payload: { score: 100, source: 'end_user' } });
+      if (own.statusCode === 200) assert.deepEqual((await history(t, r)).map((e) => [e.actor, e.source]), [[`key:${t.alpha.keyId}`, 'api']]);
+      else assert.equal(own.statusCode, 400);
     });
   });
 
