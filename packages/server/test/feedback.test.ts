@@ -444,6 +444,81 @@ for (const backend of BACKENDS) {
     });
   });
 
+  describe(`end users apart from reviewers: search, statistics and compare by rater source [${backend}]`, () => {
+    let t: TestApp;
+    const ids: number[] = [];
+    before(async () => {
+      t = await createTestApp(backend);
+      // Two answers of prompt version 1, two of version 2; end users: v1 up, down; v2 up, up.
+      for (const version of [1, 1, 2, 2]) ids.push(await logRequest(t, { prompt_name: 'answer', prompt_version_number: version }));
+      for (const [i, value] of [100, 0, 100, 100].entries()) {
+        const { token } = await mint(t, { request_id: ids[i]!, name: 'helpful', values: [100, 0], end_user: `reader-${i}` });
+        assert.equal((await submit(t, { token, value })).statusCode, 200);
+      }
+      // A reviewer overrules the second (no schema: the latest rating is the score).
+      const put = await t.inject({ method: 'PUT', url: `/v1/requests/${ids[1]}/scores/helpful`, headers: { 'x-api-key': t.alpha.key }, payload: { score: 100 } });
+      assert.equal(put.statusCode, 200, put.body);
+    });
+    after(() => t.close());
+
+    interface Entry {
+      group: { prompt_version?: number } | null;
+      count: number;
+      mean: number | null;
+    }
+    const stats = async (query: string): Promise<Entry[]> => {
+      const res = await t.get(`/v1/scores/stats?name=helpful${query}`);
+      assert.equal(res.statusCode, 200, res.body);
+      return (res.json() as { scores: Entry[] }).scores;
+    };
+
+    it('statistics count end users\' ratings apart: the share of thumbs up per prompt version', async () => {
+      assert.deepEqual((await stats('')).map((e) => [e.count, e.mean]), [[4, 100]]);
+      assert.deepEqual((await stats('&rater_source=end_user')).map((e) => [e.count, e.mean]), [[4, 75]]);
+      assert.deepEqual((await stats('&rater_source=api,dashboard')).map((e) => [e.count, e.mean]), [[1, 100]]);
+      const perVersion = await stats('&rater_source=end_user&group_by=prompt');
+      assert.deepEqual(perVersion.map((e) => [e.group?.prompt_version, e.count, e.mean]), [[1, 2, 50], [2, 2, 100]]);
+      // Together with a request filter.
+      assert.deepEqual((await stats('&rater_source=end_user&prompt_version=1')).map((e) => [e.count, e.mean]), [[2, 50]]);
+      const bad = await t.get('/v1/scores/stats?name=helpful&rater_source=robots');
+      assert.equal(bad.statusCode, 400);
+      assert.match(errorOf(bad).message, /^rater_source: /);
+    });
+
+    it('compare takes rater_source: prompt version 1 against 2 by end users only', async () => {
+      const q = 'name=helpful&a.prompt_name=answer&a.prompt_version=1&b.prompt_name=answer&b.prompt_version=2';
+      const all = await t.get(`/v1/scores/compare?${q}`);
+      assert.equal(all.statusCode, 200, all.body);
+      assert.deepEqual([(all.json() as { a: { mean: number } }).a.mean, (all.json() as { b: { mean: number } }).b.mean], [100, 100]);
+      const users = await t.get(`/v1/scores/compare?${q}&rater_source=end_user`);
+      assert.equal(users.statusCode, 200, users.body);
+      const body = users.json() as { a: { mean: number; count: number }; b: { mean: number; count: number } };
+      assert.deepEqual([body.a.count, body.a.mean, body.b.count, body.b.mean], [2, 50, 2, 100]);
+    });
+
+    it('search filters by rater source: requests a reviewer rated, or that only end users rated', async () => {
+      const search = async (filter: unknown) => {
+        const res = await t.post('/v1/requests/search', { filter, sort_by: 'id', sort_order: 'asc' });
+        assert.equal(res.statusCode, 200, res.body);
+        return (res.json() as { items: { id: number }[] }).items.map((i) => i.id);
+      };
+      assert.deepEqual(await search({ field: 'rater_source', name: 'helpful', op: 'eq', value: 'api' }), [ids[1]]);
+      assert.deepEqual(await search({ field: 'rater_source', name: 'helpful', op: 'eq', value: 'end_user' }), ids);
+      assert.deepEqual(await search({ field: 'rater_source', name: 'helpful', op: 'not_in', value: ['api', 'dashboard'] }), [ids[0], ids[2], ids[3]]);
+      const bad = await t.post('/v1/requests/search', { filter: { field: 'rater_source', name: 'helpful', op: 'eq', value: 'robots' } });
+      assert.equal(bad.statusCode, 400);
+      assert.match(errorOf(bad).message, /^filter\.value: "robots" is not a source/);
+    });
+
+    it('a withdrawn end-user rating no longer counts', async () => {
+      const del = await t.inject({ method: 'DELETE', url: `/v1/requests/${ids[3]}/scores/helpful?rater=end_user:reader-3`, headers: { 'x-api-key': t.alpha.key } });
+      assert.equal(del.statusCode, 200, del.body);
+      assert.deepEqual((await stats('&rater_source=end_user')).map((e) => [e.count, e.mean]), [[3, 200 / 3]]);
+      const res = await t.post('/v1/requests/search', { filter: { field: 'rater_source', name: 'helpful', op: 'eq', value: 'end_user' }, sort_by: 'id', sort_order: 'asc' });
+      assert.deepEqual((res.json() as { items: { id: number }[] }).items.map((i) => i.id), ids.slice(0, 3));
+    });
+  });
+
   describe(`POST /v1/feedback from browser pages: its own CORS [${backend}]`, () => {
     let t: TestApp;
 
