@@ -82,6 +82,8 @@ for (const backend of BACKENDS) {
       return (await res.json()) as T;
     };
 
+    let ratedId = 0;
+
     it('thumbs up then down leaves one end-user rating (down) and two history rows', async () => {
       assert.notEqual(new URL(example.url).origin, new URL(server.url).origin);
       const context = await browser.newContext();
@@ -105,8 +107,10 @@ for (const backend of BACKENDS) {
         await page.waitForFunction(() => document.querySelector('article .status')?.textContent === 'recorded down' || document.querySelector('article .status')?.textContent?.startsWith('failed'));
         assert.equal(await article.locator('.status').textContent(), 'recorded down', consoleLines.join('\n'));
 
-        const { request } = await api<{ request: { scores: Record<string, number> } }>(`/v1/requests/${id}`);
+        ratedId = id;
+        const { request } = await api<{ request: { scores: Record<string, number>; score_details: Record<string, { ratings: { rater: string; value: number; source: string }[] }> } }>(`/v1/requests/${id}`);
         assert.deepEqual(request.scores, { thumbs: 0 });
+        assert.deepEqual(request.score_details.thumbs!.ratings.map((r) => [r.rater, r.value, r.source]), [['end_user:demo-visitor', 0, 'end_user']]);
         const { events } = await api<{ events: { name: string; old_value: number | null; new_value: number | null; actor: string; source: string }[] }>(`/v1/requests/${id}/scores/history`);
         assert.deepEqual(
           events.map((e) => [e.name, e.old_value, e.new_value, e.actor, e.source]),
@@ -118,6 +122,31 @@ for (const backend of BACKENDS) {
         // The other answer on the page was not touched.
         const otherId = Number(await page.locator('article').nth(1).getAttribute('data-request-id'));
         assert.deepEqual((await api<{ events: unknown[] }>(`/v1/requests/${otherId}/scores/history`)).events, []);
+      } finally {
+        await context.close();
+      }
+    });
+
+    it("the dashboard's request page shows the end user's rating apart from the reviewers'", async () => {
+      assert.ok(ratedId > 0, 'the first test rated a request');
+      const setup = /\/setup\/[A-Za-z0-9_-]+/.exec(server.stdout());
+      assert.ok(setup, server.stdout());
+      const context = await browser.newContext();
+      try {
+        const page = await context.newPage();
+        page.setDefaultTimeout(20_000);
+        await page.goto(`${server.url}${setup[0]}`);
+        await page.getByLabel('Email').fill('owner@example.com');
+        await page.getByLabel('Password (at least 15 characters').fill('a long enough password');
+        await page.getByLabel('Repeat the password').fill('a long enough password');
+        await page.getByRole('button', { name: 'Create account' }).click();
+        await page.getByRole('heading', { name: 'Requests' }).waitFor();
+        await page.goto(`${server.url}/requests/${ratedId}`);
+        const section = page.getByRole('region', { name: "End users' ratings" });
+        await section.waitFor();
+        const text = (await section.textContent()) ?? '';
+        assert.match(text, /thumbs\s*1 end user, mean 0/);
+        assert.match(text, /demo-visitor/);
       } finally {
         await context.close();
       }
