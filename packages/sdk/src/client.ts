@@ -9,6 +9,9 @@ import type {
   BatchResult,
   CompareParams,
   CompareResult,
+  CreatedFeedbackToken,
+  CreateFeedbackTokenParams,
+  CreateFeedbackTokensParams,
   ExportParams,
   FilterParams,
   LogRequestParams,
@@ -147,6 +150,47 @@ export class TrackResource {
     const group_id = checkId(params.group_id, 'group_id');
     await call(this.#t, { method: 'POST', path: '/rest/track-group', body: { request_id, group_id }, idempotent: true }, opts);
     return true;
+  }
+}
+
+/**
+ * End users' feedback, the server side: mint the tokens a web page submits ratings with (through
+ * `@tally/sdk/feedback`, which needs no API key). See docs/feedback.md.
+ */
+export class FeedbackResource {
+  readonly #t: TransportOptions;
+  /** @internal */
+  constructor(t: TransportOptions) {
+    this.#t = t;
+  }
+
+  /**
+   * A token that lets a page rate one request under one name, within what it allows. Rejects with
+   * a 404 {@link TallyError} when the request is not in the key's workspace.
+   * @example
+   * ```ts
+   * const { token } = await tally.feedback.createToken({ request_id: 42, name: 'thumbs', values: [100, 0], end_user: 'u-17' });
+   * // hand `token` to the page that shows answer 42
+   * ```
+   */
+  async createToken(params: CreateFeedbackTokenParams, opts?: RequestOptions): Promise<CreatedFeedbackToken> {
+    const request_id = checkId(params.request_id, 'request_id');
+    const res = await call<Ok<CreatedFeedbackToken>>(this.#t, { method: 'POST', path: '/v1/feedback-tokens', body: { ...params, request_id }, idempotent: true }, opts);
+    return strip(res);
+  }
+
+  /**
+   * Many tokens in one call (up to 500; a chat page shows many answers), in the order of `items`.
+   * Fields beside `items` apply to every item.
+   * @example
+   * ```ts
+   * const tokens = await tally.feedback.createTokens({ name: 'thumbs', values: [100, 0], items: ids.map((request_id) => ({ request_id })) });
+   * ```
+   */
+  async createTokens(params: CreateFeedbackTokensParams, opts?: RequestOptions): Promise<CreatedFeedbackToken[]> {
+    const items = params.items.map((item, i) => ({ ...item, request_id: checkId(item.request_id, `items.${i}.request_id`) }));
+    const res = await call<Ok<{ tokens: CreatedFeedbackToken[] }>>(this.#t, { method: 'POST', path: '/v1/feedback-tokens/batch', body: { ...params, items }, idempotent: true }, opts);
+    return res.tokens;
   }
 }
 
@@ -429,6 +473,8 @@ export class Tally {
   readonly alerts: AlertsResource;
   /** Review queues: `create`, `list`, `get`, `archive`, `claim`, `skip`, `rate`, `item`, `agreement`, `disputes`, `adjudicate`, `fromDisagreements`. */
   readonly queues: QueuesResource;
+  /** Feedback tokens for end users' ratings from a web page. */
+  readonly feedback: FeedbackResource;
   /** The base URL calls go to, without a trailing slash. */
   readonly baseURL: string;
   readonly #t: TransportOptions;
@@ -463,6 +509,7 @@ export class Tally {
     this.webhooks = new WebhooksResource(this.#t);
     this.alerts = new AlertsResource(this.#t);
     this.queues = new QueuesResource(this.#t);
+    this.feedback = new FeedbackResource(this.#t);
   }
 
   /**

@@ -90,6 +90,8 @@ export interface LogRequestParams {
   error_type?: ErrorType | null;
   error_message?: string | null;
   group_id?: RequestId | null;
+  /** Also mint a feedback token for the new request; the result then has `feedback_token`. */
+  feedback_token?: FeedbackTokenSpec;
   span_id?: number | string | null;
 }
 
@@ -101,6 +103,54 @@ export interface LogRequestResult {
   status: string;
   error_type: string | null;
   error_message: string | null;
+  /** Present when the call asked for one with `feedback_token`. */
+  feedback_token?: FeedbackToken;
+}
+
+// ---- End users' feedback ----------------------------------------------------------------------
+
+/**
+ * What a feedback token allows and for whom. Give at most one of `values`, `labels` and `range`;
+ * none allows any score 0..100 (within the name's schema, if it has one).
+ */
+export interface FeedbackTokenSpec {
+  /** Score name; `default` when absent. */
+  name?: string;
+  /** The only values accepted, e.g. `[100, 0]` for thumbs up and down. */
+  values?: number[];
+  /** The only labels accepted (of the name's schema). */
+  labels?: string[];
+  /** Accepted values from `min` to `max`, inclusive. */
+  range?: { min: number; max: number };
+  /**
+   * Who will rate: their ratings are recorded as rater `end_user:<end_user>` (else
+   * `end_user:<token id>`), and a second submission replaces the first. The page can read it: use
+   * an opaque id, not an email.
+   */
+  end_user?: string;
+  /** Seconds the token lives: default 86400 (a day), 60 to 2592000 (30 days). */
+  expires_in?: number;
+}
+
+/** A token a web page submits feedback with (`@tally/sdk/feedback`). */
+export interface FeedbackToken {
+  token: string;
+  /** ISO 8601, UTC. */
+  expires_at: string;
+}
+
+export interface CreateFeedbackTokenParams extends FeedbackTokenSpec {
+  request_id: RequestId;
+}
+
+export interface CreatedFeedbackToken extends FeedbackToken {
+  request_id: number;
+  name: string;
+}
+
+/** `createTokens`: fields given here apply to every item; an item's own win. */
+export interface CreateFeedbackTokensParams extends FeedbackTokenSpec {
+  items: CreateFeedbackTokenParams[];
 }
 
 // ---- Scores ---------------------------------------------------------------------------------
@@ -117,7 +167,7 @@ export interface ScoreEvent {
   new_value: number | null;
   /** `key:<id>` or `user:<id>`. */
   actor: string;
-  /** `api`, `dashboard`, `sdk`, `batch` or `cli`. */
+  /** `api`, `dashboard`, `sdk`, `batch`, `cli` or `end_user`. */
   source: string;
   comment: string | null;
   batch_id: string | null;

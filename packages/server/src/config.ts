@@ -2,6 +2,7 @@ import { isIP } from 'node:net';
 import { Type, type Static, type TObject, type TSchema } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { LIMITS } from './domain/limits.js';
+import { canonicalOrigin } from './domain/origins.js';
 
 /** One setting of `tally serve`: where it comes from, what it holds, what it means. */
 export interface Setting<S extends TSchema = TSchema> {
@@ -190,6 +191,20 @@ export const SETTINGS = {
     },
     description: 'comma-separated exact origins, e.g. `https://app.example.com`, whose web pages may call the API with an API key (CORS); none: no CORS headers at all',
   }),
+  feedbackPerAddress: setting({
+    flag: '--feedback-limit-per-address',
+    env: 'TALLY_FEEDBACK_LIMIT_PER_ADDRESS',
+    arg: 'n',
+    schema: Type.Integer({ minimum: 0, default: 120 }),
+    description: 'end-user feedback submissions (`POST /v1/feedback`) per client address per minute (429 and `Retry-After` above); `0`: no limit',
+  }),
+  feedbackPerToken: setting({
+    flag: '--feedback-limit-per-token',
+    env: 'TALLY_FEEDBACK_LIMIT_PER_TOKEN',
+    arg: 'n',
+    schema: Type.Integer({ minimum: 0, default: 10 }),
+    description: 'feedback submissions per feedback token per minute (429 and `Retry-After` above); `0`: no limit',
+  }),
   trustProxy: setting({
     flag: '--trust-proxy',
     env: 'TALLY_TRUST_PROXY',
@@ -288,21 +303,6 @@ function isProxyAddress(text: string): boolean {
   if (bits === undefined) return true;
   if (!/^\d{1,3}$/.test(bits)) return false;
   return Number(bits) <= (family === 4 ? 32 : 128);
-}
-
-/**
- * The origin as a browser sends it in the `Origin` header (`scheme://host[:port]`, lower case, no
- * default port, no path), or null when the text is not an http(s) URL. Origins are compared as exact
- * strings, so a setting that differs from this form would never match any browser.
- */
-export function canonicalOrigin(text: string): string | null {
-  let url: URL;
-  try {
-    url = new URL(text);
-  } catch {
-    return null;
-  }
-  return url.protocol === 'http:' || url.protocol === 'https:' ? url.origin : null;
 }
 
 export class ConfigError extends Error {}

@@ -60,6 +60,8 @@ const SAMPLES: Record<string, string> = {
   '--exports-in-all': '8',
   '--reader-threads': '3',
   '--cors-origins': 'https://app.example.com',
+  '--feedback-limit-per-address': '30',
+  '--feedback-limit-per-token': '3',
   '--trust-proxy': '10.0.0.0/8',
   '--public-url': 'https://tally.example.com',
   '--webhook-poll-ms': '250',

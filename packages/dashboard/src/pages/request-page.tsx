@@ -2,6 +2,7 @@ import { useCallback, useEffect, useState } from 'react';
 import { api, type RequestDetail, type ScoreEvent } from '../api.js';
 import { useActors } from '../components/actors.js';
 import { Conversation } from '../components/conversation.js';
+import { EndUserRatings, type WithRatings } from '../components/end-user-ratings.js';
 import { ScoresPanel } from '../components/scores-panel.js';
 import { actorLabel, fmtCost, fmtLatency, fmtTime } from '../format.js';
 import { Link } from '../router.js';
@@ -183,6 +184,7 @@ export function RequestPage({ id }: { id: number }) {
         <RequestDetailView request={request} />
         <aside>
           <ScoresPanel requestId={request.id} scores={request.scores} onChanged={load} />
+          <EndUserRatings request={request as WithRatings} />
           <ScoreHistory events={events} />
         </aside>
       </div>

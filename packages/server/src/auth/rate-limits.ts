@@ -110,13 +110,14 @@ export interface KeyRateLimit {
  * Per-key rate limit through @fastify/rate-limit. It runs as a preHandler, after the route's
  * authentication has set `request.auth` (the key may come in the body), and counts per key id;
  * unauthenticated routes (health, metrics) are not limited. Must be registered before the routes.
+ * With the limit off the plugin is still registered, not applied to any route, so that other
+ * limits can be made with it (`fixedWindowLimit`).
  */
 export async function registerKeyRateLimit(app: FastifyInstance, opts: KeyRateLimit): Promise<void> {
-  if (opts.maxPerMinute <= 0) return;
   await app.register(rateLimit, {
-    global: true,
+    global: opts.maxPerMinute > 0,
     hook: 'preHandler',
-    max: opts.maxPerMinute,
+    max: Math.max(1, opts.maxPerMinute),
     timeWindow: WINDOW_MS,
     allowList: (request) => !request.auth,
     // A dashboard session (no key id) is limited per user, like a key.
@@ -129,4 +130,40 @@ export async function registerKeyRateLimit(app: FastifyInstance, opts: KeyRateLi
       return new TallyError('rate_limited', `rate limit: at most ${ctx.max} requests per minute for this API key; retry in ${wait} s`, { retryAfter: wait });
     },
   });
+}
+
+export interface FixedWindowLimit {
+  /** Calls allowed per key per minute; 0 turns the limit off. */
+  maxPerMinute: number;
+  /** What is counted against (`feedback-address:<ip>`); null: not counted. */
+  key(request: FastifyRequest): string | null;
+  /** Names what was limited in the 429's message, e.g. `from this address`. */
+  what: string;
+  /** Keys remembered at most (least recently used go first past it). */
+  tracked?: number;
+}
+
+/**
+ * A limit of calls per key per minute over @fastify/rate-limit's counters (registered by
+ * `registerKeyRateLimit`), for checks a route makes itself at the moment it knows the key (the
+ * feedback route knows its token only after checking it). Resolves, or rejects with a 429 and
+ * `Retry-After`. Every call counts, refused ones included, so a flood stays refused.
+ */
+export function fixedWindowLimit(app: FastifyInstance, opts: FixedWindowLimit): (request: FastifyRequest) => Promise<void> {
+  if (opts.maxPerMinute <= 0) return async () => {};
+  const check = app.createRateLimit({
+    max: opts.maxPerMinute,
+    timeWindow: WINDOW_MS,
+    keyGenerator: (request) => opts.key(request) ?? '',
+    // The per-key limit's allow list (unauthenticated calls) must not apply here.
+    allowList: (request) => opts.key(request) === null,
+    // Read by the counters' store (LocalStore's child), though the options' type leaves it out.
+    ...({ cache: opts.tracked ?? MAX_TRACKED } as object),
+  });
+  return async (request) => {
+    const r = await check(request);
+    if (r.isAllowed || !r.isExceeded) return;
+    const wait = Math.max(1, r.ttlInSeconds);
+    throw new TallyError('rate_limited', `rate limit: at most ${r.max} calls per minute ${opts.what}; retry in ${wait} s`, { retryAfter: wait });
+  };
 }

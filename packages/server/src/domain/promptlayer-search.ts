@@ -17,6 +17,7 @@ import {
   checkDepth,
   filterScoreName,
   reasonCondition,
+  raterSourceCondition,
   FILTER_FIELDS,
   normalizeOp,
   numberTest,
@@ -110,6 +111,7 @@ function opTable(kind: FieldKind): Record<string, string> {
     case 'score':
       return NUMBER_OPS;
     case 'reason':
+    case 'rater_source':
       return REASON_OPS;
     case 'tags':
       return TAG_OPS;
@@ -143,6 +145,8 @@ function condition(raw: Record<string, unknown>, path: string): FilterCondition 
       return { kind: 'score', name: filterScoreName(raw.nested_key, `${path}.nested_key`), test: numberTest(op, value, valuePath, 'score') };
     case 'reason':
       return reasonCondition(filterScoreName(raw.nested_key, `${path}.nested_key`), op, value, valuePath);
+    case 'rater_source':
+      return raterSourceCondition(filterScoreName(raw.nested_key, `${path}.nested_key`), op, value, valuePath);
     case 'metadata': {
       if (typeof raw.nested_key !== 'string' || raw.nested_key.length === 0) throw invalidField(`${path}.nested_key`, 'is required for metadata: the metadata key');
       return { kind: 'metadata', key: raw.nested_key, test: stringTest(op, value, valuePath) };

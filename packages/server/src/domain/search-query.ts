@@ -65,6 +65,11 @@ export type FilterCondition =
   | { kind: 'score'; name: string; test: NumberTest }
   /** The current score N carries the reason (`eq`), one of the reasons (`in`), or not (`neq`, `not_in`); reasons match ignoring ASCII case. */
   | { kind: 'reason'; name: string; test: ReasonTest }
+  /**
+   * Score N has a current rating by a rater of the source (`eq`) or one of the sources (`in`):
+   * `end_user` for end users' feedback, `api`, `dashboard`, ... for reviewers; or has none (`neq`, `not_in`).
+   */
+  | { kind: 'rater_source'; name: string; test: ReasonTest }
   | { kind: 'tags'; match: TagMatch; tags: string[] }
   | { kind: 'metadata'; key: string; test: StringTest }
   /** Substring of the logged input and/or output (as stored, i.e. their JSON text), ignoring ASCII case. */
@@ -125,12 +130,13 @@ const NUMBER_OPS = ['eq', 'neq', 'lt', 'lte', 'gt', 'gte', 'between', 'in', 'not
 const STRING_OPS = ['eq', 'neq', 'in', 'not_in', 'contains', 'not_contains', 'starts_with', 'ends_with', 'exists', 'not_exists'] as const;
 const STATUS_VALUES = ['SUCCESS', 'WARNING', 'ERROR'];
 
-export type FieldKind = 'string' | 'number' | 'time' | 'score' | 'reason' | 'tags' | 'metadata' | 'text';
+export type FieldKind = 'string' | 'number' | 'time' | 'score' | 'reason' | 'rater_source' | 'tags' | 'metadata' | 'text';
 
 /** Native field names (and a few aliases) and what they filter. */
 export const FILTER_FIELDS: Record<string, { kind: FieldKind; column?: StringColumn | NumberColumn; target?: 'input' | 'output' | 'any' }> = {
   score: { kind: 'score' },
   reason: { kind: 'reason' },
+  rater_source: { kind: 'rater_source' },
   tags: { kind: 'tags' },
   metadata: { kind: 'metadata' },
   provider: { kind: 'string', column: 'provider' },
@@ -169,6 +175,7 @@ function opsFor(kind: FieldKind): readonly string[] {
     case 'score':
       return NUMBER_OPS;
     case 'reason':
+    case 'rater_source':
       return REASON_OPS;
     case 'tags':
       return TAG_OPS;
@@ -362,7 +369,7 @@ function parseCondition(raw: Record<string, unknown>, path: string): FilterCondi
   const allowed = opsFor(spec.kind);
   if (!allowed.includes(op)) throw invalidField(`${path}.op`, `unknown operator "${raw.op}" for field "${raw.field}"; allowed: ${allowed.join(', ')}`);
   const valuePath = `${path}.value`;
-  if (raw.name !== undefined && spec.kind !== 'score' && spec.kind !== 'reason') throw invalidField(`${path}.name`, 'is only for fields "score" and "reason"');
+  if (raw.name !== undefined && spec.kind !== 'score' && spec.kind !== 'reason' && spec.kind !== 'rater_source') throw invalidField(`${path}.name`, 'is only for fields "score", "reason" and "rater_source"');
   if (raw.key !== undefined && spec.kind !== 'metadata') throw invalidField(`${path}.key`, 'is only for field "metadata"');
 
   switch (spec.kind) {
@@ -370,6 +377,8 @@ function parseCondition(raw: Record<string, unknown>, path: string): FilterCondi
       return { kind: 'score', name: filterScoreName(raw.name, `${path}.name`), test: numberTest(op, raw.value, valuePath, 'score') };
     case 'reason':
       return reasonCondition(filterScoreName(raw.name, `${path}.name`), op, raw.value, valuePath);
+    case 'rater_source':
+      return raterSourceCondition(filterScoreName(raw.name, `${path}.name`), op, raw.value, valuePath);
     case 'number':
     case 'time':
       return { kind: 'number', column: spec.column as NumberColumn, test: numberTest(op, raw.value, valuePath, spec.kind, spec.column as NumberColumn) };
@@ -390,6 +399,19 @@ function parseCondition(raw: Record<string, unknown>, path: string): FilterCondi
 export function reasonCondition(name: string, op: string, value: unknown, path: string): FilterCondition {
   if (!(REASON_OPS as readonly string[]).includes(op)) throw invalidField(path, `unknown operator "${op}" for a reason; allowed: ${REASON_OPS.join(', ')}`);
   return { kind: 'reason', name, test: stringTest(op, value, path) as ReasonTest };
+}
+
+/** Where a rating can come from (the history's `source`). */
+export const RATER_SOURCES = ['api', 'dashboard', 'sdk', 'batch', 'cli', 'end_user'] as const;
+
+/** A rater-source condition: `eq` / `neq` one source, `in` / `not_in` a list, each a known source. */
+export function raterSourceCondition(name: string, op: string, value: unknown, path: string): FilterCondition {
+  if (!(REASON_OPS as readonly string[]).includes(op)) throw invalidField(path, `unknown operator "${op}" for a rater source; allowed: ${REASON_OPS.join(', ')}`);
+  const test = stringTest(op, value, path) as ReasonTest;
+  for (const v of 'value' in test ? [test.value] : test.values) {
+    if (!(RATER_SOURCES as readonly string[]).includes(v)) throw invalidField(path, `"${v}" is not a source; known: ${RATER_SOURCES.join(', ')}`);
+  }
+  return { kind: 'rater_source', name, test };
 }
 
 /** A substring test of input and/or output: a term of 1 to FILTER_LIMITS.textTerm characters. */

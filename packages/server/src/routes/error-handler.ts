@@ -7,7 +7,7 @@ import { DatabaseUnavailableError } from '../store/database-errors.js';
 import { describeValidation } from './validation.js';
 
 // Codes of refusals made by the HTTP layer itself, outside the domain's catalogue.
-type WireCode = ErrorCode | 'bad_request' | 'forbidden' | 'request_timeout' | 'headers_too_large';
+type WireCode = ErrorCode | 'bad_request' | 'request_timeout' | 'headers_too_large';
 
 function send(reply: FastifyReply, status: number, code: WireCode, message: string, retryAfter?: number, errors?: ItemProblem[]) {
   if (retryAfter !== undefined) reply.header('retry-after', String(retryAfter));

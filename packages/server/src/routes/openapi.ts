@@ -25,6 +25,7 @@ export async function registerOpenApi(app: FastifyInstance): Promise<void> {
         { name: 'v1', description: "Tally's native API: history, score changes, statistics, comparison" },
         { name: 'webhooks', description: 'Signed POSTs on every score change, logged request and alert (docs/webhooks.md)' },
         { name: 'alerts', description: 'Alerts on a score over a window that fire only when its confidence interval is past the threshold' },
+        { name: 'feedback', description: "End users' feedback from a web page: a feedback token instead of an API key, CORS for the workspace's feedback origins (docs/feedback.md)" },
       ],
       components: {
         securitySchemes: { apiKey: { type: 'apiKey', in: 'header', name: 'X-API-KEY' } },

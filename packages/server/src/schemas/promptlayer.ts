@@ -1,6 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { LIMITS } from '../domain/limits.js';
 import type { LogRequestInput, TrackRequestInput } from '../domain/request-shape.js';
+import { FeedbackTokenReply, FeedbackTokenSpecBody } from './feedback.js';
 import { ApiKeyField, type Carries, Id, JsonObject, Metadata, Nullable, RecordOf, Score, ScoreName, Tags, Timestamp } from './common.js';
 
 export const TrackScoreBody = Type.Object({
@@ -82,6 +83,7 @@ export const TrackRequestBody = Type.Object({
   status: Type.Optional(Nullable(Status)),
   error_type: Type.Optional(Nullable(ErrorType)),
   error_message: Type.Optional(Nullable(Type.String({ maxLength: LIMITS.errorMessage }))),
+  feedback_token: Type.Optional(FeedbackTokenSpecBody),
 });
 export type TrackRequestBody = Carries<Static<typeof TrackRequestBody>, TrackRequestInput>;
 
@@ -89,6 +91,7 @@ export const TrackRequestReply = Type.Object({
   success: Type.Literal(true),
   request_id: Type.Integer(),
   prompt_blueprint: Nullable(JsonObject),
+  feedback_token: Type.Optional(FeedbackTokenReply),
 });
 
 const Blueprint = Type.Object(
@@ -128,6 +131,7 @@ export const LogRequestBody = Type.Object({
   error_message: Type.Optional(Nullable(Type.String({ maxLength: LIMITS.errorMessage }))),
   group_id: Type.Optional(Nullable(Id)),
   span_id: Type.Optional(Nullable(Type.Union([Type.Integer(), ShortText]))),
+  feedback_token: Type.Optional(FeedbackTokenSpecBody),
 });
 export type LogRequestBody = Carries<Static<typeof LogRequestBody>, LogRequestInput>;
 
@@ -138,6 +142,7 @@ export const LogRequestReply = Type.Object({
   status: Type.String(),
   error_type: Nullable(Type.String()),
   error_message: Nullable(Type.String()),
+  feedback_token: Type.Optional(FeedbackTokenReply),
 });
 
 export const GetRequestParams = Type.Object({ request_id: Id });

@@ -1,6 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { SCHEMA_LIMITS, SCORE_AGGREGATES, SCORE_KINDS } from '../domain/score-schema.js';
 import { Nullable, Score, ScoreName } from './common.js';
+import { FeedbackOrigins } from './feedback.js';
 
 const Kind = Type.Union(
   SCORE_KINDS.map((k) => Type.Literal(k)),
@@ -99,6 +100,7 @@ export const WorkspaceItem = Type.Object({
   name: Type.String(),
   created_at: Type.String(),
   strict_score_names: Type.Boolean({ description: 'score writes only under names with a schema' }),
+  feedback_origins: Type.Array(Type.String(), { description: "origins whose pages may submit end users' feedback (docs/feedback.md)" }),
 });
 
 export const WorkspaceReply = Type.Object({ success: Type.Literal(true), workspace: WorkspaceItem });
@@ -107,6 +109,7 @@ export const WorkspaceReply = Type.Object({ success: Type.Literal(true), workspa
 export const WorkspacePatchBody = Type.Object(
   {
     strict_score_names: Type.Optional(Type.Boolean({ description: 'refuse score writes to names without a schema (400 naming `name`)' })),
+    feedback_origins: Type.Optional(FeedbackOrigins),
   },
   { additionalProperties: false, minProperties: 1 },
 );

@@ -155,12 +155,22 @@ export const BatchErrorBody = Type.Object({
 const GroupBy = Type.Union([Type.Literal('prompt'), Type.Literal('model'), Type.Literal('tag')], { description: 'must be prompt, model or tag' });
 const Interval = Type.Union([Type.Literal('hour'), Type.Literal('day')], { description: 'must be hour or day' });
 
+const SOURCES = ['api', 'dashboard', 'sdk', 'batch', 'cli', 'end_user'] as const;
+/** `rater_source` of statistics and compare: count the current ratings of raters of these sources instead of the scores. */
+const RaterSource = Type.Optional(
+  Type.String({
+    pattern: `^(${SOURCES.join('|')})(,(${SOURCES.join('|')}))*$`,
+    description: `must be sources among ${SOURCES.join(', ')}, comma-separated (e.g. end_user, or api,dashboard,batch for reviewers); counts each current rating of raters of these sources instead of the scores`,
+  }),
+);
+
 export const StatsQuery = Type.Object(
   {
     name: Type.Optional(ScoreName),
     buckets: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_HISTOGRAM_BUCKETS, default: 10, description: `must be an integer from 1 to ${MAX_HISTOGRAM_BUCKETS}` })),
     interval: Type.Optional(Interval),
     group_by: Type.Optional(GroupBy),
+    rater_source: RaterSource,
     // Exactly the filters of GET /v1/requests/search; an unknown parameter is refused, naming it.
     ...FilterParams,
   },
@@ -226,6 +236,7 @@ const cohortParams = (side: 'a' | 'b') => ({
 export const CompareQuery = Type.Object(
   {
     name: ScoreName,
+    rater_source: RaterSource,
     ...cohortParams('a'),
     ...cohortParams('b'),
     // The search filters apply to both cohorts; a typo such as `a.version` is refused, naming it.

@@ -37,11 +37,36 @@ function groupOrder(src: StatsSource, column: string): RawBuilder<unknown> {
   return sql`${sql.ref(column)}${collate} nulls first`;
 }
 
+/**
+ * The current ratings of raters of some sources, as rows shaped like `scores` (request_id, name,
+ * value): per request, name and rater, the rater's latest history row after the name's last
+ * delete, when it holds a rating (a withdrawn one holds null). Read through score_events_request.
+ */
+function currentRatingsTable(workspaceId: number, name: string | undefined, sources: readonly string[]): RawBuilder<unknown> {
+  return sql`(
+    select e.request_id, e.name, e.rating as value
+    from score_events e
+    where e.workspace_id = ${workspaceId} and e.kind = 'rating' and e.rating is not null
+      and e.source in (${sql.join([...sources])})
+      ${name === undefined ? sql`` : sql`and e.name = ${name}`}
+      and not exists (
+        select 1 from score_events l
+        where l.request_id = e.request_id and l.id > e.id and l.name = e.name
+          and (l.kind = 'delete' or (l.kind = 'rating' and l.rater = e.rater))
+      )
+  )`;
+}
+
 function scoredRequests(db: Kysely<Database>, workspaceId: number, q: ScoreAggregateQuery) {
   // `requests` stays un-aliased: the shared filter refers to it by that name.
   // request_tags is joined only to group by tag. A constant-false join instead (`on 1 = 0`) is not
   // folded away by SQLite: it scans every tag row for every score, minutes at a million requests.
-  const scored = (db as unknown as Kysely<Tables>).selectFrom('requests').innerJoin('scores as s', 's.request_id', 'requests.id');
+  const base = (db as unknown as Kysely<Tables>).selectFrom('requests');
+  // Ratings of some sources stand in for the scores, with the same columns (typed as scores').
+  const scored =
+    q.raterSources === undefined
+      ? base.innerJoin('scores as s', 's.request_id', 'requests.id')
+      : (base.innerJoin(currentRatingsTable(workspaceId, q.name, q.raterSources).as('s'), (j) => j.onRef(sql.ref('s.request_id') as never, '=', 'requests.id')) as unknown as ReturnType<typeof base.innerJoin<'scores as s', 's.request_id', 'requests.id'>>);
   const withTags = scored.leftJoin('request_tags as t', 't.request_id', 'requests.id');
   // Typed as joined either way: `t` is referenced only when grouping by tag.
   const qb = (q.groupBy === 'tag' ? withTags : (scored as unknown as typeof withTags))
@@ -164,7 +189,8 @@ export type TotalsCondition = { column: 'prompt_name' | 'model'; values: string[
  * must all hold. Null when the query needs the join (any other filter, or grouping by tag).
  */
 export function totalsSelection(q: ScoreAggregateQuery): TotalsCondition[] | null {
-  if (q.groupBy === 'tag') return null;
+  // The totals count scores, whoever rated them; ratings of some sources need the join.
+  if (q.groupBy === 'tag' || q.raterSources !== undefined) return null;
   return q.filter ? totalsConditions(q.filter) : [];
 }
 

@@ -177,6 +177,23 @@ function compileNode(f: RequestFilter, ws: number): Bool {
       const found = attached('scores', ws, and([sql<SqlBool>`${sql.ref('sf.name')} = ${f.name}`, sql<SqlBool>`${sql.ref('sf.reasons')} is not null`, hit]));
       return t.op === 'neq' || t.op === 'not_in' ? not(found) : found;
     }
+    case 'rater_source': {
+      // A current rating: the rater's latest history row of the name after its last delete, when
+      // it holds a rating (read through score_events_request, as store.scores.currentRatings).
+      const t = f.test;
+      const sources = 'value' in t ? [t.value] : t.values;
+      const found = sql<SqlBool>`exists (
+        select 1 from score_events as rf
+        where rf.request_id = ${sql.ref('requests.id')} and rf.name = ${f.name} and rf.kind = 'rating' and rf.rating is not null
+          and rf.source in (${sql.join(sources)})
+          and not exists (
+            select 1 from score_events as rl
+            where rl.request_id = rf.request_id and rl.id > rf.id and rl.name = rf.name
+              and (rl.kind = 'delete' or (rl.kind = 'rating' and rl.rater = rf.rater))
+          )
+      )`;
+      return t.op === 'neq' || t.op === 'not_in' ? not(found) : found;
+    }
     case 'metadata':
       return attachedTest('request_metadata', ws, 'mf.key', f.key, 'mf.value', f.test, true);
     case 'tags': {

@@ -1,6 +1,7 @@
 import { Migrator, sql, type Kysely } from 'kysely';
 import { SqlAccounts } from './accounts.js';
 import { SqlAlerts } from './alerts.js';
+import { SqlFeedback } from './feedback.js';
 import { SqlKeys, type KeyChangeSignal } from './keys.js';
 import type { MigrationDialect } from './migrations/dialect.js';
 import { SqlPrices } from './pricing.js';
@@ -82,6 +83,7 @@ export class SqlStore implements Store {
   readonly accounts: SqlAccounts;
   readonly webhooks: SqlWebhooks;
   readonly alerts: SqlAlerts;
+  readonly feedback: SqlFeedback;
   readonly readSource: ReadSource | null;
 
   constructor(
@@ -101,6 +103,7 @@ export class SqlStore implements Store {
     this.accounts = new SqlAccounts(db);
     this.webhooks = new SqlWebhooks(db, (fn) => traits.workerTransaction(fn), traits.rowLocks);
     this.alerts = new SqlAlerts(db, reads, (fn) => traits.writeTransaction(fn));
+    this.feedback = new SqlFeedback(db);
     this.readSource = traits.readSource ?? null;
   }
 

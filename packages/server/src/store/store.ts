@@ -1,5 +1,6 @@
 import type { Accounts } from './accounts.js';
 import type { AlertStore } from './alerts.js';
+import type { FeedbackStore } from './feedback.js';
 import type { KeyStore } from './keys.js';
 import type { PriceStore } from './pricing.js';
 import type { RequestStore } from './requests.js';
@@ -54,6 +55,8 @@ export interface Store {
   readonly webhooks: WebhookStore;
   /** Alerts, their evaluations and state changes (store/alerts.ts). */
   readonly alerts: AlertStore;
+  /** End users' feedback: each workspace's token secret and allowed origins (store/feedback.ts). */
+  readonly feedback: FeedbackStore;
   /** How another thread opens this store for reading (open-store.ts `openReader`); null when it cannot. */
   readonly readSource: ReadSource | null;
   /** Brings the schema to the newest version; safe to run from several processes at once. */

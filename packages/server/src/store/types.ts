@@ -236,6 +236,11 @@ export interface ScoreAggregateQuery {
   groupBy?: StatsGroupBy | undefined;
   /** The shared request filter (search's), compiled by search-filter.ts; null: the whole workspace. */
   filter?: RequestFilter | null | undefined;
+  /**
+   * Count ratings instead of scores: each current rating (ScoreStore.currentRatings) by a rater of
+   * these sources (`end_user`, or reviewers' `api`, `dashboard`, ...). Absent: the scores.
+   */
+  raterSources?: readonly string[] | undefined;
 }
 
 /** The group a row belongs to, as stored: prompt name and version, model, or tag (null: untagged). */

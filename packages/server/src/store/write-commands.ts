@@ -14,6 +14,8 @@ export interface RatingFields {
   reasons?: string[] | null;
   /** Whose rating this is (`external:<name>`, `end_user:<id>`); absent: the actor's id. */
   rater?: string | null;
+  /** What the value is called where it came from, for error messages (the feedback route: `value`); default `score`. */
+  valueField?: string;
 }
 
 /**
@@ -67,7 +69,7 @@ export type WriteCommand =
   /** Archives the schema in force; resolves to the archived version, or null when there was none. */
   | { op: 'archiveScoreSchema'; workspaceId: number; name: string; actor: Actor }
   /** Changes the given settings only; resolves to every setting after the change. */
-  | { op: 'updateWorkspace'; workspaceId: number; settings: Partial<WorkspaceSettings> }
+  | { op: 'updateWorkspace'; workspaceId: number; settings: Partial<WorkspaceSettings> & { feedbackOrigins?: string[] } }
   | { op: 'setMetadata'; workspaceId: number; requestId: number; metadata: Record<string, string> }
   | { op: 'setPrompt'; workspaceId: number; requestId: number; prompt: PromptLink }
   | { op: 'createGroup'; workspaceId: number }

@@ -1,5 +1,6 @@
 import { invalidField, notFound, TallyError, type ItemProblem } from '../domain/errors.js';
 import { aggregateOf, checkRating, labelOf, reduceRatings, sameDefinition, type CheckedRating, type RatingRules, type ScoreEventKind } from '../domain/score-schema.js';
+import { setOriginsQuery } from './feedback.js';
 import { computedPrice, overridesQuery, toOverride } from './pricing.js';
 import type { Program, ProgramContext, Step } from './program-steps.js';
 import { rateReviewItem, reviewProgram } from './review-programs.js';
@@ -172,7 +173,7 @@ const toRatingRows = (rows: unknown): RatingRow[] =>
 
 /** Checks a write's value, label, reasons and comment against the rules of its name. */
 const checked = (rules: RatingRules, name: string, f: RatingFields, comment: string | null | undefined): CheckedRating =>
-  checkRating(rules, name, { value: f.value, label: f.label, comment, reasons: f.reasons });
+  checkRating(rules, name, { value: f.value, label: f.label, comment, reasons: f.reasons }, f.valueField);
 
 function* insertRequest(c: InsertRequestCommand, ctx: ProgramContext): Program<number> {
   const { workspaceId, request: r } = c;
@@ -436,6 +437,7 @@ function* updateWorkspace(c: Extract<WriteCommand, { op: 'updateWorkspace' }>, c
   if (c.settings.strictScoreNames !== undefined) {
     yield { query: ctx.compiler.updateTable('workspaces').set({ strict_score_names: c.settings.strictScoreNames ? 1 : 0 }).where('id', '=', c.workspaceId).compile() };
   }
+  if (c.settings.feedbackOrigins !== undefined) yield { query: setOriginsQuery(ctx.compiler, c.workspaceId, c.settings.feedbackOrigins) };
   const [row] = (yield { query: ctx.compiler.selectFrom('workspaces').select('strict_score_names').where('id', '=', c.workspaceId).compile() }) as { strict_score_names: unknown }[];
   if (!row) throw notFound('workspace', 'workspace');
   return { strictScoreNames: Number(row.strict_score_names) === 1 };

@@ -37,6 +37,9 @@ function cohortCriteria(query: Record<string, unknown>, side: 'a' | 'b'): Reques
 }
 
 /** Score statistics (`/v1/scores/stats`) and the two-cohort comparison (`/v1/scores/compare`). */
+/** `rater_source=end_user` or `api,dashboard`: the sources whose raters' ratings are counted; absent: the scores. */
+const raterSources = (text: string | undefined): string[] | undefined => (text === undefined ? undefined : [...new Set(text.split(','))]);
+
 export const scoreAnalyticsRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, { store, auth }) => {
   app.get(
     '/v1/scores/stats',
@@ -65,7 +68,7 @@ export const scoreAnalyticsRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async 
       const interval = query.interval ?? 'day';
       const groupBy = query.group_by;
       const filter = filterFromParams(query, query as Record<string, unknown>);
-      const aggregate = { name, groupBy, filter };
+      const aggregate = { name, groupBy, filter, raterSources: raterSources(query.rater_source) };
       const [{ distribution: dist, series }, reasonRows] = await Promise.all([
         store.scores.stats(workspaceId, { ...aggregate, interval }),
         store.scores.reasonRows(workspaceId, { name, filter }),
@@ -140,7 +143,8 @@ export const scoreAnalyticsRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async 
       });
       await requireScoreName(store, workspaceId, name);
       const shared = filterFromParams(query, query);
-      const [a, b] = await Promise.all(sides.map((s) => store.scores.distribution(workspaceId, { name, filter: allOf(s.filter, shared) })));
+      const sources = raterSources(query.rater_source);
+      const [a, b] = await Promise.all(sides.map((s) => store.scores.distribution(workspaceId, { name, filter: allOf(s.filter, shared), raterSources: sources })));
       // What each cohort cost, and its score per dollar.
       const [costA, costB] = await Promise.all(sides.map((s) => store.prices.costStats(workspaceId, { filter: allOf(s.filter, shared), groupBy: null, scoreName: name })));
       const result = welchTTest(a!, b!);

@@ -1,4 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { checkOriginList } from '../../domain/origins.js';
 import { notFound, TallyError } from '../../domain/errors.js';
 import { scoreName } from '../../domain/score.js';
 import { checkSchemaDefinition } from '../../domain/score-schema.js';
@@ -124,9 +125,12 @@ export const scoreSchemaRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (ap
   );
 
   const workspaceReply = async (workspaceId: number) => {
-    const w = await store.workspaces.get(workspaceId);
+    const [w, feedback] = await Promise.all([store.workspaces.get(workspaceId), store.feedback.find(workspaceId)]);
     if (!w) throw notFound('workspace', 'workspace');
-    return { success: true as const, workspace: { id: w.id, name: w.name, created_at: toIso(w.createdAt), strict_score_names: w.strictScoreNames } };
+    return {
+      success: true as const,
+      workspace: { id: w.id, name: w.name, created_at: toIso(w.createdAt), strict_score_names: w.strictScoreNames, feedback_origins: feedback?.origins ?? [] },
+    };
   };
 
   app.get(
@@ -149,7 +153,13 @@ export const scoreSchemaRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (ap
     async (req) => {
       const { workspaceId } = req.auth!;
       const b = req.body;
-      await queue.submit({ op: 'updateWorkspace', workspaceId, settings: { ...(b.strict_score_names === undefined ? {} : { strictScoreNames: b.strict_score_names }) } });
+      const feedbackOrigins = b.feedback_origins === undefined ? undefined : checkOriginList(b.feedback_origins, 'feedback_origins');
+      await queue.submit({
+        op: 'updateWorkspace',
+        workspaceId,
+        settings: { ...(b.strict_score_names === undefined ? {} : { strictScoreNames: b.strict_score_names }), ...(feedbackOrigins === undefined ? {} : { feedbackOrigins }) },
+      });
+      if (feedbackOrigins !== undefined) store.feedback.originsChanged();
       return workspaceReply(workspaceId);
     },
   );

@@ -12,6 +12,7 @@ import * as scoreSchemas from './009-score-schemas.js';
 import * as webhooks from './011-webhooks.js';
 import * as tracesPrices from './010-traces-prices.js';
 import * as reviewQueues from './012-review-queues.js';
+import * as feedback from './013-feedback.js';
 
 type VersionedMigration = { up(db: Kysely<unknown>, d: MigrationDialect): Promise<void> };
 
@@ -29,6 +30,7 @@ const MIGRATIONS: Record<string, VersionedMigration> = {
   '011-webhooks': webhooks,
   '010-traces-prices': tracesPrices,
   '012-review-queues': reviewQueues,
+  '013-feedback': feedback,
 };
 
 export class TallyMigrations implements MigrationProvider {

@@ -40,7 +40,7 @@ export async function setEachScore(trx: Kysely<Database>, cmds: readonly SetScor
       return;
     }
     try {
-      const rating = checkRating(rulesFromRow(row), c.name, { value: c.value, label: c.label, comment: c.opts?.comment, reasons: c.reasons });
+      const rating = checkRating(rulesFromRow(row), c.name, { value: c.value, label: c.label, comment: c.opts?.comment, reasons: c.reasons }, c.valueField);
       if (rating.aggregate === 'latest') plain.push({ i, c, old: row.old_value, rating });
       else aggregated.push(i);
     } catch (error) {
