@@ -12,6 +12,7 @@ const KeysPage = lazy(() => import('./pages/keys.js').then((m) => ({ default: m.
 const RequestLogPage = lazy(() => import('./pages/request-log.js').then((m) => ({ default: m.RequestLogPage })));
 const RequestPage = lazy(() => import('./pages/request-page.js').then((m) => ({ default: m.RequestPage })));
 const ReviewPage = lazy(() => import('./pages/review.js').then((m) => ({ default: m.ReviewPage })));
+const ScoreSchemasPage = lazy(() => import('./pages/score-schemas.js').then((m) => ({ default: m.ScoreSchemasPage })));
 
 interface SessionContext {
   session: SessionInfo;
@@ -56,12 +57,14 @@ export function App() {
   else if (loc.path === '/review') page = <ReviewPage />;
   else if (loc.path === '/analytics') page = <AnalyticsPage />;
   else if (loc.path === '/keys') page = <KeysPage />;
+  else if (loc.path === '/score-schemas') page = <ScoreSchemasPage />;
   else page = <p>Nothing here. <Link to="/requests">Back to the request log</Link></p>;
 
   const nav = [
     ['/requests', 'Requests'],
     ['/review', 'Review'],
     ['/analytics', 'Analytics'],
+    ['/score-schemas', 'Schemas'],
     ['/keys', 'API keys'],
   ] as const;
   return (
