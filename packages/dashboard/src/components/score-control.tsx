@@ -95,7 +95,7 @@ export function RatingExtras({
         value={comment}
         rows={2}
         maxLength={4096}
-        required={needed}
+        aria-required={needed}
         placeholder={needed ? `a comment is required below ${schema!.comment_required_below}` : 'optional'}
         onChange={(e) => onComment(e.target.value)}
       />

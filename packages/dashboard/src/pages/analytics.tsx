@@ -70,7 +70,7 @@ export function labelHistogram(buckets: { from: number; count: number }[], label
 function LabelTick(props: { x?: number; y?: number; payload?: { value: string }; bars: LabelBar[] }) {
   const bar = props.bars.find((b) => b.label === props.payload?.value);
   return (
-    <text x={props.x} y={props.y} textAnchor="middle" fontSize={11} fill="#667085">
+    <text x={props.x} y={props.y} textAnchor="middle" fontSize={11} fill="#667085" className="label-tick">
       <tspan x={props.x} dy={10}>
         {bar?.value ?? ''}
       </tspan>

@@ -221,7 +221,7 @@ export function RequestLogPage() {
         {bulkLabels ? (
           <label>
             Label
-            <select name="bulk-label" value={bulkLabels.some((l) => l.label === bulkLabel) ? bulkLabel : bulkLabels[0]!.label} onChange={(e) => setBulkLabel(e.target.value)}>
+            <select name="bulk-label" aria-label="Label" value={bulkLabels.some((l) => l.label === bulkLabel) ? bulkLabel : bulkLabels[0]!.label} onChange={(e) => setBulkLabel(e.target.value)}>
               {bulkLabels.map((l) => (
                 <option key={l.label} value={l.label}>
                   {l.label} ({l.value})

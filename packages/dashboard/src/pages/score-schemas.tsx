@@ -315,7 +315,10 @@ function Versions({ versions }: { versions: ScoreSchema[] }) {
               </td>
               <td className="nowrap">{fmtTime(v.created_at)}</td>
               <td>{actorLabel(v.created_by, members, keys)}</td>
-              <td>{summary(v)}</td>
+              <td>
+                {summary(v)}
+                {v.description && <div className="muted">{v.description}</div>}
+              </td>
             </tr>
           ))}
         </tbody>
