@@ -28,10 +28,12 @@ const LAYERS: Record<string, readonly string[]> = {
   auth: ['domain', 'store'],
   ingest: ['domain', 'store'],
   search: ['domain', 'schemas', 'store'],
+  // Review queues: how they fill (backfill, later matches) and what their agreement reads.
+  review: ['domain', 'schemas', 'store', 'ingest', 'search'],
   export: ['domain', 'schemas', 'store', 'search', 'threads.ts'],
-  routes: ['domain', 'schemas', 'store', 'auth', 'ingest', 'search', 'export', 'metrics.ts'],
-  commands: ['domain', 'schemas', 'store', 'auth', 'config.ts', 'search', 'export'],
-  'app.ts': ['domain', 'schemas', 'store', 'auth', 'ingest', 'search', 'export', 'routes', 'metrics.ts', 'config.ts'],
+  routes: ['domain', 'schemas', 'store', 'auth', 'ingest', 'search', 'export', 'review', 'metrics.ts'],
+  commands: ['domain', 'schemas', 'store', 'auth', 'config.ts', 'search', 'export', 'review'],
+  'app.ts': ['domain', 'schemas', 'store', 'auth', 'ingest', 'search', 'export', 'review', 'routes', 'metrics.ts', 'config.ts'],
   'cli.ts': ['domain', 'store', 'auth', 'commands', 'config.ts', 'cli-settings.ts', 'app.ts'],
 };
 

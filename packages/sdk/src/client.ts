@@ -1,6 +1,8 @@
 import { TallyError, invalidField } from './errors.js';
 import { TallyExport } from './export-stream.js';
-import { call, send, type CallSpec, type RequestOptions, type TransportOptions } from './http.js';
+import { call, send, strip, type CallSpec, type Ok, type RequestOptions, type TransportOptions } from './http.js';
+import { QueuesResource } from './review.js';
+import type { ScoresAgreement, ScoresAgreementParams } from './review-types.js';
 import type {
   BatchItem,
   BatchResult,
@@ -55,11 +57,6 @@ function env(name: string): string | undefined {
   return value === undefined || value === '' ? undefined : value;
 }
 
-type Ok<T> = T & { success: true };
-const strip = <T extends { success?: unknown }>(body: T): Omit<T, 'success'> => {
-  const { success: _ignored, ...rest } = body;
-  return rest;
-};
 
 /** Turns filter parameters into GET query parameters: the filter node travels as JSON text. */
 function filterQuery(p: FilterParams): Record<string, string> {
@@ -387,6 +384,21 @@ export class ScoresResource {
     const res = await call<Ok<CompareResult>>(this.#t, { method: 'GET', path: '/v1/scores/compare', query, idempotent: true }, opts);
     return strip(res);
   }
+
+  /**
+   * Krippendorff's alpha between every rater of a score name over the matching requests, with a
+   * bootstrap interval and per-rater figures; `compare: 'humans,automatic'` adds people against
+   * automatic raters (alpha, mean absolute difference, confusion matrix, disagreements).
+   * @example
+   * ```ts
+   * const { agreement, comparison } = await tally.scores.agreement({ name: 'quality', compare: 'humans,automatic', from: '2025-01-01' });
+   * ```
+   */
+  async agreement(params: ScoresAgreementParams, opts?: RequestOptions): Promise<ScoresAgreement> {
+    const { filter: _f, q: _q, ...rest } = params;
+    const res = await call<Ok<ScoresAgreement>>(this.#t, { method: 'GET', path: '/v1/scores/agreement', query: { ...rest, ...filterQuery(params) }, idempotent: true }, opts);
+    return strip(res);
+  }
 }
 
 /**
@@ -408,8 +420,10 @@ export class Tally {
   readonly group: GroupResource;
   /** Reading requests: `get`, `search`, `searchPage`. */
   readonly requests: RequestsResource;
-  /** Native score API: `set`, `delete`, `history`, `events`, `batch`, `stats`, `compare`. */
+  /** Native score API: `set`, `delete`, `history`, `events`, `batch`, `stats`, `compare`, `agreement`. */
   readonly scores: ScoresResource;
+  /** Review queues: `create`, `list`, `get`, `archive`, `claim`, `skip`, `rate`, `item`, `agreement`, `disputes`, `adjudicate`, `fromDisagreements`. */
+  readonly queues: QueuesResource;
   /** The base URL calls go to, without a trailing slash. */
   readonly baseURL: string;
   readonly #t: TransportOptions;
@@ -441,6 +455,7 @@ export class Tally {
     this.group = new GroupResource(this.#t);
     this.requests = new RequestsResource(this.#t);
     this.scores = new ScoresResource(this.#t);
+    this.queues = new QueuesResource(this.#t);
   }
 
   /**

@@ -177,3 +177,12 @@ export async function call<T>(t: TransportOptions, spec: CallSpec, opts?: Reques
     throw new TallyError(res.status, 'invalid_response', `response: the body of ${spec.method} ${spec.path} is not JSON`, { cause });
   }
 }
+
+/** An answer of the API: its fields and `success: true`. */
+export type Ok<T> = T & { success: true };
+
+/** An answer without its `success` flag, which the SDK's results leave out. */
+export const strip = <T extends { success?: unknown }>(body: T): Omit<T, 'success'> => {
+  const { success: _ignored, ...rest } = body;
+  return rest;
+};

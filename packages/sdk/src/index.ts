@@ -12,4 +12,6 @@ export { Tally, TrackResource, GroupResource, RequestsResource, ScoresResource, 
 export { TallyError, type TallyItemError } from './errors.js';
 export { TallyExport } from './export-stream.js';
 export type { RequestOptions } from './http.js';
+export { QueuesResource } from './review.js';
 export type * from './types.js';
+export type * from './review-types.js';

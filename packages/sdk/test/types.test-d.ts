@@ -8,6 +8,8 @@ import type { Static } from '@sinclair/typebox';
 import type { LogRequestReply, TrackScoreBody } from '../../server/src/schemas/promptlayer.js';
 import type { BatchReply, ScoreChangeReply, ScoreEventItem } from '../../server/src/schemas/scores.js';
 import type { RequestDetail as RequestDetailSchema, RequestSummary, SearchReply } from '../../server/src/schemas/search.js';
+import type { AdjudicateReply, AgreementResult as AgreementSchema, ComparisonResult as ComparisonSchema, DisputesReply, QueueProgress as QueueProgressSchema, RateItemReply } from '../../server/src/schemas/review.js';
+import type { AdjudicateResult, AgreementResult, ComparisonResult, Dispute, QueueProgress, RateItemResult } from '../src/index.js';
 import { Tally, TallyError, type BatchResult, type LogRequestResult, type RequestDetail, type RequestItem, type ScoreChange, type ScoreEvent, type SearchPage, type TrackScoreParams } from '../src/index.js';
 
 type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
@@ -21,6 +23,12 @@ assertType<Equal<LogRequestResult, Static<typeof LogRequestReply>>>(true);
 assertType<Equal<RequestItem, Static<typeof RequestSummary>>>(true);
 assertType<Equal<RequestDetail, Static<typeof RequestDetailSchema>>>(true);
 assertType<Equal<SearchPage, Omit<Static<typeof SearchReply>, 'success'>>>(true);
+assertType<Equal<AgreementResult, Static<typeof AgreementSchema>>>(true);
+assertType<Equal<ComparisonResult, Static<typeof ComparisonSchema>>>(true);
+assertType<Equal<RateItemResult, Omit<Static<typeof RateItemReply>, 'success'>>>(true);
+assertType<Equal<AdjudicateResult, Omit<Static<typeof AdjudicateReply>, 'success'>>>(true);
+assertType<Equal<QueueProgress, Static<typeof QueueProgressSchema>>>(true);
+assertType<Equal<Dispute, Static<typeof DisputesReply>['disputes'][number]>>(true);
 // Every body the SDK sends for track.score is one the server accepts.
 const toWire = (p: TrackScoreParams): Omit<Static<typeof TrackScoreBody>, 'api_key'> => p;
 void toWire;

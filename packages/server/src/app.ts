@@ -24,6 +24,8 @@ import { accountRoutes } from './routes/ui/accounts.js';
 import { dashboardRoutes } from './routes/ui/dashboard.js';
 import { keyRoutes } from './routes/ui/keys.js';
 import { requestRoutes } from './routes/v1/requests.js';
+import { reviewAgreementRoutes } from './routes/v1/review-agreement.js';
+import { reviewQueueRoutes } from './routes/v1/review-queues.js';
 import { scoreAnalyticsRoutes } from './routes/v1/score-analytics.js';
 import { scoreRoutes } from './routes/v1/scores.js';
 import { scoreSchemaRoutes } from './routes/v1/score-schemas.js';
@@ -133,6 +135,8 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   await app.register(scoreAnalyticsRoutes, routeDeps);
   await app.register(scoreSchemaRoutes, routeDeps);
   await app.register(requestRoutes, routeDeps);
+  await app.register(reviewQueueRoutes, routeDeps);
+  await app.register(reviewAgreementRoutes, routeDeps);
   await app.register(accountRoutes, { accounts: deps.store.accounts, loginFailuresPerMinute: config.authFailuresPerMinute });
   await app.register(keyRoutes, { store: deps.store });
   await app.register(dashboardRoutes, { accounts: deps.store.accounts, dir: deps.dashboardDir });

@@ -10,8 +10,8 @@ export const MAX_BATCH_ITEMS = 1000;
 /** Characters a comment may have at most; it is also held to SCHEMA_LIMITS.commentBytes bytes of UTF-8. */
 export const MAX_COMMENT_CHARS = 4096;
 
-const Label = Type.String({ minLength: 1, maxLength: SCHEMA_LIMITS.labelChars, description: "one of the labels of the name's schema" });
-const Reasons = Type.Array(Type.String({ minLength: 1, maxLength: SCHEMA_LIMITS.reasonChars }), {
+export const Label = Type.String({ minLength: 1, maxLength: SCHEMA_LIMITS.labelChars, description: "one of the labels of the name's schema" });
+export const Reasons = Type.Array(Type.String({ minLength: 1, maxLength: SCHEMA_LIMITS.reasonChars }), {
   maxItems: SCHEMA_LIMITS.reasons,
   description: "a subset of the reasons the name's schema declares (refused when it declares none)",
 });

@@ -5,6 +5,7 @@ import type { MigrationDialect } from './migrations/dialect.js';
 import { TallyMigrations } from './migrations/index.js';
 import { SqlRequests, type RequestReadTraits } from './requests.js';
 import type { Database } from './schema.js';
+import { SqlReviewQueues } from './review-queues.js';
 import { SqlScores } from './scores.js';
 import { SqlScoreSchemas } from './score-schemas.js';
 import type { Store, StoreCapabilities } from './store.js';
@@ -63,6 +64,7 @@ export class SqlStore implements Store {
   readonly requests: SqlRequests;
   readonly scores: SqlScores;
   readonly scoreSchemas: SqlScoreSchemas;
+  readonly reviewQueues: SqlReviewQueues;
   readonly keys: SqlKeys;
   readonly workspaces: SqlWorkspaces;
   readonly accounts: SqlAccounts;
@@ -78,6 +80,7 @@ export class SqlStore implements Store {
     this.requests = new SqlRequests(db, reads, traits.reads);
     this.scores = new SqlScores(db, reads, traits.codePointCollation);
     this.scoreSchemas = new SqlScoreSchemas(db);
+    this.reviewQueues = new SqlReviewQueues(db, reads);
     this.keys = new SqlKeys(db, traits.keyChanges ?? null);
     this.workspaces = new SqlWorkspaces(db);
     this.accounts = new SqlAccounts(db);

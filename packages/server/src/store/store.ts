@@ -1,6 +1,7 @@
 import type { Accounts } from './accounts.js';
 import type { KeyStore } from './keys.js';
 import type { RequestStore } from './requests.js';
+import type { ReviewQueueStore } from './review-queues.js';
 import type { ScoreStore } from './scores.js';
 import type { ScoreSchemaStore } from './score-schemas.js';
 import type { Backend, ReadSource } from './types.js';
@@ -37,6 +38,8 @@ export interface Store {
   readonly scores: ScoreStore;
   /** Score schemas and their versions (store/score-schemas.ts). */
   readonly scoreSchemas: ScoreSchemaStore;
+  /** Review queues: their items, claims and progress (store/review-queues.ts); writes are commands. */
+  readonly reviewQueues: ReviewQueueStore;
   /** API keys, with a cache of the live ones (store/keys.ts). */
   readonly keys: KeyStore;
   readonly workspaces: WorkspaceStore;

@@ -1,5 +1,6 @@
 import type { NewRequest } from '../domain/request-shape.js';
 import type { ScoreSchemaDefinition } from '../domain/score-schema.js';
+import type { ReviewCommand, ReviewRating, ReviewResults } from './review-commands.js';
 import type { Actor, PromptLink, ScoreChange, ScoreChangeOptions, ScoreSchemaWrite, WorkspaceSettings } from './types.js';
 
 /**
@@ -47,10 +48,17 @@ export type WriteCommand =
   | { op: 'setMetadata'; workspaceId: number; requestId: number; metadata: Record<string, string> }
   | { op: 'setPrompt'; workspaceId: number; requestId: number; prompt: PromptLink }
   | { op: 'createGroup'; workspaceId: number }
-  | { op: 'addToGroup'; workspaceId: number; requestId: number; groupId: number };
+  | { op: 'addToGroup'; workspaceId: number; requestId: number; groupId: number }
+  | ReviewCommand
+  /**
+   * A rating given through a review queue: the score write `rating` (its rater set), and the
+   * rater's claim on the item marked done, in one transaction (review-programs.ts).
+   */
+  | { op: 'rateReviewItem'; workspaceId: number; queueId: number; rating: SetScoreCommand & { rater: string } };
 
 /** What each command resolves to. */
-interface Results {
+interface Results extends ReviewResults {
+  rateReviewItem: ReviewRating;
   insertRequest: number;
   setScore: ScoreChange;
   setScores: ScoreChange[];

@@ -1,43 +1,14 @@
-import type { CompiledQuery, Kysely } from 'kysely';
 import { invalidField, notFound, TallyError, type ItemProblem } from '../domain/errors.js';
 import { aggregateOf, checkRating, labelOf, reduceRatings, sameDefinition, type CheckedRating, type RatingRules, type ScoreEventKind } from '../domain/score-schema.js';
-import type { Database, ScoreSchemasTable } from './schema.js';
+import type { Program, ProgramContext, Step } from './program-steps.js';
+import { rateReviewItem, reviewProgram } from './review-programs.js';
+import type { ScoreSchemasTable } from './schema.js';
 import { definitionOf, rulesFromRow, schemaRow, toSchemaVersion } from './score-schemas.js';
 import type { Actor, ScoreChange, ScoreChangeOptions, ScoreSchemaWrite, WorkspaceSettings } from './types.js';
 import { requestRow, type RatingRulesRow, type StatementName } from './write-statements.js';
 import type { InsertRequestCommand, RatingFields, ResultOf, SetScoreCommand, WriteCommand } from './write-commands.js';
 
-/**
- * Each write command as a program written once for both dialects: a generator that yields the
- * statements to run and receives what each gives. A dialect runs it its own way: SQLite's writer
- * thread synchronously (`runNow`), every other connection through Kysely (`runAwaiting`), so
- * neither pays for the other's way of waiting. A program checks before it writes: one refused by
- * its checks (a TallyError) has written nothing, and the transaction stays usable.
- */
-export type Step =
-  /** One of WRITE_STATEMENTS; gives its one value, or undefined. */
-  | { statement: StatementName; params: Readonly<Record<string, unknown>> }
-  /** A query Kysely built and compiled for the dialect; gives its rows. */
-  | { query: CompiledQuery };
-
-export type Program<T> = Generator<Step, T, unknown>;
-
-/** What a program needs beyond its command: Kysely to compile the few queries built per call. */
-export interface ProgramContext {
-  compiler: Kysely<Database>;
-}
-
-export function runNow<T>(program: Program<T>, exec: (step: Step) => unknown): T {
-  let next = program.next();
-  while (!next.done) next = program.next(exec(next.value));
-  return next.value;
-}
-
-export async function runAwaiting<T>(program: Program<T>, exec: (step: Step) => Promise<unknown>): Promise<T> {
-  let next = program.next();
-  while (!next.done) next = program.next(await exec(next.value));
-  return next.value;
-}
+export { runAwaiting, runNow, type Program, type ProgramContext, type Step } from './program-steps.js';
 
 const run = (statement: StatementName, params: Readonly<Record<string, unknown>>): Step => ({ statement, params });
 
@@ -72,6 +43,14 @@ function commandProgram(c: WriteCommand, ctx: ProgramContext): Program<unknown> 
       return createGroup(c.workspaceId);
     case 'addToGroup':
       return addToGroup(c);
+    case 'createReviewQueue':
+    case 'addReviewItems':
+    case 'claimReviewItem':
+    case 'skipReviewItem':
+    case 'archiveReviewQueue':
+      return reviewProgram(c, ctx);
+    case 'rateReviewItem':
+      return rateReviewItem({ workspaceId: c.workspaceId, queueId: c.queueId, requestId: c.rating.requestId, name: c.rating.name, rater: c.rating.rater }, ctx, setScore({ ...c.rating, workspaceId: c.workspaceId }, ctx));
   }
 }
 

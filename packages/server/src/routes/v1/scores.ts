@@ -74,7 +74,7 @@ interface RatingBody {
 }
 
 /** Exactly one of score and label; a comment within its bytes; reasons as strings; a rater as an external name. */
-function ratingOf(b: RatingBody): RatingFields & { comment: string | null } {
+export function ratingOf(b: RatingBody): RatingFields & { comment: string | null } {
   const hasScore = b.score !== undefined && b.score !== null;
   const hasLabel = b.label !== undefined && b.label !== null;
   if (hasScore && hasLabel) throw invalidField('label', 'give either score or label, not both');

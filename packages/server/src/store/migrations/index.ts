@@ -9,6 +9,7 @@ import * as scoreHoursReplanned from './006-score-hours-replanned.js';
 import * as scoreTotals from './007-score-totals.js';
 import * as textIndex from './008-text-index.js';
 import * as scoreSchemas from './009-score-schemas.js';
+import * as reviewQueues from './012-review-queues.js';
 
 type VersionedMigration = { up(db: Kysely<unknown>, d: MigrationDialect): Promise<void> };
 
@@ -23,6 +24,7 @@ const MIGRATIONS: Record<string, VersionedMigration> = {
   '007-score-totals': scoreTotals,
   '008-text-index': textIndex,
   '009-score-schemas': scoreSchemas,
+  '012-review-queues': reviewQueues,
 };
 
 export class TallyMigrations implements MigrationProvider {

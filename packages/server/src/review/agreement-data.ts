@@ -1,0 +1,38 @@
+import type { AgreementMetric } from '../domain/agreement.js';
+import { invalidField } from '../domain/errors.js';
+import { allOf, type RequestFilter } from '../domain/search-query.js';
+import type { ReviewQueue } from '../store/review-queues.js';
+import type { Store } from '../store/store.js';
+import type { CurrentRating } from '../store/types.js';
+import { metricOfKind } from './agreement-view.js';
+
+/** Most requests an agreement over a filter reads; a wider filter is refused naming `filter`. */
+export const MAX_AGREEMENT_ITEMS = 100_000;
+
+/**
+ * The ratings a queue's agreement and disputes are computed from: the current ratings (latest per
+ * rater, after the last deletion) of the queue's score name on its items, by the raters who rated
+ * the item through the queue. Ratings given elsewhere (an automatic judge's, say) are left out, so
+ * the figures describe the queue's reviewers.
+ */
+export async function queueRatings(store: Store, q: ReviewQueue): Promise<CurrentRating[]> {
+  const done = new Set((await store.reviewQueues.claims(q.id, null)).filter((c) => c.state === 'done').map((c) => `${c.requestId}\u0000${c.rater}`));
+  const ids = [...new Set([...done].map((k) => Number(k.split('\u0000')[0])))];
+  const ratings = await store.scores.currentRatings(q.workspaceId, ids, q.scoreName);
+  return ratings.filter((r) => done.has(`${r.requestId}\u0000${r.rater}`));
+}
+
+/** Every current rating of `name` on the requests `filter` matches (at most MAX_AGREEMENT_ITEMS requests). */
+export async function filterRatings(store: Store, workspaceId: number, name: string, filter: RequestFilter | null): Promise<CurrentRating[]> {
+  const scored = allOf(filter, { kind: 'score', name, test: { op: 'exists' } });
+  const matched = await store.reviewQueues.matching(workspaceId, scored, { afterId: 0, upToId: Number.MAX_SAFE_INTEGER, limit: MAX_AGREEMENT_ITEMS + 1 }, null);
+  if (matched.length > MAX_AGREEMENT_ITEMS) throw invalidField('filter', `matches more than ${MAX_AGREEMENT_ITEMS} requests scored "${name}"; narrow it`);
+  return store.scores.currentRatings(workspaceId, matched.map((m) => m.id), name);
+}
+
+/** The metric for a name (asked for, or from its schema's kind), and the label of each value under a labelled schema. */
+export async function metricFor(store: Store, workspaceId: number, name: string, asked: AgreementMetric | undefined): Promise<{ metric: AgreementMetric; labelOf: (value: number) => string | null }> {
+  const schema = (await store.scoreSchemas.current(workspaceId, [name])).get(name) ?? null;
+  const labels = new Map((schema?.labels ?? []).map((l) => [l.value, l.label]));
+  return { metric: asked ?? metricOfKind(schema?.kind ?? null), labelOf: (value) => labels.get(value) ?? null };
+}
