@@ -13,6 +13,9 @@ const RequestLogPage = lazy(() => import('./pages/request-log.js').then((m) => (
 const RequestPage = lazy(() => import('./pages/request-page.js').then((m) => ({ default: m.RequestPage })));
 const ReviewPage = lazy(() => import('./pages/review.js').then((m) => ({ default: m.ReviewPage })));
 const ScoreSchemasPage = lazy(() => import('./pages/score-schemas.js').then((m) => ({ default: m.ScoreSchemasPage })));
+const QueuesPage = lazy(() => import('./pages/queues.js').then((m) => ({ default: m.QueuesPage })));
+const QueueReviewPage = lazy(() => import('./pages/queue-review.js').then((m) => ({ default: m.QueueReviewPage })));
+const AgreementPage = lazy(() => import('./pages/agreement.js').then((m) => ({ default: m.AgreementPage })));
 
 interface SessionContext {
   session: SessionInfo;
@@ -58,6 +61,9 @@ export function App() {
   else if (loc.path === '/analytics') page = <AnalyticsPage />;
   else if (loc.path === '/keys') page = <KeysPage />;
   else if (loc.path === '/score-schemas') page = <ScoreSchemasPage />;
+  else if (loc.path === '/queues') page = <QueuesPage />;
+  else if ((m = match('/queues/:id/review', loc.path))) page = <QueueReviewPage key={m.id} id={Number(m.id)} />;
+  else if (loc.path === '/agreement') page = <AgreementPage />;
   else page = <p>Nothing here. <Link to="/requests">Back to the request log</Link></p>;
 
   const nav = [
@@ -65,6 +71,8 @@ export function App() {
     ['/review', 'Review'],
     ['/analytics', 'Analytics'],
     ['/score-schemas', 'Schemas'],
+    ['/queues', 'Queues'],
+    ['/agreement', 'Agreement'],
     ['/keys', 'API keys'],
   ] as const;
   return (

@@ -196,6 +196,9 @@ export function RequestLogPage() {
           <Link to={`/review${reviewQuery}`} className="button">
             Review these
           </Link>
+          <Link to={`/queues?${new URLSearchParams([['new', ''], ...filter])}`} className="button">
+            Queue these
+          </Link>
           <a className="button" href={`/v1/requests/export?${new URLSearchParams([...exportQuery, ['format', 'csv']])}`} download>
             Export CSV
           </a>
