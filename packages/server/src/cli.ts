@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { generateApiKey } from './auth/api-keys.js';
 import { buildApp } from './app.js';
 import { registerBackupCommands } from './commands/backup.js';
+import { registerReviewCommands } from './commands/review.js';
 import { registerScoreCommand } from './commands/score.js';
 import { registerRequestsCommands } from './commands/requests.js';
 import { registerExportCommand } from './commands/export.js';
@@ -155,6 +156,7 @@ export function buildCli(): Command {
   registerScoreCommand(program, { withStoreOptions, withStore });
   registerRequestsCommands(program, { withStoreOptions, withStore });
   registerExportCommand(program, { withStoreOptions, withStore });
+  registerReviewCommands(program, { withStoreOptions, withStore });
   registerBackupCommands(program);
   return program;
 }

@@ -129,6 +129,9 @@ for (const backend of BACKENDS) {
       assert.equal(labelled.statusCode, 200, labelled.body);
       await score(t, ids[2]!, 'bytes, "s"', 7);
       await score(t, ids[3]!, 'quality', 0);
+      // A comment of odd text: the score comment column after the score's.
+      const commented = await t.inject({ method: 'PUT', url: `/v1/requests/${ids[4]}/scores/quality`, headers: { 'x-api-key': t.alpha.key }, payload: { score: 5, comment: 'ünï, "c"\r\n=x' } });
+      assert.equal(commented.statusCode, 200, commented.body);
 
       const res = await exportOf('format=csv&tag=bytes&sort_by=id&sort_order=asc');
       const header = [
@@ -136,16 +139,16 @@ for (const backend of BACKENDS) {
         ...['error_type', 'error_message', 'input_tokens', 'output_tokens', 'price', 'span_id', 'group_ids', 'tags', 'metadata', 'parameters', 'prompt_input_variables', 'input', 'output'],
       ];
       const names = ['bytes, "s"', 'quality'];
-      let expected = csvRecord([...header, ...names.map((n) => `score:${n}`)]);
+      let expected = csvRecord([...header, ...names.flatMap((n) => [`score:${n}`, `score_comment:${n}`])]);
       for (const id of ids) {
         const got = await t.get(`/v1/requests/${id}`);
         assert.equal(got.statusCode, 200, got.body);
-        const r = (got.json() as { request: Record<string, unknown> & { scores: Record<string, number> } }).request;
+        const r = (got.json() as { request: Record<string, unknown> & { scores: Record<string, number>; score_details: Record<string, { comment: string | null }> } }).request;
         const json = (name: string) => JSON.stringify(r[name]);
         expected += csvRecord([
           ...header.slice(0, 17).map((name) => r[name] as string | number | null),
           ...header.slice(17).map(json),
-          ...names.map((n) => r.scores[n]),
+          ...names.flatMap((n) => [r.scores[n], r.score_details[n]?.comment ?? null]),
         ]);
       }
       assert.equal(res.body, expected);

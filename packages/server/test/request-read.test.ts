@@ -49,6 +49,20 @@ for (const backend of BACKENDS) {
       assert.equal(success, true);
       const createdAt = request.created_at;
       assert.equal(typeof createdAt, 'string');
+      const details = request.score_details as Record<string, { updated_at: string; ratings: { at: string }[] }>;
+      const rater = `key:${t.alpha.keyId}`;
+      const detail = (name: string, value: number) => ({
+        value,
+        label: null,
+        comment: null,
+        reasons: null,
+        source: 'api',
+        actor: rater,
+        rater,
+        updated_at: details[name]!.updated_at,
+        schema_version: null,
+        ratings: [{ rater, value, label: null, comment: null, reasons: null, source: 'api', at: details[name]!.ratings[0]!.at }],
+      });
       assert.deepEqual(request, {
         id,
         provider: 'openai',
@@ -79,6 +93,7 @@ for (const backend of BACKENDS) {
         metadata: { team: 'search' },
         scores: { default: 10, quality: 77 },
         created_at: createdAt,
+        score_details: { default: detail('default', 10), quality: detail('quality', 77) },
       });
     });
 

@@ -16,6 +16,7 @@ import {
   allOf,
   checkDepth,
   filterScoreName,
+  reasonCondition,
   FILTER_FIELDS,
   normalizeOp,
   numberTest,
@@ -83,6 +84,7 @@ const NUMBER_OPS: Record<string, string> = {
   is_not_null: 'exists',
   is_not_empty: 'exists',
 };
+const REASON_OPS: Record<string, string> = { is: 'eq', eq: 'eq', is_not: 'neq', neq: 'neq', in: 'in', not_in: 'not_in' };
 const TAG_OPS: Record<string, 'any' | 'all' | 'none' | 'empty' | 'not_empty'> = {
   in: 'any',
   is: 'any',
@@ -107,6 +109,8 @@ function opTable(kind: FieldKind): Record<string, string> {
     case 'time':
     case 'score':
       return NUMBER_OPS;
+    case 'reason':
+      return REASON_OPS;
     case 'tags':
       return TAG_OPS;
     case 'text':
@@ -137,6 +141,8 @@ function condition(raw: Record<string, unknown>, path: string): FilterCondition 
       return { kind: 'number', column: spec.column as NumberColumn, test: numberTest(op, value, valuePath, spec.kind, spec.column as NumberColumn) };
     case 'score':
       return { kind: 'score', name: filterScoreName(raw.nested_key, `${path}.nested_key`), test: numberTest(op, value, valuePath, 'score') };
+    case 'reason':
+      return reasonCondition(filterScoreName(raw.nested_key, `${path}.nested_key`), op, value, valuePath);
     case 'metadata': {
       if (typeof raw.nested_key !== 'string' || raw.nested_key.length === 0) throw invalidField(`${path}.nested_key`, 'is required for metadata: the metadata key');
       return { kind: 'metadata', key: raw.nested_key, test: stringTest(op, value, valuePath) };

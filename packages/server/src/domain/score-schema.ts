@@ -350,3 +350,39 @@ export function aggregateOf(aggregate: ScoreAggregate, ratings: readonly number[
       return roundedMedian(ratings);
   }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Reason statistics
+
+/**
+ * The value below which a score counts as low in reason statistics: the schema's
+ * comment_required_below when it has one, else the middle of its range rounded up (50 for 0..100;
+ * for labels good=100, ok=50, bad=0 only `bad` is low), 50 without a schema.
+ */
+export function lowThreshold(schema: Pick<ScoreSchemaDefinition, 'min' | 'max' | 'commentRequiredBelow'> | null | undefined): number {
+  if (!schema) return 50;
+  if (schema.commentRequiredBelow !== null) return schema.commentRequiredBelow;
+  return Math.ceil((schema.min + schema.max) / 2);
+}
+
+export interface ReasonCount {
+  reason: string;
+  /** Current scores carrying the reason. */
+  count: number;
+  /** Of those, the ones below the name's low threshold. */
+  low: number;
+}
+
+/** Counts per reason (most frequent first, then by reason) from rows of (value, reasons, count). */
+export function countReasons(rows: readonly { value: number; reasons: readonly string[]; count: number }[], lowBelow: number): ReasonCount[] {
+  const counts = new Map<string, ReasonCount>();
+  for (const r of rows) {
+    for (const reason of new Set(r.reasons)) {
+      let c = counts.get(reason);
+      if (!c) counts.set(reason, (c = { reason, count: 0, low: 0 }));
+      c.count += r.count;
+      if (r.value < lowBelow) c.low += r.count;
+    }
+  }
+  return [...counts.values()].sort((a, b) => b.count - a.count || (a.reason < b.reason ? -1 : a.reason > b.reason ? 1 : 0));
+}

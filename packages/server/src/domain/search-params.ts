@@ -9,6 +9,7 @@ import {
   normalizeOp,
   numberTest,
   parseFilter,
+  reasonCondition,
   stringTest,
   tagsCondition,
   textQuery,
@@ -44,6 +45,7 @@ export interface SearchParams {
 }
 
 const SCORE_PREFIX = 'score.';
+const REASON_PREFIX = 'reason.';
 const METADATA_PREFIX = 'metadata.';
 
 /** Query strings carry text: a number-looking time is epoch seconds, anything else ISO 8601. */
@@ -147,6 +149,11 @@ export function filterFromParams(p: SearchParams, raw: Record<string, unknown>):
       const name = param.slice(SCORE_PREFIX.length);
       if (name.length === 0) throw invalidField(param, 'name the score: score.NAME=OP:VALUE');
       for (const v of values) parts.push(scoreParam(name, v, param));
+    } else if (param.startsWith(REASON_PREFIX)) {
+      // `reason.NAME=R` (repeatable: every reason given must be there).
+      const name = param.slice(REASON_PREFIX.length);
+      if (name.length === 0) throw invalidField(param, 'name the score: reason.NAME=REASON');
+      for (const v of values) parts.push(reasonCondition(name, 'eq', v, param));
     } else if (param.startsWith(METADATA_PREFIX)) {
       const key = param.slice(METADATA_PREFIX.length);
       if (key.length === 0) throw invalidField(param, 'name the key: metadata.KEY=VALUE');

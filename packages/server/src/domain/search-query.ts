@@ -36,6 +36,9 @@ export type StringTest =
   | { op: 'in' | 'not_in'; values: string[] }
   | { op: 'exists' | 'not_exists' };
 
+/** A test of a score's reasons: one reason, or any of several; negated by `neq` / `not_in`. */
+export type ReasonTest = { op: 'eq' | 'neq'; value: string } | { op: 'in' | 'not_in'; values: string[] };
+
 export const STRING_COLUMNS = ['provider', 'model', 'function_name', 'prompt_name', 'prompt_label', 'status', 'error_type'] as const;
 export type StringColumn = (typeof STRING_COLUMNS)[number];
 
@@ -60,6 +63,8 @@ export type FilterCondition =
   | { kind: 'number'; column: NumberColumn; test: NumberTest }
   /** `exists` / `not_exists` are "has score N" / "has no score N". */
   | { kind: 'score'; name: string; test: NumberTest }
+  /** The current score N carries the reason (`eq`), one of the reasons (`in`), or not (`neq`, `not_in`); reasons match ignoring ASCII case. */
+  | { kind: 'reason'; name: string; test: ReasonTest }
   | { kind: 'tags'; match: TagMatch; tags: string[] }
   | { kind: 'metadata'; key: string; test: StringTest }
   /** Substring of the logged input and/or output (as stored, i.e. their JSON text), ignoring ASCII case. */
@@ -120,11 +125,12 @@ const NUMBER_OPS = ['eq', 'neq', 'lt', 'lte', 'gt', 'gte', 'between', 'in', 'not
 const STRING_OPS = ['eq', 'neq', 'in', 'not_in', 'contains', 'not_contains', 'starts_with', 'ends_with', 'exists', 'not_exists'] as const;
 const STATUS_VALUES = ['SUCCESS', 'WARNING', 'ERROR'];
 
-export type FieldKind = 'string' | 'number' | 'time' | 'score' | 'tags' | 'metadata' | 'text';
+export type FieldKind = 'string' | 'number' | 'time' | 'score' | 'reason' | 'tags' | 'metadata' | 'text';
 
 /** Native field names (and a few aliases) and what they filter. */
 export const FILTER_FIELDS: Record<string, { kind: FieldKind; column?: StringColumn | NumberColumn; target?: 'input' | 'output' | 'any' }> = {
   score: { kind: 'score' },
+  reason: { kind: 'reason' },
   tags: { kind: 'tags' },
   metadata: { kind: 'metadata' },
   provider: { kind: 'string', column: 'provider' },
@@ -150,6 +156,7 @@ export const FILTER_FIELDS: Record<string, { kind: FieldKind; column?: StringCol
 };
 
 const TAG_OPS: TagMatch[] = ['any', 'all', 'none', 'empty', 'not_empty'];
+const REASON_OPS = ['eq', 'neq', 'in', 'not_in'] as const;
 
 function opsFor(kind: FieldKind): readonly string[] {
   switch (kind) {
@@ -160,6 +167,8 @@ function opsFor(kind: FieldKind): readonly string[] {
     case 'time':
     case 'score':
       return NUMBER_OPS;
+    case 'reason':
+      return REASON_OPS;
     case 'tags':
       return TAG_OPS;
     case 'text':
@@ -352,12 +361,14 @@ function parseCondition(raw: Record<string, unknown>, path: string): FilterCondi
   const allowed = opsFor(spec.kind);
   if (!allowed.includes(op)) throw invalidField(`${path}.op`, `unknown operator "${raw.op}" for field "${raw.field}"; allowed: ${allowed.join(', ')}`);
   const valuePath = `${path}.value`;
-  if (raw.name !== undefined && spec.kind !== 'score') throw invalidField(`${path}.name`, 'is only for field "score"');
+  if (raw.name !== undefined && spec.kind !== 'score' && spec.kind !== 'reason') throw invalidField(`${path}.name`, 'is only for fields "score" and "reason"');
   if (raw.key !== undefined && spec.kind !== 'metadata') throw invalidField(`${path}.key`, 'is only for field "metadata"');
 
   switch (spec.kind) {
     case 'score':
       return { kind: 'score', name: filterScoreName(raw.name, `${path}.name`), test: numberTest(op, raw.value, valuePath, 'score') };
+    case 'reason':
+      return reasonCondition(filterScoreName(raw.name, `${path}.name`), op, raw.value, valuePath);
     case 'number':
     case 'time':
       return { kind: 'number', column: spec.column as NumberColumn, test: numberTest(op, raw.value, valuePath, spec.kind, spec.column as NumberColumn) };
@@ -372,6 +383,12 @@ function parseCondition(raw: Record<string, unknown>, path: string): FilterCondi
     case 'text':
       return textCondition(spec.target ?? 'any', op as 'contains' | 'not_contains', raw.value, valuePath);
   }
+}
+
+/** A reason condition: `eq` / `neq` one reason, `in` / `not_in` a list. */
+export function reasonCondition(name: string, op: string, value: unknown, path: string): FilterCondition {
+  if (!(REASON_OPS as readonly string[]).includes(op)) throw invalidField(path, `unknown operator "${op}" for a reason; allowed: ${REASON_OPS.join(', ')}`);
+  return { kind: 'reason', name, test: stringTest(op, value, path) as ReasonTest };
 }
 
 /** A substring test of input and/or output: a term of 1 to FILTER_LIMITS.textTerm characters. */

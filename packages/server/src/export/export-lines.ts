@@ -2,7 +2,7 @@ import { csvField, csvRecord } from '../domain/csv.js';
 import type { RequestFilter, SortPosition, SortSpec } from '../domain/search-query.js';
 import { toIso } from '../domain/timestamps.js';
 import { parseContent } from '../store/search.js';
-import type { RequestContentText, RequestDetails, RequestPage } from '../store/types.js';
+import type { CurrentRating, RequestContentText, RequestDetails, RequestPage } from '../store/types.js';
 import type { Store } from '../store/store.js';
 import { detailItem } from '../search/request-items.js';
 
@@ -135,8 +135,8 @@ async function* rangePages(store: Store, { workspaceId, filter, sort }: ExportRe
   }
 }
 
-/** One record of an export, with its line end. */
-type Formatter = (r: RequestContentText) => string;
+/** One record of an export, with its line end; `ratings`: the request's current ratings (JSONL). */
+type Formatter = (r: RequestContentText, ratings?: readonly CurrentRating[]) => string;
 
 function csvFormatter(scoreNames: string[]): Formatter {
   const cells = CSV_COLUMNS.map(([, cell]) => cell);
@@ -151,7 +151,23 @@ function csvFormatter(scoreNames: string[]): Formatter {
 /** The header: the request columns, then per score name `score:NAME` and `score_comment:NAME`. */
 export const csvHeader = (scoreNames: string[]) => csvRecord([...CSV_COLUMNS.map(([name]) => name), ...scoreNames.flatMap((n) => [`score:${n}`, `score_comment:${n}`])]);
 
-const jsonFormatter: Formatter = (r) => `${JSON.stringify(detailItem(parseContent(r)))}\n`;
+const jsonFormatter: Formatter = (r, ratings) => `${JSON.stringify(detailItem(parseContent(r), ratings ?? []))}\n`;
+
+/**
+ * The current ratings of a page's scored requests, by request (JSONL lines carry them in
+ * score_details, as GET /v1/requests/{id} does): one read of their history per page.
+ */
+async function pageRatings(store: Store, workspaceId: number, rows: readonly RequestContentText[]): Promise<Map<number, CurrentRating[]>> {
+  const scored = rows.filter((r) => Object.keys(r.scores).length > 0).map((r) => r.id);
+  const out = new Map<number, CurrentRating[]>();
+  if (scored.length === 0) return out;
+  for (const rating of await store.scores.currentRatings(workspaceId, scored)) {
+    let list = out.get(rating.requestId);
+    if (!list) out.set(rating.requestId, (list = []));
+    list.push(rating);
+  }
+  return out;
+}
 
 /** What every part of an export shares: its CSV score columns, how it is read, and its pages when split. */
 export interface ExportPlan {
@@ -224,8 +240,9 @@ export async function* partChunks(store: Store, req: ExportRequest, plan: Export
     return chunk;
   };
   for await (const page of rangePages(store, req, partRanges(plan, { part, parts }))) {
+    const ratings = format === 'jsonl' ? await pageRatings(store, req.workspaceId, page.rows) : null;
     for (const r of page.rows) {
-      const record = line(r);
+      const record = ratings === null ? line(r) : line(r, ratings.get(r.id));
       pending.push(record);
       size += record.length;
       rows++;

@@ -190,6 +190,19 @@ export const StatsEntry = Type.Object({
   series: Type.Array(Type.Object({ start: Type.String({ description: 'ISO 8601 start of the UTC hour or day' }), count: Type.Integer(), mean: Type.Number() })),
 });
 
+export const ReasonStats = Type.Object({
+  name: Type.String(),
+  low_below: Type.Integer({ description: "a score below this counts as low: the schema's comment_required_below, else the middle of its range rounded up, 50 without a schema" }),
+  reasons: Type.Array(
+    Type.Object({
+      reason: Type.String(),
+      count: Type.Integer({ description: 'current scores of the name carrying the reason' }),
+      low: Type.Integer({ description: 'of those, the ones below low_below' }),
+    }),
+    { description: 'most frequent first' },
+  ),
+});
+
 export const StatsReply = Type.Object({
   success: Type.Literal(true),
   stddev: Type.Literal('sample'),
@@ -197,6 +210,7 @@ export const StatsReply = Type.Object({
   interval: Interval,
   group_by: Nullable(GroupBy),
   scores: Type.Array(StatsEntry),
+  reasons: Type.Array(ReasonStats, { description: 'per score name whose scores carry reasons (not grouped), by name; the filters apply' }),
 });
 
 const cohortParams = (side: 'a' | 'b') => ({

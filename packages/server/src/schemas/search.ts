@@ -75,10 +75,11 @@ const filterParams = {
 export const FilterParams = filterParams;
 const sortParams = { sort_by: Type.Optional(SortBy), sort_order: Type.Optional(SortOrder) };
 
-// `score.NAME=OP:VALUE` and `metadata.KEY=VALUE` are families of parameters; anything else unknown is refused.
+// `score.NAME=OP:VALUE`, `reason.NAME=REASON` and `metadata.KEY=VALUE` are families of parameters; anything else unknown is refused.
 export const familyParams = {
   patternProperties: {
     '^score\\.': Many(Type.String({ maxLength: 1024 })),
+    '^reason\\.': Many(Type.String({ maxLength: 1024 })),
     '^metadata\\.': Many(Type.String({ maxLength: 65_536 })),
   },
   additionalProperties: false,

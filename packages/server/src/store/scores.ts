@@ -4,7 +4,7 @@ import type { Database, ScoreEventsTable } from './schema.js';
 import { readFor } from './read-scope.js';
 import { applyRequestFilter, planTextSearch } from './search-filter.js';
 import { selectScoreDistribution, selectScoreStats, type StatsSource } from './score-stats.js';
-import type { CurrentRating, DistributionRow, ScoreAggregateQuery, ScoreEvent, ScoreEventQuery, ScoreStatsRows, StatsInterval } from './types.js';
+import type { CurrentRating, DistributionRow, ReasonRow, ScoreAggregateQuery, ScoreEvent, ScoreEventQuery, ScoreStatsRows, StatsInterval } from './types.js';
 import { reduceRatings, type ScoreEventKind } from '../domain/score-schema.js';
 
 /** Reads of scores: a request's history, the workspace's event feed, statistics and comparisons. Writes go through the write queue. */
@@ -26,6 +26,11 @@ export interface ScoreStore {
   namesOf(workspaceId: number, filter: RequestFilter | null): Promise<string[]>;
   /** How many scores have each value, per name and group (comparisons). */
   distribution(workspaceId: number, query: ScoreAggregateQuery): Promise<DistributionRow[]>;
+  /**
+   * The current scores that carry reasons, counted per name, value and reason list (statistics'
+   * reason counts), for the matching requests.
+   */
+  reasonRows(workspaceId: number, query: Omit<ScoreAggregateQuery, 'groupBy'>): Promise<ReasonRow[]>;
   /** The distribution and the time series together (statistics). */
   stats(workspaceId: number, query: ScoreAggregateQuery & { interval: StatsInterval }): Promise<ScoreStatsRows>;
 }
@@ -169,6 +174,25 @@ export class SqlScores implements ScoreStore {
       .orderBy('scores.name')
       .execute();
     return rows.map((r) => r.name);
+  }
+
+  reasonRows(workspaceId: number, query: Omit<ScoreAggregateQuery, 'groupBy'>): Promise<ReasonRow[]> {
+    return readFor(workspaceId, async () => {
+      const db = this.reads;
+      const filter = query.filter ?? null;
+      if (filter !== null) await planTextSearch(db, filter);
+      const rows = await db
+        .selectFrom('scores')
+        .select(['scores.name', 'scores.value', 'scores.reasons', (eb) => eb.fn.countAll().as('n')])
+        .where('scores.workspace_id', '=', workspaceId)
+        .where('scores.reasons', 'is not', null)
+        .$if(query.name !== undefined, (qb) => qb.where('scores.name', '=', query.name!))
+        .$if(filter !== null, (qb) => qb.where('scores.request_id', 'in', applyRequestFilter(db.selectFrom('requests').select('requests.id'), workspaceId, filter!)))
+        .groupBy(['scores.name', 'scores.value', 'scores.reasons'])
+        .orderBy('scores.name')
+        .execute();
+      return rows.map((r) => ({ name: r.name, value: Number(r.value), reasons: reasonsOf(r.reasons) ?? [], count: Number(r.n) }));
+    });
   }
 
   distribution(workspaceId: number, query: ScoreAggregateQuery): Promise<DistributionRow[]> {

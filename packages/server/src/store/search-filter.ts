@@ -168,6 +168,15 @@ function compileNode(f: RequestFilter, ws: number): Bool {
       return columnCondition(f.column, f.test, false);
     case 'score':
       return attachedTest('scores', ws, 'sf.name', f.name, 'sf.value', f.test, false);
+    case 'reason': {
+      // Reasons are stored as a JSON array of strings without quotes or backslashes (a schema
+      // refuses those), so `"reason"` appears in the array's text exactly when it holds the reason.
+      const t = f.test;
+      const values = 'value' in t ? [t.value] : t.values;
+      const hit = or(values.map((r) => like(sql.ref('sf.reasons'), `%"${escapeLike(r)}"%`)));
+      const found = attached('scores', ws, and([sql<SqlBool>`${sql.ref('sf.name')} = ${f.name}`, sql<SqlBool>`${sql.ref('sf.reasons')} is not null`, hit]));
+      return t.op === 'neq' || t.op === 'not_in' ? not(found) : found;
+    }
     case 'metadata':
       return attachedTest('request_metadata', ws, 'mf.key', f.key, 'mf.value', f.test, true);
     case 'tags': {

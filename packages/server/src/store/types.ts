@@ -259,6 +259,14 @@ export interface SeriesRow {
   sum: number;
 }
 
+/** How many current scores of a name have this value and carry these reasons. */
+export interface ReasonRow {
+  name: string;
+  value: number;
+  reasons: string[];
+  count: number;
+}
+
 /** A statistics query's two reads: how many scores have each value, and each time bucket's count and sum. */
 export interface ScoreStatsRows {
   distribution: DistributionRow[];

@@ -8,7 +8,8 @@ import { DEFAULT_HISTOGRAM_BUCKETS, histogram, summarize, welchTTest, type Value
 import { toIso } from '../../domain/timestamps.js';
 import { ErrorBody } from '../../schemas/common.js';
 import { CompareQuery, CompareReply, StatsQuery, StatsReply } from '../../schemas/scores.js';
-import type { StatsGroupKey } from '../../store/types.js';
+import type { ReasonRow, StatsGroupKey } from '../../store/types.js';
+import { countReasons, lowThreshold } from '../../domain/score-schema.js';
 import type { Store } from '../../store/store.js';
 import type { RouteDeps } from '../deps.js';
 
@@ -47,6 +48,7 @@ export const scoreAnalyticsRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async 
           'One entry per score name (or only `name`), and per group with `group_by=prompt|model|tag` (a request with several tags counts in each tag; `tag: null` holds untagged requests).',
           '`stddev` is the sample standard deviation (divides by n - 1; null below two scores). Percentiles interpolate linearly between the closest ranks (as PostgreSQL percentile_cont).',
           'The histogram has `buckets` equal-width buckets over 0..100 (default 10: [0,10), [10,20), ..., [90,100], the last closed at 100). The series counts scores and their mean per UTC `interval` (hour or day, default day) of the request start time.',
+          "`reasons` counts, per score name, the current scores carrying each reason and how many of them are low (below `low_below`: the schema's comment_required_below, else the middle of its range rounded up, 50 without a schema); not grouped.",
           'Filters: exactly those of `GET /v1/requests/search` (all combined with AND), e.g. `from` / `to` (request start time, `to` exclusive), `prompt_name`, `prompt_version`, `model`, `tag`, `score.NAME=gte:80`, `has_score`, `no_score`, `metadata.KEY`, latency, cost and token ranges, `filter` (a native filter node as JSON) and `q` (text in input or output).',
         ].join('\n\n'),
         querystring: StatsQuery,
@@ -63,7 +65,21 @@ export const scoreAnalyticsRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async 
       const groupBy = query.group_by;
       const filter = filterFromParams(query, query as Record<string, unknown>);
       const aggregate = { name, groupBy, filter };
-      const { distribution: dist, series } = await store.scores.stats(workspaceId, { ...aggregate, interval });
+      const [{ distribution: dist, series }, reasonRows] = await Promise.all([
+        store.scores.stats(workspaceId, { ...aggregate, interval }),
+        store.scores.reasonRows(workspaceId, { name, filter }),
+      ]);
+      const byName = new Map<string, ReasonRow[]>();
+      for (const r of reasonRows) {
+        let list = byName.get(r.name);
+        if (!list) byName.set(r.name, (list = []));
+        list.push(r);
+      }
+      const schemas = byName.size === 0 ? new Map() : await store.scoreSchemas.current(workspaceId, [...byName.keys()]);
+      const reasons = [...byName].map(([n, rows]) => {
+        const lowBelow = lowThreshold(schemas.get(n));
+        return { name: n, low_below: lowBelow, reasons: countReasons(rows, lowBelow) };
+      });
 
       // Rows arrive ordered by name and group, alike on both backends (score-stats.ts groupOrder);
       // both reads see the same groups in the same order.
@@ -90,6 +106,7 @@ export const scoreAnalyticsRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async 
           histogram: histogram(e.dist, buckets),
           series: e.series,
         })),
+        reasons,
       };
     },
   );
