@@ -14,6 +14,10 @@ const RequestPage = lazy(() => import('./pages/request-page.js').then((m) => ({ 
 const ReviewPage = lazy(() => import('./pages/review.js').then((m) => ({ default: m.ReviewPage })));
 const WebhooksPage = lazy(() => import('./pages/webhooks.js').then((m) => ({ default: m.WebhooksPage })));
 const AlertsPage = lazy(() => import('./pages/alerts.js').then((m) => ({ default: m.AlertsPage })));
+const ScoreSchemasPage = lazy(() => import('./pages/score-schemas.js').then((m) => ({ default: m.ScoreSchemasPage })));
+const QueuesPage = lazy(() => import('./pages/queues.js').then((m) => ({ default: m.QueuesPage })));
+const QueueReviewPage = lazy(() => import('./pages/queue-review.js').then((m) => ({ default: m.QueueReviewPage })));
+const AgreementPage = lazy(() => import('./pages/agreement.js').then((m) => ({ default: m.AgreementPage })));
 
 interface SessionContext {
   session: SessionInfo;
@@ -60,6 +64,10 @@ export function App() {
   else if (loc.path === '/keys') page = <KeysPage />;
   else if (loc.path === '/webhooks') page = <WebhooksPage />;
   else if (loc.path === '/alerts') page = <AlertsPage />;
+  else if (loc.path === '/score-schemas') page = <ScoreSchemasPage />;
+  else if (loc.path === '/queues') page = <QueuesPage />;
+  else if ((m = match('/queues/:id/review', loc.path))) page = <QueueReviewPage key={m.id} id={Number(m.id)} />;
+  else if (loc.path === '/agreement') page = <AgreementPage />;
   else page = <p>Nothing here. <Link to="/requests">Back to the request log</Link></p>;
 
   const nav = [
@@ -68,6 +76,9 @@ export function App() {
     ['/analytics', 'Analytics'],
     ['/alerts', 'Alerts'],
     ['/webhooks', 'Webhooks'],
+    ['/score-schemas', 'Schemas'],
+    ['/queues', 'Queues'],
+    ['/agreement', 'Agreement'],
     ['/keys', 'API keys'],
   ] as const;
   return (

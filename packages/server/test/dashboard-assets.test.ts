@@ -35,7 +35,7 @@ describe('dashboard pages and assets, from a fresh build', () => {
   const assetsOf = (html: string) => [...html.matchAll(/(?:src|href)="(\/assets\/[^"]+)"/g)].map((m) => m[1]!);
 
   it('serves every page of the app with cache-control no-cache', async () => {
-    for (const url of ['/', '/requests', '/requests/12', '/review', '/analytics', '/keys', '/login', '/setup/abc']) {
+    for (const url of ['/', '/requests', '/requests/12', '/review', '/analytics', '/keys', '/score-schemas', '/queues', '/queues/3', '/queues/3/review', '/agreement', '/login', '/setup/abc']) {
       const res = await t.inject({ method: 'GET', url });
       assert.ok(res.statusCode === 200 || res.statusCode === 401, `${url}: ${res.statusCode}`);
       assert.equal(res.headers['cache-control'], 'no-cache', url);

@@ -1,5 +1,7 @@
 import { useState } from 'react';
 import { emptyFilters, type FilterState, type ScoreFilterRow } from '../filters.js';
+import { useScoreNames } from '../score-schemas.js';
+import { ScoreNamePicker } from './score-control.js';
 
 type Simple = Exclude<keyof FilterState, 'scores' | 'tag_match'>;
 
@@ -17,6 +19,7 @@ function Field({ label, name, f, set, type = 'text', placeholder, step = '1' }: 
 /** Every search filter of the API as a form; Apply writes it into the URL. */
 export function FilterPanel({ initial, onApply }: { initial: FilterState; onApply: (f: FilterState) => void }) {
   const [f, set] = useState(initial);
+  const { names } = useScoreNames();
   const setRow = (i: number, row: Partial<ScoreFilterRow>) => set({ ...f, scores: f.scores.map((r, j) => (j === i ? { ...r, ...row } : r)) });
   return (
     <form
@@ -65,10 +68,7 @@ export function FilterPanel({ initial, onApply }: { initial: FilterState; onAppl
         <legend>Score filters</legend>
         {f.scores.map((r, i) => (
           <div key={i} className="score-filter-row">
-            <label>
-              Score name
-              <input value={r.name} onChange={(e) => setRow(i, { name: e.target.value })} />
-            </label>
+            <ScoreNamePicker value={r.name} onChange={(v) => setRow(i, { name: v })} names={names} />
             <label>
               Condition
               <select value={r.mode} onChange={(e) => setRow(i, { mode: e.target.value as ScoreFilterRow['mode'] })}>

@@ -3,6 +3,7 @@ import { Bar, BarChart, CartesianGrid, ComposedChart, Legend, Line, ResponsiveCo
 import { api, type CompareReply, type StatsEntry } from '../api.js';
 import { fmtNum } from '../format.js';
 import { navigate, useLocation } from '../router.js';
+import { labelsOf, useScoreNames, type ScoreLabel } from '../score-schemas.js';
 
 const HOUR_MS = 3_600_000;
 const pad = (n: number) => String(n).padStart(2, '0');
@@ -38,6 +39,46 @@ export function timeSeries(series: { start: string; count: number; mean: number 
 
 interface StatsReply {
   scores: StatsEntry[];
+}
+
+interface LabelBar {
+  label: string;
+  value: string;
+  count: number;
+}
+
+/**
+ * A histogram of a labelled name: one bar per label, at its value (from the stats' 100 one-wide
+ * buckets), and an "other" bar for scores at no label's value (written before the schema, or
+ * under an earlier version). The last bucket holds 99 and 100 together; labels on both share it.
+ */
+export function labelHistogram(buckets: { from: number; count: number }[], labels: ScoreLabel[]): LabelBar[] {
+  const at = (v: number) => Math.min(v, buckets.length - 1);
+  const used = new Set<number>();
+  const bars = [...labels]
+    .sort((a, b) => a.value - b.value)
+    .map((l) => {
+      used.add(at(l.value));
+      return { label: l.label, value: String(l.value), count: buckets[at(l.value)]?.count ?? 0 };
+    });
+  const other = buckets.reduce((n, b, i) => n + (used.has(i) ? 0 : b.count), 0);
+  if (other > 0) bars.push({ label: 'other', value: '–', count: other });
+  return bars;
+}
+
+/** An x-axis tick of two lines: the value, and under it its label. */
+function LabelTick(props: { x?: number; y?: number; payload?: { value: string }; bars: LabelBar[] }) {
+  const bar = props.bars.find((b) => b.label === props.payload?.value);
+  return (
+    <text x={props.x} y={props.y} textAnchor="middle" fontSize={11} fill="#667085" className="label-tick">
+      <tspan x={props.x} dy={10}>
+        {bar?.value ?? ''}
+      </tspan>
+      <tspan x={props.x} dy={13} fill="#1d2330" fontWeight={600}>
+        {props.payload?.value}
+      </tspan>
+    </text>
+  );
 }
 
 const COHORT_FIELDS = [
@@ -196,13 +237,18 @@ function ComparePanel({ name }: { name: string }) {
 
 export function AnalyticsPage() {
   const loc = useLocation();
-  const [names, setNames] = useState<string[] | null>(null);
+  const [statNames, setNames] = useState<string[] | null>(null);
+  const { schemas, names: known, loaded } = useScoreNames();
+  // Names with scores, then names with a schema (no scores yet: an empty view says so).
+  const names = statNames === null || !loaded ? statNames : [...new Set([...statNames, ...known])];
   const [stats, setStats] = useState<StatsEntry | null>(null);
   const [byPrompt, setByPrompt] = useState<StatsEntry[]>([]);
   const [byModel, setByModel] = useState<StatsEntry[]>([]);
   const [error, setError] = useState<string | null>(null);
   const interval = loc.query.get('interval') === 'hour' ? 'hour' : 'day';
   const name = loc.query.get('name') ?? (names?.includes('default') ? 'default' : names?.[0]) ?? null;
+  const labels = name ? labelsOf(schemas.get(name)) : null;
+  const labelled = labels !== null;
 
   useEffect(() => {
     api<StatsReply>('GET', '/v1/scores/stats').then(
@@ -215,10 +261,18 @@ export function AnalyticsPage() {
     if (!name) return;
     setError(null);
     const base = new URLSearchParams([['name', name], ['interval', interval]]);
-    api<StatsReply>('GET', `/v1/scores/stats?${base}`).then((r) => setStats(r.scores[0] ?? null), (e: Error) => setError(e.message));
-    api<StatsReply>('GET', `/v1/scores/stats?${base}&group_by=prompt`).then((r) => setByPrompt(r.scores), () => setByPrompt([]));
-    api<StatsReply>('GET', `/v1/scores/stats?${base}&group_by=model`).then((r) => setByModel(r.scores), () => setByModel([]));
-  }, [name, interval]);
+    // A labelled name's histogram is one bar per label: 100 one-wide buckets put each value apart.
+    const fine = new URLSearchParams(base);
+    if (labelled) fine.set('buckets', '100');
+    // Replies of an earlier name, interval or bucketing never land over the current ones.
+    let live = true;
+    api<StatsReply>('GET', `/v1/scores/stats?${fine}`).then((r) => live && setStats(r.scores[0] ?? null), (e: Error) => live && setError(e.message));
+    api<StatsReply>('GET', `/v1/scores/stats?${base}&group_by=prompt`).then((r) => live && setByPrompt(r.scores), () => live && setByPrompt([]));
+    api<StatsReply>('GET', `/v1/scores/stats?${base}&group_by=model`).then((r) => live && setByModel(r.scores), () => live && setByModel([]));
+    return () => {
+      live = false;
+    };
+  }, [name, interval, labelled]);
 
   const set = (key: string, value: string) => {
     const q = new URLSearchParams(loc.query);
@@ -229,7 +283,7 @@ export function AnalyticsPage() {
   const series = timeSeries(stats?.series ?? [], interval);
   const step = interval === 'hour' ? HOUR_MS : 24 * HOUR_MS;
   const axisFont = { fontSize: 11 };
-  const histogram = (stats?.histogram ?? []).map((h) => ({ ...h, label: `${h.from}–${h.to}` }));
+  const histogram: { label: string; count: number }[] = labels && (stats?.histogram.length ?? 0) === 100 ? labelHistogram(stats!.histogram, labels) : (stats?.histogram ?? []).map((h) => ({ ...h, label: `${h.from}–${h.to}` }));
   return (
     <div className="page">
       <div className="page-head">
@@ -286,9 +340,13 @@ export function AnalyticsPage() {
             <section className="card" aria-label="Histogram">
               <h2>Histogram of {name}</h2>
               <ResponsiveContainer width="100%" height={260}>
-                <BarChart data={histogram} margin={{ top: 8, right: 16, bottom: 24, left: 8 }}>
+                <BarChart data={histogram} margin={{ top: 8, right: 16, bottom: labels ? 36 : 24, left: 8 }}>
                   <CartesianGrid strokeDasharray="3 3" />
-                  <XAxis dataKey="label" fontSize={11} label={{ value: `${name} score`, position: 'insideBottom', offset: -12, ...axisFont }} />
+                  {labels ? (
+                    <XAxis dataKey="label" interval={0} height={40} tick={<LabelTick bars={histogram as LabelBar[]} />} label={{ value: `${name}: value and label`, position: 'insideBottom', offset: -24, ...axisFont }} />
+                  ) : (
+                    <XAxis dataKey="label" fontSize={11} label={{ value: `${name} score`, position: 'insideBottom', offset: -12, ...axisFont }} />
+                  )}
                   <YAxis allowDecimals={false} fontSize={11} label={{ value: 'requests', angle: -90, position: 'insideLeft', offset: 4, ...axisFont }} />
                   <Tooltip />
                   <Bar dataKey="count" name="requests" fill="#4f6bd8" isAnimationActive={false} />

@@ -2,6 +2,8 @@ import { useEffect, useMemo, useState } from 'react';
 import { api, ApiError, matchingIds, type RequestSummary, type SearchReply } from '../api.js';
 import { FilterPanel } from '../components/filter-panel.js';
 import { FirstRequest } from '../components/first-request.js';
+import { ScoreNamePicker } from '../components/score-control.js';
+import { labelsOf, useScoreNames } from '../score-schemas.js';
 import { filterOnly, filtersFromQuery, filtersToQuery, scoreNamesInQuery } from '../filters.js';
 import { fmtCost, fmtLatency, fmtTime } from '../format.js';
 import { Link, navigate, useLocation } from '../router.js';
@@ -63,6 +65,9 @@ export function RequestLogPage() {
   const [allMatching, setAllMatching] = useState(false);
   const [bulkName, setBulkName] = useState('default');
   const [bulkValue, setBulkValue] = useState(50);
+  const [bulkLabel, setBulkLabel] = useState('');
+  const { schemas, names: knownNames } = useScoreNames();
+  const bulkLabels = labelsOf(schemas.get(bulkName.trim()));
   const [bulkMsg, setBulkMsg] = useState<string | null>(null);
   const [reload, setReload] = useState(0);
   // Cursors of the pages before this one, for "Previous" (the API's cursors only go forward).
@@ -149,13 +154,15 @@ export function RequestLogPage() {
   async function applyBulk() {
     setBulkMsg('Saving…');
     try {
+      // Under a schema with labels the batch names a label; otherwise it carries the value.
+      const label = bulkLabels ? (bulkLabels.find((l) => l.label === bulkLabel) ?? bulkLabels[0]!).label : null;
       const ids = allMatching ? await matchingIds(filter, ALL_MATCHING_CAP) : [...selected];
       let batches = 0;
       for (let i = 0; i < ids.length; i += BATCH_MAX) {
-        await api('POST', '/v1/scores/batch', { items: ids.slice(i, i + BATCH_MAX).map((id) => ({ request_id: id, name: bulkName, score: bulkValue })) });
+        await api('POST', '/v1/scores/batch', { items: ids.slice(i, i + BATCH_MAX).map((id) => ({ request_id: id, name: bulkName, ...(label === null ? { score: bulkValue } : { label }) })) });
         batches++;
       }
-      setBulkMsg(`Set ${bulkName} = ${bulkValue} on ${ids.length} request${ids.length === 1 ? '' : 's'}${batches > 1 ? ` in ${batches} batches` : ' in one batch'}.`);
+      setBulkMsg(`Set ${bulkName} = ${label ?? bulkValue} on ${ids.length} request${ids.length === 1 ? '' : 's'}${batches > 1 ? ` in ${batches} batches` : ' in one batch'}.`);
       setSelected(new Set());
       setAllMatching(false);
       setReload((n) => n + 1);
@@ -189,6 +196,9 @@ export function RequestLogPage() {
           <Link to={`/review${reviewQuery}`} className="button">
             Review these
           </Link>
+          <Link to={`/queues?${new URLSearchParams([['new', ''], ...filter])}`} className="button">
+            Queue these
+          </Link>
           <a className="button" href={`/v1/requests/export?${new URLSearchParams([...exportQuery, ['format', 'csv']])}`} download>
             Export CSV
           </a>
@@ -210,14 +220,24 @@ export function RequestLogPage() {
             Select all matching the filter
           </button>
         )}
-        <label>
-          Score name
-          <input value={bulkName} onChange={(e) => setBulkName(e.target.value)} name="bulk-name" />
-        </label>
-        <label>
-          Value
-          <input type="number" min={0} max={100} value={bulkValue} name="bulk-value" onChange={(e) => setBulkValue(Math.max(0, Math.min(100, Math.round(Number(e.target.value)))))} />
-        </label>
+        <ScoreNamePicker value={bulkName} onChange={setBulkName} names={knownNames} name="bulk-name" />
+        {bulkLabels ? (
+          <label>
+            Label
+            <select name="bulk-label" aria-label="Label" value={bulkLabels.some((l) => l.label === bulkLabel) ? bulkLabel : bulkLabels[0]!.label} onChange={(e) => setBulkLabel(e.target.value)}>
+              {bulkLabels.map((l) => (
+                <option key={l.label} value={l.label}>
+                  {l.label} ({l.value})
+                </option>
+              ))}
+            </select>
+          </label>
+        ) : (
+          <label>
+            Value
+            <input type="number" min={0} max={100} value={bulkValue} name="bulk-value" onChange={(e) => setBulkValue(Math.max(0, Math.min(100, Math.round(Number(e.target.value)))))} />
+          </label>
+        )}
         <button type="button" className="primary" disabled={(!allMatching && selected.size === 0) || !bulkName} onClick={applyBulk}>
           Set score on {count}
         </button>

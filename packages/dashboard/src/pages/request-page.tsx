@@ -1,5 +1,6 @@
 import { useCallback, useEffect, useState } from 'react';
 import { api, type RequestDetail, type ScoreEvent } from '../api.js';
+import type { RequestWithDetails } from '../score-schemas.js';
 import { useActors } from '../components/actors.js';
 import { Conversation } from '../components/conversation.js';
 import { EndUserRatings, type WithRatings } from '../components/end-user-ratings.js';
@@ -112,6 +113,28 @@ function BreakAfterAt({ text }: { text: string }) {
   );
 }
 
+/** What a history row adds under ratings: whose rating, its label and reasons, the schema version. */
+function RatingNote({ event }: { event: ScoreEvent & Partial<ScoreEventRating> }) {
+  const e = event;
+  const parts: string[] = [];
+  if (e.kind === 'adjudication') parts.push('adjudicated');
+  if (e.rater && e.rater !== e.actor) parts.push(`rated by ${e.rater.startsWith('external:') ? e.rater.slice(9) : e.rater}`);
+  if (e.label) parts.push(e.label);
+  if (e.kind === 'rating' && e.rating !== null && e.rating !== undefined && e.rating !== e.new_value) parts.push(`rating ${e.rating}`);
+  if (e.reasons?.length) parts.push(e.reasons.join(', '));
+  if (e.schema_version) parts.push(`schema v${e.schema_version}`);
+  return parts.length ? <div className="muted rating-note">{parts.join(' · ')}</div> : null;
+}
+
+interface ScoreEventRating {
+  kind: 'rating' | 'delete' | 'adjudication';
+  rater: string;
+  rating: number | null;
+  label: string | null;
+  reasons: string[] | null;
+  schema_version: number | null;
+}
+
 export function ScoreHistory({ events }: { events: ScoreEvent[] }) {
   const { members, keys } = useActors();
   return (
@@ -141,6 +164,7 @@ export function ScoreHistory({ events }: { events: ScoreEvent[] }) {
                 </td>
                 <td>
                   <span className="score-name">{e.name}</span> <span className="nowrap">{e.old_value ?? '∅'} → {e.new_value ?? '∅ (removed)'}</span>
+                  <RatingNote event={e} />
                 </td>
               </tr>
             ))}
@@ -152,10 +176,10 @@ export function ScoreHistory({ events }: { events: ScoreEvent[] }) {
 }
 
 export function RequestPage({ id }: { id: number }) {
-  const [request, setRequest] = useState<RequestDetail | null | undefined>(undefined);
+  const [request, setRequest] = useState<RequestWithDetails | null | undefined>(undefined);
   const [events, setEvents] = useState<ScoreEvent[]>([]);
   const load = useCallback(() => {
-    api<{ request: RequestDetail }>('GET', `/v1/requests/${id}`).then(
+    api<{ request: RequestWithDetails }>('GET', `/v1/requests/${id}`).then(
       (r) => setRequest(r.request),
       () => setRequest(null),
     );
@@ -183,7 +207,7 @@ export function RequestPage({ id }: { id: number }) {
       <div className="request-layout">
         <RequestDetailView request={request} />
         <aside>
-          <ScoresPanel requestId={request.id} scores={request.scores} onChanged={load} />
+          <ScoresPanel request={request} onChanged={load} />
           <EndUserRatings request={request as WithRatings} />
           <ScoreHistory events={events} />
         </aside>

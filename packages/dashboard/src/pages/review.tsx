@@ -1,6 +1,8 @@
 import { useEffect, useRef, useState } from 'react';
-import { api, matchingIds, setScore, type RequestDetail, type StatsEntry } from '../api.js';
-import { ScoreSlider } from '../components/score-slider.js';
+import { api, matchingIds } from '../api.js';
+import { useActors } from '../components/actors.js';
+import { RatingExtras, RatingsList, Rubric, ScoreControl, startValue } from '../components/score-control.js';
+import { labelFor, labelsOf, rate, useScoreNames, type RequestWithDetails } from '../score-schemas.js';
 import { filterOnly } from '../filters.js';
 import { Link, navigate, useLocation } from '../router.js';
 import { RequestDetailView } from './request-page.js';
@@ -16,7 +18,8 @@ function typingIn(target: EventTarget | null): boolean {
 
 /**
  * Review mode: one request at a time, keyboard only. j / k: next / previous; s: focus the slider;
- * arrow keys move it (Page Up/Down by 10); Enter saves and goes to the next.
+ * arrow keys move it (Page Up/Down by 10); under a schema with labels, 1-9 pick a label; Enter
+ * saves and goes to the next.
  */
 export function ReviewPage() {
   const loc = useLocation();
@@ -27,20 +30,20 @@ export function ReviewPage() {
 
   const [ids, setIds] = useState<number[] | null>(null);
   const [index, setIndex] = useState(0);
-  const [request, setRequest] = useState<RequestDetail | null>(null);
-  const [value, setValue] = useState(50);
+  const [request, setRequest] = useState<RequestWithDetails | null>(null);
+  const [value, setValue] = useState<number | null>(50);
+  const [comment, setComment] = useState('');
+  const [reasons, setReasons] = useState<string[]>([]);
   const [scored, setScored] = useState(0);
   const [status, setStatus] = useState<string | null>(null);
-  const [names, setNames] = useState<string[]>([]);
+  const { schemas, names } = useScoreNames();
+  const { members, keys } = useActors();
+  const schema = schemas.get(name);
+  const labels = labelsOf(schema);
+  const schemaKey = schema ? `${schema.name}:${schema.version}` : '';
   const slider = useRef<HTMLInputElement>(null);
 
-  useEffect(() => {
-    api<{ scores: StatsEntry[] }>('GET', '/v1/scores/stats').then(
-      (r) => setNames([...new Set(r.scores.map((x) => x.name))]),
-      () => setNames([]),
-    );
-  }, []);
-  // The workspace's score names, and the one being reviewed even before it has any score.
+  // The workspace's score names (with a schema or in use), and the one being reviewed even before it has any score.
   const nameChoices = [...new Set([name, ...names])].sort((a, b) => (a === 'default' ? -1 : b === 'default' ? 1 : a.localeCompare(b)));
   const pickName = (next: string) => {
     const q = new URLSearchParams(loc.query);
@@ -69,15 +72,17 @@ export function ReviewPage() {
     setRequest(null);
     if (currentId === undefined) return;
     let live = true;
-    api<{ request: RequestDetail }>('GET', `/v1/requests/${currentId}`).then((r) => {
+    api<{ request: RequestWithDetails }>('GET', `/v1/requests/${currentId}`).then((r) => {
       if (!live) return;
       setRequest(r.request);
-      setValue(r.request.scores[name] ?? 50);
+      setValue(r.request.scores[name] ?? startValue(schema));
+      setComment('');
+      setReasons([]);
     });
     return () => {
       live = false;
     };
-  }, [currentId, name]);
+  }, [currentId, name, schemaKey]);
 
   const move = (delta: number) => {
     if (!ids) return;
@@ -87,10 +92,14 @@ export function ReviewPage() {
 
   const saveAndNext = async () => {
     if (currentId === undefined) return;
+    if (value === null) return setStatus(`Not saved: pick a label (keys 1-${Math.min(9, labels?.length ?? 9)})`);
+    const need = schema?.comment_required_below;
+    if (need != null && value < need && !comment.trim()) return setStatus(`Not saved: a comment is required below ${need}`);
+    const label = labelFor(schema, value);
     try {
-      await setScore(currentId, name, value);
+      await rate(currentId, name, { ...(labels ? { label: label! } : { score: value }), comment, reasons });
       setScored((n) => n + 1);
-      setStatus(`Saved ${name} = ${value} on request ${currentId}`);
+      setStatus(`Saved ${name} = ${label === null ? value : `${label} (${value})`} on request ${currentId}`);
       setIndex((i) => i + 1);
     } catch (e) {
       setStatus(`Not saved: ${(e as Error).message}`);
@@ -98,13 +107,18 @@ export function ReviewPage() {
   };
 
   // Latest handlers for the one window listener.
-  const handlers = useRef({ move, saveAndNext });
-  handlers.current = { move, saveAndNext };
+  const pickLabel = (i: number) => {
+    const l = labels?.[i];
+    if (l) setValue(l.value);
+  };
+  const handlers = useRef({ move, saveAndNext, pickLabel });
+  handlers.current = { move, saveAndNext, pickLabel };
   useEffect(() => {
     const onKey = (e: KeyboardEvent) => {
       if (e.ctrlKey || e.metaKey || e.altKey || typingIn(e.target)) return;
       if (e.key === 'j') handlers.current.move(1);
       else if (e.key === 'k') handlers.current.move(-1);
+      else if (/^[1-9]$/.test(e.key)) handlers.current.pickLabel(Number(e.key) - 1);
       else if (e.key === 's') {
         e.preventDefault();
         slider.current?.focus();
@@ -141,8 +155,17 @@ export function ReviewPage() {
         </label>
       </div>
       <p className="hint">
-        Scoring <strong>{name}</strong> for {given.toString() ? 'the filtered requests' : `requests with no “${name}” score`}. Keys: <kbd>j</kbd> next, <kbd>k</kbd> previous, <kbd>s</kbd> focus the slider,{' '}
-        <kbd>←</kbd>/<kbd>→</kbd> move it, <kbd>Enter</kbd> save and next.
+        Scoring <strong>{name}</strong> for {given.toString() ? 'the filtered requests' : `requests with no “${name}” score`}. Keys: <kbd>j</kbd> next, <kbd>k</kbd> previous,{' '}
+        {labels ? (
+          <>
+            <kbd>1</kbd>–<kbd>{Math.min(9, labels.length)}</kbd> pick a label,
+          </>
+        ) : (
+          <>
+            <kbd>s</kbd> focus the slider, <kbd>←</kbd>/<kbd>→</kbd> move it,
+          </>
+        )}{' '}
+        <kbd>Enter</kbd> save and next.
       </p>
       <p className="status review-status" role="status" aria-live="polite" data-testid="review-status">
         {status ?? '\u00a0'}
@@ -155,7 +178,10 @@ export function ReviewPage() {
       {request && !done && (
         <>
           <div className="review-bar">
-            <ScoreSlider ref={slider} label={name} value={value} onChange={setValue} onEnter={saveAndNext} />
+            <div className="review-control">
+              <ScoreControl ref={slider} name={name} schema={schema} value={value} onChange={setValue} onEnter={saveAndNext} keyHints />
+              <RatingExtras name={name} schema={schema} value={value} comment={comment} onComment={setComment} reasons={reasons} onReasons={setReasons} />
+            </div>
             <button type="button" className="primary" onClick={saveAndNext}>
               Save and next
             </button>
@@ -170,13 +196,15 @@ export function ReviewPage() {
                     .sort(([a], [b]) => a.localeCompare(b))
                     .map(([n, v]) => (
                       <span key={n} className={`score-chip${n === name ? ' current' : ''}`} data-score-chip={n}>
-                        {n} <strong>{v}</strong>
+                        {n} <strong>{request.score_details?.[n]?.label ?? labelFor(schemas.get(n), v) ?? v}</strong>
                       </span>
                     ))
                 )}
               </div>
             </div>
           </div>
+          <Rubric schema={schema} open />
+          <RatingsList name={name} ratings={request.score_details?.[name]?.ratings ?? []} schema={schema} members={members} keys={keys} />
           <RequestDetailView request={request} />
         </>
       )}

@@ -27,6 +27,10 @@ const CSP = [
   "form-action 'self'",
 ].join('; ');
 
+// Pages of score schemas, review queues and agreement (issues 26 and 27), kept apart from the
+// list above so branches that add pages there merge without touching the same line.
+const RATING_PAGES = ['/score-schemas', '/queues', '/queues/:id', '/queues/:id/review', '/agreement'];
+
 /**
  * Serves the built dashboard: hashed assets under `/assets/` (cached forever, each sent as its
  * prebuilt .br or .gz when the client accepts one) and index.html for each client route, which
@@ -63,4 +67,5 @@ export async function dashboardRoutes(app: FastifyInstance, opts: { accounts: Ac
   };
   for (const url of PUBLIC_PAGES) app.get(url, { schema: { hide: true } }, page(false));
   for (const url of PRIVATE_PAGES) app.get(url, { schema: { hide: true } }, page(true));
+  for (const url of RATING_PAGES) app.get(url, { schema: { hide: true } }, page(true));
 }
