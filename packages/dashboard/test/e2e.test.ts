@@ -383,6 +383,19 @@ describe('dashboard in a real browser', { timeout: 150_000 }, () => {
 
   it('review mode scores by keyboard alone: s, arrows, Enter, j and k', async () => {
     await page.goto(`${base}/review`);
+    // Every DOM state the page passes through, as (progress line, request shown): a request on screen
+    // must always be the one the progress line names, even for one frame, or a key press acts on it.
+    // (A string, not a function: tsx would wrap a named arrow function in a helper the page lacks.)
+    await page.evaluate(`(() => {
+      const seen = (window.reviewSeen = []);
+      const record = () => {
+        const progress = document.querySelector('.progress')?.textContent?.match(/Request \\d+/)?.[0];
+        const link = [...document.querySelectorAll('a')].find((a) => /^Open request \\d+$/.test(a.textContent ?? ''));
+        if (progress && link) seen.push([progress, link.textContent]);
+      };
+      new MutationObserver(record).observe(document.body, { subtree: true, childList: true, characterData: true });
+      record();
+    })()`);
     const progress = page.locator('.progress');
     await progress.filter({ hasText: 'Request 1 of 9' }).waitFor();
     const first = Number((await page.getByRole('link', { name: /^Open request \d+$/ }).textContent())!.replace(/\D/g, ''));
@@ -407,6 +420,11 @@ describe('dashboard in a real browser', { timeout: 150_000 }, () => {
     await progress.filter({ hasText: 'Request 3 of 9 · 2 scored' }).waitFor();
     assert.equal((await scoresOf(second)).default, 47);
     assert.notEqual(first, second);
+    const shown = new Map<string, Set<string>>();
+    for (const [p, l] of await page.evaluate(() => (window as unknown as { reviewSeen: [string, string][] }).reviewSeen)) shown.set(p, (shown.get(p) ?? new Set()).add(l));
+    for (const [p, links] of shown) assert.equal(links.size, 1, `${p} showed one request only, saw ${[...links]}`);
+    assert.deepEqual([...shown.get('Request 1')!], [`Open request ${first}`]);
+    assert.deepEqual([...shown.get('Request 2')!], [`Open request ${second}`]);
   });
 
   it('bulk-scores selected rows in one batch', async () => {

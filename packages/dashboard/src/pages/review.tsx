@@ -27,7 +27,7 @@ export function ReviewPage() {
 
   const [ids, setIds] = useState<number[] | null>(null);
   const [index, setIndex] = useState(0);
-  const [request, setRequest] = useState<RequestDetail | null>(null);
+  const [loaded, setLoaded] = useState<{ request: RequestDetail; name: string } | null>(null);
   const [value, setValue] = useState(50);
   const [scored, setScored] = useState(0);
   const [status, setStatus] = useState<string | null>(null);
@@ -64,14 +64,19 @@ export function ReviewPage() {
   }, [filterKey]);
 
   const currentId = ids?.[index];
+  // Only the request the progress line names is ever shown. Clearing the old one in the effect below
+  // is not enough: between a move's render and that effect, the page would show "Request 3 of 9"
+  // over request 2 for a frame, and an Enter there would save request 2's slider value on request 3.
+  // (The same holds for the slider's value across a change of the score under review.)
+  const request = loaded !== null && loaded.request.id === currentId && loaded.name === name ? loaded.request : null;
   useEffect(() => {
     // Until the next request is loaded nothing is shown, so no key press can score a stale one.
-    setRequest(null);
+    setLoaded(null);
     if (currentId === undefined) return;
     let live = true;
     api<{ request: RequestDetail }>('GET', `/v1/requests/${currentId}`).then((r) => {
       if (!live) return;
-      setRequest(r.request);
+      setLoaded({ request: r.request, name });
       setValue(r.request.scores[name] ?? 50);
     });
     return () => {
@@ -85,15 +90,22 @@ export function ReviewPage() {
     setIndex((i) => Math.max(0, Math.min(ids.length, i + delta)));
   };
 
+  // One save at a time: a second Enter while the first is in flight would save the same request again
+  // and then skip the next one.
+  const saving = useRef(false);
   const saveAndNext = async () => {
-    if (currentId === undefined) return;
+    if (request === null || saving.current) return;
+    const id = request.id;
+    saving.current = true;
     try {
-      await setScore(currentId, name, value);
+      await setScore(id, name, value);
       setScored((n) => n + 1);
-      setStatus(`Saved ${name} = ${value} on request ${currentId}`);
+      setStatus(`Saved ${name} = ${value} on request ${id}`);
       setIndex((i) => i + 1);
     } catch (e) {
       setStatus(`Not saved: ${(e as Error).message}`);
+    } finally {
+      saving.current = false;
     }
   };
 
