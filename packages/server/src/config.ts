@@ -40,6 +40,13 @@ export const SETTINGS = {
     schema: Type.Integer({ minimum: 0, maximum: 65535, default: 8787 }),
     description: 'port to listen on (`0`: any free port)',
   }),
+  publicUrl: setting({
+    flag: '--public-url',
+    env: 'TALLY_PUBLIC_URL',
+    arg: 'url',
+    schema: Type.Optional(Type.String({ pattern: '^https?://[^/?#]+(/[^?#]*)?$' })),
+    description: 'where people reach Tally, e.g. `https://tally.example.com`: the links the server and CLI print (setup, invitations) start with it; none: `http://HOST:PORT`',
+  }),
   dataDir: setting({
     flag: '--data',
     env: 'TALLY_DATA_DIR',

@@ -40,6 +40,7 @@ function readmeRows(): Row[] {
 const SAMPLES: Record<string, string> = {
   '--host': 'localhost',
   '--port': '9999',
+  '--public-url': 'https://tally.example.com',
   '--data': '/srv/tally-data',
   '--database-url': 'postgres://tally@db.internal/tally',
   '--sqlite-synchronous': 'NORMAL',
