@@ -6,8 +6,15 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { loadSession } from '../../auth/sessions.js';
 import type { Accounts } from '../../store/accounts.js';
 
-/** Where `npm run build -w packages/dashboard` writes the SPA (same path from src/ and dist/). */
-export const DEFAULT_DASHBOARD_DIR = fileURLToPath(new URL('../../../../dashboard/dist/', import.meta.url));
+/**
+ * The built SPA: in an installed package, the copy `npm pack` puts beside dist/ (`dashboard/`);
+ * in the repository, where `npm run build -w packages/dashboard` writes it (same paths from src/
+ * and dist/).
+ */
+const PACKAGED_DASHBOARD_DIR = fileURLToPath(new URL('../../../dashboard/', import.meta.url));
+export const DEFAULT_DASHBOARD_DIR = existsSync(join(PACKAGED_DASHBOARD_DIR, 'index.html'))
+  ? PACKAGED_DASHBOARD_DIR
+  : fileURLToPath(new URL('../../../../dashboard/dist/', import.meta.url));
 
 // Client-side routes of the SPA. Every one answers with index.html; the router takes it from there.
 const PUBLIC_PAGES = ['/login', '/setup/:token'];
