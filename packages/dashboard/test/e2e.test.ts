@@ -6,7 +6,8 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,7 +17,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { buildApp } from '../../server/src/app.js';
 import { configWith } from '../../server/src/config.js';
 import { generateApiKey } from '../../server/src/auth/api-keys.js';
-import { ownerSetupToken } from '../../server/src/commands/users.js';
+import { inviteUser, ownerSetupToken } from '../../server/src/commands/users.js';
 import { openStore } from '../../server/src/store/open-store.js';
 import type { Store } from '../../server/src/store/store.js';
 
@@ -26,6 +27,15 @@ const SCREENSHOTS = fileURLToPath(new URL('../../../.screenshots/', import.meta.
 const CHROMIUM = process.env.TALLY_CHROMIUM ?? '/usr/bin/chromium';
 const EMAIL = 'owner@example.com';
 const PASSWORD = 'a long enough password';
+// axe-core, run inside the page by evaluation (the page's CSP would refuse it as a script tag).
+const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+
+interface AxeFinding {
+  id: string;
+  impact: string;
+  help: string;
+  nodes: string[];
+}
 
 function newestMtime(dir: string): number {
   let newest = 0;
@@ -98,6 +108,17 @@ describe('dashboard in a real browser', { timeout: 150_000 }, () => {
   };
   let keyDisplay = '';
   let scratchKey = '';
+  /** axe-core's serious and critical findings on the page as it is now (WCAG 2.1 A and AA, best practices). */
+  const axeFindings = async (): Promise<AxeFinding[]> => {
+    if (!(await page.evaluate('typeof window.axe !== "undefined"'))) await page.evaluate(AXE);
+    return (await page.evaluate(`axe.run(document, { resultTypes: ['violations'] }).then((r) => r.violations
+      .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+      .map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.slice(0, 3).map((n) => n.target.join(' ') + ': ' + n.html.slice(0, 120) + ' (' + (n.failureSummary || '').split('\\n').slice(1).join(' ').trim() + ')') })))`)) as AxeFinding[];
+  };
+  const assertAccessible = async (name: string) => {
+    const found = await axeFindings();
+    assert.deepEqual(found, [], `${name}: axe-core finds ${found.map((f) => `${f.impact} ${f.id} (${f.help}) at ${f.nodes.join(', ')}`).join('; ')}`);
+  };
 
   before(async () => {
     ensureBuilt();
@@ -199,6 +220,7 @@ describe('dashboard in a real browser', { timeout: 150_000 }, () => {
     assert.equal(await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'API docs' }).getAttribute('href'), '/docs');
     assert.match((await page.locator('link[rel="icon"]').getAttribute('href'))!, /^data:image\/svg\+xml,/);
     await shotAtWidths('request-log-empty');
+    await assertAccessible('the empty request log');
 
     // The curl snippet's body, sent as shown (to a scratch workspace, so the story's log stays
     // empty), is a request the server takes.
@@ -655,5 +677,29 @@ describe('dashboard in a real browser', { timeout: 150_000 }, () => {
     assert.equal(await page.locator('table.log img, .conversation img, .conversation script').count(), 0);
     assert.deepEqual(dialogs, []);
     await shot('request-log');
+  });
+  it('axe-core finds no serious or critical violation on any page', async () => {
+    const pages: [string, string, () => Promise<unknown>][] = [
+      ['the request log', '/requests', () => page.waitForFunction(() => document.querySelectorAll('table.log tbody tr').length > 0)],
+      ['the filtered log', '/requests?status=ERROR', () => page.getByTestId('page-range').filter({ hasText: '1–1 of 1' }).waitFor()],
+      ['a request', `/requests/${logged[0]!.id}`, () => page.getByRole('region', { name: 'Input' }).waitFor()],
+      ['review', '/review?name=tone&has_score=tone', () => page.getByRole('link', { name: /^Open request \d+$/ }).waitFor()],
+      ['analytics', '/analytics', () => page.getByRole('region', { name: 'Over time' }).locator('.recharts-line-dot').first().waitFor()],
+      ['API keys', '/keys', () => page.getByRole('heading', { name: 'API keys' }).waitFor()],
+    ];
+    for (const [name, path, ready] of pages) {
+      await page.goto(`${base}${path}`);
+      await ready();
+      await assertAccessible(name);
+    }
+    // The signed-out pages: the sign-in form, and an invitation's password form.
+    const ws = (await store.workspaces.find('default'))!;
+    const { token } = await inviteUser(store, ws, 'axe@example.com');
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByRole('heading', { name: 'Sign in to Tally' }).waitFor();
+    await assertAccessible('sign-in');
+    await page.goto(`${base}/setup/${token}`);
+    await page.getByRole('heading', { name: 'Choose your password' }).waitFor();
+    await assertAccessible('an invitation');
   });
 });
