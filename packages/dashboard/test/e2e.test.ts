@@ -119,6 +119,35 @@ describe('dashboard in a real browser', { timeout: 150_000 }, () => {
     const found = await axeFindings();
     assert.deepEqual(found, [], `${name}: axe-core finds ${found.map((f) => `${f.impact} ${f.id} (${f.help}) at ${f.nodes.join(', ')}`).join('; ')}`);
   };
+  /**
+   * Every action by keyboard: Tab from the top reaches every visible control of the page, and no
+   * element looks clickable (a pointer cursor) without being a control or inside one.
+   */
+  const assertKeyboardReachable = async (name: string) => {
+    const controls = (await page.evaluate(`(() => {
+      const visible = (e) => { const r = e.getBoundingClientRect(); return r.width > 0 && r.height > 0 && getComputedStyle(e).visibility !== 'hidden'; };
+      // Native controls count even when taken out of the Tab order (tabindex="-1"): then Tab misses them.
+      const native = 'a[href], button, input, select, textarea, summary';
+      const all = [...document.querySelectorAll(native + ', [tabindex]')]
+        .filter((e) => visible(e) && !e.disabled && (e.matches(native) || e.tabIndex >= 0));
+      all.forEach((e, i) => e.setAttribute('data-kb', String(i)));
+      return all.length;
+    })()`)) as number;
+    const reached = new Set<string>();
+    await page.evaluate('document.activeElement && document.activeElement.blur(); window.scrollTo(0, 0)');
+    // A date-time field takes one Tab per part (day, month, year, hour, minute).
+    for (let i = 0; i < controls * 6 + 20 && reached.size < controls; i++) {
+      await page.keyboard.press('Tab');
+      const at = (await page.evaluate(`document.activeElement && document.activeElement.getAttribute('data-kb')`)) as string | null;
+      if (at !== null) reached.add(at);
+    }
+    const missed = (await page.evaluate(`[...document.querySelectorAll('[data-kb]')].filter((e) => !${JSON.stringify([...reached])}.includes(e.getAttribute('data-kb'))).map((e) => e.outerHTML.slice(0, 100))`)) as string[];
+    assert.deepEqual(missed, [], `${name}: Tab never reaches ${missed.length} of ${controls} controls`);
+    const pointerOnly = (await page.evaluate(`[...document.querySelectorAll('body *')]
+      .filter((e) => getComputedStyle(e).cursor === 'pointer' && !e.closest('a[href], button, input, select, textarea, label, summary, [tabindex]:not([tabindex="-1"])'))
+      .map((e) => e.outerHTML.slice(0, 100))`)) as string[];
+    assert.deepEqual(pointerOnly, [], `${name}: clickable-looking elements no key reaches`);
+  };
 
   before(async () => {
     ensureBuilt();
@@ -678,7 +707,7 @@ describe('dashboard in a real browser', { timeout: 150_000 }, () => {
     assert.deepEqual(dialogs, []);
     await shot('request-log');
   });
-  it('axe-core finds no serious or critical violation on any page', async () => {
+  it('axe-core finds no serious or critical violation on any page, and Tab reaches every control', async () => {
     const pages: [string, string, () => Promise<unknown>][] = [
       ['the request log', '/requests', () => page.waitForFunction(() => document.querySelectorAll('table.log tbody tr').length > 0)],
       ['the filtered log', '/requests?status=ERROR', () => page.getByTestId('page-range').filter({ hasText: '1–1 of 1' }).waitFor()],
@@ -691,6 +720,7 @@ describe('dashboard in a real browser', { timeout: 150_000 }, () => {
       await page.goto(`${base}${path}`);
       await ready();
       await assertAccessible(name);
+      await assertKeyboardReachable(name);
     }
     // The signed-out pages: the sign-in form, and an invitation's password form.
     const ws = (await store.workspaces.find('default'))!;
@@ -698,8 +728,10 @@ describe('dashboard in a real browser', { timeout: 150_000 }, () => {
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.getByRole('heading', { name: 'Sign in to Tally' }).waitFor();
     await assertAccessible('sign-in');
+    await assertKeyboardReachable('sign-in');
     await page.goto(`${base}/setup/${token}`);
     await page.getByRole('heading', { name: 'Choose your password' }).waitFor();
     await assertAccessible('an invitation');
+    await assertKeyboardReachable('an invitation');
   });
 });
