@@ -3,22 +3,32 @@
  * the CLI's commands is all `tally --help` does, so it must not load the settings' schemas
  * (TypeBox: hundreds of modules, most of the time `--help` took). The build writes the flags' table
  * (cli-settings.ts `settingFlags`) to dist/setting-flags.json beside this module; run from the
- * sources, where that file is absent, the table is computed. test/cli-startup.test.ts checks that
+ * sources, where that file is absent, or after a bare `tsc` left it older than config.js, the
+ * table is computed. test/cli-startup.test.ts checks that
  * the built table equals the computed one.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { Option, type Command } from 'commander';
 import type { SettingFlag } from './cli-settings.js';
 import type { SettingName } from './config.js';
 
 const TABLE_FILE = new URL('./setting-flags.json', import.meta.url);
+const SETTINGS_FILE = new URL(`./config${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url);
 
-async function loadTable(): Promise<SettingFlag[]> {
+/** The built table, unless it is missing or older than the settings it was made from (a bare `tsc`). */
+function builtTable(): SettingFlag[] | null {
   try {
+    if (statSync(TABLE_FILE).mtimeMs < statSync(SETTINGS_FILE).mtimeMs) return null;
     return JSON.parse(readFileSync(TABLE_FILE, 'utf8')) as SettingFlag[];
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw err;
   }
+}
+
+async function loadTable(): Promise<SettingFlag[]> {
+  const built = builtTable();
+  if (built !== null) return built;
   const { settingFlags } = await import('./cli-settings.js');
   return settingFlags();
 }
