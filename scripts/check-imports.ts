@@ -24,6 +24,8 @@ const LAYERS: Record<string, readonly string[]> = {
   'threads.ts': ['domain', 'store'],
   'config.ts': ['domain'],
   'cli-settings.ts': ['config.ts'],
+  // The flags `--help` lists, without the settings' schemas (their table is built into dist).
+  'cli-flags.ts': ['cli-settings.ts', 'config.ts'],
   'metrics.ts': ['domain', 'store'],
   auth: ['domain', 'store'],
   ingest: ['domain', 'store'],
@@ -36,7 +38,7 @@ const LAYERS: Record<string, readonly string[]> = {
   routes: ['domain', 'schemas', 'store', 'auth', 'ingest', 'search', 'export', 'events', 'review', 'metrics.ts'],
   commands: ['domain', 'schemas', 'store', 'auth', 'config.ts', 'search', 'export', 'review'],
   'app.ts': ['domain', 'schemas', 'store', 'auth', 'ingest', 'search', 'export', 'events', 'review', 'routes', 'metrics.ts', 'config.ts'],
-  'cli.ts': ['domain', 'store', 'auth', 'commands', 'config.ts', 'cli-settings.ts', 'app.ts'],
+  'cli.ts': ['domain', 'store', 'auth', 'commands', 'config.ts', 'cli-settings.ts', 'cli-flags.ts', 'app.ts'],
 };
 
 /** The layer of `src/store/sqlite/connection.ts` is `store`; of `src/app.ts`, `app.ts`. */

@@ -6,7 +6,8 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,7 +17,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { buildApp } from '../../server/src/app.js';
 import { configWith } from '../../server/src/config.js';
 import { generateApiKey } from '../../server/src/auth/api-keys.js';
-import { ownerSetupToken } from '../../server/src/commands/users.js';
+import { inviteUser, ownerSetupToken } from '../../server/src/commands/users.js';
 import { openStore } from '../../server/src/store/open-store.js';
 import type { Store } from '../../server/src/store/store.js';
 import { startReceiver } from '../../server/test/helpers/webhook-receiver.js';
@@ -27,6 +28,15 @@ const SCREENSHOTS = fileURLToPath(new URL('../../../.screenshots/', import.meta.
 const CHROMIUM = process.env.TALLY_CHROMIUM ?? '/usr/bin/chromium';
 const EMAIL = 'owner@example.com';
 const PASSWORD = 'a long enough password';
+// axe-core, run inside the page by evaluation (the page's CSP would refuse it as a script tag).
+const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+
+interface AxeFinding {
+  id: string;
+  impact: string;
+  help: string;
+  nodes: string[];
+}
 
 function newestMtime(dir: string): number {
   let newest = 0;
@@ -99,6 +109,46 @@ describe('dashboard in a real browser', { timeout: 150_000 }, () => {
   };
   let keyDisplay = '';
   let scratchKey = '';
+  /** axe-core's serious and critical findings on the page as it is now (WCAG 2.1 A and AA, best practices). */
+  const axeFindings = async (): Promise<AxeFinding[]> => {
+    if (!(await page.evaluate('typeof window.axe !== "undefined"'))) await page.evaluate(AXE);
+    return (await page.evaluate(`axe.run(document, { resultTypes: ['violations'] }).then((r) => r.violations
+      .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+      .map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.slice(0, 3).map((n) => n.target.join(' ') + ': ' + n.html.slice(0, 120) + ' (' + (n.failureSummary || '').split('\\n').slice(1).join(' ').trim() + ')') })))`)) as AxeFinding[];
+  };
+  const assertAccessible = async (name: string) => {
+    const found = await axeFindings();
+    assert.deepEqual(found, [], `${name}: axe-core finds ${found.map((f) => `${f.impact} ${f.id} (${f.help}) at ${f.nodes.join(', ')}`).join('; ')}`);
+  };
+  /**
+   * Every action by keyboard: Tab from the top reaches every visible control of the page, and no
+   * element looks clickable (a pointer cursor) without being a control or inside one.
+   */
+  const assertKeyboardReachable = async (name: string) => {
+    const controls = (await page.evaluate(`(() => {
+      const visible = (e) => { const r = e.getBoundingClientRect(); return r.width > 0 && r.height > 0 && getComputedStyle(e).visibility !== 'hidden'; };
+      // Native controls count even when taken out of the Tab order (tabindex="-1"): then Tab misses them.
+      const native = 'a[href], button, input, select, textarea, summary';
+      const all = [...document.querySelectorAll(native + ', [tabindex]')]
+        .filter((e) => visible(e) && !e.disabled && (e.matches(native) || e.tabIndex >= 0));
+      all.forEach((e, i) => e.setAttribute('data-kb', String(i)));
+      return all.length;
+    })()`)) as number;
+    const reached = new Set<string>();
+    await page.evaluate('document.activeElement && document.activeElement.blur(); window.scrollTo(0, 0)');
+    // A date-time field takes one Tab per part (day, month, year, hour, minute).
+    for (let i = 0; i < controls * 6 + 20 && reached.size < controls; i++) {
+      await page.keyboard.press('Tab');
+      const at = (await page.evaluate(`document.activeElement && document.activeElement.getAttribute('data-kb')`)) as string | null;
+      if (at !== null) reached.add(at);
+    }
+    const missed = (await page.evaluate(`[...document.querySelectorAll('[data-kb]')].filter((e) => !${JSON.stringify([...reached])}.includes(e.getAttribute('data-kb'))).map((e) => e.outerHTML.slice(0, 100))`)) as string[];
+    assert.deepEqual(missed, [], `${name}: Tab never reaches ${missed.length} of ${controls} controls`);
+    const pointerOnly = (await page.evaluate(`[...document.querySelectorAll('body *')]
+      .filter((e) => getComputedStyle(e).cursor === 'pointer' && !e.closest('a[href], button, input, select, textarea, label, summary, [tabindex]:not([tabindex="-1"])'))
+      .map((e) => e.outerHTML.slice(0, 100))`)) as string[];
+    assert.deepEqual(pointerOnly, [], `${name}: clickable-looking elements no key reaches`);
+  };
 
   before(async () => {
     ensureBuilt();
@@ -200,6 +250,7 @@ describe('dashboard in a real browser', { timeout: 150_000 }, () => {
     assert.equal(await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'API docs' }).getAttribute('href'), '/docs');
     assert.match((await page.locator('link[rel="icon"]').getAttribute('href'))!, /^data:image\/svg\+xml,/);
     await shotAtWidths('request-log-empty');
+    await assertAccessible('the empty request log');
 
     // The curl snippet's body, sent as shown (to a scratch workspace, so the story's log stays
     // empty), is a request the server takes.
@@ -384,6 +435,19 @@ describe('dashboard in a real browser', { timeout: 150_000 }, () => {
 
   it('review mode scores by keyboard alone: s, arrows, Enter, j and k', async () => {
     await page.goto(`${base}/review`);
+    // Every DOM state the page passes through, as (progress line, request shown): a request on screen
+    // must always be the one the progress line names, even for one frame, or a key press acts on it.
+    // (A string, not a function: tsx would wrap a named arrow function in a helper the page lacks.)
+    await page.evaluate(`(() => {
+      const seen = (window.reviewSeen = []);
+      const record = () => {
+        const progress = document.querySelector('.progress')?.textContent?.match(/Request \\d+/)?.[0];
+        const link = [...document.querySelectorAll('a')].find((a) => /^Open request \\d+$/.test(a.textContent ?? ''));
+        if (progress && link) seen.push([progress, link.textContent]);
+      };
+      new MutationObserver(record).observe(document.body, { subtree: true, childList: true, characterData: true });
+      record();
+    })()`);
     const progress = page.locator('.progress');
     await progress.filter({ hasText: 'Request 1 of 9' }).waitFor();
     const first = Number((await page.getByRole('link', { name: /^Open request \d+$/ }).textContent())!.replace(/\D/g, ''));
@@ -408,6 +472,11 @@ describe('dashboard in a real browser', { timeout: 150_000 }, () => {
     await progress.filter({ hasText: 'Request 3 of 9 · 2 scored' }).waitFor();
     assert.equal((await scoresOf(second)).default, 47);
     assert.notEqual(first, second);
+    const shown = new Map<string, Set<string>>();
+    for (const [p, l] of await page.evaluate(() => (window as unknown as { reviewSeen: [string, string][] }).reviewSeen)) shown.set(p, (shown.get(p) ?? new Set()).add(l));
+    for (const [p, links] of shown) assert.equal(links.size, 1, `${p} showed one request only, saw ${[...links]}`);
+    assert.deepEqual([...shown.get('Request 1')!], [`Open request ${first}`]);
+    assert.deepEqual([...shown.get('Request 2')!], [`Open request ${second}`]);
   });
 
   it('bulk-scores selected rows in one batch', async () => {
@@ -691,5 +760,32 @@ describe('dashboard in a real browser', { timeout: 150_000 }, () => {
     assert.equal(await page.locator('table.log img, .conversation img, .conversation script').count(), 0);
     assert.deepEqual(dialogs, []);
     await shot('request-log');
+  });
+  it('axe-core finds no serious or critical violation on any page, and Tab reaches every control', async () => {
+    const pages: [string, string, () => Promise<unknown>][] = [
+      ['the request log', '/requests', () => page.waitForFunction(() => document.querySelectorAll('table.log tbody tr').length > 0)],
+      ['the filtered log', '/requests?status=ERROR', () => page.getByTestId('page-range').filter({ hasText: '1–1 of 1' }).waitFor()],
+      ['a request', `/requests/${logged[0]!.id}`, () => page.getByRole('region', { name: 'Input' }).waitFor()],
+      ['review', '/review?name=tone&has_score=tone', () => page.getByRole('link', { name: /^Open request \d+$/ }).waitFor()],
+      ['analytics', '/analytics', () => page.getByRole('region', { name: 'Over time' }).locator('.recharts-line-dot').first().waitFor()],
+      ['API keys', '/keys', () => page.getByRole('heading', { name: 'API keys' }).waitFor()],
+    ];
+    for (const [name, path, ready] of pages) {
+      await page.goto(`${base}${path}`);
+      await ready();
+      await assertAccessible(name);
+      await assertKeyboardReachable(name);
+    }
+    // The signed-out pages: the sign-in form, and an invitation's password form.
+    const ws = (await store.workspaces.find('default'))!;
+    const { token } = await inviteUser(store, ws, 'axe@example.com');
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByRole('heading', { name: 'Sign in to Tally' }).waitFor();
+    await assertAccessible('sign-in');
+    await assertKeyboardReachable('sign-in');
+    await page.goto(`${base}/setup/${token}`);
+    await page.getByRole('heading', { name: 'Choose your password' }).waitFor();
+    await assertAccessible('an invitation');
+    await assertKeyboardReachable('an invitation');
   });
 });

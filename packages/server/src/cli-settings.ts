@@ -18,6 +18,25 @@ export function addSettingOptions(cmd: Command, names: readonly SettingName[] = 
   return cmd;
 }
 
+/** A setting's flag as `--help` shows it. */
+export interface SettingFlag {
+  name: SettingName;
+  /** commander's flags text, e.g. `--port <port>`. */
+  flags: string;
+  description: string;
+}
+
+/**
+ * Every setting's flag and help text. The build writes this table to dist/setting-flags.json, so
+ * that the CLI can list the flags in `--help` without loading the settings' schemas (cli-flags.ts).
+ */
+export function settingFlags(): SettingFlag[] {
+  return NAMES.map((name) => {
+    const o = settingOption(name);
+    return { name, flags: o.flags, description: o.description ?? '' };
+  });
+}
+
 /** Resolves the configuration from a command's parsed flags, then the environment, then defaults. */
 export function configFromOptions(opts: Record<string, unknown>, env: NodeJS.ProcessEnv = process.env): Config {
   const flags: Partial<Record<SettingName, unknown>> = {};

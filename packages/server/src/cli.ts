@@ -1,6 +1,12 @@
+/**
+ * `tally`: the command line. Building the commands is all `tally --help` does, so this module and
+ * the ones it imports declare commands and flags only; what a command runs (the store, the HTTP
+ * server, the settings' checks) is imported when it runs. test/cli-startup.test.ts checks that
+ * `--help` loads none of it.
+ */
 import { Command } from 'commander';
 import { generateApiKey } from './auth/api-keys.js';
-import { buildApp } from './app.js';
+import { addSettingFlags } from './cli-flags.js';
 import { registerBackupCommands } from './commands/backup.js';
 import { registerReviewCommands } from './commands/review.js';
 import { registerScoreCommand } from './commands/score.js';
@@ -8,11 +14,9 @@ import { registerEventCommands } from './commands/events.js';
 import { registerRequestsCommands } from './commands/requests.js';
 import { registerExportCommand } from './commands/export.js';
 import { addUserCommands, ownerSetupToken, setupUrl } from './commands/users.js';
-import { addSettingOptions, configFromOptions } from './cli-settings.js';
-import { ConfigError } from './config.js';
+import type { Config } from './config.js';
 import { TallyError } from './domain/errors.js';
 import { LIMITS } from './domain/limits.js';
-import { openStore } from './store/open-store.js';
 import type { Store } from './store/store.js';
 import type { Workspace } from './store/types.js';
 
@@ -21,13 +25,21 @@ interface StoreFlags {
   databaseUrl?: string;
 }
 
-const withStoreOptions = (cmd: Command): Command => addSettingOptions(cmd, ['dataDir', 'databaseUrl']);
+const withStoreOptions = (cmd: Command, more: readonly 'publicUrl'[] = []): Command => addSettingFlags(cmd, ['dataDir', 'databaseUrl', ...more]);
 
-async function withStore<T>(flags: StoreFlags, fn: (store: Store) => Promise<T>): Promise<T> {
-  const config = configFromOptions({ ...flags });
-  const store = await openStore(config);
+/** Resolves the settings from a command's flags, the environment and the defaults. */
+async function configOf(flags: Record<string, unknown>): Promise<Config> {
+  const { configFromOptions } = await import('./cli-settings.js');
+  return configFromOptions(flags);
+}
+
+/** Opens the store the flags select, which must exist (only `serve` creates one), runs `fn`, closes it. */
+async function withStore<T>(flags: StoreFlags, fn: (store: Store, config: Config) => Promise<T>): Promise<T> {
+  const config = await configOf({ ...flags });
+  const { openExistingStore } = await import('./commands/existing-store.js');
+  const store = await openExistingStore(config);
   try {
-    return await fn(store);
+    return await fn(store, config);
   } finally {
     await store.close();
   }
@@ -48,7 +60,8 @@ async function issueKey(store: Store, ws: Workspace, label: string): Promise<{ i
 const iso = (ms: number | null) => (ms === null ? '-' : new Date(ms).toISOString());
 
 async function serve(flags: Record<string, unknown>): Promise<void> {
-  const config = configFromOptions(flags);
+  const config = await configOf(flags);
+  const [{ openStore }, { buildApp }] = await Promise.all([import('./store/open-store.js'), import('./app.js')]);
   const store = await openStore(config);
   const created = await store.workspaces.bootstrapDefault();
   if (created) {
@@ -67,7 +80,7 @@ async function serve(flags: Record<string, unknown>): Promise<void> {
   for (const warning of await store.maintenanceWarnings()) app.log.warn(warning);
   if (setupToken !== null) {
     console.log('Open this one-time link to create the dashboard owner account (whoever opens it first):');
-    console.log(setupUrl(address, setupToken));
+    console.log(setupUrl(config.publicUrl ?? address, setupToken));
   }
 
   let stopping = false;
@@ -99,7 +112,7 @@ async function serve(flags: Record<string, unknown>): Promise<void> {
 export function buildCli(): Command {
   const program = new Command('tally').description('Tally: self-hosted LLM request logs and their scores').showHelpAfterError();
 
-  addSettingOptions(program.command('serve').description('run the HTTP service (SQLite under --data unless --database-url is given)')).action(
+  addSettingFlags(program.command('serve').description('run the HTTP service (SQLite under --data unless --database-url is given)')).action(
     (opts: Record<string, unknown>) => serve(opts),
   );
 
@@ -123,7 +136,7 @@ export function buildCli(): Command {
     keys
       .command('create')
       .description('create an API key; the key is printed once, alone on the last line')
-      .requiredOption('--workspace <name>', 'workspace the key belongs to')
+      .option('--workspace <name>', 'workspace the key belongs to', 'default')
       .option('--label <label>', 'a note to tell keys apart', ''),
   ).action((opts: StoreFlags & { workspace: string; label: string }) =>
     withStore(opts, async (store) => {
@@ -134,7 +147,7 @@ export function buildCli(): Command {
       console.log(key);
     }),
   );
-  withStoreOptions(keys.command('list').description('list the keys of a workspace (never the secrets)').requiredOption('--workspace <name>', 'workspace')).action(
+  withStoreOptions(keys.command('list').description('list the keys of a workspace (never the secrets)').option('--workspace <name>', 'workspace', 'default')).action(
     (opts: StoreFlags & { workspace: string }) =>
       withStore(opts, async (store) => {
         const ws = await requireWorkspace(store, opts.workspace);
@@ -165,7 +178,8 @@ export function buildCli(): Command {
 
 buildCli()
   .parseAsync(process.argv)
-  .catch((err: unknown) => {
+  .catch(async (err: unknown) => {
+    const { ConfigError } = await import('./config.js');
     if (err instanceof ConfigError || err instanceof TallyError) {
       console.error(`tally: ${err.message}`);
       process.exit(2);

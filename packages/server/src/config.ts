@@ -41,6 +41,13 @@ export const SETTINGS = {
     schema: Type.Integer({ minimum: 0, maximum: 65535, default: 8787 }),
     description: 'port to listen on (`0`: any free port)',
   }),
+  publicUrl: setting({
+    flag: '--public-url',
+    env: 'TALLY_PUBLIC_URL',
+    arg: 'url',
+    schema: Type.Optional(Type.String({ pattern: '^https?://[^/?#]+(/[^?#]*)?$' })),
+    description: 'where people reach Tally, e.g. `https://tally.example.com`: the links the server and CLI print (setup, invitations) and those in Slack messages start with it; none: `http://HOST:PORT` in printed links, paths in Slack messages',
+  }),
   dataDir: setting({
     flag: '--data',
     env: 'TALLY_DATA_DIR',
@@ -217,14 +224,6 @@ export const SETTINGS = {
     },
     description:
       'comma-separated addresses or CIDR ranges of reverse proxies to trust: from them only, the client address comes from `X-Forwarded-For` and https from `X-Forwarded-Proto`; none: the socket\'s',
-  }),
-  publicUrl: setting({
-    flag: '--public-url',
-    env: 'TALLY_PUBLIC_URL',
-    arg: 'url',
-    schema: Type.Optional(Type.String({ minLength: 1 })),
-    check: (url) => (url === undefined || /^https?:\/\/[^/?#]+(\/[^?#]*)?$/.test(url) ? null : `${JSON.stringify(url)} is not an http(s) URL without query or fragment`),
-    description: 'the address users reach Tally at, e.g. `https://tally.example.com`: links in Slack messages and webhook events are absolute; none: they are paths',
   }),
   webhookPollMs: setting({
     flag: '--webhook-poll-ms',

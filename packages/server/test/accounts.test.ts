@@ -281,8 +281,10 @@ for (const backend of BACKENDS) {
     it('prints a one-time link, alone on its last line, that opens the invite for that email', async () => {
       const loc = await freshLocation(backend);
       try {
+        // Only `tally serve` creates a store; the CLI's other commands need one.
+        await (await openStore({ databaseUrl: loc.databaseUrl, dataDir: loc.dataDir })).close();
         assert.equal((await runCli(['workspaces', 'create', 'team', ...loc.args])).code, 0);
-        const res = await runCli(['users', 'create', '--workspace', 'team', '--email', 'Dana@Example.com', '--base-url', 'http://tally.test:9000/', ...loc.args]);
+        const res = await runCli(['users', 'create', '--workspace', 'team', '--email', 'Dana@Example.com', '--public-url', 'http://tally.test:9000/', ...loc.args]);
         assert.equal(res.code, 0, res.stderr);
         const last = res.stdout.trim().split('\n').at(-1)!;
         const m = /^http:\/\/tally\.test:9000\/setup\/([0-9a-f]{64})$/.exec(last);

@@ -40,6 +40,7 @@ function readmeRows(): Row[] {
 const SAMPLES: Record<string, string> = {
   '--host': 'localhost',
   '--port': '9999',
+  '--public-url': 'https://tally.example.com',
   '--data': '/srv/tally-data',
   '--database-url': 'postgres://tally@db.internal/tally',
   '--sqlite-synchronous': 'NORMAL',
@@ -63,7 +64,6 @@ const SAMPLES: Record<string, string> = {
   '--feedback-limit-per-address': '30',
   '--feedback-limit-per-token': '3',
   '--trust-proxy': '10.0.0.0/8',
-  '--public-url': 'https://tally.example.com',
   '--webhook-poll-ms': '250',
   '--webhook-backoff-ms': '500',
   '--webhook-timeout-ms': '3000',

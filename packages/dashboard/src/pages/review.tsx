@@ -30,7 +30,7 @@ export function ReviewPage() {
 
   const [ids, setIds] = useState<number[] | null>(null);
   const [index, setIndex] = useState(0);
-  const [request, setRequest] = useState<RequestWithDetails | null>(null);
+  const [loaded, setLoaded] = useState<{ request: RequestWithDetails; name: string } | null>(null);
   const [value, setValue] = useState<number | null>(50);
   const [comment, setComment] = useState('');
   const [reasons, setReasons] = useState<string[]>([]);
@@ -67,14 +67,19 @@ export function ReviewPage() {
   }, [filterKey]);
 
   const currentId = ids?.[index];
+  // Only the request the progress line names is ever shown. Clearing the old one in the effect below
+  // is not enough: between a move's render and that effect, the page would show "Request 3 of 9"
+  // over request 2 for a frame, and an Enter there would save request 2's slider value on request 3.
+  // (The same holds for the slider's value across a change of the score under review.)
+  const request = loaded !== null && loaded.request.id === currentId && loaded.name === name ? loaded.request : null;
   useEffect(() => {
     // Until the next request is loaded nothing is shown, so no key press can score a stale one.
-    setRequest(null);
+    setLoaded(null);
     if (currentId === undefined) return;
     let live = true;
     api<{ request: RequestWithDetails }>('GET', `/v1/requests/${currentId}`).then((r) => {
       if (!live) return;
-      setRequest(r.request);
+      setLoaded({ request: r.request, name });
       setValue(r.request.scores[name] ?? startValue(schema));
       setComment('');
       setReasons([]);
@@ -90,19 +95,26 @@ export function ReviewPage() {
     setIndex((i) => Math.max(0, Math.min(ids.length, i + delta)));
   };
 
+  // One save at a time: a second Enter while the first is in flight would save the same request again
+  // and then skip the next one.
+  const saving = useRef(false);
   const saveAndNext = async () => {
-    if (currentId === undefined) return;
+    if (request === null || saving.current) return;
+    const id = request.id;
     if (value === null) return setStatus(`Not saved: pick a label (keys 1-${Math.min(9, labels?.length ?? 9)})`);
     const need = schema?.comment_required_below;
     if (need != null && value < need && !comment.trim()) return setStatus(`Not saved: a comment is required below ${need}`);
     const label = labelFor(schema, value);
+    saving.current = true;
     try {
-      await rate(currentId, name, { ...(labels ? { label: label! } : { score: value }), comment, reasons });
+      await rate(id, name, { ...(labels ? { label: label! } : { score: value }), comment, reasons });
       setScored((n) => n + 1);
-      setStatus(`Saved ${name} = ${label === null ? value : `${label} (${value})`} on request ${currentId}`);
+      setStatus(`Saved ${name} = ${label === null ? value : `${label} (${value})`} on request ${id}`);
       setIndex((i) => i + 1);
     } catch (e) {
       setStatus(`Not saved: ${(e as Error).message}`);
+    } finally {
+      saving.current = false;
     }
   };
 

@@ -1,8 +1,7 @@
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { loadConfig } from '../config.js';
 import { TallyError } from '../domain/errors.js';
-import { backupSqlite, BackupError, restoreSqlite, type StoreSummary } from '../store/sqlite/sqlite-backup.js';
+import type { StoreSummary } from '../store/sqlite/sqlite-backup.js';
 
 interface Flags {
   data?: string;
@@ -13,18 +12,23 @@ interface Flags {
 const POSTGRES_HINT =
   'PostgreSQL stores are backed up with its own tools: pg_dump --format=custom --file FILE URL, and restored with pg_restore --clean --if-exists --dbname URL FILE (see docs/operations.md, "Backup and restore")';
 
-function sqliteFile(flags: Flags): string {
+async function sqliteFile(flags: Flags): Promise<string> {
+  const { loadConfig } = await import('../config.js');
   const config = loadConfig({ dataDir: flags.data, databaseUrl: flags.databaseUrl });
   if (config.databaseUrl) throw new TallyError('invalid_field', POSTGRES_HINT);
-  return join(config.dataDir, 'tally.db');
+  return resolve(config.dataDir, 'tally.db');
 }
 
 const describe = (s: StoreSummary) => `${s.workspaces} workspaces, ${s.requests} requests, ${s.scoreEvents} score events`;
+
+/** The backup module (better-sqlite3) is loaded when a command runs, not for `--help`. */
+const backupModule = () => import('../store/sqlite/sqlite-backup.js');
 
 async function run(fn: () => Promise<void>): Promise<void> {
   try {
     await fn();
   } catch (err) {
+    const { BackupError } = await backupModule();
     // Refusals are the user's to fix: the same exit code and message style as other CLI errors.
     if (err instanceof BackupError) throw new TallyError('conflict', err.message);
     throw err;
@@ -41,14 +45,15 @@ async function run(fn: () => Promise<void>): Promise<void> {
 export function registerBackupCommands(program: Command): void {
   program
     .command('backup')
-    .argument('<file>', 'new file to write the backup to (must not exist)')
+    .argument('<file>', 'new file to write the backup to (must not exist; its folder is created)')
     .description('copy the SQLite store to FILE while the server keeps serving (SQLite online backup)')
     .option('--data <dir>', 'data directory of the SQLite store (env TALLY_DATA_DIR)')
     .option('--database-url <url>', 'PostgreSQL: refused, use pg_dump (env TALLY_DATABASE_URL)')
     .action((file: string, flags: Flags) =>
       run(async () => {
-        const db = sqliteFile(flags);
-        const summary = await backupSqlite(db, resolve(file));
+        const db = await sqliteFile(flags);
+        // Its folder is created (owner-only) once the store is found.
+        const summary = await (await backupModule()).backupSqlite(db, resolve(file));
         console.log(`backed up ${db} to ${file}: ${describe(summary)}`);
       }),
     );
@@ -62,8 +67,8 @@ export function registerBackupCommands(program: Command): void {
     .option('--force', 'replace a store that holds workspaces or requests', false)
     .action((file: string, flags: Flags) =>
       run(async () => {
-        const db = sqliteFile(flags);
-        const summary = await restoreSqlite(resolve(file), db, { force: flags.force === true });
+        const db = await sqliteFile(flags);
+        const summary = await (await backupModule()).restoreSqlite(resolve(file), db, { force: flags.force === true });
         console.log(`restored ${file} into ${db}: ${describe(summary)}`);
       }),
     );

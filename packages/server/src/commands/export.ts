@@ -5,7 +5,6 @@ import type { Writable } from 'node:stream';
 import type { Command } from 'commander';
 import type { SortBy } from '@tally/sdk';
 import { invalidField, TallyError } from '../domain/errors.js';
-import { wholeExport } from '../export/export-chunks.js';
 import type { ExportChunk, ExportFormat } from '../export/export-lines.js';
 import { ExportProgress } from './export-progress.js';
 import { addFilterOptions, messageForFlags, namingFlags, parseQueryParams, queryParams, type FilterFlags } from './request-filters.js';
@@ -157,6 +156,8 @@ export function registerExportCommand<F extends object>(program: Command, helper
         if (!ws) throw new TallyError('not_found', `--workspace: no workspace named "${flags.workspace}"`);
         // The total costs one COUNT query, worth it only when someone watches the bar.
         if (progress.enabled) progress.setTotal(await store.requests.count(ws.id, filter));
+        // The export code (Kysely, worker threads) is loaded when an export runs, not for `--help`.
+        const { wholeExport } = await import('../export/export-chunks.js');
         await run(await wholeExport(store, { workspaceId: ws.id, filter, sort, format }));
       });
     });

@@ -2,7 +2,6 @@ import type { Command } from 'commander';
 import type { SortBy } from '@tally/sdk';
 import { invalidField, TallyError } from '../domain/errors.js';
 import { decodeCursor, PAGE_SIZE, type RequestFilter, type SortSpec } from '../domain/search-query.js';
-import { searchPage } from '../search/search-page.js';
 import type { Store } from '../store/store.js';
 import { addFilterOptions, messageForFlags, namingFlags, namingFlagsAsync, parseQueryParams, queryParams, type FilterFlags, type QueryParams } from './request-filters.js';
 import { requestTable, type RequestRow } from './request-table.js';
@@ -48,7 +47,9 @@ function parseLimit(text: string): number {
   return Number(text);
 }
 
-function storePages(store: Store, workspaceId: number, filter: RequestFilter | null, sort: SortSpec): FetchPage {
+async function storePages(store: Store, workspaceId: number, filter: RequestFilter | null, sort: SortSpec): Promise<FetchPage> {
+  // The search code (Kysely) is loaded when a search runs, not for `--help`.
+  const { searchPage } = await import('../search/search-page.js');
   return (cursor, size) => namingFlagsAsync(() => searchPage(store, workspaceId, { filter, sort, cursor, limit: size }));
 }
 
@@ -118,7 +119,7 @@ export function registerRequestsCommands<F extends object>(program: Command, hel
         page = await helpers.withStore(flags, async (store) => {
           const ws = await store.workspaces.find(flags.workspace);
           if (!ws) throw new TallyError('not_found', `--workspace: no workspace named "${flags.workspace}"`);
-          return collect(limit, cursor, storePages(store, ws.id, filter, sort));
+          return collect(limit, cursor, await storePages(store, ws.id, filter, sort));
         });
       }
       print(page, flags.json);

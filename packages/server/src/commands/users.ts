@@ -1,6 +1,6 @@
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { createSetupToken } from '../auth/sessions.js';
-import { loadConfig } from '../config.js';
+import type { Config } from '../config.js';
 import { TallyError } from '../domain/errors.js';
 import type { Store } from '../store/store.js';
 import type { Workspace } from '../store/types.js';
@@ -12,13 +12,14 @@ interface StoreFlags {
 
 /** What cli.ts lends this module: its store options and its open-run-close helper. */
 export interface CliStoreHelpers {
-  withStoreOptions(cmd: Command): Command;
-  withStore<T>(flags: StoreFlags, fn: (store: Store) => Promise<T>): Promise<T>;
+  withStoreOptions(cmd: Command, more?: readonly 'publicUrl'[]): Command;
+  withStore<T>(flags: StoreFlags, fn: (store: Store, config: Config) => Promise<T>): Promise<T>;
 }
 
-/** `http://HOST:PORT` from the same settings `tally serve` uses. */
-function defaultBaseUrl(): string {
-  const { host, port } = loadConfig({});
+/** Where people reach the dashboard: `--public-url`, else `http://HOST:PORT` from the settings `tally serve` uses. */
+export function publicBase(config: Config): string {
+  if (config.publicUrl !== undefined) return config.publicUrl;
+  const { host, port } = config;
   const shown = host === '0.0.0.0' || host === '::' ? 'localhost' : host.includes(':') ? `[${host}]` : host;
   return `http://${shown}:${port}`;
 }
@@ -62,11 +63,13 @@ export function addUserCommands(program: Command, { withStoreOptions, withStore 
     users
       .command('create')
       .description('add a person to a workspace; prints a one-time link to set their password, alone on the last line')
-      .requiredOption('--workspace <name>', 'workspace to add them to')
+      .option('--workspace <name>', 'workspace to add them to', 'default')
       .requiredOption('--email <email>', 'their email, used to sign in')
-      .option('--base-url <url>', 'where people reach the dashboard (default http://TALLY_HOST:TALLY_PORT)'),
+      // The name this flag had before --public-url, kept for scripts that pass it.
+      .addOption(new Option('--base-url <url>').hideHelp()),
+    ['publicUrl'],
   ).action((opts: StoreFlags & { workspace: string; email: string; baseUrl?: string }) =>
-    withStore(opts, async (store) => {
+    withStore(opts, async (store, config) => {
       const ws = await store.workspaces.find(opts.workspace);
       if (!ws) throw new TallyError('not_found', `--workspace: no workspace named "${opts.workspace}"`);
       const { userId, token } = await inviteUser(store, ws, opts.email);
@@ -75,10 +78,10 @@ export function addUserCommands(program: Command, { withStoreOptions, withStore 
         return;
       }
       console.log(`created user ${userId} in workspace ${ws.name}; send them this one-time link to set a password (valid 7 days):`);
-      console.log(setupUrl(opts.baseUrl ?? defaultBaseUrl(), token));
+      console.log(setupUrl(opts.baseUrl ?? publicBase(config), token));
     }),
   );
-  withStoreOptions(users.command('list').description('list the people of a workspace').requiredOption('--workspace <name>', 'workspace')).action(
+  withStoreOptions(users.command('list').description('list the people of a workspace').option('--workspace <name>', 'workspace', 'default')).action(
     (opts: StoreFlags & { workspace: string }) =>
       withStore(opts, async (store) => {
         const ws = await store.workspaces.find(opts.workspace);

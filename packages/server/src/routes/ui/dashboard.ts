@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fastifyStatic from '@fastify/static';
@@ -6,8 +6,21 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { loadSession } from '../../auth/sessions.js';
 import type { Accounts } from '../../store/accounts.js';
 
-/** Where `npm run build -w packages/dashboard` writes the SPA (same path from src/ and dist/). */
-export const DEFAULT_DASHBOARD_DIR = fileURLToPath(new URL('../../../../dashboard/dist/', import.meta.url));
+/**
+ * The built SPA. In the repository, where `npm run build -w packages/dashboard` writes it (same
+ * path from src/ and dist/); in an installed package, the copy `npm pack` put beside dist/
+ * (`dashboard/`). The repository's wins even while `npm pack` has its copy in place, so a server
+ * started then keeps its files when the copy is removed.
+ */
+const WORKSPACE = new URL('../../../../dashboard/', import.meta.url);
+const inRepository = (() => {
+  try {
+    return (JSON.parse(readFileSync(new URL('package.json', WORKSPACE), 'utf8')) as { name?: string }).name === '@tally/dashboard';
+  } catch {
+    return false;
+  }
+})();
+export const DEFAULT_DASHBOARD_DIR = inRepository ? fileURLToPath(new URL('dist/', WORKSPACE)) : fileURLToPath(new URL('../../../dashboard/', import.meta.url));
 
 // Client-side routes of the SPA. Every one answers with index.html; the router takes it from there.
 const PUBLIC_PAGES = ['/login', '/setup/:token'];
