@@ -259,7 +259,7 @@ for (const backend of BACKENDS) {
       const [item] = await bySpan(spanId);
       const put = await t.inject({ method: 'PUT', url: `/v1/spans/${spanId.toUpperCase()}/scores/helpful`, headers: { 'x-api-key': t.alpha.key, 'content-type': 'application/json' }, payload: { score: 90, comment: 'good' } });
       assert.equal(put.statusCode, 200, put.body);
-      assert.deepEqual(put.json(), { success: true, request_id: item!.id, name: 'helpful', old_value: null, new_value: 90 });
+      assert.deepEqual(put.json(), { success: true, request_id: item!.id, name: 'helpful', old_value: null, new_value: 90, label: null, rater: `key:${t.alpha.keyId}`, rating: 90, schema_version: null });
       const byId = await t.inject({ method: 'PUT', url: `/v1/requests/${item!.id}/scores/helpful`, headers: { 'x-api-key': t.alpha.key, 'content-type': 'application/json' }, payload: { score: 70 } });
       assert.equal(byId.json().old_value, 90);
       assert.deepEqual((await bySpan(spanId))[0]!.scores, { helpful: 70 });
