@@ -22,7 +22,7 @@ export interface RequestOptions {
 }
 
 export interface CallSpec {
-  method: 'GET' | 'POST' | 'PUT' | 'DELETE';
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   path: string;
   query?: Record<string, string | number | boolean | undefined | null | (string | number)[]>;
   body?: unknown;
