@@ -19,7 +19,14 @@ import type {
   RequestDetail,
   RequestId,
   RequestItem,
+  RatingOptions,
   ScoreChange,
+  ScoreLabelValue,
+  ScoreSchema,
+  ScoreSchemaDefinition,
+  ScoreSchemaRecord,
+  WorkspaceInfo,
+  WorkspaceSettings,
   ScoreEvent,
   ScoreEventsPage,
   ScoreEventsParams,
@@ -32,7 +39,16 @@ import type {
   TrackPromptParams,
   TrackScoreParams,
 } from './types.js';
-import { checkId, checkMetadata, checkScore, checkScoreName } from './validate.js';
+import { checkId, checkLabel, checkMetadata, checkScore, checkScoreName } from './validate.js';
+
+/** A batch item's value: a score or a label, exactly one. */
+function checkItemValue(item: BatchItem): void {
+  // Checked as plain data: JavaScript callers are not held to the type.
+  const { score, label } = item as { score?: unknown; label?: unknown };
+  if (label === undefined || label === null) checkScore(score);
+  else if (score !== undefined && score !== null) throw invalidField('label', 'give either score or label, not both');
+  else checkLabel(label);
+}
 
 /** Options of `new Tally(...)`. */
 export interface TallyOptions {
@@ -291,39 +307,42 @@ export class ScoresResource {
   }
 
   /**
-   * Sets a named score (created or replaced), with an optional comment kept in its history.
+   * Rates a request under a name: a number, or `{ label }` under a schema with labels, with an
+   * optional comment, reasons and external rater. The score is created, replaced, or recomputed
+   * from every rater's rating (the schema's aggregate). A value the name's schema refuses rejects
+   * with a 400 {@link TallyError} naming the field.
    * @example
    * ```ts
    * const change = await tally.scores.set(42, 'quality', 90, { comment: 'reviewed by Ada' });
-   * // { request_id: 42, name: 'quality', old_value: 70, new_value: 90 }
+   * // { request_id: 42, name: 'quality', old_value: 70, new_value: 90, rating: 90, rater: 'key:3', ... }
+   * await tally.scores.set(42, 'verdict', { label: 'bad' }, { comment: 'made up a source', reasons: ['hallucination'], rater: 'vendor-a' });
    * ```
    */
-  async set(requestId: RequestId, name: string, score: number, options: { comment?: string } & RequestOptions = {}): Promise<ScoreChange> {
+  async set(requestId: RequestId, name: string, score: number | ScoreLabelValue, options: RatingOptions & RequestOptions = {}): Promise<ScoreChange> {
     const id = checkId(requestId, 'request_id');
     const n = checkScoreName(name) ?? 'default';
-    const value = checkScore(score);
-    const { comment, ...opts } = options;
-    const res = await call<Ok<ScoreChange>>(
-      this.#t,
-      { method: 'PUT', path: `/v1/requests/${id}/scores/${encodeURIComponent(n)}`, body: { score: value, ...(comment === undefined ? {} : { comment }) }, idempotent: true },
-      opts,
-    );
+    const value = typeof score === 'object' && score !== null ? { label: checkLabel(score.label) } : { score: checkScore(score) };
+    const { comment, reasons, rater, ...opts } = options;
+    const body = { ...value, ...(comment === undefined ? {} : { comment }), ...(reasons === undefined ? {} : { reasons }), ...(rater === undefined ? {} : { rater }) };
+    const res = await call<Ok<ScoreChange>>(this.#t, { method: 'PUT', path: `/v1/requests/${id}/scores/${encodeURIComponent(n)}`, body, idempotent: true }, opts);
     return strip(res);
   }
 
   /**
-   * Deletes a named score; the deletion is recorded in history. Rejects with 404 when the request
-   * has no score of that name.
+   * Deletes a named score and every rating; with `rater`, withdraws only that rater's rating and
+   * recomputes the score. The change is recorded in history. Rejects with 404 when there is
+   * nothing to delete.
    * @example
    * ```ts
    * await tally.scores.delete(42, 'quality', { comment: 'scored the wrong request' });
+   * await tally.scores.delete(42, 'quality', { rater: 'external:vendor-a' });
    * ```
    */
-  async delete(requestId: RequestId, name: string, options: { comment?: string } & RequestOptions = {}): Promise<ScoreChange> {
+  async delete(requestId: RequestId, name: string, options: { comment?: string; rater?: string } & RequestOptions = {}): Promise<ScoreChange> {
     const id = checkId(requestId, 'request_id');
     const n = checkScoreName(name) ?? 'default';
-    const { comment, ...opts } = options;
-    const res = await call<Ok<ScoreChange>>(this.#t, { method: 'DELETE', path: `/v1/requests/${id}/scores/${encodeURIComponent(n)}`, query: { comment }, idempotent: true }, opts);
+    const { comment, rater, ...opts } = options;
+    const res = await call<Ok<ScoreChange>>(this.#t, { method: 'DELETE', path: `/v1/requests/${id}/scores/${encodeURIComponent(n)}`, query: { comment, rater }, idempotent: true }, opts);
     return strip(res);
   }
 
@@ -376,7 +395,7 @@ export class ScoresResource {
       for (const [field, check] of [
         ['request_id', () => checkId(item.request_id, 'request_id')],
         ['name', () => checkScoreName(item.name)],
-        ['score', () => checkScore(item.score)],
+        ['score', () => checkItemValue(item)],
       ] as const) {
         try {
           check();
@@ -446,6 +465,81 @@ export class ScoresResource {
   }
 }
 
+/** Score schemas: what a score name means (range, labels, reasons, aggregate), versioned. */
+export class ScoreSchemasResource {
+  readonly #t: TransportOptions;
+  /** @internal */
+  constructor(t: TransportOptions) {
+    this.#t = t;
+  }
+
+  /**
+   * Defines a name's schema; each change makes a new version (an identical definition makes none:
+   * `created` is false). Fields left out take their defaults.
+   * @example
+   * ```ts
+   * const { schema } = await tally.scoreSchemas.put('verdict', {
+   *   kind: 'categorical',
+   *   labels: [{ label: 'good', value: 100 }, { label: 'ok', value: 50 }, { label: 'bad', value: 0 }],
+   *   reasons: ['hallucination', 'off-topic'],
+   *   comment_required_below: 50,
+   * });
+   * ```
+   */
+  async put(name: string, definition: ScoreSchemaDefinition, opts?: RequestOptions): Promise<{ created: boolean; schema: ScoreSchema }> {
+    const n = checkScoreName(name) ?? 'default';
+    const res = await call<Ok<{ created: boolean; schema: ScoreSchema }>>(this.#t, { method: 'PUT', path: `/v1/score-schemas/${encodeURIComponent(n)}`, body: definition, idempotent: true }, opts);
+    return strip(res);
+  }
+
+  /** One name's schema with every version, newest first (`schema` null when archived); rejects with 404 when it never had one. */
+  async get(name: string, opts?: RequestOptions): Promise<ScoreSchemaRecord> {
+    const n = checkScoreName(name) ?? 'default';
+    const res = await call<Ok<ScoreSchemaRecord>>(this.#t, { method: 'GET', path: `/v1/score-schemas/${encodeURIComponent(n)}`, idempotent: true }, opts);
+    return strip(res);
+  }
+
+  /** The latest version of every schema, by name; archived ones only with `archived: true`. */
+  async list(params: { archived?: boolean } = {}, opts?: RequestOptions): Promise<ScoreSchema[]> {
+    const res = await call<Ok<{ schemas: ScoreSchema[] }>>(this.#t, { method: 'GET', path: '/v1/score-schemas', query: { archived: params.archived ? 'true' : undefined }, idempotent: true }, opts);
+    return res.schemas;
+  }
+
+  /** Archives a schema: its scores and history stay, writes are no longer checked against it. */
+  async archive(name: string, opts?: RequestOptions): Promise<ScoreSchema> {
+    const n = checkScoreName(name) ?? 'default';
+    const res = await call<Ok<{ schema: ScoreSchema }>>(this.#t, { method: 'DELETE', path: `/v1/score-schemas/${encodeURIComponent(n)}`, idempotent: true }, opts);
+    return res.schema;
+  }
+}
+
+/** The caller's workspace and its settings. */
+export class WorkspaceResource {
+  readonly #t: TransportOptions;
+  /** @internal */
+  constructor(t: TransportOptions) {
+    this.#t = t;
+  }
+
+  /** The workspace of the API key, with its settings. */
+  async get(opts?: RequestOptions): Promise<WorkspaceInfo> {
+    const res = await call<Ok<{ workspace: WorkspaceInfo }>>(this.#t, { method: 'GET', path: '/v1/workspace', idempotent: true }, opts);
+    return res.workspace;
+  }
+
+  /**
+   * Changes settings; only those given change.
+   * @example
+   * ```ts
+   * await tally.workspace.update({ strict_score_names: true });
+   * ```
+   */
+  async update(settings: WorkspaceSettings, opts?: RequestOptions): Promise<WorkspaceInfo> {
+    const res = await call<Ok<{ workspace: WorkspaceInfo }>>(this.#t, { method: 'PATCH', path: '/v1/workspace', body: settings, idempotent: true }, opts);
+    return res.workspace;
+  }
+}
+
 /**
  * The Tally client. One instance per API key; it holds no connection state and is safe to share.
  *
@@ -475,6 +569,10 @@ export class Tally {
   readonly queues: QueuesResource;
   /** Feedback tokens for end users' ratings from a web page. */
   readonly feedback: FeedbackResource;
+  /** Score schemas: `put`, `get`, `list`, `archive`. */
+  readonly scoreSchemas: ScoreSchemasResource;
+  /** The caller's workspace: `get`, `update`. */
+  readonly workspace: WorkspaceResource;
   /** The base URL calls go to, without a trailing slash. */
   readonly baseURL: string;
   readonly #t: TransportOptions;
@@ -510,6 +608,8 @@ export class Tally {
     this.alerts = new AlertsResource(this.#t);
     this.queues = new QueuesResource(this.#t);
     this.feedback = new FeedbackResource(this.#t);
+    this.scoreSchemas = new ScoreSchemasResource(this.#t);
+    this.workspace = new WorkspaceResource(this.#t);
   }
 
   /**

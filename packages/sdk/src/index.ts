@@ -8,7 +8,7 @@
  * await tally.track.score({ request_id: 42, score: 87 });
  * ```
  */
-export { Tally, FeedbackResource, TrackResource, GroupResource, RequestsResource, ScoresResource, DEFAULT_BASE_URL, DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT_MS, type TallyOptions } from './client.js';
+export { Tally, FeedbackResource, TrackResource, GroupResource, RequestsResource, ScoresResource, ScoreSchemasResource, WorkspaceResource, DEFAULT_BASE_URL, DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT_MS, type TallyOptions } from './client.js';
 export { WebhooksResource, AlertsResource } from './events-resources.js';
 export { TallyError, type TallyItemError } from './errors.js';
 export { TallyExport } from './export-stream.js';

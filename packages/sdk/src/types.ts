@@ -173,13 +173,132 @@ export interface ScoreEvent {
   batch_id: string | null;
   /** ISO 8601. */
   at: string;
+  /** `rating`: a rater gave (or, with `rating` null, withdrew) a rating; `delete`: the score and every rating were deleted; `adjudication`: the final value was set. */
+  kind: 'rating' | 'delete' | 'adjudication';
+  /** Whose rating: `key:<id>`, `user:<id>`, `external:<name>` or `end_user:<id>`. */
+  rater: string;
+  /** The value the rater gave; null when withdrawn or deleted. */
+  rating: number | null;
+  label: string | null;
+  reasons: string[] | null;
+  /** The schema version in force; null without a schema. */
+  schema_version: number | null;
 }
 
 export interface ScoreChange {
   request_id: number;
   name: string;
   old_value: number | null;
+  /** The score after the change: the rating, or the aggregate of the ratings under mean / median. */
   new_value: number | null;
+  label?: string | null;
+  rater?: string;
+  /** The value this rater gave. */
+  rating?: number | null;
+  schema_version?: number | null;
+}
+
+/** A score given by its label under a categorical or boolean schema, instead of a number. */
+export interface ScoreLabelValue {
+  label: string;
+}
+
+/** What a score write may carry beside its value. */
+export interface RatingOptions {
+  /** Kept with the score and in its history; at most 4096 bytes. */
+  comment?: string;
+  /** A subset of the reasons the name's schema declares. */
+  reasons?: string[];
+  /** A named external rater (stored as `external:<name>`); absent: your key is the rater. */
+  rater?: string;
+}
+
+/** One rater's current rating of a name. */
+export interface ScoreRating {
+  rater: string;
+  value: number;
+  label: string | null;
+  comment: string | null;
+  reasons: string[] | null;
+  source: string;
+  at: string;
+}
+
+/** A score with what its latest change gave (`score_details` of a request). */
+export interface ScoreDetail {
+  value: number;
+  label: string | null;
+  comment: string | null;
+  reasons: string[] | null;
+  source: string;
+  actor: string;
+  rater: string;
+  updated_at: string;
+  schema_version: number | null;
+  /** Each rater's current rating (on `requests.get` and in JSONL exports). */
+  ratings?: ScoreRating[];
+}
+
+export type ScoreKind = 'numeric' | 'categorical' | 'boolean';
+export type ScoreAggregate = 'latest' | 'mean' | 'median' | 'adjudicated';
+
+/** What `scoreSchemas.put` takes: the whole definition, absent fields take their defaults. */
+export interface ScoreSchemaDefinition {
+  kind: ScoreKind;
+  description?: string | null;
+  rubric?: string | null;
+  /** Default true. */
+  higher_is_better?: boolean | null;
+  /** Numeric only; default 0 and 100. */
+  min?: number | null;
+  max?: number | null;
+  /** Categorical: labels with distinct values 0..100; boolean: two labels valued 100 and 0 (default yes / no). */
+  labels?: { label: string; value: number }[] | null;
+  /** The reasons a rating may carry. */
+  reasons?: string[] | null;
+  /** A score below this needs a comment. */
+  comment_required_below?: number | null;
+  /** Default `latest`. */
+  aggregate?: ScoreAggregate | null;
+}
+
+/** One version of a score schema. */
+export interface ScoreSchema {
+  name: string;
+  version: number;
+  kind: ScoreKind;
+  description: string | null;
+  rubric: string | null;
+  higher_is_better: boolean;
+  min: number;
+  max: number;
+  labels: { label: string; value: number }[] | null;
+  reasons: string[];
+  comment_required_below: number | null;
+  aggregate: ScoreAggregate;
+  created_at: string;
+  created_by: string;
+  archived_at: string | null;
+}
+
+/** A schema with every version, newest first; `schema` is null when archived. */
+export interface ScoreSchemaRecord {
+  name: string;
+  schema: ScoreSchema | null;
+  versions: ScoreSchema[];
+}
+
+export interface WorkspaceInfo {
+  id: number;
+  name: string;
+  created_at: string;
+  strict_score_names: boolean;
+}
+
+/** The settings `workspace.update` may change; only those given change. */
+export interface WorkspaceSettings {
+  /** Refuse score writes to names without a schema. */
+  strict_score_names?: boolean;
 }
 
 export interface ScoreEventsParams {
@@ -198,17 +317,24 @@ export interface ScoreEventsPage {
   has_more: boolean;
 }
 
-export interface BatchItem {
+interface BatchItemBase {
   request_id: RequestId;
   /** Absent means `default`. */
   name?: string | null;
-  score: number;
+  /** This item's comment, instead of the batch's. */
+  comment?: string;
+  reasons?: string[];
+  /** A named external rater. */
+  rater?: string;
 }
+
+/** One score of a batch: a `score`, or a `label` under a schema with labels (not both). */
+export type BatchItem = BatchItemBase & ({ score: number; label?: undefined } | { label: string; score?: undefined });
 
 export interface BatchResult {
   batch_id: string;
   count: number;
-  changes: { request_id: number; name: string; old_value: number | null; new_value: number }[];
+  changes: { request_id: number; name: string; old_value: number | null; new_value: number; label?: string | null; rater?: string; rating?: number | null; schema_version?: number | null }[];
 }
 
 /** The search filters shared by search, stats, compare and export (GET form). */
@@ -256,6 +382,8 @@ export interface StatsResult {
   interval: 'hour' | 'day';
   group_by: 'prompt' | 'model' | 'tag' | null;
   scores: StatsEntry[];
+  /** Per score name whose scores carry reasons: how many carry each, and how many of those are below `low_below`. */
+  reasons: { name: string; low_below: number; reasons: { reason: string; count: number; low: number }[] }[];
 }
 
 /** One side of a comparison; give at least one criterion. */
@@ -390,6 +518,8 @@ export interface RequestDetail extends RequestItem {
   output: unknown;
   parameters: Record<string, unknown>;
   prompt_input_variables: Record<string, unknown>;
+  /** Per score name: label, comment, reasons, rater, source, time, schema version and each rater's rating. */
+  score_details?: Record<string, ScoreDetail>;
 }
 
 /**

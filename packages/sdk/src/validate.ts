@@ -15,6 +15,12 @@ export function checkScore(value: unknown, field = 'score'): number {
   return value;
 }
 
+/** A label of a schema: 1..128 characters. */
+export function checkLabel(value: unknown, field = 'label'): string {
+  if (typeof value !== 'string' || value.length === 0 || value.length > 128) throw invalidField(field, 'must be a string of 1 to 128 characters');
+  return value;
+}
+
 /** A positive integer id, or a decimal string of one (as the SDKs of PromptLayer send). */
 export function checkId(value: unknown, field: string): number {
   if (typeof value === 'number' && Number.isSafeInteger(value) && value > 0) return value;

@@ -58,9 +58,11 @@ for (const backend of BACKENDS) {
 
     it('scores.set and scores.delete return the change; history lists them with comments', async () => {
       const id = await logRequest(t);
-      assert.deepEqual(await tally.scores.set(id, 'quality', 70), { request_id: id, name: 'quality', old_value: null, new_value: 70 });
-      assert.deepEqual(await tally.scores.set(id, 'quality', 90, { comment: 'reviewed' }), { request_id: id, name: 'quality', old_value: 70, new_value: 90 });
-      assert.deepEqual(await tally.scores.delete(id, 'quality', { comment: 'wrong request' }), { request_id: id, name: 'quality', old_value: 90, new_value: null });
+      const rater = `key:${t.alpha.keyId}`;
+      const plain = { label: null, rater, schema_version: null };
+      assert.deepEqual(await tally.scores.set(id, 'quality', 70), { request_id: id, name: 'quality', old_value: null, new_value: 70, rating: 70, ...plain });
+      assert.deepEqual(await tally.scores.set(id, 'quality', 90, { comment: 'reviewed' }), { request_id: id, name: 'quality', old_value: 70, new_value: 90, rating: 90, ...plain });
+      assert.deepEqual(await tally.scores.delete(id, 'quality', { comment: 'wrong request' }), { request_id: id, name: 'quality', old_value: 90, new_value: null, rating: null, ...plain });
       assert.deepEqual(await scoresOf(id), {});
       const history = await tally.scores.history(id);
       assert.deepEqual(

@@ -65,8 +65,10 @@ export async function usage(): Promise<void> {
   const change: ScoreChange = await tally.scores.set(id, 'quality', 90, { comment: 'ok', timeoutMs: 1000 });
   const newValue: number | null = change.new_value;
   const history: ScoreEvent[] = await tally.scores.history(id);
-  await tally.scores.batch([{ request_id: id, score: 1 }, { request_id: id, name: 'q', score: 2 }]);
-  // @ts-expect-error batch items need a score
+  await tally.scores.batch([{ request_id: id, score: 1 }, { request_id: id, name: 'q', score: 2 }, { request_id: id, name: 'v', label: 'good', reasons: ['x'] }]);
+  // @ts-expect-error a batch item has a score or a label, not both
+  await tally.scores.batch([{ request_id: id, score: 1, label: 'good' }]);
+  // @ts-expect-error batch items need a score or a label
   await tally.scores.batch([{ request_id: id }]);
 
   const detail: RequestDetail = await tally.requests.get(id);

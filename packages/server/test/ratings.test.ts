@@ -291,6 +291,7 @@ for (const backend of BACKENDS) {
         [20, ['hallucination', 'off-topic']],
         [90, ['hallucination']],
         [50, ['off-topic']],
+        [30, ['off-topic']], // at the threshold: not low
         [70, []],
       ];
       for (const [score, reasons] of values) {
@@ -307,7 +308,7 @@ for (const backend of BACKENDS) {
           low_below: 30,
           reasons: [
             { reason: 'hallucination', count: 3, low: 2 },
-            { reason: 'off-topic', count: 2, low: 1 },
+            { reason: 'off-topic', count: 3, low: 1 },
           ],
         },
       ]);

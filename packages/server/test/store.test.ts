@@ -80,15 +80,15 @@ for (const backend of BACKENDS) {
         await s.store.write((w) => w.run({ op: 'setScore', workspaceId: ws.id, requestId: id, name: 'q', value: 10, actor }));
         await s.store.write((w) => w.run({ op: 'setScore', workspaceId: ws.id, requestId: id, name: 'q', value: 20, actor: { id: 'user:7', source: 'dashboard' }, opts: { comment: 'looked again' } }));
         const deleted = await s.store.write((w) => w.run({ op: 'deleteScore', workspaceId: ws.id, requestId: id, name: 'q', actor }));
-        assert.deepEqual(deleted, { requestId: id, name: 'q', oldValue: 20, newValue: null });
+        assert.deepEqual(deleted, { requestId: id, name: 'q', oldValue: 20, newValue: null, label: null, rater: actor.id, rating: null, schemaVersion: null });
         assert.equal(await s.store.write((w) => w.run({ op: 'deleteScore', workspaceId: ws.id, requestId: id, name: 'q', actor })), null);
         const history = await s.store.scores.history(ws.id, id);
         assert.deepEqual(
-          history.map((e) => [e.oldValue, e.newValue, e.actor, e.source, e.comment]),
+          history.map((e) => [e.oldValue, e.newValue, e.actor, e.source, e.comment, e.kind, e.rater, e.rating]),
           [
-            [null, 10, 'key:1', 'api', null],
-            [10, 20, 'user:7', 'dashboard', 'looked again'],
-            [20, null, 'key:1', 'api', null],
+            [null, 10, 'key:1', 'api', null, 'rating', 'key:1', 10],
+            [10, 20, 'user:7', 'dashboard', 'looked again', 'rating', 'user:7', 20],
+            [20, null, 'key:1', 'api', null, 'delete', 'key:1', null],
           ],
         );
         assert.deepEqual((await s.store.requests.get(ws.id, id))?.scores, {});

@@ -36,7 +36,7 @@ function commandProgram(c: WriteCommand, ctx: ProgramContext): Program<unknown> 
     case 'deleteScore':
       return c.rater === undefined || c.rater === null ? deleteScore(c) : withdrawRating(c, c.rater, ctx);
     case 'adjudicate':
-      return adjudicate(c, ctx);
+      return adjudicate(c);
     case 'putScoreSchema':
       return putScoreSchema(c, ctx);
     case 'archiveScoreSchema':
@@ -387,8 +387,7 @@ function* withdrawRating(c: Extract<WriteCommand, { op: 'deleteScore' }>, rater:
 }
 
 /** The adjudicated value of a name whose schema aggregates by adjudication: it is the score from now on (until a delete). */
-function* adjudicate(c: Extract<WriteCommand, { op: 'adjudicate' }>, ctx: ProgramContext): Program<ScoreChange> {
-  void ctx;
+function* adjudicate(c: Extract<WriteCommand, { op: 'adjudicate' }>): Program<ScoreChange> {
   if ((yield requireRequest(c.workspaceId, c.requestId)) === undefined) throw requestMissing();
   const rules = rulesFromRow((yield ratingRules(c.workspaceId, c.name)) as RatingRulesRow | undefined);
   if (rules.schema?.aggregate !== 'adjudicated') throw invalidField('name', `the schema of "${c.name}" does not aggregate by adjudication (aggregate "adjudicated")`);
