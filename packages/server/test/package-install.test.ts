@@ -50,6 +50,19 @@ function installedPackages(nodeModules: string, out = new Set<string>()): Set<st
   return out;
 }
 
+/** Every package name some installed package depends on at run time (dependencies, optional or peer). */
+function neededByInstalled(nodeModules: string, installed: Set<string>): Set<string> {
+  const needed = new Set<string>();
+  for (const name of installed) {
+    // Nested copies are left out: the hoisted one declares the same dependencies.
+    const file = join(nodeModules, name, 'package.json');
+    if (!existsSync(file)) continue;
+    const pkg = readJson(file);
+    for (const field of ['dependencies', 'optionalDependencies', 'peerDependencies']) for (const d of Object.keys((pkg[field] ?? {}) as object)) needed.add(d);
+  }
+  return needed;
+}
+
 function npm(args: string[], cwd: string, env: NodeJS.ProcessEnv = {}): string {
   const r = spawnSync('npm', args, { cwd, env: { ...process.env, ...env }, encoding: 'utf8', timeout: 300_000 });
   assert.equal(r.status, 0, `npm ${args.join(' ')}:\n${r.stdout}\n${r.stderr}`);
@@ -114,9 +127,12 @@ describe('npm pack, a production install, and tally serve from it', { timeout: 6
     const installed = installedPackages(join(app, 'node_modules'));
     assert.ok(installed.has('@tally/server') && installed.has('@tally/sdk') && installed.has('fastify'), `installed: ${installed.size} packages`);
     const devOnly = [ROOT, SERVER, join(ROOT, 'packages/sdk'), join(ROOT, 'packages/dashboard')].flatMap((d) => Object.keys((readJson(join(d, 'package.json')).devDependencies ?? {}) as object));
-    // pg is a dev dependency of the root (bench, tests) and a runtime one of the server.
+    // pg is a dev dependency of the root (bench, tests) and a runtime one of the server; a few dev
+    // dependencies of ours (@types/node, @opentelemetry/api) are also runtime dependencies of a
+    // runtime dependency (protobufjs, prom-client): those are needed, not dev-only.
     const runtime = new Set(Object.keys(readJson(join(SERVER, 'package.json')).dependencies as object));
-    assert.deepEqual(devOnly.filter((d) => !runtime.has(d) && installed.has(d)), [], 'no dev dependency is installed');
+    const needed = neededByInstalled(join(app, 'node_modules'), installed);
+    assert.deepEqual(devOnly.filter((d) => !runtime.has(d) && !needed.has(d) && installed.has(d)), [], 'no dev dependency is installed');
     assert.ok(!installed.has('typescript') && !installed.has('tsx') && !installed.has('promptlayer') && !installed.has('openai'));
     const bytes = bytesUnder(join(app, 'node_modules'));
     t.diagnostic(`production install: ${installed.size} packages, ${(bytes / 1e6).toFixed(1)} MB in files, ${(installMs / 1000).toFixed(1)} s`);
