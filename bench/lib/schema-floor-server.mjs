@@ -21,6 +21,8 @@ import { hotStatements } from '../../packages/server/dist/store/sqlite/hot-state
 import { fromLogRequest } from '../../packages/server/dist/domain/request-shape.js';
 import { parseId } from '../../packages/server/dist/domain/ids.js';
 import { scoreName } from '../../packages/server/dist/domain/score.js';
+import { checkRating } from '../../packages/server/dist/domain/score-schema.js';
+import { rulesFromRow } from '../../packages/server/dist/store/score-schemas.js';
 import { TallyError, notFound } from '../../packages/server/dist/domain/errors.js';
 import { LogRequestBody, TrackScoreBody } from '../../packages/server/dist/schemas/promptlayer.js';
 import { TrackOk } from '../../packages/server/dist/schemas/common.js';
@@ -52,10 +54,13 @@ function insertRequest(request) {
 
 function setScore(requestId, name, value) {
   if (run('requireRequest', { request_id: requestId, workspace_id: workspaceId }) === undefined) throw notFound('request_id', 'request');
+  // The name's schema and the workspace's strict flag, as Tally checks every rating in its transaction.
+  const rating = checkRating(rulesFromRow(run('ratingRules', { workspace_id: workspaceId, name })), name, { value });
   const at = Date.now();
   const old = run('oldScore', { request_id: requestId, name }) ?? null;
-  run('upsertScore', { workspace_id: workspaceId, request_id: requestId, name, value, at, actor: actor.id, source: actor.source });
-  run('appendEvent', { workspace_id: workspaceId, request_id: requestId, name, old_value: old, new_value: value, actor: actor.id, source: actor.source, at });
+  const fields = { label: rating.label, reasons: null, rater: actor.id, schema_version: rating.schemaVersion };
+  run('upsertScore', { workspace_id: workspaceId, request_id: requestId, name, value: rating.value, at, actor: actor.id, source: actor.source, comment: null, ...fields });
+  run('appendEvent', { workspace_id: workspaceId, request_id: requestId, name, old_value: old, new_value: rating.value, actor: actor.id, source: actor.source, at, rating: rating.value, kind: 'rating', ...fields });
 }
 
 /** Writes waiting for the next commit. A write refused by its checks fails alone, as in Tally. */

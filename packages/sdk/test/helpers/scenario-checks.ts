@@ -34,7 +34,8 @@ export function checkScenarioResult(result: ScenarioResult, tag: string): void {
   const [first, second] = result.ids;
   assert.ok(Number.isInteger(first) && Number.isInteger(second) && second > first, `ids: ${JSON.stringify(result.ids)}`);
   assert.equal(result.tracked, true);
-  assert.deepEqual(result.set, { request_id: first, name: 'quality', old_value: null, new_value: 90 });
+  assert.deepEqual(result.set, { request_id: first, name: 'quality', old_value: null, new_value: 90, label: null, rater: result.set.rater, rating: 90, schema_version: null });
+  assert.match(String(result.set.rater), /^key:\d+$/);
   assert.deepEqual(result.deleted, { request_id: second, name: 'draft', old_value: 10, new_value: null });
   const expected = [
     { id: first, scores: { default: 87, quality: 90 } },
