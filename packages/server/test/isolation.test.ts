@@ -111,12 +111,19 @@ function sentStrings(url: string, payload: unknown): string[] {
  * members' user rows and its workspace row. The acting user's own sessions and user row are left
  * out: signing in and switching are theirs to change, wherever their session points.
  */
+const workspaceTables = new WeakMap<SqlStore, { name: string }[]>();
+
 async function snapshot(store: SqlStore, backend: string, workspaceId: number, actorUserId: number | null): Promise<string> {
   const db = store.db;
-  const tables =
-    backend === 'sqlite'
-      ? (await sql<{ name: string }>`select m.name from sqlite_master m join pragma_table_info(m.name) p where m.type = 'table' and p.name = 'workspace_id' order by m.name`.execute(db)).rows
-      : (await sql<{ name: string }>`select table_name as name from information_schema.columns where table_schema = 'public' and column_name = 'workspace_id' order by table_name`.execute(db)).rows;
+  // The tables are the same for every snapshot of a store; information_schema is slow to ask.
+  let tables = workspaceTables.get(store);
+  if (tables === undefined) {
+    tables =
+      backend === 'sqlite'
+        ? (await sql<{ name: string }>`select m.name from sqlite_master m join pragma_table_info(m.name) p where m.type = 'table' and p.name = 'workspace_id' order by m.name`.execute(db)).rows
+        : (await sql<{ name: string }>`select table_name as name from information_schema.columns where table_schema = 'public' and column_name = 'workspace_id' order by table_name`.execute(db)).rows;
+    workspaceTables.set(store, tables);
+  }
   const notActor = (column: string) => (actorUserId === null ? '' : ` and ${column} <> ${actorUserId}`);
   const out: Record<string, unknown[]> = {};
   for (const { name } of tables) {
