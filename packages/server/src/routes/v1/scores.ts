@@ -134,7 +134,8 @@ function checkBatchItems(items: readonly unknown[]): { ok: CheckedItem[]; proble
         return fn();
       } catch (err) {
         if (!(err instanceof TallyError)) throw err;
-        problems.push({ index, field, message: err.message });
+        // The error's own field: a rating's problem may be its label, comment, reasons or rater.
+        problems.push({ index, field: err.field ?? field, message: err.message });
         return undefined;
       }
     };
