@@ -202,6 +202,25 @@ for (const backend of BACKENDS) {
       assert.equal((await rate(w, id, 'q', { score: 33, rater: 'd' })).new_value, 33);
     });
 
+    it('counts reasons of the current ratings of raters of the given sources with rater_source', async () => {
+      const w = await workspace();
+      assert.equal((await putSchema(w, 'why', { kind: 'numeric', reasons: ['slow', 'wrong'] })).statusCode, 200);
+      const id = await logRequest(t, {}, w.key);
+      // A key's rating (source api), then a batch's (source batch), which is the score.
+      await rate(w, id, 'why', { score: 20, reasons: ['slow'] });
+      const batch = await t.post('/v1/scores/batch', { items: [{ request_id: id, name: 'why', score: 90, reasons: ['wrong'], rater: 'bot' }] }, { key: w.key });
+      assert.equal(batch.statusCode, 200, batch.body);
+      const reasons = async (query: string) => {
+        const res = await t.get(`/v1/scores/stats?name=why${query}`, { key: w.key });
+        assert.equal(res.statusCode, 200, res.body);
+        return (res.json() as { reasons: { name: string; reasons: { reason: string; count: number; low: number }[] }[] }).reasons.map((r) => [r.name, r.reasons.map((x) => [x.reason, x.count, x.low])]);
+      };
+      assert.deepEqual(await reasons(''), [['why', [['wrong', 1, 0]]]]);
+      assert.deepEqual(await reasons('&rater_source=api'), [['why', [['slow', 1, 1]]]]);
+      assert.deepEqual(await reasons('&rater_source=api,batch'), [['why', [['slow', 1, 1], ['wrong', 1, 0]]]]);
+      assert.deepEqual(await reasons('&rater_source=dashboard'), []);
+    });
+
     it("withdraws one rater's rating with DELETE ?rater= and recomputes; the score goes when the last rating goes", async () => {
       const w = await workspace();
       assert.equal((await putSchema(w, 'q', { kind: 'numeric', aggregate: 'mean', reasons: ['slow'] })).statusCode, 200);
