@@ -612,6 +612,8 @@ export interface CreateAlertParams {
   kind?: 'mean' | 'share';
   /** Share alerts: the score value counted (0 for a thumbs-down). */
   value?: number;
+  /** Share alerts, instead of `value`: a label of the score name's schema, stored as its value at creation. */
+  label?: string;
 }
 
 export interface Alert {

@@ -140,6 +140,34 @@ for (const backend of BACKENDS) {
       assert.deepEqual([e.state, e.share], ['firing', 0.5]);
     });
 
+    it("a share alert takes a label of the score name's schema, stored as its value; 400 naming label otherwise", async () => {
+      const labels = [
+        { label: 'up', value: 100 },
+        { label: 'down', value: 0 },
+      ];
+      const put = await t.inject({ method: 'PUT', url: '/v1/score-schemas/verdict', headers: { 'x-api-key': t.alpha.key }, payload: { kind: 'categorical', labels } });
+      assert.ok(put.statusCode === 200 || put.statusCode === 201, put.body);
+      const base = { name: 'downs', score_name: 'verdict', window: 3600, min_count: 20, threshold: 0.2, direction: 'above', kind: 'share' };
+      for (const [label, value] of [['down', 0], ['up', 100]] as const) {
+        const created = await t.post('/v1/alerts', { ...base, label });
+        assert.equal(created.statusCode, 201, created.body);
+        assert.equal(created.json().alert.value, value);
+        assert.equal((await t.store.alerts.get(t.alpha.workspace.id, created.json().alert.id))?.shareValue, value);
+      }
+      const before = (await t.store.alerts.list(t.alpha.workspace.id)).length;
+      for (const [body, field] of [
+        [{ ...base, label: 'sideways' }, 'label'],
+        [{ ...base, score_name: 'no-schema-here', label: 'down' }, 'label'],
+        [{ ...base, label: 'down', value: 0 }, 'label'],
+        [{ ...base, kind: 'mean', threshold: 50, label: 'down' }, 'label'],
+      ] as const) {
+        const res = await t.post('/v1/alerts', body);
+        assert.equal(res.statusCode, 400, `${field}: ${res.body}`);
+        assert.match(res.json().message, new RegExp(`^${field}: `));
+      }
+      assert.equal((await t.store.alerts.list(t.alpha.workspace.id)).length, before);
+    });
+
     it('answers 400 naming the field for a bad window, filter, threshold or share without value', async () => {
       const base = { name: 'x', score_name: 'q', window: '1h', min_count: 5, threshold: 50, direction: 'below' };
       for (const [body, field] of [

@@ -132,15 +132,93 @@ for (const backend of BACKENDS) {
       ]);
     });
 
-    it('refuses an adjudication under a schema that does not aggregate by adjudication, naming "name"', async () => {
+    const adjudicate = (w: TestWorkspace, id: number, name: string, value: number, adjudicator = 'user:7') =>
+      t.store.write((wr) => wr.run({ op: 'adjudicate', workspaceId: w.workspace.id, requestId: id, name, value, actor: { id: adjudicator, source: 'dashboard' }, opts: { comment: 'settled' } }));
+    /** A rating written straight through the store's program (the PromptLayer path, on both backends). */
+    const rateInStore = (w: TestWorkspace, id: number, name: string, value: number, rater: string) =>
+      t.store.write((wr) => wr.run({ op: 'setScore', workspaceId: w.workspace.id, requestId: id, name, value, rater, actor: { id: `key:${w.keyId}`, source: 'api' } }));
+
+    it('lets an adjudication override the score without a schema; later ratings are recorded but the score stays until a delete', async () => {
+      const w = await workspace();
+      const id = await logRequest(t, {}, w.key);
+      await rate(w, id, 'plain', { score: 30 });
+      const settled = await adjudicate(w, id, 'plain', 70);
+      assert.deepEqual([settled.oldValue, settled.newValue, settled.rater], [30, 70, 'user:7']);
+      // Every way of rating leaves it: the route, the PromptLayer route, a batch and the store's own program.
+      const put = await rate(w, id, 'plain', { score: 10, rater: 'ann' });
+      assert.deepEqual([put.old_value, put.new_value, put.rating], [70, 70, 10]);
+      assert.equal((await t.post('/rest/track-score', { request_id: id, score: 5, name: 'plain' }, { key: w.key })).statusCode, 200);
+      const batch = await t.post('/v1/scores/batch', { items: [{ request_id: id, name: 'plain', score: 15, rater: 'bob' }] }, { key: w.key });
+      assert.equal(batch.statusCode, 200, batch.body);
+      const direct = await rateInStore(w, id, 'plain', 20, 'external:cy');
+      assert.deepEqual([direct.oldValue, direct.newValue, direct.rating], [70, 70, 20]);
+      const r = await details(w, id);
+      assert.equal(r.scores.plain, 70);
+      const d = r.score_details.plain!;
+      assert.deepEqual([d.value, d.rater, d.comment], [70, 'user:7', 'settled']);
+      assert.deepEqual(
+        d.ratings!.map((x) => [x.rater, x.value]),
+        [
+          ['external:ann', 10],
+          [`key:${w.keyId}`, 5],
+          ['external:bob', 15],
+          ['external:cy', 20],
+        ],
+      );
+      const history = (await t.store.scores.history(w.workspace.id, id)).filter((e) => e.name === 'plain').map((e) => [e.kind, e.rating, e.oldValue, e.newValue]);
+      assert.deepEqual(history, [
+        ['rating', 30, null, 30],
+        ['adjudication', 70, 30, 70],
+        ['rating', 10, 70, 70],
+        ['rating', 5, 70, 70],
+        ['rating', 15, 70, 70],
+        ['rating', 20, 70, 70],
+      ]);
+      // A newer adjudication replaces it; a delete of the score ends it.
+      assert.equal((await adjudicate(w, id, 'plain', 40, 'user:8')).newValue, 40);
+      assert.equal((await rate(w, id, 'plain', { score: 90 })).new_value, 40);
+      assert.equal((await details(w, id)).score_details.plain!.rater, 'user:8');
+      assert.equal((await del(w, id, 'plain')).statusCode, 200);
+      assert.equal((await rate(w, id, 'plain', { score: 90 })).new_value, 90);
+      assert.equal((await rateInStore(w, id, 'plain', 25, 'external:cy')).newValue, 25);
+    });
+
+    it('lets an adjudication override a mean: ratings and withdrawals leave it, a delete ends it', async () => {
       const w = await workspace();
       assert.equal((await putSchema(w, 'q', { kind: 'numeric', aggregate: 'mean' })).statusCode, 200);
       const id = await logRequest(t, {}, w.key);
-      await assert.rejects(
-        t.store.write((wr) => wr.run({ op: 'adjudicate', workspaceId: w.workspace.id, requestId: id, name: 'q', value: 5, actor: { id: 'user:1', source: 'dashboard' } })),
-        (err: Error & { field?: string }) => err.field === 'name',
-      );
-      assert.deepEqual(await t.store.scores.history(w.workspace.id, id), []);
+      await rate(w, id, 'q', { score: 20, rater: 'a' });
+      assert.equal((await rate(w, id, 'q', { score: 80, rater: 'b' })).new_value, 50);
+      assert.deepEqual([(await adjudicate(w, id, 'q', 90)).newValue], [90]);
+      assert.deepEqual([(await rate(w, id, 'q', { score: 10, rater: 'c' })).new_value], [90]);
+      const withdrawn = await del(w, id, 'q', '?rater=b');
+      assert.equal(withdrawn.statusCode, 200, withdrawn.body);
+      assert.equal((withdrawn.json() as { new_value: number }).new_value, 90);
+      assert.deepEqual([(await details(w, id)).scores.q, (await details(w, id)).score_details.q!.rater], [90, 'user:7']);
+      // Under latest now (the schema changed): still adjudicated.
+      assert.equal((await putSchema(w, 'q', { kind: 'numeric', aggregate: 'latest' })).statusCode, 200);
+      assert.equal((await rate(w, id, 'q', { score: 33, rater: 'd' })).new_value, 90);
+      assert.equal((await del(w, id, 'q')).statusCode, 200);
+      assert.equal((await rate(w, id, 'q', { score: 33, rater: 'd' })).new_value, 33);
+    });
+
+    it('counts reasons of the current ratings of raters of the given sources with rater_source', async () => {
+      const w = await workspace();
+      assert.equal((await putSchema(w, 'why', { kind: 'numeric', reasons: ['slow', 'wrong'] })).statusCode, 200);
+      const id = await logRequest(t, {}, w.key);
+      // A key's rating (source api), then a batch's (source batch), which is the score.
+      await rate(w, id, 'why', { score: 20, reasons: ['slow'] });
+      const batch = await t.post('/v1/scores/batch', { items: [{ request_id: id, name: 'why', score: 90, reasons: ['wrong'], rater: 'bot' }] }, { key: w.key });
+      assert.equal(batch.statusCode, 200, batch.body);
+      const reasons = async (query: string) => {
+        const res = await t.get(`/v1/scores/stats?name=why${query}`, { key: w.key });
+        assert.equal(res.statusCode, 200, res.body);
+        return (res.json() as { reasons: { name: string; reasons: { reason: string; count: number; low: number }[] }[] }).reasons.map((r) => [r.name, r.reasons.map((x) => [x.reason, x.count, x.low])]);
+      };
+      assert.deepEqual(await reasons(''), [['why', [['wrong', 1, 0]]]]);
+      assert.deepEqual(await reasons('&rater_source=api'), [['why', [['slow', 1, 1]]]]);
+      assert.deepEqual(await reasons('&rater_source=api,batch'), [['why', [['slow', 1, 1], ['wrong', 1, 0]]]]);
+      assert.deepEqual(await reasons('&rater_source=dashboard'), []);
     });
 
     it("withdraws one rater's rating with DELETE ?rater= and recomputes; the score goes when the last rating goes", async () => {

@@ -253,13 +253,22 @@ for (const backend of BACKENDS) {
         assert.deepEqual([last.kind, last.actor, last.rater, last.newValue, last.comment], ['adjudication', `key:${t.alpha.keyId}`, `key:${t.alpha.keyId}`, 70, 'closer to kim']);
       });
 
-      it('refuses to adjudicate a name whose schema does not aggregate by adjudication, and an item not in the queue', async () => {
+      it('adjudicates a name under any aggregate (here without a schema): later ratings leave it; refuses an item not in the queue', async () => {
         const model = modelFor('not-adjudicated');
         const [one] = await logMany(model, 1);
-        const q = await createQueue({ filter: { field: 'model', op: '=', value: model } });
+        const name = 'unschemed';
+        const q = await createQueue({ score_name: name, filter: { field: 'model', op: '=', value: model }, raters_per_item: 2 });
+        await rateOk(q, one!, { score: 20, rater: 'jon' });
         const res = await t.post(`/v1/review-queues/${q}/items/${one}/adjudicate`, { score: 70 });
-        assert.equal(res.statusCode, 400, res.body);
-        assert.ok((res.json().message as string).startsWith('name:'), res.body);
+        assert.equal(res.statusCode, 200, res.body);
+        assert.deepEqual([res.json().old_value, res.json().new_value], [20, 70]);
+        await rateOk(q, one!, { score: 90, rater: 'kim' });
+        assert.equal((await t.store.requests.get(t.alpha.workspace.id, one!))?.scores[name], 70);
+        assert.deepEqual((await t.store.scores.history(t.alpha.workspace.id, one!)).filter((e) => e.name === name).map((e) => [e.kind, e.rating, e.newValue]), [
+          ['rating', 20, 20],
+          ['adjudication', 70, 70],
+          ['rating', 90, 70],
+        ]);
         const elsewhere = await logRequest(t, { model: modelFor('elsewhere') });
         const missing = await t.post(`/v1/review-queues/${q}/items/${elsewhere}/adjudicate`, { score: 70 });
         assert.equal(missing.statusCode, 404);

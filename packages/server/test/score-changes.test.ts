@@ -292,6 +292,37 @@ for (const backend of BACKENDS) {
         assert.deepEqual((await t.store.requests.get(t.other.workspace.id, foreign))?.scores, {});
       });
 
+      it('names the field each refused item is refused for: rater, label, comment, reasons, score', async () => {
+        const id = await logRequest(t);
+        const res = await t.post('/v1/scores/batch', {
+          items: [
+            { request_id: id, score: 5, rater: 'end_user:u-1' },
+            { request_id: id, score: 5, rater: 7 },
+            { request_id: id, label: '' },
+            { request_id: id, score: 5, label: 'good' },
+            { request_id: id, score: 5, comment: 'x'.repeat(5000) },
+            { request_id: id, score: 5, reasons: 'slow' },
+            { request_id: id },
+          ],
+        });
+        assert.equal(res.statusCode, 400, res.body);
+        const body = res.json() as { errors: { index: number; field: string; message: string }[] };
+        assert.deepEqual(
+          body.errors.map((e) => [e.index, e.field]),
+          [
+            [0, 'rater'],
+            [1, 'rater'],
+            [2, 'label'],
+            [3, 'label'],
+            [4, 'comment'],
+            [5, 'reasons'],
+            [6, 'score'],
+          ],
+        );
+        for (const e of body.errors) assert.ok(e.message.startsWith(`${e.field}:`), e.message);
+        assert.deepEqual(await history(id), []);
+      });
+
       it('takes 1000 items in one call and refuses 1001 with 400 naming "items"', async () => {
         const id = await logRequest(t);
         const items = Array.from({ length: 1000 }, (_, i) => ({ request_id: id, name: `n${i}`, score: i % 101 }));

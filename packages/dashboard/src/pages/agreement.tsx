@@ -188,10 +188,11 @@ export function AgreementPage() {
           </section>
           <section className="card" aria-label="Disputes">
             <h2>Disputes</h2>
-            {schema && schema.aggregate !== 'adjudicated' && (
+            {schema?.aggregate !== 'adjudicated' && (
               <p className="note">
-                The schema of {queue.score_name} aggregates by {schema.aggregate}: the server takes adjudications only under the aggregate “adjudicated”.{' '}
-                <Link to={`/score-schemas?name=${encodeURIComponent(queue.score_name)}`}>Change the schema</Link>.
+                {schema ? `The schema of ${queue.score_name} aggregates by ${schema.aggregate}` : `${queue.score_name} has no schema (the latest rating is the score)`}: an adjudication
+                overrides that for its item, and later ratings are recorded without moving the score until the score is deleted.{' '}
+                <Link to={`/score-schemas?name=${encodeURIComponent(queue.score_name)}`}>See the schema</Link>.
               </p>
             )}
             {disputes === null ? (

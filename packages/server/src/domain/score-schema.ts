@@ -317,6 +317,22 @@ export function reduceRatings<E extends RatingEventRow>(events: Iterable<E>): { 
   return { ratings: [...byRater.values()], adjudication };
 }
 
+/**
+ * The scores row of an adjudicated score carries its adjudicator behind this marker as its rater:
+ * rating writes leave such a row alone (write-statements.ts upsertScore), without reading the
+ * history, until a newer adjudication or a delete of the score. Rater ids never start with it.
+ */
+export const ADJUDICATED_MARK = 'adjudicated:';
+
+/** The scores row rater of a score adjudicated by `adjudicator`. */
+export const adjudicatedRater = (adjudicator: string): string => `${ADJUDICATED_MARK}${adjudicator}`;
+
+/** Whether a scores row's rater marks its value as adjudicated. */
+export const isAdjudicatedRater = (rater: string | null | undefined): boolean => rater?.startsWith(ADJUDICATED_MARK) === true;
+
+/** The rater id a scores row's rater stands for: the adjudicator of an adjudicated score. */
+export const scoreRowRater = (rater: string): string => (isAdjudicatedRater(rater) ? rater.slice(ADJUDICATED_MARK.length) : rater);
+
 /** The mean of integers, rounded half up to an integer. */
 export function roundedMean(values: readonly number[]): number {
   const n = values.length;
@@ -334,11 +350,11 @@ export function roundedMedian(values: readonly number[]): number {
 
 /**
  * The score of ratings (in the order of their latest rows) under an aggregate; null when there are
- * no ratings and no adjudication. `latest`: the last rating; `adjudicated`: the adjudication, else
- * the median.
+ * no ratings and no adjudication. An adjudication (since the last delete) is the score under every
+ * aggregate. Without one, `latest`: the last rating; `adjudicated`: the median.
  */
 export function aggregateOf(aggregate: ScoreAggregate, ratings: readonly number[], adjudication: number | null): number | null {
-  if (aggregate === 'adjudicated' && adjudication !== null) return adjudication;
+  if (adjudication !== null) return adjudication;
   if (ratings.length === 0) return null;
   switch (aggregate) {
     case 'latest':

@@ -16,6 +16,9 @@ export const CreateAlertBody = Type.Object(
     confidence: Type.Optional(Type.Number({ minimum: 0.5, maximum: 0.999, default: 0.95, description: 'must be from 0.5 to 0.999' })),
     kind: Type.Optional(Type.Union([Type.Literal('mean'), Type.Literal('share')], { description: 'must be "mean" or "share"' })),
     value: Type.Optional(Type.Integer({ minimum: 0, maximum: 100, description: 'share alerts: the score value counted, e.g. 0 for a thumbs-down' })),
+    label: Type.Optional(
+      Type.String({ minLength: 1, maxLength: 200, description: "share alerts, instead of value: a label of the score name's schema, e.g. \"bad\"; stored as that label's value when the alert is created" }),
+    ),
   },
   { additionalProperties: false },
 );

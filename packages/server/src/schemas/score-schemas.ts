@@ -9,7 +9,7 @@ const Kind = Type.Union(
 );
 const Aggregate = Type.Union(
   SCORE_AGGREGATES.map((a) => Type.Literal(a)),
-  { description: `must be one of ${SCORE_AGGREGATES.join(', ')}; latest: the last rating is the score (the default); mean / median: of the current ratings, rounded half up; adjudicated: the last adjudication, until then the median` },
+  { description: `must be one of ${SCORE_AGGREGATES.join(', ')}; latest: the last rating is the score (the default); mean / median: of the current ratings, rounded half up; adjudicated: the median until an adjudication. Under every aggregate an adjudication, once given, is the score of its item until a delete of the score` },
 );
 
 export const ScoreLabelItem = Type.Object(

@@ -38,13 +38,14 @@ function groupOrder(src: StatsSource, column: string): RawBuilder<unknown> {
 }
 
 /**
- * The current ratings of raters of some sources, as rows shaped like `scores` (request_id, name,
- * value): per request, name and rater, the rater's latest history row after the name's last
- * delete, when it holds a rating (a withdrawn one holds null). Read through score_events_request.
+ * The current ratings of raters of some sources, as rows shaped like `scores` (workspace_id,
+ * request_id, name, value, reasons): per request, name and rater, the rater's latest history row
+ * after the name's last delete, when it holds a rating (a withdrawn one holds null). Read through
+ * score_events_request.
  */
-function currentRatingsTable(workspaceId: number, name: string | undefined, sources: readonly string[]): RawBuilder<unknown> {
+export function currentRatingsTable(workspaceId: number, name: string | undefined, sources: readonly string[]): RawBuilder<unknown> {
   return sql`(
-    select e.request_id, e.name, e.rating as value
+    select e.workspace_id, e.request_id, e.name, e.rating as value, e.reasons
     from score_events e
     where e.workspace_id = ${workspaceId} and e.kind = 'rating' and e.rating is not null
       and e.source in (${sql.join([...sources])})

@@ -3,7 +3,7 @@ import type { RequestFilter } from '../domain/search-query.js';
 import type { Database, ScoreEventsTable } from './schema.js';
 import { readFor } from './read-scope.js';
 import { applyRequestFilter, planTextSearch } from './search-filter.js';
-import { selectScoreDistribution, selectScoreStats, type StatsSource } from './score-stats.js';
+import { currentRatingsTable, selectScoreDistribution, selectScoreStats, type StatsSource } from './score-stats.js';
 import type { CurrentRating, DistributionRow, ReasonRow, ScoreAggregateQuery, ScoreEvent, ScoreEventQuery, ScoreStatsRows, StatsInterval } from './types.js';
 import { reduceRatings, type ScoreEventKind } from '../domain/score-schema.js';
 
@@ -28,7 +28,8 @@ export interface ScoreStore {
   distribution(workspaceId: number, query: ScoreAggregateQuery): Promise<DistributionRow[]>;
   /**
    * The current scores that carry reasons, counted per name, value and reason list (statistics'
-   * reason counts), for the matching requests.
+   * reason counts), for the matching requests. With `raterSources`: the current ratings of raters
+   * of those sources instead, each with its own value and reasons.
    */
   reasonRows(workspaceId: number, query: Omit<ScoreAggregateQuery, 'groupBy'>): Promise<ReasonRow[]>;
   /** The distribution and the time series together (statistics). */
@@ -181,8 +182,13 @@ export class SqlScores implements ScoreStore {
       const db = this.reads;
       const filter = query.filter ?? null;
       if (filter !== null) await planTextSearch(db, filter);
-      const rows = await db
-        .selectFrom('scores')
+      // With rater sources, the current ratings of raters of those sources stand in for the scores
+      // (their own value and reasons), as in the statistics (score-stats.ts scoredRequests).
+      const from =
+        query.raterSources === undefined
+          ? db.selectFrom('scores')
+          : (db.selectFrom(currentRatingsTable(workspaceId, query.name, query.raterSources).as('scores') as never) as unknown as ReturnType<typeof db.selectFrom<'scores'>>);
+      const rows = await from
         .select(['scores.name', 'scores.value', 'scores.reasons', (eb) => eb.fn.countAll().as('n')])
         .where('scores.workspace_id', '=', workspaceId)
         .where('scores.reasons', 'is not', null)

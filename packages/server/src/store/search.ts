@@ -6,6 +6,7 @@
 import { OperationNodeTransformer, sql, ValueListNode, ValueNode, type Expression, type Kysely, type KyselyPlugin, type PrimitiveValueListNode, type Selectable, type SqlBool } from 'kysely';
 import type { RequestStatus } from '../domain/request-shape.js';
 import type { RequestFilter, SortColumn, SortPosition, SortSpec } from '../domain/search-query.js';
+import { scoreRowRater } from '../domain/score-schema.js';
 import type { Database, RequestsTable, ScoresTable } from './schema.js';
 import { applyRequestFilter, planTextSearch, requestColumn, sortScoreBounds } from './search-filter.js';
 import type { PageEndsQuery, PriceSource, RequestContentText, RequestDetails, RequestPage, RequestSearch, RequestSummary, ScoreDetail, StoredRequest } from './types.js';
@@ -175,8 +176,9 @@ function toScoreDetail(s: DetailedScoreRow): ScoreDetail {
     reasons: s.reasons === null ? null : (JSON.parse(s.reasons) as string[]),
     source: s.source,
     actor: s.updated_by,
-    // Rows from before migration 009 have no rater: theirs is whoever wrote them.
-    rater: s.rater ?? s.updated_by,
+    // Rows from before migration 009 have no rater: theirs is whoever wrote them. An adjudicated
+    // score's rater is its adjudicator.
+    rater: s.rater === null ? s.updated_by : scoreRowRater(s.rater),
     updatedAt: Number(s.updated_at),
     schemaVersion: s.schema_version,
   };

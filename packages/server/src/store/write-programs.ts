@@ -1,5 +1,5 @@
-import { invalidField, notFound, TallyError, type ItemProblem } from '../domain/errors.js';
-import { aggregateOf, checkRating, labelOf, reduceRatings, sameDefinition, type CheckedRating, type RatingRules, type ScoreEventKind } from '../domain/score-schema.js';
+import { notFound, TallyError, type ItemProblem } from '../domain/errors.js';
+import { adjudicatedRater, aggregateOf, checkRating, labelOf, reduceRatings, sameDefinition, type CheckedRating, type RatingRules, type ScoreEventKind } from '../domain/score-schema.js';
 import { setOriginsQuery } from './feedback.js';
 import { computedPrice, overridesQuery, toOverride } from './pricing.js';
 import type { Program, ProgramContext, Step } from './program-steps.js';
@@ -257,7 +257,9 @@ function* deleteModelPrice(c: Extract<WriteCommand, { op: 'deleteModelPrice' }>,
 /**
  * Writes one checked rating. Under `latest` (no schema, PromptLayer's semantics) the score is the
  * rating: one read of the old value, one upsert, one history row. Under the other aggregates the
- * name's history is read to find the current ratings and the score is computed from them.
+ * name's history is read to find the current ratings and the score is computed from them. An
+ * adjudicated score stays as it is under every aggregate: the upsert leaves its row alone (it
+ * gives undefined then) and the history row records the rating beside the unchanged score.
  */
 function* writeRating(t: ScoreTarget, rating: CheckedRating, rules: RatingRules, rater: string, comment: string | null, ctx: ProgramContext): Program<ScoreChange> {
   let row: ScoreRowFields = { value: rating.value, label: rating.label, comment, reasons: rating.reasons, rater, schemaVersion: rating.schemaVersion };
@@ -270,10 +272,13 @@ function* writeRating(t: ScoreTarget, rating: CheckedRating, rules: RatingRules,
   }
   const oldValue = ((yield oldScore(t)) as number | undefined) ?? null;
   const at = Date.now();
-  yield upsertScore(t, row, at);
-  yield appendEvent(t, { oldValue, newValue: row.value, kind: 'rating', rater, rating: rating.value, label: rating.label, reasons: rating.reasons, schemaVersion: rating.schemaVersion, comment }, at);
-  return { requestId: t.requestId, name: t.name, oldValue, newValue: row.value, label: row.label, rater, rating: rating.value, schemaVersion: rating.schemaVersion };
+  const { value, label } = (yield upsertScore(t, row, at)) === undefined ? adjudicatedScore(rules, oldValue!) : row;
+  yield appendEvent(t, { oldValue, newValue: value, kind: 'rating', rater, rating: rating.value, label: rating.label, reasons: rating.reasons, schemaVersion: rating.schemaVersion, comment }, at);
+  return { requestId: t.requestId, name: t.name, oldValue, newValue: value, label, rater, rating: rating.value, schemaVersion: rating.schemaVersion };
 }
+
+/** The score a rating write left as it was because it is adjudicated: its value, read before the write. */
+const adjudicatedScore = (rules: RatingRules, value: number) => ({ value, label: labelOf(rules, value) });
 
 function* setScore(c: SetScoreCommand, ctx: ProgramContext): Program<ScoreChange> {
   if ((yield requireRequest(c.workspaceId, c.requestId)) === undefined) throw requestMissing();
@@ -282,12 +287,14 @@ function* setScore(c: SetScoreCommand, ctx: ProgramContext): Program<ScoreChange
   const rating = checked(rules, c.name, c, comment);
   const rater = c.rater ?? c.actor.id;
   if (rating.aggregate !== 'latest') return yield* writeRating(c, rating, rules, rater, comment, ctx);
-  // The PromptLayer path, flat: one read of the old value, one upsert, one history row.
+  // The PromptLayer path, flat: one read of the old value, one upsert, one history row. The upsert
+  // leaves an adjudicated score alone (and gives undefined): the rating is recorded beside it.
   const oldValue = ((yield oldScore(c)) as number | undefined) ?? null;
   const at = Date.now();
-  yield upsertScore(c, { value: rating.value, label: rating.label, comment, reasons: rating.reasons, rater, schemaVersion: rating.schemaVersion }, at);
-  yield appendEvent(c, { oldValue, newValue: rating.value, kind: 'rating', rater, rating: rating.value, label: rating.label, reasons: rating.reasons, schemaVersion: rating.schemaVersion }, at);
-  return { requestId: c.requestId, name: c.name, oldValue, newValue: rating.value, label: rating.label, rater, rating: rating.value, schemaVersion: rating.schemaVersion };
+  const written = yield upsertScore(c, { value: rating.value, label: rating.label, comment, reasons: rating.reasons, rater, schemaVersion: rating.schemaVersion }, at);
+  const { value, label } = written === undefined ? adjudicatedScore(rules, oldValue!) : rating;
+  yield appendEvent(c, { oldValue, newValue: value, kind: 'rating', rater, rating: rating.value, label: rating.label, reasons: rating.reasons, schemaVersion: rating.schemaVersion }, at);
+  return { requestId: c.requestId, name: c.name, oldValue, newValue: value, label, rater, rating: rating.value, schemaVersion: rating.schemaVersion };
 }
 
 // Keeps each IN list well under SQLite's and PostgreSQL's bound-parameter limits.
@@ -358,7 +365,7 @@ function* deleteScore(c: Extract<WriteCommand, { op: 'deleteScore' }>): Program<
 /**
  * Withdraws one rater's rating and recomputes the score from the ratings left (deleted when none
  * is left); the scores row then carries the latest remaining rating's label, comment and reasons.
- * Gives null when the rater has no current rating.
+ * An adjudicated score stays (its row is left alone). Gives null when the rater has no current rating.
  */
 function* withdrawRating(c: Extract<WriteCommand, { op: 'deleteScore' }>, rater: string, ctx: ProgramContext): Program<ScoreChange | null> {
   if ((yield requireRequest(c.workspaceId, c.requestId)) === undefined) throw requestMissing();
@@ -386,17 +393,20 @@ function* withdrawRating(c: Extract<WriteCommand, { op: 'deleteScore' }>, rater:
   return { requestId: c.requestId, name: c.name, oldValue, newValue: value, label: value === null ? null : labelOf(rules, value), rater, rating: null, schemaVersion };
 }
 
-/** The adjudicated value of a name whose schema aggregates by adjudication: it is the score from now on (until a delete). */
+/**
+ * The adjudicated value of a score, under any aggregate (and without a schema): it is the score
+ * from now on, until a newer adjudication or a delete of the score. Later ratings are recorded
+ * but leave it: the scores row's rater carries the adjudicator with ADJUDICATED_MARK.
+ */
 function* adjudicate(c: Extract<WriteCommand, { op: 'adjudicate' }>): Program<ScoreChange> {
   if ((yield requireRequest(c.workspaceId, c.requestId)) === undefined) throw requestMissing();
   const rules = rulesFromRow((yield ratingRules(c.workspaceId, c.name)) as RatingRulesRow | undefined);
-  if (rules.schema?.aggregate !== 'adjudicated') throw invalidField('name', `the schema of "${c.name}" does not aggregate by adjudication (aggregate "adjudicated")`);
   const comment = c.opts?.comment ?? null;
   const rating = checked(rules, c.name, { value: c.value, label: c.label ?? null }, comment);
   const oldValue = ((yield oldScore(c)) as number | undefined) ?? null;
   const at = Date.now();
   const rater = c.actor.id;
-  yield upsertScore(c, { value: rating.value, label: rating.label, comment, reasons: null, rater, schemaVersion: rating.schemaVersion }, at);
+  yield upsertScore(c, { value: rating.value, label: rating.label, comment, reasons: null, rater: adjudicatedRater(rater), schemaVersion: rating.schemaVersion }, at);
   yield appendEvent(c, { oldValue, newValue: rating.value, kind: 'adjudication', rater, rating: rating.value, label: rating.label, reasons: null, schemaVersion: rating.schemaVersion }, at);
   return { requestId: c.requestId, name: c.name, oldValue, newValue: rating.value, label: rating.label, rater, rating: rating.value, schemaVersion: rating.schemaVersion };
 }

@@ -63,10 +63,17 @@ export const WRITE_STATEMENTS = {
     from workspaces w left join score_schemas s on s.workspace_id = w.id and s.name = ${'name'} and s.archived_at is null
       and s.version = (select max(v.version) from score_schemas v where v.workspace_id = w.id and v.name = ${'name'})
     where w.id = ${'workspace_id'}`,
+  /**
+   * Gives the value written, or undefined when the row is adjudicated (its rater carries the mark
+   * of domain/score-schema.ts ADJUDICATED_MARK) and this write is not an adjudication: the row
+   * is then left as it is.
+   */
   upsertScore: statement`insert into scores (workspace_id, request_id, name, value, updated_at, updated_by, source, label, comment, reasons, rater, schema_version)
     values (${'workspace_id'}, ${'request_id'}, ${'name'}, ${'value'}, ${'at'}, ${'actor'}, ${'source'}, ${'label'}, ${'comment'}, ${'reasons'}, ${'rater'}, ${'schema_version'})
     on conflict (request_id, name) do update set value = excluded.value, updated_at = excluded.updated_at, updated_by = excluded.updated_by, source = excluded.source,
-      label = excluded.label, comment = excluded.comment, reasons = excluded.reasons, rater = excluded.rater, schema_version = excluded.schema_version`,
+      label = excluded.label, comment = excluded.comment, reasons = excluded.reasons, rater = excluded.rater, schema_version = excluded.schema_version
+      where coalesce(substr(scores.rater, 1, 12), '') <> 'adjudicated:' or substr(excluded.rater, 1, 12) = 'adjudicated:'
+    returning value`,
   appendEvent: statement`insert into score_events (workspace_id, request_id, name, old_value, new_value, actor, source, comment, batch_id, at, rater, rating, label, reasons, schema_version, kind)
     values (${'workspace_id'}, ${'request_id'}, ${'name'}, ${'old_value'}, ${'new_value'}, ${'actor'}, ${'source'}, ${'comment'}, ${'batch_id'}, ${'at'}, ${'rater'}, ${'rating'}, ${'label'}, ${'reasons'}, ${'schema_version'}, ${'kind'})`,
   deleteScore: statement`delete from scores where request_id = ${'request_id'} and name = ${'name'} returning value`,

@@ -35,6 +35,14 @@ export const alertRoutes: FastifyPluginAsyncTypebox<AlertRouteDeps> = async (app
     return a;
   };
   const tags = ['alerts'];
+  /** The value of a label of the schema in force for a score name: what a share alert by label counts. */
+  const labelValue = async (workspaceId: number, name: string, label: string): Promise<number> => {
+    const schema = (await store.scoreSchemas.current(workspaceId, [name])).get(name);
+    if (!schema?.labels) throw invalidField('label', `"${name}" has no schema with labels; give value`);
+    const found = schema.labels.find((l) => l.label === label);
+    if (!found) throw invalidField('label', `must be one of the labels of "${name}": ${schema.labels.map((l) => l.label).join(', ')}`);
+    return found.value;
+  };
 
   app.post(
     '/v1/alerts',
@@ -44,7 +52,7 @@ export const alertRoutes: FastifyPluginAsyncTypebox<AlertRouteDeps> = async (app
         tags,
         summary: 'Create an alert on the mean of a score (or the share of one value) over a time window',
         description: [
-          'Fires only when at least `min_count` scores are in the window and the whole confidence interval (default 95%) lies past `threshold` in `direction`; resolves only when the whole interval lies back on the good side. Mean alerts use the t-interval of the mean; share alerts (`kind: "share"`, `value`) the Wilson interval of the share of scores equal to `value`, with `threshold` a proportion from 0 to 1.',
+          'Fires only when at least `min_count` scores are in the window and the whole confidence interval (default 95%) lies past `threshold` in `direction`; resolves only when the whole interval lies back on the good side. Mean alerts use the t-interval of the mean; share alerts (`kind: "share"`, `value` or `label`) the Wilson interval of the share of scores equal to `value`, with `threshold` a proportion from 0 to 1. A `label` is looked up in the schema in force for `score_name` when the alert is created (400 naming `label` if it has no such label) and stored as its value.',
           'The window holds the scores of `score_name` updated within the last `window`, on requests matching `filter` (a native filter node, as in POST /v1/requests/search). Evaluated on a schedule (--alert-interval-ms) and by POST /v1/alerts/{id}/evaluate. See docs/webhooks.md.',
         ].join('\n\n'),
         body: CreateAlertBody,
@@ -57,11 +65,16 @@ export const alertRoutes: FastifyPluginAsyncTypebox<AlertRouteDeps> = async (app
       const kind = b.kind ?? 'mean';
       const windowMs = parseWindow(b.window);
       const filter = b.filter === undefined || b.filter === null ? null : (parseFilter(b.filter, 'filter'), b.filter);
+      const name = scoreName(b.score_name);
+      let shareValue: number | null = null;
       if (kind === 'share') {
-        if (b.value === undefined) throw invalidField('value', 'a share alert needs the score value it counts, e.g. 0 for a thumbs-down');
+        if (b.value !== undefined && b.label !== undefined) throw invalidField('label', 'give either value or label, not both');
+        if (b.value === undefined && b.label === undefined) throw invalidField('value', 'a share alert needs the score value it counts (or its label), e.g. 0 for a thumbs-down');
+        shareValue = b.label === undefined ? b.value! : await labelValue(workspaceId, name, b.label);
         if (b.threshold < 0 || b.threshold > 1) throw invalidField('threshold', 'a share alert takes a proportion from 0 to 1 (0.2 for 20%)');
       } else {
         if (b.value !== undefined) throw invalidField('value', 'only share alerts take a value');
+        if (b.label !== undefined) throw invalidField('label', 'only share alerts take a label');
         if (b.threshold < 0 || b.threshold > 100) throw invalidField('threshold', 'a mean alert takes a score from 0 to 100');
       }
       if ((await store.alerts.list(workspaceId)).length >= MAX_ALERTS_PER_WORKSPACE) throw new TallyError('conflict', `alerts: a workspace has at most ${MAX_ALERTS_PER_WORKSPACE}`);
@@ -69,7 +82,7 @@ export const alertRoutes: FastifyPluginAsyncTypebox<AlertRouteDeps> = async (app
         {
           workspaceId,
           name: b.name,
-          scoreName: scoreName(b.score_name),
+          scoreName: name,
           filter,
           windowMs,
           minCount: b.min_count,
@@ -77,7 +90,7 @@ export const alertRoutes: FastifyPluginAsyncTypebox<AlertRouteDeps> = async (app
           direction: b.direction,
           confidence: b.confidence ?? 0.95,
           kind,
-          shareValue: kind === 'share' ? b.value! : null,
+          shareValue,
         },
         Date.now(),
       );

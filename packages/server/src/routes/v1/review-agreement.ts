@@ -108,7 +108,7 @@ export const reviewAgreementRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async
         tags: ['v1'],
         summary: "Settle an item's score: the adjudicated value, with the adjudicator in its history",
         description:
-          "Takes `score` or `label` and a `comment`; writes through the score's adjudication (a history row of kind `adjudication` whose actor and rater are the caller). The name's schema must aggregate by adjudication (`aggregate: adjudicated`), else 400 naming `name`.",
+          "Takes `score` or `label` and a `comment`; writes through the score's adjudication (a history row of kind `adjudication` whose actor and rater are the caller). It works under any aggregate and without a schema: the adjudicated value is the item's score until a newer adjudication or a delete of the score; later ratings are recorded but leave it.",
         params: ItemParams,
         body: AdjudicateBody,
         response: { 200: AdjudicateReply, ...errors },

@@ -52,7 +52,7 @@ export const scoreAnalyticsRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async 
           'One entry per score name (or only `name`), and per group with `group_by=prompt|model|tag` (a request with several tags counts in each tag; `tag: null` holds untagged requests).',
           '`stddev` is the sample standard deviation (divides by n - 1; null below two scores). Percentiles interpolate linearly between the closest ranks (as PostgreSQL percentile_cont).',
           'The histogram has `buckets` equal-width buckets over 0..100 (default 10: [0,10), [10,20), ..., [90,100], the last closed at 100). The series counts scores and their mean per UTC `interval` (hour or day, default day) of the request start time.',
-          "`reasons` counts, per score name, the current scores carrying each reason and how many of them are low (below `low_below`: the schema's comment_required_below, else the middle of its range rounded up, 50 without a schema); not grouped.",
+          "`reasons` counts, per score name, the current scores carrying each reason and how many of them are low (below `low_below`: the schema's comment_required_below, else the middle of its range rounded up, 50 without a schema); not grouped. With `rater_source`, like the rest of the statistics, it counts the current ratings of raters of those sources instead (each rating's own reasons and value).",
           'Filters: exactly those of `GET /v1/requests/search` (all combined with AND), e.g. `from` / `to` (request start time, `to` exclusive), `prompt_name`, `prompt_version`, `model`, `tag`, `score.NAME=gte:80`, `has_score`, `no_score`, `metadata.KEY`, latency, cost and token ranges, `filter` (a native filter node as JSON) and `q` (text in input or output).',
         ].join('\n\n'),
         querystring: StatsQuery,
@@ -71,7 +71,7 @@ export const scoreAnalyticsRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async 
       const aggregate = { name, groupBy, filter, raterSources: raterSources(query.rater_source) };
       const [{ distribution: dist, series }, reasonRows] = await Promise.all([
         store.scores.stats(workspaceId, { ...aggregate, interval }),
-        store.scores.reasonRows(workspaceId, { name, filter }),
+        store.scores.reasonRows(workspaceId, { name, filter, raterSources: aggregate.raterSources }),
       ]);
       const byName = new Map<string, ReasonRow[]>();
       for (const r of reasonRows) {

@@ -134,7 +134,8 @@ function checkBatchItems(items: readonly unknown[]): { ok: CheckedItem[]; proble
         return fn();
       } catch (err) {
         if (!(err instanceof TallyError)) throw err;
-        problems.push({ index, field, message: err.message });
+        // The error's own field: a rating's problem may be its label, comment, reasons or rater.
+        problems.push({ index, field: err.field ?? field, message: err.message });
         return undefined;
       }
     };
@@ -225,7 +226,7 @@ export const scoreRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, { s
         summary: 'Rate a request under a name: the score is created, replaced, or recomputed from the ratings',
         description:
           "Give `score` or, under a schema with labels, `label` (exactly one), with an optional `comment` (at most 4096 bytes), `reasons` (a subset of the schema's) and `rater` (a named external rater; absent: the caller). " +
-          "The write is checked against the name's schema and the workspace's strict_score_names, and refused with a 400 naming the field (nothing written). Under the schema's aggregate `latest` (the default) the rating is the score; under `mean` / `median` / `adjudicated` the score is computed from every rater's current rating.",
+          "The write is checked against the name's schema and the workspace's strict_score_names, and refused with a 400 naming the field (nothing written). Under the schema's aggregate `latest` (the default) the rating is the score; under `mean` / `median` / `adjudicated` the score is computed from every rater's current rating. An adjudicated score (under any aggregate) stays: the rating is recorded beside it.",
         params: ScoreParams,
         body: PutScoreBody,
         response: { 200: ScoreChangeReply, ...errors },

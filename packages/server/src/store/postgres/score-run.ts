@@ -1,6 +1,6 @@
 import { sql, type Kysely } from 'kysely';
 import { notFound, TallyError } from '../../domain/errors.js';
-import { checkRating, type CheckedRating } from '../../domain/score-schema.js';
+import { checkRating, isAdjudicatedRater, labelOf, type CheckedRating } from '../../domain/score-schema.js';
 import type { Database } from '../schema.js';
 import { rulesFromRow } from '../score-schemas.js';
 import type { Outcome, SetScoreCommand } from '../write-commands.js';
@@ -17,10 +17,12 @@ import type { RatingRulesRow } from '../write-statements.js';
  * ratings other than by the latest one needs the name's history: `runProgram` runs it on its own
  * (after the set-based ones; no two commands of a run share a request and name). The caller
  * ensures that; the write transaction's advisory lock keeps the old values read here current.
+ * An adjudicated score (its row's rater carries ADJUDICATED_MARK) stays as it is, as in the
+ * `upsertScore` statement: the upsert leaves its row alone and the history row records the rating.
  */
 export async function setEachScore(trx: Kysely<Database>, cmds: readonly SetScoreCommand[], runProgram: (c: SetScoreCommand) => Promise<Outcome>): Promise<Outcome[]> {
-  const { rows: found } = await sql<RatingRulesRow & { ord: number; old_value: number | null }>`
-    select i.ord, s.value as old_value, w.strict_score_names as strict, ss.version, ss.kind, ss.min_value, ss.max_value, ss.labels, ss.reasons, ss.comment_required_below, ss.aggregate
+  const { rows: found } = await sql<RatingRulesRow & { ord: number; old_value: number | null; old_rater: string | null }>`
+    select i.ord, s.value as old_value, s.rater as old_rater, w.strict_score_names as strict, ss.version, ss.kind, ss.min_value, ss.max_value, ss.labels, ss.reasons, ss.comment_required_below, ss.aggregate
     from unnest(${cmds.map((c) => c.workspaceId)}::int8[], ${cmds.map((c) => c.requestId)}::int8[], ${cmds.map((c) => c.name)}::text[])
       with ordinality as i(workspace_id, request_id, name, ord)
     join requests r on r.id = i.request_id and r.workspace_id = i.workspace_id
@@ -31,7 +33,7 @@ export async function setEachScore(trx: Kysely<Database>, cmds: readonly SetScor
   `.execute(trx);
   const rowAt = new Map(found.map((r) => [Number(r.ord) - 1, r]));
   const outcomes: (Outcome | null)[] = cmds.map(() => null);
-  const plain: { i: number; c: SetScoreCommand; old: number | null; rating: CheckedRating }[] = [];
+  const plain: { i: number; c: SetScoreCommand; old: number | null; rating: CheckedRating; value: number; label: string | null }[] = [];
   const aggregated: number[] = [];
   cmds.forEach((c, i) => {
     const row = rowAt.get(i);
@@ -40,8 +42,12 @@ export async function setEachScore(trx: Kysely<Database>, cmds: readonly SetScor
       return;
     }
     try {
-      const rating = checkRating(rulesFromRow(row), c.name, { value: c.value, label: c.label, comment: c.opts?.comment, reasons: c.reasons }, c.valueField);
-      if (rating.aggregate === 'latest') plain.push({ i, c, old: row.old_value, rating });
+      const rules = rulesFromRow(row);
+      const rating = checkRating(rules, c.name, { value: c.value, label: c.label, comment: c.opts?.comment, reasons: c.reasons }, c.valueField);
+      const old = row.old_value === null ? null : Number(row.old_value);
+      // An adjudicated score stays: its value and label are the score's, not the rating's.
+      const score = old !== null && isAdjudicatedRater(row.old_rater) ? { value: old, label: labelOf(rules, old) } : rating;
+      if (rating.aggregate === 'latest') plain.push({ i, c, old, rating, value: score.value, label: score.label });
       else aggregated.push(i);
     } catch (error) {
       if (!(error instanceof TallyError)) throw error;
@@ -63,20 +69,21 @@ export async function setEachScore(trx: Kysely<Database>, cmds: readonly SetScor
       on conflict (request_id, name) do update
         set value = excluded.value, updated_at = excluded.updated_at, updated_by = excluded.updated_by, source = excluded.source,
           label = excluded.label, comment = excluded.comment, reasons = excluded.reasons, rater = excluded.rater, schema_version = excluded.schema_version
+        where coalesce(substr(scores.rater, 1, 12), '') <> 'adjudicated:'
     `.execute(trx);
     await sql`
       insert into score_events (workspace_id, request_id, name, old_value, new_value, actor, source, comment, batch_id, at, rater, rating, label, reasons, schema_version, kind)
-      select workspace_id, request_id, name, old_value, new_value, actor, source, comment, batch_id, ${at}::int8, rater, new_value, label, reasons, schema_version, 'rating'
-      from unnest(${col((p) => p.c.workspaceId)}::int8[], ${col((p) => p.c.requestId)}::int8[], ${col((p) => p.c.name)}::text[], ${col((p) => p.old)}::int4[], ${col((p) => p.rating.value)}::int4[],
+      select workspace_id, request_id, name, old_value, new_value, actor, source, comment, batch_id, ${at}::int8, rater, rating, label, reasons, schema_version, 'rating'
+      from unnest(${col((p) => p.c.workspaceId)}::int8[], ${col((p) => p.c.requestId)}::int8[], ${col((p) => p.c.name)}::text[], ${col((p) => p.old)}::int4[], ${col((p) => p.value)}::int4[], ${col((p) => p.rating.value)}::int4[],
         ${col((p) => p.c.actor.id)}::text[], ${col((p) => p.c.actor.source)}::text[], ${col((p) => p.c.opts?.comment ?? null)}::text[], ${col((p) => p.c.opts?.batchId ?? null)}::text[],
         ${col((p) => rater(p.c))}::text[], ${col((p) => p.rating.label)}::text[], ${col((p) => reasons(p.rating))}::text[], ${col((p) => p.rating.schemaVersion)}::int4[])
-        with ordinality as i(workspace_id, request_id, name, old_value, new_value, actor, source, comment, batch_id, rater, label, reasons, schema_version, ord)
+        with ordinality as i(workspace_id, request_id, name, old_value, new_value, rating, actor, source, comment, batch_id, rater, label, reasons, schema_version, ord)
       order by ord
     `.execute(trx);
     for (const p of plain) {
       outcomes[p.i] = {
         ok: true,
-        value: { requestId: p.c.requestId, name: p.c.name, oldValue: p.old, newValue: p.rating.value, label: p.rating.label, rater: rater(p.c), rating: p.rating.value, schemaVersion: p.rating.schemaVersion },
+        value: { requestId: p.c.requestId, name: p.c.name, oldValue: p.old, newValue: p.value, label: p.label, rater: rater(p.c), rating: p.rating.value, schemaVersion: p.rating.schemaVersion },
       };
     }
   }
