@@ -506,7 +506,7 @@ function NameAgreement({ loc }: { loc: Location }) {
           </ul>
         )}
         <p className="muted">
-          Change it on the <Link to={`/requests${[...filter].length ? `?${filter}` : ''}`}>request log</Link>, then “Agreement”.
+          Change it on the <Link to={`/requests${[...filter].length ? `?${filter}` : ''}`}>request log</Link>, then “Agreement on these”.
         </p>
       </section>
       {error && (

@@ -54,7 +54,7 @@ function ReasonTable({ counts }: { counts: ReasonCounts }) {
   return (
     <section className="card" aria-label="Reasons">
       <h2>Reasons given with {counts.name}</h2>
-      <table className="reasons">
+      <table className="reason-table">
         <thead>
           <tr>
             <th scope="col">Reason</th>

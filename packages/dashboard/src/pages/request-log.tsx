@@ -200,7 +200,7 @@ export function RequestLogPage() {
             Queue these
           </Link>
           <Link to={`/agreement?${new URLSearchParams([['name', 'default'], ...filter])}`} className="button">
-            Agreement
+            Agreement on these
           </Link>
           <a className="button" href={`/v1/requests/export?${new URLSearchParams([...exportQuery, ['format', 'csv']])}`} download>
             Export CSV
