@@ -115,8 +115,8 @@ describe('agreement over a filter and reason counts in the dashboard', { timeout
   it('compares people with an automatic rater: confusion matrix, and the disagreements sent to a queue', async () => {
     const { page, base } = h;
     // A person (ann) and the API key itself (an LLM judge) label the six gpt-4o requests.
-    const person = ['pass', 'pass', 'pass', 'fail', 'fail', 'fail'];
-    const judge = ['pass', 'pass', 'fail', 'fail', 'fail', 'pass'];
+    const person = ['pass', 'pass', 'pass', 'pass', 'fail', 'fail'];
+    const judge = ['pass', 'pass', 'fail', 'fail', 'fail', 'fail'];
     for (let i = 0; i < 6; i++) {
       await rate(big[i]!, 'verdict', { label: person[i], rater: 'ann' });
       await rate(big[i]!, 'verdict', { label: judge[i] });
@@ -143,11 +143,11 @@ describe('agreement over a filter and reason counts in the dashboard', { timeout
         assert.equal(await cell.textContent(), String(c.confusion!.counts[i]![j]), `cell people=${hv} automatic=${av}`);
       }
     }
-    // People said fail where the judge said pass on one item, and the other way round on one.
-    assert.equal(await matrix.locator('td[data-humans="0"][data-automatic="100"]').textContent(), '1');
-    assert.equal(await matrix.locator('td[data-humans="100"][data-automatic="100"]').textContent(), '2');
+    // The judge failed two items people passed, and passed none they failed.
+    assert.equal(await matrix.locator('td[data-humans="100"][data-automatic="0"]').textContent(), '2');
+    assert.equal(await matrix.locator('td[data-humans="0"][data-automatic="100"]').textContent(), '0');
     const disagreeing = await region.getByRole('table', { name: 'Disagreements' }).locator('tbody tr').evaluateAll((rows) => rows.map((r) => Number(r.getAttribute('data-request-id'))));
-    assert.deepEqual(new Set(disagreeing), new Set([big[2], big[5]]));
+    assert.deepEqual(new Set(disagreeing), new Set([big[2], big[3]]));
     const shots = await h.shotAtWidths('agreement-compare');
     console.log(`screenshots: ${shots.join(' ')}`);
 
@@ -164,7 +164,7 @@ describe('agreement over a filter and reason counts in the dashboard', { timeout
     await page.getByRole('heading', { name: 'Queue: judge disputes' }).waitFor();
     assert.equal(new URL(page.url()).pathname, `/queues/${made.id}/review`);
     const item = Number((await page.getByTestId('item-id').textContent())!.replace(/\D/g, ''));
-    assert.ok([big[2], big[5]].includes(item), `the queue hands out a disagreement: ${item}`);
+    assert.ok([big[2], big[3]].includes(item), `the queue hands out a disagreement: ${item}`);
   });
 
   it('counts reasons on analytics, and a reason filters the request log', async () => {

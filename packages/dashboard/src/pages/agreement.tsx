@@ -491,7 +491,7 @@ function NameAgreement({ loc }: { loc: Location }) {
           </label>
         </div>
       </div>
-      <section className="card" aria-label="Filter">
+      <section className="card filter-card" aria-label="Filter">
         {[...filter].length === 0 ? (
           <p className="muted">No filter: every request in the workspace.</p>
         ) : (
