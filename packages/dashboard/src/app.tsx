@@ -61,16 +61,19 @@ function SettingsMenu({ path }: { path: string }) {
   return (
     <details ref={ref} className={`menu${active ? ' active' : ''}`} open={open} onToggle={(e) => setOpen((e.target as HTMLDetailsElement).open)}>
       <summary>Settings</summary>
-      <ul>
-        {SETTINGS.map(([to, label]) => (
-          <li key={to} className={path === to ? 'active' : ''}>
-            <Link to={to}>{label}</Link>
+      {/* Only while open: Chromium lays out a closed details' content, so its links would count as on the page. */}
+      {open && (
+        <ul>
+          {SETTINGS.map(([to, label]) => (
+            <li key={to} className={path === to ? 'active' : ''}>
+              <Link to={to}>{label}</Link>
+            </li>
+          ))}
+          <li>
+            <a href="/docs">API docs</a>
           </li>
-        ))}
-        <li>
-          <a href="/docs">API docs</a>
-        </li>
-      </ul>
+        </ul>
+      )}
     </details>
   );
 }

@@ -48,6 +48,7 @@ describe('agreement over a filter and reason counts in the dashboard', { timeout
     // By keyboard: focus the menu, open it with Enter, Tab to a page, follow it.
     await nav.getByText('Settings').focus();
     await page.keyboard.press('Enter');
+    await nav.getByRole('link', { name: 'Schemas' }).waitFor();
     assert.deepEqual(await nav.getByRole('link').allTextContents(), ['Requests', 'Review', 'Queues', 'Agreement', 'Analytics', 'Schemas', 'Alerts', 'Webhooks', 'API keys', 'API docs']);
     for (const width of [1024, 1440]) {
       await page.setViewportSize({ width, height: 900 });
@@ -60,6 +61,7 @@ describe('agreement over a filter and reason counts in the dashboard', { timeout
     await page.keyboard.press('Escape');
     assert.equal(await nav.getByRole('link', { name: 'Webhooks' }).count(), 0, 'Escape closes the menu');
     await page.keyboard.press('Enter');
+    await nav.getByRole('link', { name: 'Schemas' }).waitFor();
     await page.keyboard.press('Tab');
     await page.keyboard.press('Tab');
     await page.keyboard.press('Tab');
