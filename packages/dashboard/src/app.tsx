@@ -1,4 +1,4 @@
-import { createContext, lazy, Suspense, useCallback, useContext, useEffect, useState } from 'react';
+import { createContext, lazy, Suspense, useCallback, useContext, useEffect, useRef, useState } from 'react';
 import { api, setCsrfToken, setUnauthorizedHandler, type SessionInfo } from './api.js';
 import { LoginPage } from './pages/login.js';
 import { SetupPage } from './pages/setup.js';
@@ -18,6 +18,65 @@ const ScoreSchemasPage = lazy(() => import('./pages/score-schemas.js').then((m) 
 const QueuesPage = lazy(() => import('./pages/queues.js').then((m) => ({ default: m.QueuesPage })));
 const QueueReviewPage = lazy(() => import('./pages/queue-review.js').then((m) => ({ default: m.QueueReviewPage })));
 const AgreementPage = lazy(() => import('./pages/agreement.js').then((m) => ({ default: m.AgreementPage })));
+
+/** The pages used every day, in the bar; the rest under "Settings". */
+const NAV = [
+  ['/requests', 'Requests'],
+  ['/review', 'Review'],
+  ['/queues', 'Queues'],
+  ['/agreement', 'Agreement'],
+  ['/analytics', 'Analytics'],
+] as const;
+const SETTINGS = [
+  ['/score-schemas', 'Schemas'],
+  ['/alerts', 'Alerts'],
+  ['/webhooks', 'Webhooks'],
+  ['/keys', 'API keys'],
+] as const;
+
+/**
+ * The less used pages in a disclosure (a native details/summary: Enter or Space opens it, Tab
+ * walks its links); it closes on Escape, on a click elsewhere and when a page is chosen.
+ */
+function SettingsMenu({ path }: { path: string }) {
+  const [open, setOpen] = useState(false);
+  const ref = useRef<HTMLDetailsElement>(null);
+  useEffect(() => setOpen(false), [path]);
+  useEffect(() => {
+    if (!open) return;
+    const away = (e: MouseEvent) => ref.current && !ref.current.contains(e.target as Node) && setOpen(false);
+    const esc = (e: KeyboardEvent) => {
+      if (e.key !== 'Escape') return;
+      setOpen(false);
+      ref.current?.querySelector('summary')?.focus();
+    };
+    document.addEventListener('mousedown', away);
+    document.addEventListener('keydown', esc);
+    return () => {
+      document.removeEventListener('mousedown', away);
+      document.removeEventListener('keydown', esc);
+    };
+  }, [open]);
+  const active = SETTINGS.some(([to]) => to === path);
+  return (
+    <details ref={ref} className={`menu${active ? ' active' : ''}`} open={open} onToggle={(e) => setOpen((e.target as HTMLDetailsElement).open)}>
+      <summary>Settings</summary>
+      {/* Only while open: Chromium lays out a closed details' content, so its links would count as on the page. */}
+      {open && (
+        <ul>
+          {SETTINGS.map(([to, label]) => (
+            <li key={to} className={path === to ? 'active' : ''}>
+              <Link to={to}>{label}</Link>
+            </li>
+          ))}
+          <li>
+            <a href="/docs">API docs</a>
+          </li>
+        </ul>
+      )}
+    </details>
+  );
+}
 
 interface SessionContext {
   session: SessionInfo;
@@ -70,30 +129,18 @@ export function App() {
   else if (loc.path === '/agreement') page = <AgreementPage />;
   else page = <p>Nothing here. <Link to="/requests">Back to the request log</Link></p>;
 
-  const nav = [
-    ['/requests', 'Requests'],
-    ['/review', 'Review'],
-    ['/analytics', 'Analytics'],
-    ['/alerts', 'Alerts'],
-    ['/webhooks', 'Webhooks'],
-    ['/score-schemas', 'Schemas'],
-    ['/queues', 'Queues'],
-    ['/agreement', 'Agreement'],
-    ['/keys', 'API keys'],
-  ] as const;
+  const isActive = (to: string) => loc.path === to || (to === '/requests' && loc.path === '/') || ((to === '/requests' || to === '/queues') && loc.path.startsWith(`${to}/`));
   return (
     <Ctx.Provider value={{ session, epoch }}>
       <header className="topbar">
         <span className="brand">Tally</span>
         <nav aria-label="Main">
-          {nav.map(([to, label]) => (
-            <span key={to} className={loc.path === to || (to === '/requests' && (loc.path === '/' || loc.path.startsWith('/requests/'))) ? 'active' : ''}>
+          {NAV.map(([to, label]) => (
+            <span key={to} className={isActive(to) ? 'active' : ''}>
               <Link to={to}>{label}</Link>
             </span>
           ))}
-          <span>
-            <a href="/docs">API docs</a>
-          </span>
+          <SettingsMenu path={loc.path} />
         </nav>
         <div className="spacer" />
         <label className="workspace">

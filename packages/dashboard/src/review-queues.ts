@@ -67,6 +67,7 @@ export function filterNodeFromQuery(q: URLSearchParams): FilterNode | null {
   const metadata = new Map<string, string[]>();
   for (const [k, v] of q) {
     if (k.startsWith('score.')) parts.push(scoreCondition(k.slice(6), v));
+    else if (k.startsWith('reason.')) parts.push({ field: 'reason', name: k.slice(7), op: 'eq', value: v });
     else if (k.startsWith('metadata.')) metadata.set(k.slice(9), [...(metadata.get(k.slice(9)) ?? []), v]);
   }
   for (const [key, values] of metadata) parts.push(values.length === 1 ? { field: 'metadata', key, op: 'eq', value: values[0] } : { field: 'metadata', key, op: 'in', value: values });
@@ -120,6 +121,18 @@ export interface Agreement {
   raters: { rater: string; items: number; shared_items: number; mean_offset: number | null; alpha: number | null }[];
 }
 
+/** People (`user:`, `external:`) against automatic raters (`key:`) on one score name. */
+export interface Comparison {
+  groups: { humans: string; automatic: string };
+  metric: string;
+  items: number;
+  alpha: number | null;
+  mean_absolute_difference: number | null;
+  confusion: { values: number[]; labels: (string | null)[]; counts: number[][]; rows: 'humans'; columns: 'automatic' } | null;
+  disagreement_count: number;
+  disagreements: { request_id: number; humans: number; automatic: number; difference: number }[];
+}
+
 export interface Dispute {
   request_id: number;
   spread: number;
@@ -139,4 +152,7 @@ export const rateItem = (id: number, requestId: number, body: Record<string, unk
 export const itemView = (id: number, requestId: number) => api<{ hidden: boolean; rated: boolean; ratings: ScoreRating[] | null; request: RequestWithDetails }>('GET', `${q(id)}/items/${requestId}`);
 export const queueAgreement = (id: number) => api<{ name: string; agreement: Agreement }>('GET', `${q(id)}/agreement`);
 export const disputes = (id: number) => api<{ disputes: Dispute[] }>('GET', `${q(id)}/disputes`).then((r) => r.disputes);
+/** Agreement of every rater of a score name over a search filter (its URL parameters), with `compare` people against automatic raters. */
+export const scoreAgreement = (params: URLSearchParams) => api<{ name: string; agreement: Agreement; comparison?: Comparison }>('GET', `/v1/scores/agreement?${params}`);
+export const queueFromDisagreements = (body: Record<string, unknown>) => api<{ queue: Queue }>('POST', '/v1/review-queues/from-disagreements', body).then((r) => r.queue);
 export const adjudicate = (id: number, requestId: number, body: Record<string, unknown>) => api<{ new_value: number | null; label: string | null }>('POST', `${q(id)}/items/${requestId}/adjudicate`, body);

@@ -246,8 +246,10 @@ describe('dashboard in a real browser', { timeout: 150_000 }, () => {
     assert.equal(await page.getByRole('navigation', { name: 'Pages' }).isVisible(), false, 'no pager');
     assert.equal(await page.getByRole('region', { name: 'Bulk scoring' }).isVisible(), false, 'no bulk scoring');
     await page.getByTestId('total').filter({ hasText: '0 matching' }).waitFor();
-    // The nav links the API reference, and the page has an icon.
+    // The nav links the API reference (under Settings), and the page has an icon.
+    await page.getByRole('navigation', { name: 'Main' }).getByText('Settings').click();
     assert.equal(await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'API docs' }).getAttribute('href'), '/docs');
+    await page.keyboard.press('Escape');
     assert.match((await page.locator('link[rel="icon"]').getAttribute('href'))!, /^data:image\/svg\+xml,/);
     await shotAtWidths('request-log-empty');
     await assertAccessible('the empty request log');

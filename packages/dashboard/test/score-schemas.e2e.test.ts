@@ -27,6 +27,7 @@ describe('score schemas in the dashboard', { timeout: 150_000 }, () => {
   it('creates a categorical schema on the schema page, with a live preview of its buttons', async () => {
     const { page, base } = h;
     await page.goto(`${base}/requests`);
+    await page.getByRole('navigation', { name: 'Main' }).getByText('Settings').click();
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Schemas' }).click();
     await page.getByRole('heading', { name: 'Score schemas' }).waitFor();
     await page.getByRole('button', { name: 'New schema' }).click();

@@ -2,7 +2,7 @@ import { useEffect, useState } from 'react';
 import { Bar, BarChart, CartesianGrid, ComposedChart, Legend, Line, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
 import { api, type CompareReply, type StatsEntry } from '../api.js';
 import { fmtNum } from '../format.js';
-import { navigate, useLocation } from '../router.js';
+import { Link, navigate, useLocation } from '../router.js';
 import { labelsOf, useScoreNames, type ScoreLabel } from '../score-schemas.js';
 
 const HOUR_MS = 3_600_000;
@@ -37,8 +37,57 @@ export function timeSeries(series: { start: string; count: number; mean: number 
   return out;
 }
 
+interface ReasonCounts {
+  name: string;
+  low_below: number;
+  reasons: { reason: string; count: number; low: number }[];
+}
+
 interface StatsReply {
   scores: StatsEntry[];
+  reasons?: ReasonCounts[];
+}
+
+/** How often each reason was given with the name's current scores; a reason's row opens the request log filtered by it. */
+function ReasonTable({ counts }: { counts: ReasonCounts }) {
+  const most = Math.max(1, ...counts.reasons.map((r) => r.count));
+  return (
+    <section className="card" aria-label="Reasons">
+      <h2>Reasons given with {counts.name}</h2>
+      <table className="reason-table">
+        <thead>
+          <tr>
+            <th scope="col">Reason</th>
+            <th scope="col" className="num">
+              Scores
+            </th>
+            <th scope="col" className="num">
+              Low (below {counts.low_below})
+            </th>
+            <th scope="col" className="bar-col" aria-hidden="true" />
+          </tr>
+        </thead>
+        <tbody>
+          {counts.reasons.map((r) => (
+            <tr key={r.reason} data-reason={r.reason}>
+              <td>
+                <Link to={`/requests?${new URLSearchParams([[`reason.${counts.name}`, r.reason]])}`} aria-label={`Requests whose ${counts.name} gave the reason ${r.reason}`}>
+                  {r.reason}
+                </Link>
+              </td>
+              <td className="num">{r.count}</td>
+              <td className="num">{r.low}</td>
+              <td className="bar-col" aria-hidden="true">
+                <span className="reason-bar" style={{ width: `${(r.count / most) * 100}%` }}>
+                  <span className="reason-bar-low" style={{ width: `${r.count ? (r.low / r.count) * 100 : 0}%` }} />
+                </span>
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </section>
+  );
 }
 
 interface LabelBar {
@@ -242,6 +291,7 @@ export function AnalyticsPage() {
   // Names with scores, then names with a schema (no scores yet: an empty view says so).
   const names = statNames === null || !loaded ? statNames : [...new Set([...statNames, ...known])];
   const [stats, setStats] = useState<StatsEntry | null>(null);
+  const [reasons, setReasons] = useState<ReasonCounts | null>(null);
   const [byPrompt, setByPrompt] = useState<StatsEntry[]>([]);
   const [byModel, setByModel] = useState<StatsEntry[]>([]);
   const [error, setError] = useState<string | null>(null);
@@ -266,7 +316,10 @@ export function AnalyticsPage() {
     if (labelled) fine.set('buckets', '100');
     // Replies of an earlier name, interval or bucketing never land over the current ones.
     let live = true;
-    api<StatsReply>('GET', `/v1/scores/stats?${fine}`).then((r) => live && setStats(r.scores[0] ?? null), (e: Error) => live && setError(e.message));
+    api<StatsReply>('GET', `/v1/scores/stats?${fine}`).then(
+      (r) => live && (setStats(r.scores[0] ?? null), setReasons(r.reasons?.find((x) => x.name === name) ?? null)),
+      (e: Error) => live && setError(e.message),
+    );
     api<StatsReply>('GET', `/v1/scores/stats?${base}&group_by=prompt`).then((r) => live && setByPrompt(r.scores), () => live && setByPrompt([]));
     api<StatsReply>('GET', `/v1/scores/stats?${base}&group_by=model`).then((r) => live && setByModel(r.scores), () => live && setByModel([]));
     return () => {
@@ -299,6 +352,11 @@ export function AnalyticsPage() {
               ))}
             </select>
           </label>
+          {name && (
+            <Link to={`/agreement?${new URLSearchParams([['name', name]])}`} className="button">
+              Agreement of {name}
+            </Link>
+          )}
           <label>
             Interval{' '}
             <select value={interval} onChange={(e) => set('interval', e.target.value)}>
@@ -378,6 +436,7 @@ export function AnalyticsPage() {
               </ResponsiveContainer>
             </section>
           </div>
+          {reasons && reasons.reasons.length > 0 && <ReasonTable counts={reasons} />}
           <GroupTable title="By prompt version" entries={byPrompt} columns={[['prompt_name', 'Prompt'], ['prompt_version', 'Version']]} />
           <GroupTable title="By model" entries={byModel} columns={[['model', 'Model']]} />
           {name && <ComparePanel key={name} name={name} />}

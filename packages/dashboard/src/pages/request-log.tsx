@@ -199,6 +199,9 @@ export function RequestLogPage() {
           <Link to={`/queues?${new URLSearchParams([['new', ''], ...filter])}`} className="button">
             Queue these
           </Link>
+          <Link to={`/agreement?${new URLSearchParams([['name', 'default'], ...filter])}`} className="button">
+            Agreement on these
+          </Link>
           <a className="button" href={`/v1/requests/export?${new URLSearchParams([...exportQuery, ['format', 'csv']])}`} download>
             Export CSV
           </a>
