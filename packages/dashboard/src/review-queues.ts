@@ -3,9 +3,16 @@
  * and its agreement views, and the request log's filter (URL parameters) as the native filter node
  * a queue is made from, condition for condition as the server reads the parameters.
  */
+import type { AdjudicateResult, AgreementResult, ClaimResult, ComparisonResult, Dispute, ItemView, QueueAgreement, RateItemResult, ReviewQueue, ScoresAgreement } from '@tally/sdk';
 import { api } from './api.js';
-import type { RequestWithDetails, ScoreRating } from './score-schemas.js';
 
+// The wire types are the SDK's, which its type tests hold equal to the server's schemas.
+export type { AgreementResult, ClaimedItem, ComparisonResult, Dispute, ReviewQueue } from '@tally/sdk';
+
+/**
+ * A filter node as the dashboard builds it from the log's parameters: loose, as the server's
+ * schema takes it (the server checks fields and operators).
+ */
 export interface FilterNode {
   logic?: 'and' | 'or';
   filters?: FilterNode[];
@@ -75,84 +82,18 @@ export function filterNodeFromQuery(q: URLSearchParams): FilterNode | null {
   return parts.length === 1 ? parts[0]! : { logic: 'and', filters: parts };
 }
 
-export interface RaterProgress {
-  rater: string;
-  claimed: number;
-  done: number;
-  skipped: number;
-}
-
-export interface Queue {
-  id: number;
-  name: string;
-  origin: 'filter' | 'disagreements';
-  score_name: string;
-  filter: FilterNode | null;
-  sample: { count?: number; ratio?: number; seed: number; by?: string } | null;
-  include_new: boolean;
-  raters_per_item: number;
-  blind: boolean;
-  instructions: string | null;
-  claim_ttl_seconds: number;
-  created_at: string;
-  created_by: string;
-  archived_at: string | null;
-  progress: { items: number; completed: number; in_progress: number; pending: number; ratings: number; raters: RaterProgress[] };
-}
-
-export interface ClaimedItem {
-  request_id: number;
-  claimed_at: string;
-  expires_at: string;
-  held: boolean;
-  request: RequestWithDetails;
-  scores_hidden: boolean;
-}
-
-export interface Agreement {
-  metric: string;
-  alpha: number | null;
-  interval: { low: number; high: number; level: number; replicates: number; defined_replicates: number; seed: number; method: string } | null;
-  items_rated: number;
-  items_pairable: number;
-  values_pairable: number;
-  observed_disagreement: number;
-  expected_disagreement: number;
-  raters: { rater: string; items: number; shared_items: number; mean_offset: number | null; alpha: number | null }[];
-}
-
-/** People (`user:`, `external:`) against automatic raters (`key:`) on one score name. */
-export interface Comparison {
-  groups: { humans: string; automatic: string };
-  metric: string;
-  items: number;
-  alpha: number | null;
-  mean_absolute_difference: number | null;
-  confusion: { values: number[]; labels: (string | null)[]; counts: number[][]; rows: 'humans'; columns: 'automatic' } | null;
-  disagreement_count: number;
-  disagreements: { request_id: number; humans: number; automatic: number; difference: number }[];
-}
-
-export interface Dispute {
-  request_id: number;
-  spread: number;
-  distinct: number;
-  score: number | null;
-  ratings: ScoreRating[];
-}
-
 const q = (id: number) => `/v1/review-queues/${id}`;
-export const listQueues = () => api<{ queues: Queue[] }>('GET', '/v1/review-queues').then((r) => r.queues);
-export const getQueue = (id: number) => api<{ queue: Queue }>('GET', q(id)).then((r) => r.queue);
-export const createQueue = (body: Record<string, unknown>) => api<{ queue: Queue }>('POST', '/v1/review-queues', body).then((r) => r.queue);
-export const claim = (id: number) => api<{ rater: string; item: ClaimedItem | null }>('POST', `${q(id)}/claim`, {});
+export const listQueues = () => api<{ queues: ReviewQueue[] }>('GET', '/v1/review-queues').then((r) => r.queues);
+export const getQueue = (id: number) => api<{ queue: ReviewQueue }>('GET', q(id)).then((r) => r.queue);
+export const createQueue = (body: Record<string, unknown>) => api<{ queue: ReviewQueue }>('POST', '/v1/review-queues', body).then((r) => r.queue);
+export const claim = (id: number) => api<ClaimResult>('POST', `${q(id)}/claim`, {});
 export const skip = (id: number, requestId: number) => api('POST', `${q(id)}/items/${requestId}/skip`, {});
 export const rateItem = (id: number, requestId: number, body: Record<string, unknown>) =>
-  api<{ completed: boolean; new_value: number | null; label: string | null; rating: number }>('POST', `${q(id)}/items/${requestId}/ratings`, body);
-export const itemView = (id: number, requestId: number) => api<{ hidden: boolean; rated: boolean; ratings: ScoreRating[] | null; request: RequestWithDetails }>('GET', `${q(id)}/items/${requestId}`);
-export const queueAgreement = (id: number) => api<{ name: string; agreement: Agreement }>('GET', `${q(id)}/agreement`);
+  api<RateItemResult>('POST', `${q(id)}/items/${requestId}/ratings`, body);
+export const itemView = (id: number, requestId: number) => api<ItemView>('GET', `${q(id)}/items/${requestId}`);
+export const queueAgreement = (id: number) => api<QueueAgreement>('GET', `${q(id)}/agreement`);
 export const disputes = (id: number) => api<{ disputes: Dispute[] }>('GET', `${q(id)}/disputes`).then((r) => r.disputes);
 /** Agreement of every rater of a score name over a search filter (its URL parameters), with `compare` people against automatic raters. */
-export const scoreAgreement = (params: URLSearchParams) => api<{ name: string; agreement: Agreement; comparison?: Comparison }>('GET', `/v1/scores/agreement?${params}`);
-export const queueFromDisagreements = (body: Record<string, unknown>) => api<{ queue: Queue }>('POST', '/v1/review-queues/from-disagreements', body).then((r) => r.queue);
-export const adjudicate = (id: number, requestId: number, body: Record<string, unknown>) => api<{ new_value: number | null; label: string | null }>('POST', `${q(id)}/items/${requestId}/adjudicate`, body);
+export const scoreAgreement = (params: URLSearchParams) => api<ScoresAgreement>('GET', `/v1/scores/agreement?${params}`);
+export const queueFromDisagreements = (body: Record<string, unknown>) => api<{ queue: ReviewQueue }>('POST', '/v1/review-queues/from-disagreements', body).then((r) => r.queue);
+export const adjudicate = (id: number, requestId: number, body: Record<string, unknown>) => api<AdjudicateResult>('POST', `${q(id)}/items/${requestId}/adjudicate`, body);

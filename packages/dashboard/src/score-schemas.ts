@@ -4,66 +4,19 @@
  * names (those with a schema, and those already in use).
  */
 import { useEffect, useState } from 'react';
-import { api, type RequestDetail, type StatsEntry } from './api.js';
+import type { ScoreAggregate, ScoreKind, ScoreSchema, ScoreSchemaDefinition, ScoreSchemaRecord } from '@tally/sdk';
+import { api, type StatsEntry } from './api.js';
 
-export type ScoreKind = 'numeric' | 'categorical' | 'boolean';
-export type ScoreAggregate = 'latest' | 'mean' | 'median' | 'adjudicated';
+// The wire types are the SDK's, which its type tests hold equal to the server's schemas.
+export type { ScoreAggregate, ScoreDetail, ScoreKind, ScoreRating, ScoreSchema } from '@tally/sdk';
+
 export const SCORE_KINDS: ScoreKind[] = ['numeric', 'categorical', 'boolean'];
 export const SCORE_AGGREGATES: ScoreAggregate[] = ['latest', 'mean', 'median', 'adjudicated'];
 
-export interface ScoreLabel {
-  label: string;
-  value: number;
-}
+export type ScoreLabel = NonNullable<ScoreSchema['labels']>[number];
 
-/** What defines a name's scores: what PUT /v1/score-schemas/{name} takes. */
-export interface ScoreSchemaDef {
-  kind: ScoreKind;
-  description: string | null;
-  rubric: string | null;
-  higher_is_better: boolean;
-  min: number;
-  max: number;
-  labels: ScoreLabel[] | null;
-  reasons: string[];
-  comment_required_below: number | null;
-  aggregate: ScoreAggregate;
-}
-
-/** One stored version. */
-export interface ScoreSchema extends ScoreSchemaDef {
-  name: string;
-  version: number;
-  created_at: string;
-  created_by: string;
-  archived_at: string | null;
-}
-
-export interface ScoreRating {
-  rater: string;
-  value: number;
-  label: string | null;
-  comment: string | null;
-  reasons: string[] | null;
-  source: string;
-  at: string;
-}
-
-export interface ScoreDetail {
-  value: number;
-  label: string | null;
-  comment: string | null;
-  reasons: string[] | null;
-  source: string;
-  actor: string;
-  rater: string;
-  updated_at: string;
-  schema_version: number | null;
-  ratings?: ScoreRating[];
-}
-
-/** A request as GET /v1/requests/{id} returns it, with each score's details and ratings. */
-export type RequestWithDetails = RequestDetail & { score_details?: Record<string, ScoreDetail> };
+/** A name's whole definition, every field given: a stored version without its name and bookkeeping. */
+export type ScoreSchemaDef = Omit<ScoreSchema, 'name' | 'version' | 'created_at' | 'created_by' | 'archived_at'>;
 
 /** A rating to write: a value, or a label of the name's schema, with an optional comment and reasons. */
 export interface RatingInput {
@@ -86,8 +39,8 @@ export const rate = (requestId: number, name: string, r: RatingInput) => api('PU
 
 export const listSchemas = (archived = false) =>
   api<{ schemas: ScoreSchema[] }>('GET', `/v1/score-schemas${archived ? '?archived=true' : ''}`).then((r) => r.schemas);
-export const getSchema = (name: string) => api<{ name: string; schema: ScoreSchema | null; versions: ScoreSchema[] }>('GET', `/v1/score-schemas/${encodeURIComponent(name)}`);
-export const putSchema = (name: string, def: ScoreSchemaDef) => api<{ created: boolean; schema: ScoreSchema }>('PUT', `/v1/score-schemas/${encodeURIComponent(name)}`, def);
+export const getSchema = (name: string) => api<ScoreSchemaRecord>('GET', `/v1/score-schemas/${encodeURIComponent(name)}`);
+export const putSchema = (name: string, def: ScoreSchemaDefinition) => api<{ created: boolean; schema: ScoreSchema }>('PUT', `/v1/score-schemas/${encodeURIComponent(name)}`, def);
 export const archiveSchema = (name: string) => api<{ schema: ScoreSchema }>('DELETE', `/v1/score-schemas/${encodeURIComponent(name)}`);
 
 /** Labels of a labelled schema, highest value first for buttons that read best-to-worst. */

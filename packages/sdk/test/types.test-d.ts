@@ -6,10 +6,41 @@
  */
 import type { Static } from '@sinclair/typebox';
 import type { LogRequestReply, TrackScoreBody } from '../../server/src/schemas/promptlayer.js';
-import type { BatchReply, ScoreChangeReply, ScoreEventItem } from '../../server/src/schemas/scores.js';
-import type { RequestDetail as RequestDetailSchema, RequestSummary, SearchReply } from '../../server/src/schemas/search.js';
-import type { AdjudicateReply, AgreementResult as AgreementSchema, ComparisonResult as ComparisonSchema, DisputesReply, QueueProgress as QueueProgressSchema, RateItemReply } from '../../server/src/schemas/review.js';
-import type { AdjudicateResult, AgreementResult, ComparisonResult, Dispute, QueueProgress, RateItemResult } from '../src/index.js';
+import type { BatchReply, ScoreChangeReply, ScoreEventItem, StatsReply } from '../../server/src/schemas/scores.js';
+import type { RequestDetail as RequestDetailSchema, RequestSummary, ScoreDetailItem, ScoreRatingItem, SearchReply } from '../../server/src/schemas/search.js';
+import type {
+  AdjudicateReply,
+  AgreementReply,
+  AgreementResult as AgreementSchema,
+  ClaimReply,
+  ComparisonResult as ComparisonSchema,
+  DisputesReply,
+  ItemViewReply,
+  QueueAgreementReply,
+  QueueItem,
+  QueueProgress as QueueProgressSchema,
+  RateItemReply,
+} from '../../server/src/schemas/review.js';
+import type { ScoreSchemaItem, ScoreSchemaReply } from '../../server/src/schemas/score-schemas.js';
+import type {
+  AdjudicateResult,
+  AgreementResult,
+  ClaimResult,
+  ComparisonResult,
+  Dispute,
+  ItemRating,
+  ItemView,
+  QueueAgreement,
+  QueueProgress,
+  RateItemResult,
+  ReviewQueue,
+  ScoreDetail,
+  ScoreRating,
+  ScoreSchema,
+  ScoreSchemaRecord,
+  ScoresAgreement,
+  StatsResult,
+} from '../src/index.js';
 import { Tally, TallyError, type BatchResult, type LogRequestResult, type RequestDetail, type RequestItem, type ScoreChange, type ScoreEvent, type SearchPage, type TrackScoreParams } from '../src/index.js';
 
 type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
@@ -29,6 +60,19 @@ assertType<Equal<RateItemResult, Omit<Static<typeof RateItemReply>, 'success'>>>
 assertType<Equal<AdjudicateResult, Omit<Static<typeof AdjudicateReply>, 'success'>>>(true);
 assertType<Equal<QueueProgress, Static<typeof QueueProgressSchema>>>(true);
 assertType<Equal<Dispute, Static<typeof DisputesReply>['disputes'][number]>>(true);
+assertType<Equal<ClaimResult, Omit<Static<typeof ClaimReply>, 'success'>>>(true);
+assertType<Equal<ItemView, Omit<Static<typeof ItemViewReply>, 'success'>>>(true);
+assertType<Equal<QueueAgreement, Omit<Static<typeof QueueAgreementReply>, 'success'>>>(true);
+assertType<Equal<ScoresAgreement, Omit<Static<typeof AgreementReply>, 'success'>>>(true);
+assertType<Equal<ScoreRating, Static<typeof ScoreRatingItem>>>(true);
+assertType<Equal<ItemRating, Static<typeof ScoreRatingItem>>>(true);
+assertType<Equal<ScoreDetail, Static<typeof ScoreDetailItem>>>(true);
+assertType<Equal<StatsResult, Omit<Static<typeof StatsReply>, 'success'>>>(true);
+assertType<Equal<ScoreSchema, Static<typeof ScoreSchemaItem>>>(true);
+assertType<Equal<ScoreSchemaRecord, Omit<Static<typeof ScoreSchemaReply>, 'success'>>>(true);
+// A queue's filter is typed as the SDK's native filter (what the server accepted); the reply schema
+// gives it loosely (every field optional), so it is left out of the comparison.
+assertType<Equal<Omit<ReviewQueue, 'filter'>, Omit<Static<typeof QueueItem>, 'filter'>>>(true);
 // Every body the SDK sends for track.score is one the server accepts.
 const toWire = (p: TrackScoreParams): Omit<Static<typeof TrackScoreBody>, 'api_key'> => p;
 void toWire;

@@ -1,19 +1,8 @@
+import type { RequestDetail } from '../api.js';
 import { fmtTime } from '../format.js';
 
-/** One rating of `score_details.<name>.ratings` (GET /v1/requests/{id}). */
-interface Rating {
-  rater: string;
-  value: number;
-  label: string | null;
-  comment: string | null;
-  source: string;
-  at: string;
-}
-
-/** The part of a request this section reads; `score_details` comes with score schemas (issue 26). */
-export interface WithRatings {
-  score_details?: Record<string, { ratings?: Rating[] }>;
-}
+/** The part of a request this section reads. */
+export type WithRatings = Pick<RequestDetail, 'score_details'>;
 
 /**
  * End users' ratings (feedback from the app's own pages, docs/feedback.md), kept apart from the

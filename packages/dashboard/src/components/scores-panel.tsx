@@ -1,6 +1,6 @@
 import { useEffect, useState } from 'react';
-import { deleteScore } from '../api.js';
-import { labelFor, labelsOf, rate, useScoreNames, type RequestWithDetails, type ScoreDetail, type ScoreSchema } from '../score-schemas.js';
+import { deleteScore, type RequestDetail } from '../api.js';
+import { labelFor, labelsOf, rate, useScoreNames, type ScoreDetail, type ScoreSchema } from '../score-schemas.js';
 import { useActors } from './actors.js';
 import { RatingExtras, RatingsList, Rubric, ScoreControl, ScoreNamePicker, startValue } from './score-control.js';
 
@@ -119,7 +119,7 @@ function ScoreEditor({
  * Each score of the request, rated with the control its schema calls for (slider, or label
  * buttons), with a comment and reasons, and who rated what; and a new name to add.
  */
-export function ScoresPanel({ request, onChanged }: { request: RequestWithDetails; onChanged: () => void }) {
+export function ScoresPanel({ request, onChanged }: { request: RequestDetail; onChanged: () => void }) {
   const { schemas, names: known } = useScoreNames();
   const [newName, setNewName] = useState('');
   const [newValue, setNewValue] = useState<number | null>(50);

@@ -13,10 +13,10 @@ import {
   queueAgreement,
   queueFromDisagreements,
   scoreAgreement,
-  type Agreement,
-  type Comparison,
+  type AgreementResult,
+  type ComparisonResult,
   type Dispute,
-  type Queue,
+  type ReviewQueue,
 } from '../review-queues.js';
 import { labelFor, labelsOf, useScoreNames, type ScoreSchema } from '../score-schemas.js';
 
@@ -42,7 +42,7 @@ function OffsetBar({ offset }: { offset: number | null }) {
   );
 }
 
-function AdjudicateForm({ queue, dispute, schema, onDone }: { queue: Queue; dispute: Dispute; schema: ScoreSchema | undefined; onDone: (msg: string) => void }) {
+function AdjudicateForm({ queue, dispute, schema, onDone }: { queue: ReviewQueue; dispute: Dispute; schema: ScoreSchema | undefined; onDone: (msg: string) => void }) {
   const [value, setValue] = useState<number | null>(labelsOf(schema) ? null : (dispute.score ?? startValue(schema)));
   const [comment, setComment] = useState('');
   const [error, setError] = useState<string | null>(null);
@@ -77,7 +77,7 @@ function AdjudicateForm({ queue, dispute, schema, onDone }: { queue: Queue; disp
 }
 
 /** Alpha, its interval and the per-rater figures of one agreement reply. */
-function AgreementView({ a, members, keys }: { a: Agreement; members: ReturnType<typeof useActors>['members']; keys: ReturnType<typeof useActors>['keys'] }) {
+function AgreementView({ a, members, keys }: { a: AgreementResult; members: ReturnType<typeof useActors>['members']; keys: ReturnType<typeof useActors>['keys'] }) {
   return (
     <>
       <section className="card summary" aria-label="Alpha">
@@ -152,8 +152,8 @@ function AgreementView({ a, members, keys }: { a: Agreement; members: ReturnType
 export function AgreementPage() {
   const loc = useLocation();
   const byName = loc.query.has('name');
-  const [queues, setQueues] = useState<Queue[] | null>(null);
-  const [agreement, setAgreement] = useState<Agreement | null>(null);
+  const [queues, setQueues] = useState<ReviewQueue[] | null>(null);
+  const [agreement, setAgreement] = useState<AgreementResult | null>(null);
   const [disputes, setDisputes] = useState<Dispute[] | null>(null);
   const [status, setStatus] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
@@ -297,7 +297,7 @@ const shown = (schema: ScoreSchema | undefined, v: number, label?: string | null
 };
 
 /** counts[i][j]: items people rated values[i] and the automatic raters values[j]; the diagonal is where they agree. */
-function ConfusionMatrix({ c, schema }: { c: NonNullable<Comparison['confusion']>; schema: ScoreSchema | undefined }) {
+function ConfusionMatrix({ c, schema }: { c: NonNullable<ComparisonResult['confusion']>; schema: ScoreSchema | undefined }) {
   const head = c.values.map((v, j) => shown(schema, v, c.labels[j]));
   return (
     <table className="confusion" aria-label="Confusion matrix">
@@ -330,7 +330,7 @@ function ConfusionMatrix({ c, schema }: { c: NonNullable<Comparison['confusion']
 function SendToQueue({ name, filter, count }: { name: string; filter: URLSearchParams; count: number }) {
   const [queueName, setQueueName] = useState(`${name} disagreements`);
   const [raters, setRaters] = useState('1');
-  const [made, setMade] = useState<Queue | null>(null);
+  const [made, setMade] = useState<ReviewQueue | null>(null);
   const [error, setError] = useState<string | null>(null);
   return (
     <form
@@ -372,7 +372,7 @@ function SendToQueue({ name, filter, count }: { name: string; filter: URLSearchP
   );
 }
 
-function ComparisonView({ c, name, schema, filter }: { c: Comparison; name: string; schema: ScoreSchema | undefined; filter: URLSearchParams }) {
+function ComparisonView({ c, name, schema, filter }: { c: ComparisonResult; name: string; schema: ScoreSchema | undefined; filter: URLSearchParams }) {
   return (
     <section className="card" aria-label="People against automatic raters">
       <h2>People against automatic raters</h2>
@@ -449,7 +449,7 @@ function NameAgreement({ loc }: { loc: Location }) {
   const filter = filterOnly(loc.query);
   for (const k of ['queue', 'compare']) filter.delete(k);
   const [draft, setDraft] = useState(name);
-  const [reply, setReply] = useState<{ agreement: Agreement; comparison?: Comparison } | null>(null);
+  const [reply, setReply] = useState<{ agreement: AgreementResult; comparison?: ComparisonResult } | null>(null);
   const [error, setError] = useState<string | null>(null);
   useEffect(() => setDraft(name), [name]);
   useEffect(() => {

@@ -1,5 +1,6 @@
 import { useEffect, useState } from 'react';
 import { Bar, BarChart, CartesianGrid, ComposedChart, Legend, Line, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
+import type { StatsResult } from '@tally/sdk';
 import { api, type CompareReply, type StatsEntry } from '../api.js';
 import { fmtNum } from '../format.js';
 import { Link, navigate, useLocation } from '../router.js';
@@ -37,16 +38,8 @@ export function timeSeries(series: { start: string; count: number; mean: number 
   return out;
 }
 
-interface ReasonCounts {
-  name: string;
-  low_below: number;
-  reasons: { reason: string; count: number; low: number }[];
-}
-
-interface StatsReply {
-  scores: StatsEntry[];
-  reasons?: ReasonCounts[];
-}
+/** How often each reason came with a name's current scores. */
+type ReasonCounts = StatsResult['reasons'][number];
 
 /** How often each reason was given with the name's current scores; a reason's row opens the request log filtered by it. */
 function ReasonTable({ counts }: { counts: ReasonCounts }) {
@@ -301,7 +294,7 @@ export function AnalyticsPage() {
   const labelled = labels !== null;
 
   useEffect(() => {
-    api<StatsReply>('GET', '/v1/scores/stats').then(
+    api<StatsResult>('GET', '/v1/scores/stats').then(
       (r) => setNames([...new Set(r.scores.map((s) => s.name))]),
       (e: Error) => (setError(e.message), setNames([])),
     );
@@ -316,12 +309,12 @@ export function AnalyticsPage() {
     if (labelled) fine.set('buckets', '100');
     // Replies of an earlier name, interval or bucketing never land over the current ones.
     let live = true;
-    api<StatsReply>('GET', `/v1/scores/stats?${fine}`).then(
+    api<StatsResult>('GET', `/v1/scores/stats?${fine}`).then(
       (r) => live && (setStats(r.scores[0] ?? null), setReasons(r.reasons?.find((x) => x.name === name) ?? null)),
       (e: Error) => live && setError(e.message),
     );
-    api<StatsReply>('GET', `/v1/scores/stats?${base}&group_by=prompt`).then((r) => live && setByPrompt(r.scores), () => live && setByPrompt([]));
-    api<StatsReply>('GET', `/v1/scores/stats?${base}&group_by=model`).then((r) => live && setByModel(r.scores), () => live && setByModel([]));
+    api<StatsResult>('GET', `/v1/scores/stats?${base}&group_by=prompt`).then((r) => live && setByPrompt(r.scores), () => live && setByPrompt([]));
+    api<StatsResult>('GET', `/v1/scores/stats?${base}&group_by=model`).then((r) => live && setByModel(r.scores), () => live && setByModel([]));
     return () => {
       live = false;
     };

@@ -2,7 +2,7 @@ import { useCallback, useEffect, useRef, useState } from 'react';
 import { useActors } from '../components/actors.js';
 import { RatingExtras, RatingsList, Rubric, ScoreControl, startValue } from '../components/score-control.js';
 import { Link } from '../router.js';
-import { claim, getQueue, rateItem, skip, type ClaimedItem, type Queue } from '../review-queues.js';
+import { claim, getQueue, rateItem, skip, type ClaimedItem, type ReviewQueue } from '../review-queues.js';
 import { labelFor, labelsOf, useScoreNames } from '../score-schemas.js';
 import { RequestDetailView } from './request-page.js';
 
@@ -19,7 +19,7 @@ function typingIn(target: EventTarget | null): boolean {
  * is shown before the rater submits: the server leaves them out of what it hands over.
  */
 export function QueueReviewPage({ id }: { id: number }) {
-  const [queue, setQueue] = useState<Queue | null>(null);
+  const [queue, setQueue] = useState<ReviewQueue | null>(null);
   const [item, setItem] = useState<ClaimedItem | null | undefined>(undefined);
   const [value, setValue] = useState<number | null>(null);
   const [comment, setComment] = useState('');

@@ -3,7 +3,7 @@ import { useActors } from '../components/actors.js';
 import { raterLabel, ScoreNamePicker } from '../components/score-control.js';
 import { filterOnly } from '../filters.js';
 import { Link, navigate, useLocation } from '../router.js';
-import { createQueue, filterNodeFromQuery, listQueues, type Queue } from '../review-queues.js';
+import { createQueue, filterNodeFromQuery, listQueues, type ReviewQueue } from '../review-queues.js';
 import { useScoreNames } from '../score-schemas.js';
 
 /** A labelled bar: `done` of `total`, as a native progress element with its numbers beside it. */
@@ -38,7 +38,7 @@ function FilterSummary({ filter }: { filter: URLSearchParams }) {
   );
 }
 
-function NewQueueForm({ filter, onCreated }: { filter: URLSearchParams; onCreated: (q: Queue) => void }) {
+function NewQueueForm({ filter, onCreated }: { filter: URLSearchParams; onCreated: (q: ReviewQueue) => void }) {
   const { names } = useScoreNames();
   const [name, setName] = useState('');
   const [scoreName, setScoreName] = useState(filter.get('no_score') ?? 'default');
@@ -132,7 +132,7 @@ function NewQueueForm({ filter, onCreated }: { filter: URLSearchParams; onCreate
   );
 }
 
-function QueueCard({ queue }: { queue: Queue }) {
+function QueueCard({ queue }: { queue: ReviewQueue }) {
   const { members, keys } = useActors();
   const p = queue.progress;
   return (
@@ -178,7 +178,7 @@ export function QueuesPage() {
   const creating = loc.query.has('new');
   const filter = filterOnly(loc.query);
   filter.delete('new');
-  const [queues, setQueues] = useState<Queue[] | null>(null);
+  const [queues, setQueues] = useState<ReviewQueue[] | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [n, setN] = useState(0);
   useEffect(() => {

@@ -1,9 +1,8 @@
 import { useCallback, useEffect, useState } from 'react';
 import { api, type RequestDetail, type ScoreEvent } from '../api.js';
-import type { RequestWithDetails } from '../score-schemas.js';
 import { useActors } from '../components/actors.js';
 import { Conversation } from '../components/conversation.js';
-import { EndUserRatings, type WithRatings } from '../components/end-user-ratings.js';
+import { EndUserRatings } from '../components/end-user-ratings.js';
 import { ScoresPanel } from '../components/scores-panel.js';
 import { actorLabel, fmtCost, fmtLatency, fmtTime } from '../format.js';
 import { Link } from '../router.js';
@@ -114,7 +113,7 @@ function BreakAfterAt({ text }: { text: string }) {
 }
 
 /** What a history row adds under ratings: whose rating, its label and reasons, the schema version. */
-function RatingNote({ event }: { event: ScoreEvent & Partial<ScoreEventRating> }) {
+function RatingNote({ event }: { event: ScoreEvent }) {
   const e = event;
   const parts: string[] = [];
   if (e.kind === 'adjudication') parts.push('adjudicated');
@@ -124,15 +123,6 @@ function RatingNote({ event }: { event: ScoreEvent & Partial<ScoreEventRating> }
   if (e.reasons?.length) parts.push(e.reasons.join(', '));
   if (e.schema_version) parts.push(`schema v${e.schema_version}`);
   return parts.length ? <div className="muted rating-note">{parts.join(' · ')}</div> : null;
-}
-
-interface ScoreEventRating {
-  kind: 'rating' | 'delete' | 'adjudication';
-  rater: string;
-  rating: number | null;
-  label: string | null;
-  reasons: string[] | null;
-  schema_version: number | null;
 }
 
 export function ScoreHistory({ events }: { events: ScoreEvent[] }) {
@@ -176,10 +166,10 @@ export function ScoreHistory({ events }: { events: ScoreEvent[] }) {
 }
 
 export function RequestPage({ id }: { id: number }) {
-  const [request, setRequest] = useState<RequestWithDetails | null | undefined>(undefined);
+  const [request, setRequest] = useState<RequestDetail | null | undefined>(undefined);
   const [events, setEvents] = useState<ScoreEvent[]>([]);
   const load = useCallback(() => {
-    api<{ request: RequestWithDetails }>('GET', `/v1/requests/${id}`).then(
+    api<{ request: RequestDetail }>('GET', `/v1/requests/${id}`).then(
       (r) => setRequest(r.request),
       () => setRequest(null),
     );
@@ -208,7 +198,7 @@ export function RequestPage({ id }: { id: number }) {
         <RequestDetailView request={request} />
         <aside>
           <ScoresPanel request={request} onChanged={load} />
-          <EndUserRatings request={request as WithRatings} />
+          <EndUserRatings request={request} />
           <ScoreHistory events={events} />
         </aside>
       </div>

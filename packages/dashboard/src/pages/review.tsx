@@ -1,8 +1,8 @@
 import { useEffect, useRef, useState } from 'react';
-import { api, matchingIds } from '../api.js';
+import { api, matchingIds, type RequestDetail } from '../api.js';
 import { useActors } from '../components/actors.js';
 import { RatingExtras, RatingsList, Rubric, ScoreControl, startValue } from '../components/score-control.js';
-import { labelFor, labelsOf, rate, useScoreNames, type RequestWithDetails } from '../score-schemas.js';
+import { labelFor, labelsOf, rate, useScoreNames } from '../score-schemas.js';
 import { filterOnly } from '../filters.js';
 import { Link, navigate, useLocation } from '../router.js';
 import { RequestDetailView } from './request-page.js';
@@ -30,7 +30,7 @@ export function ReviewPage() {
 
   const [ids, setIds] = useState<number[] | null>(null);
   const [index, setIndex] = useState(0);
-  const [loaded, setLoaded] = useState<{ request: RequestWithDetails; name: string } | null>(null);
+  const [loaded, setLoaded] = useState<{ request: RequestDetail; name: string } | null>(null);
   const [value, setValue] = useState<number | null>(50);
   const [comment, setComment] = useState('');
   const [reasons, setReasons] = useState<string[]>([]);
@@ -77,7 +77,7 @@ export function ReviewPage() {
     setLoaded(null);
     if (currentId === undefined) return;
     let live = true;
-    api<{ request: RequestWithDetails }>('GET', `/v1/requests/${currentId}`).then((r) => {
+    api<{ request: RequestDetail }>('GET', `/v1/requests/${currentId}`).then((r) => {
       if (!live) return;
       setLoaded({ request: r.request, name });
       setValue(r.request.scores[name] ?? startValue(schema));
