@@ -43,6 +43,8 @@ describe('agreement over a filter and reason counts in the dashboard', { timeout
     const { page, base } = h;
     await page.goto(`${base}/requests`);
     const nav = page.getByRole('navigation', { name: 'Main' });
+    // allTextContents does not wait: the app renders its bar after the page loads.
+    await nav.getByText('Settings').waitFor();
     assert.deepEqual(await nav.getByRole('link').allTextContents(), ['Requests', 'Review', 'Queues', 'Agreement', 'Analytics']);
     const shots = await h.shotAtWidths('topbar-closed');
     // By keyboard: focus the menu, open it with Enter, Tab to a page, follow it.
