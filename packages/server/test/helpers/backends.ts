@@ -8,6 +8,7 @@ import type { Backend } from '../../src/store/types.js';
 import { openStore } from '../../src/store/open-store.js';
 import { openPostgresStore } from '../../src/store/postgres/postgres-store.js';
 import type { SqlStore } from '../../src/store/sql-store.js';
+import { copySqliteTemplate, pgTemplateDatabase } from './store-template.js';
 import { openSqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 
 /** Where the tests find PostgreSQL (a server with trust auth); each test run makes its own database. */
@@ -45,21 +46,25 @@ export async function withPgClient<T>(url: string, fn: (c: pg.Client) => Promise
  * A new database on the server `adminUrl` points at, named `prefix` and something unique: its URL,
  * and `drop`, which removes it, also while connections to it remain. (The benchmarks use it too.)
  */
-export async function freshPgDatabase(adminUrl: string, prefix: string): Promise<{ url: string; drop(): Promise<void> }> {
+export async function freshPgDatabase(adminUrl: string, prefix: string, template?: string): Promise<{ url: string; drop(): Promise<void> }> {
   const name = `${prefix}_${process.pid}_${randomBytes(4).toString('hex')}`;
-  await withPgClient(adminUrl, (c) => c.query(`create database ${name}`));
+  await withPgClient(adminUrl, (c) => c.query(`create database ${name}${template === undefined ? '' : ` template ${template}`}`));
   const url = new URL(adminUrl);
   url.pathname = `/${name}`;
   return { url: url.toString(), drop: () => withPgClient(adminUrl, (c) => c.query(`drop database if exists ${name} with (force)`)).then(() => undefined) };
 }
 
-/** A fresh, empty store location: a temporary folder, or a new PostgreSQL database. */
-export async function freshLocation(backend: Backend): Promise<StoreLocationForTest> {
+/**
+ * A fresh store location: a temporary folder, or a new PostgreSQL database. Empty, or with
+ * `migrated`, a copy of a store that every migration has run on (see store-template.ts).
+ */
+export async function freshLocation(backend: Backend, opts: { migrated?: boolean } = {}): Promise<StoreLocationForTest> {
   const dataDir = mkdtempSync(join(tmpdir(), 'tally-test-'));
   if (backend === 'sqlite') {
+    if (opts.migrated) await copySqliteTemplate(dataDir);
     return { args: ['--data', dataDir], dataDir, drop: async () => rmSync(dataDir, { recursive: true, force: true }) };
   }
-  const database = await freshPgDatabase(PG_ADMIN_URL, 'tally_test');
+  const database = await freshPgDatabase(PG_ADMIN_URL, 'tally_test', opts.migrated ? await pgTemplateDatabase(PG_ADMIN_URL, withPgClient) : undefined);
   return {
     args: ['--database-url', database.url],
     databaseUrl: database.url,
@@ -80,7 +85,7 @@ export function openUnmigrated(location: StoreLocationForTest): SqlStore {
 
 /** Opens a migrated store on a fresh location; `close` closes it and drops the location. */
 export async function freshStore(backend: Backend): Promise<{ store: Store; location: StoreLocationForTest; close(): Promise<void> }> {
-  const location = await freshLocation(backend);
+  const location = await freshLocation(backend, { migrated: true });
   const store = await openStore({ databaseUrl: location.databaseUrl, dataDir: location.dataDir });
   return {
     store,
