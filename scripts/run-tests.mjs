@@ -10,7 +10,8 @@
  * other file of test/*.test.ts is fast (in-process). Fast files run TALLY_TEST_JOBS at a time (default:
  * twice the cores, since they mostly wait on the database), slow ones TALLY_TEST_SLOW_JOBS (default:
  * the cores, since they time what they start). The files the root package.json lists under
- * "splitByBackend" run as one job per backend (TALLY_TEST_BACKENDS). The files share nothing: each makes its own temp
+ * "splitByBackend" run as one job per backend (TALLY_TEST_BACKENDS), and those under "shards" as that many
+ * jobs (TALLY_TEST_SHARD). The files share nothing: each makes its own temp
  * folders, PostgreSQL databases and port-0 listeners.
  */
 import { spawn } from 'node:child_process';
@@ -53,7 +54,14 @@ const rank = (f) => (f.slow ? slowOrder.indexOf(join(f.dir, f.file)) : -f.size);
 const SPLIT = new Set((readJson(join(ROOT, 'package.json')).splitByBackend ?? []).map((f) => join(ROOT, f)));
 const backends = (process.env.TALLY_TEST_BACKENDS ?? 'sqlite,postgres').split(',').map((b) => b.trim()).filter(Boolean);
 const perBackend = (f) => (SPLIT.has(join(f.dir, f.file)) && backends.length > 1 ? backends.map((backend) => ({ ...f, backend })) : [f]);
-const all = packages.flatMap(filesOf).sort((a, b) => rank(a) - rank(b)).flatMap(perBackend);
+// Files that walk every route run as several processes besides, each taking every n-th route
+// (TALLY_TEST_SHARD=k/n; test/helpers/shard.ts), so they end with the others instead of alone.
+const SHARDS = new Map(Object.entries(readJson(join(ROOT, 'package.json')).shards ?? {}).map(([f, n]) => [join(ROOT, f), n]));
+const perShard = (f) => {
+  const n = SHARDS.get(join(f.dir, f.file)) ?? 1;
+  return n > 1 ? Array.from({ length: n }, (_, i) => ({ ...f, shard: `${i + 1}/${n}` })) : [f];
+};
+const all = packages.flatMap(filesOf).sort((a, b) => rank(a) - rank(b)).flatMap(perBackend).flatMap(perShard);
 const groups = [
   { name: 'fast', files: all.filter((f) => !f.slow), jobs: jobs('TALLY_TEST_JOBS', cores * 2) },
   { name: 'slow', files: all.filter((f) => f.slow), jobs: jobs('TALLY_TEST_SLOW_JOBS', cores) },
@@ -79,10 +87,11 @@ for (const signal of ['SIGINT', 'SIGTERM']) {
   });
 }
 
-function runFile({ dir, file, backend }) {
+function runFile({ dir, file, backend, shard }) {
   return new Promise((done) => {
     const started = Date.now();
-    const child = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=spec', file], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'], env: backend ? { ...process.env, TALLY_TEST_BACKENDS: backend } : process.env, detached: true });
+    const env = { ...process.env, ...(backend ? { TALLY_TEST_BACKENDS: backend } : {}), ...(shard ? { TALLY_TEST_SHARD: shard } : {}) };
+    const child = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=spec', file], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'], env, detached: true });
     running.add(child);
     const chunks = [];
     let timedOut = false;
@@ -101,20 +110,34 @@ function runFile({ dir, file, backend }) {
   });
 }
 
+/** Busy and total jiffies of all cores so far, from /proc/stat (null where there is none). */
+const cpuTimes = () => {
+  try {
+    const f = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+    const idle = f[3] + (f[4] ?? 0);
+    const total = f.reduce((a, b) => a + b, 0);
+    return { busy: total - idle, total };
+  } catch {
+    return null;
+  }
+};
+const busyShare = (from, to) => (from && to && to.total > from.total ? `, cores ${Math.round((100 * (to.busy - from.busy)) / (to.total - from.total))}% busy` : '');
+
 const results = [];
 for (const group of groups) {
   const queue = [...group.files];
   const groupStart = Date.now();
+  const cpuStart = cpuTimes();
   const worker = async () => {
     for (let next = queue.shift(); next; next = queue.shift()) {
       const r = await runFile(next);
-      const name = relative(ROOT, join(next.dir, next.file)) + (next.backend ? ` [${next.backend}]` : '');
+      const name = relative(ROOT, join(next.dir, next.file)) + (next.backend ? ` [${next.backend}]` : '') + (next.shard ? ` [shard ${next.shard}]` : '');
       results.push({ name, group: group.name, ...r });
       process.stdout.write(`\n━━ ${name} (${group.name}) ${r.code === 0 ? 'passed' : `FAILED (exit ${r.code}${r.signal ? `, ${r.signal}` : ''})`} in ${(r.ms / 1000).toFixed(1)} s\n${r.output}`);
     }
   };
   await Promise.all(Array.from({ length: Math.min(group.jobs, queue.length) }, worker));
-  console.log(`\n━━ ${group.name}: ${group.files.length} files, ${group.jobs} at a time, ${((Date.now() - groupStart) / 1000).toFixed(1)} s`);
+  console.log(`\n━━ ${group.name}: ${group.files.length} files, ${group.jobs} at a time, ${((Date.now() - groupStart) / 1000).toFixed(1)} s${busyShare(cpuStart, cpuTimes())}`);
 }
 
 console.log('\n━━ duration of each file (s):');

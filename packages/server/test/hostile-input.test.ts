@@ -6,6 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import type { InjectOptions, LightMyRequestResponse } from 'fastify';
 import type { SqlStore } from '../src/store/sql-store.js';
 import { BACKENDS } from './helpers/backends.js';
+import { shardLabel, shardOf } from './helpers/shard.js';
 import { addDashboardUser, browserHeaders, signIn, type Browser } from './helpers/dashboard-users.js';
 import { countRows, listRoutes, type RouteEntry } from './helpers/routes.js';
 import { createTestApp, logRequest, type TestApp } from './helpers/test-app.js';
@@ -114,7 +115,7 @@ interface Stats {
 }
 
 for (const backend of BACKENDS) {
-  describe(`hostile input at every route [${backend}]`, () => {
+  describe(`hostile input at every route [${backend}]${shardLabel()}`, () => {
     let t: TestApp;
     let routes: RouteEntry[];
     let requestId = 0;
@@ -129,12 +130,12 @@ for (const backend of BACKENDS) {
       writeFileSync(join(dashboardDir, 'assets', 'app.js'), 'void 0;');
       t = await createTestApp(backend, { rateLimitPerKey: 0, authFailuresPerMinute: 0, dashboardDir });
       // Logging out would end the session the later cases use: that route goes last.
-      routes = listRoutes(t.app).sort((a, b) => Number(a.url === '/ui/api/logout') - Number(b.url === '/ui/api/logout'));
+      routes = shardOf(listRoutes(t.app)).sort((a, b) => Number(a.url === '/ui/api/logout') - Number(b.url === '/ui/api/logout'));
       requestId = await logRequest(t, { tags: ['hostile'], metadata: { k: 'v' }, score: 10, score_name: 'base' });
       browser = (await addDashboardUser(t, t.alpha.workspace, USER.email, USER.password)).browser;
     });
     after(async () => {
-      console.log(`hostile input [${backend}]: ${stats.cases} cases over ${routes.length} routes; statuses ${JSON.stringify(Object.fromEntries([...stats.byStatus].sort((a, b) => a[0] - b[0])))}`);
+      console.log(`hostile input [${backend}]${shardLabel()}: ${stats.cases} cases over ${routes.length} routes; statuses ${JSON.stringify(Object.fromEntries([...stats.byStatus].sort((a, b) => a[0] - b[0])))}`);
       await t.close();
     });
 

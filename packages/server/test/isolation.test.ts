@@ -6,6 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { sql } from 'kysely';
 import type { SqlStore } from '../src/store/sql-store.js';
 import { BACKENDS } from './helpers/backends.js';
+import { shardLabel, shardOf } from './helpers/shard.js';
 import { addDashboardUser, browserHeaders, signIn, type Browser } from './helpers/dashboard-users.js';
 import { listRoutes, type RouteEntry } from './helpers/routes.js';
 import { addApiKey, addWorkspace, createTestApp, logRequest, type TestApp, type TestWorkspace } from './helpers/test-app.js';
@@ -136,7 +137,7 @@ async function snapshot(store: SqlStore, backend: string, workspaceId: number, a
 }
 
 for (const backend of BACKENDS) {
-  describe(`workspace isolation on every route, by keys and dashboard users [${backend}]`, () => {
+  describe(`workspace isolation on every route, by keys and dashboard users [${backend}]${shardLabel()}`, () => {
     let t: TestApp;
     let routes: RouteEntry[];
     let a: Side;
@@ -151,7 +152,7 @@ for (const backend of BACKENDS) {
       mkdirSync(join(dashboardDir, 'assets'));
       writeFileSync(join(dashboardDir, 'index.html'), '<!doctype html><title>Tally</title>');
       t = await createTestApp(backend, { rateLimitPerKey: 0, authFailuresPerMinute: 0, dashboardDir });
-      routes = listRoutes(t.app).filter((r) => !r.url.startsWith('/docs') && r.url !== '/openapi.json' && r.url !== '/metrics');
+      routes = shardOf(listRoutes(t.app).filter((r) => !r.url.startsWith('/docs') && r.url !== '/openapi.json' && r.url !== '/metrics'));
       // Workspace names and emails carry the markers too, so a leaked name or member is seen.
       const seed = async (marker: string, sharedBase: number): Promise<Side> => {
         const ws = await addWorkspace(t.store, `${marker}-ws`);
@@ -178,7 +179,7 @@ for (const backend of BACKENDS) {
     after(async () => {
       const total = ops.key + ops.session + ops['both-member'];
       console.log(
-        `isolation [${backend}]: ${total} calls over ${routes.length} routes (by keys ${ops.key}, by single-workspace users ${ops.session}, by a member of both ${ops['both-member']}), each compared foreign against missing ids; ${reads} reads compared before and after the other workspace changed`,
+        `isolation [${backend}]${shardLabel()}: ${total} calls over ${routes.length} routes (by keys ${ops.key}, by single-workspace users ${ops.session}, by a member of both ${ops['both-member']}), each compared foreign against missing ids; ${reads} reads compared before and after the other workspace changed`,
       );
       await t.close();
     });
