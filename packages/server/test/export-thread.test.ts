@@ -164,7 +164,7 @@ for (const backend of BACKENDS) for (const parts of [1, 2]) {
 
     it('answers 503 with Retry-After, before any row, when the thread cannot reach the database', async () => {
       const unreachable: ReadSource =
-        backend === 'sqlite' ? { backend: 'sqlite', file: join(t.location.dataDir, 'missing.db') } : { backend: 'postgres', connectionString: 'postgres://root@127.0.0.1:1/none' };
+        backend === 'sqlite' ? { backend: 'sqlite', file: join(t.location.dataDir, 'missing.db'), readTimeoutMs: 15_000 } : { backend: 'postgres', connectionString: 'postgres://root@127.0.0.1:1/none', readTimeoutMs: 15_000 };
       const store = t.store as { readSource: ReadSource | null };
       const real = store.readSource;
       store.readSource = unreachable;

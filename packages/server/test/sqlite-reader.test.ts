@@ -18,7 +18,7 @@ describe("an export thread's SQLite reader", () => {
     const dir = mkdtempSync(join(tmpdir(), 'tally-reader-'));
     const store = openSqliteStore({ file: join(dir, 'tally.db') });
     await store.migrate();
-    const reader = openSqliteReader(join(dir, 'tally.db'));
+    const reader = openSqliteReader(join(dir, 'tally.db'), 15_000);
     try {
       const main = await cacheSize(store);
       assert.equal(await cacheSize(reader), -EXPORT_READER_CACHE_KIB);

@@ -32,8 +32,10 @@ export async function openStore(loc: StoreLocation): Promise<Store> {
 /**
  * Opens, for reading only, a store another thread has open and migrated (`store.readSource`):
  * SQLite, a read-only connection to its file; PostgreSQL, a pool of four connections, so that
- * a page's detail queries run at once.
+ * a page's detail queries run at once. Every read statement has the source's read deadline.
  */
 export function openReader(source: ReadSource): Store {
-  return source.backend === 'sqlite' ? openSqliteReader(source.file) : openPostgresStore({ connectionString: source.connectionString, maxConnections: 4 });
+  return source.backend === 'sqlite'
+    ? openSqliteReader(source.file, source.readTimeoutMs)
+    : openPostgresStore({ connectionString: source.connectionString, maxConnections: 4, readTimeoutMs: source.readTimeoutMs, readOnly: true });
 }

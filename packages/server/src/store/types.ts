@@ -10,7 +10,12 @@ import type { ScoreEventKind, ScoreSchemaDefinition } from '../domain/score-sche
 export type Backend = 'sqlite' | 'postgres';
 
 /** Where another thread can open a read connection of its own to the same data (export threads). */
-export type ReadSource = { backend: 'sqlite'; file: string } | { backend: 'postgres'; connectionString: string };
+/**
+ * How another thread opens a read connection of its own to a store (an export thread's), and how
+ * long each of its read statements may run: the store's read deadline, so that a stuck export
+ * cannot hold a thread or a connection forever.
+ */
+export type ReadSource = ({ backend: 'sqlite'; file: string } | { backend: 'postgres'; connectionString: string }) & { readTimeoutMs: number };
 
 export interface Workspace {
   id: number;

@@ -44,6 +44,11 @@ export interface PostgresOptions {
    * `statement_timeout`) and the request answers 503; default 15000 ms.
    */
   readTimeoutMs?: number;
+  /**
+   * A store that only reads (an export thread's): its other pool's statements get the read
+   * deadline too, so no query of a stuck export holds a connection past it.
+   */
+  readOnly?: boolean;
 }
 
 /**
@@ -70,15 +75,16 @@ function openPool(opts: PostgresOptions, extra: Pick<pg.PoolConfig, 'statement_t
 
 /** The scale-out backend: stateless Tally instances over one PostgreSQL. */
 export function openPostgresStore(opts: PostgresOptions): SqlStore {
-  const pool = openPool(opts);
+  const readTimeoutMs = opts.readTimeoutMs ?? DEFAULT_READ_TIMEOUT_MS;
+  const pool = openPool(opts, opts.readOnly ? { statement_timeout: readTimeoutMs } : {});
   const db = new Kysely<Database>({ dialect: withOutageErrors(new PostgresDialect({ pool })) });
   // Reads steered by clients' filters get a pool of their own whose sessions carry
   // statement_timeout: the server itself stops a read at its deadline (the client-side
   // query_timeout only stops waiting), and writes and migrations keep no such limit.
-  const readPool = openPool(opts, { statement_timeout: opts.readTimeoutMs ?? DEFAULT_READ_TIMEOUT_MS });
+  const readPool = openPool(opts, { statement_timeout: readTimeoutMs });
   const readDb = new Kysely<Database>({ dialect: withOutageErrors(new PostgresDialect({ pool: readPool })) });
   const keyChanges = new KeyChangeListener(opts.connectionString);
-  const copier = new CsvCopier(opts.connectionString);
+  const copier = new CsvCopier(opts.connectionString, readTimeoutMs);
   // Group commit makes each instance's writes one transaction at a time; this lock lines up the
   // transactions of every instance (and of the CLI) so that they commit in the order they began.
   // BEGIN and the lock go in one round trip: a query without parameters is sent as a simple
@@ -123,7 +129,7 @@ export function openPostgresStore(opts: PostgresOptions): SqlStore {
         client.release();
       }
     },
-    readSource: { backend: 'postgres', connectionString: opts.connectionString },
+    readSource: { backend: 'postgres', connectionString: opts.connectionString, readTimeoutMs },
     reads: { pageEndsInOneQuery: true, copyCsv: (query) => copier.copy(query) },
     readAhead: true,
     readDb,

@@ -3,7 +3,7 @@ import { Kysely, SqliteDialect, sql } from 'kysely';
 import { withOutageErrors, type OutageListener } from '../database-errors.js';
 import type { Database } from '../schema.js';
 import { createPrivateFile, privateSideFiles } from './private-files.js';
-import { registerAlive } from './read-deadline.js';
+import { registerAlive, withReadDeadline } from './read-deadline.js';
 import { withStatementCache } from './statement-cache.js';
 
 export type Synchronous = 'FULL' | 'NORMAL';
@@ -27,10 +27,12 @@ export function openConnection(file: string, synchronous: Synchronous): SQLite.D
 }
 
 /** Kysely over the connection, with prepared statements reused and outages mapped to 503. */
-export function kyselyOver(conn: SQLite.Database, onOutage?: OutageListener): Kysely<Database> {
-  // Filtered queries call it on every connection; it can stop them only on a reader thread.
+export function kyselyOver(conn: SQLite.Database, onOutage?: OutageListener, readTimeoutMs?: number): Kysely<Database> {
+  // Filtered queries call it on every connection; it can stop them only on a thread of their own
+  // (a reader thread, or an export thread given `readTimeoutMs`).
   registerAlive(conn);
-  return new Kysely<Database>({ dialect: withOutageErrors(new SqliteDialect({ database: withStatementCache(conn) }), onOutage) });
+  const database = readTimeoutMs === undefined ? withStatementCache(conn) : withReadDeadline(withStatementCache(conn), readTimeoutMs);
+  return new Kysely<Database>({ dialect: withOutageErrors(new SqliteDialect({ database }), onOutage) });
 }
 
 /**

@@ -1,4 +1,5 @@
 import type SQLite from 'better-sqlite3';
+import type { SqliteDatabase } from 'kysely';
 import { DatabaseUnavailableError } from '../database-errors.js';
 
 /**
@@ -22,4 +23,35 @@ export function registerAlive(conn: SQLite.Database): void {
     if (Date.now() > readDeadline.at) throw readTimedOut(readDeadline.ms);
     return 1;
   });
+}
+
+/**
+ * `db` with every reading statement run under a deadline of `ms` from its start, for a connection
+ * that has a thread to itself and runs one statement at a time (an export thread's): a read that
+ * runs past it is stopped by `tally_alive()` as on a reader thread.
+ */
+export function withReadDeadline(db: SqliteDatabase, ms: number): SqliteDatabase {
+  const during = <T>(run: () => T): T => {
+    readDeadline.at = Date.now() + ms;
+    readDeadline.ms = ms;
+    try {
+      return run();
+    } finally {
+      readDeadline.at = Number.POSITIVE_INFINITY;
+    }
+  };
+  return {
+    close: () => db.close(),
+    prepare(text) {
+      const stmt = db.prepare(text);
+      if (!stmt.reader) return stmt;
+      return {
+        reader: true,
+        all: (parameters) => during(() => stmt.all(parameters)),
+        run: (parameters) => stmt.run(parameters),
+        // Rows are taken one by one between other work; only all() is bounded (Kysely streams none here).
+        iterate: (parameters) => stmt.iterate(parameters),
+      };
+    },
+  };
 }

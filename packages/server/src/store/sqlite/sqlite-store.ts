@@ -10,6 +10,7 @@ import { ReaderPool, readerDialect } from './reader-pool.js';
 import { withOutageErrors } from '../database-errors.js';
 import { Kysely } from 'kysely';
 import type { Database } from '../schema.js';
+import { DEFAULT_READ_TIMEOUT_MS } from '../read-scope.js';
 import { WriterConnection } from './writer-client.js';
 
 export interface SqliteOptions {
@@ -105,7 +106,7 @@ export function openSqliteStore(opts: SqliteOptions): SqlStore {
   return new SqlStore(db, {
     backend: 'sqlite',
     migrationDialect: MIGRATION_DIALECT,
-    readSource: { backend: 'sqlite', file: opts.file },
+    readSource: { backend: 'sqlite', file: opts.file, readTimeoutMs: opts.readTimeoutMs ?? DEFAULT_READ_TIMEOUT_MS },
     reads: SQLITE_READS,
     readAhead: false,
     readDb,
@@ -144,11 +145,11 @@ export const EXPORT_READER_CACHE_KIB = 2048;
  * no writer thread, no migrations, no in-use lock. Each query sees the newest commit, as the
  * main connection's do.
  */
-export function openSqliteReader(file: string): SqlStore {
+export function openSqliteReader(file: string, readTimeoutMs: number): SqlStore {
   const conn = new SQLite(file, { readonly: true, fileMustExist: true });
   conn.pragma('busy_timeout = 5000');
   conn.pragma(`cache_size = -${EXPORT_READER_CACHE_KIB}`);
-  const db = kyselyOver(conn);
+  const db = kyselyOver(conn, undefined, readTimeoutMs);
   return new SqlStore(db, {
     backend: 'sqlite',
     migrationDialect: MIGRATION_DIALECT,
