@@ -6,7 +6,7 @@
  * autocannon, alternating targets round by round so drift on a shared machine hits all of them.
  * Prints medians and ratios to the baseline (and Tally's to the floors) measured in the same run,
  * with the CPU one answered call costs the load generator, the server (and its main thread) and
- * PostgreSQL (from /proc), and writes them as JSON under bench/results/.
+ * PostgreSQL (the backends connected to the target's database, from /proc), and writes them as JSON under bench/results/.
  *
  *   npm run bench -- [--duration 10] [--connections 50] [--rounds 3] [--requests 2000]
  *                    [--backends floor,schema-floor,pg-floor,sqlite,postgres]
@@ -17,8 +17,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
+import pg from 'pg';
 import { freshPgDatabase } from '../packages/server/test/helpers/backends.js';
-import { ROOT, cpuNow, cpuUsed, median, startProcess, watchRss, writeResults, type Served } from './lib/processes.js';
+import { ROOT, backendCpuSeconds, cpuNow, cpuUsed, median, startProcess, watchRss, writeResults, type Served } from './lib/processes.js';
 
 const { values: opts } = parseArgs({
   options: {
@@ -50,6 +51,8 @@ if (workloads.includes('half-rate') && !workloads.includes('track-score')) throw
 
 interface Target {
   served: Served;
+  /** The PostgreSQL database the target writes to, if any. */
+  pgDatabase: string | null;
   rss: { stop(): number };
   ids: number[];
   cleanup(): Promise<void>;
@@ -127,6 +130,7 @@ async function startTarget(backend: string): Promise<Target> {
   if (res.non2xx > 0 || ids.length === 0) throw new Error(`seeding ${backend} failed: ${res.non2xx} non-2xx`);
   return {
     served,
+    pgDatabase: database ? new URL(database.url).pathname.slice(1) : null,
     rss: watchRss(served.child.pid!),
     ids,
     cleanup: async () => {
@@ -248,7 +252,25 @@ interface Driven {
   url: string;
   pid: number;
   tally: boolean;
-  postgres: boolean;
+  /** The PostgreSQL database the target writes to: its backends' CPU is counted as PostgreSQL's. */
+  pgDatabase: string | null;
+}
+
+/**
+ * The process ids of the PostgreSQL backends connected to a database. On a shared machine, other
+ * databases' work (other benchmarks, tests) must not count as the target's, so PostgreSQL's CPU
+ * is that of these backends alone: those connected at the start or the end of a round (one that
+ * connects and exits within the round is missed, as are the shared WAL writer and checkpointer).
+ */
+async function backendsOf(database: string): Promise<number[]> {
+  const client = new pg.Client({ connectionString: opts['pg-url'] });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ pid: number }>('select pid from pg_stat_activity where datname = $1', [database]);
+    return rows.map((r) => r.pid);
+  } finally {
+    await client.end();
+  }
 }
 
 /**
@@ -273,10 +295,15 @@ function loadShape(): { setupClient(client: { on(event: 'response', fn: () => vo
 async function drive(target: Driven, request: autocannon.Request, rate?: number): Promise<Sample> {
   const url = target.url;
   const before = target.tally ? await batchTotals(url) : null;
-  const cpu0 = cpuNow(target.pid, target.postgres);
+  const pids0 = target.pgDatabase ? await backendsOf(target.pgDatabase) : [];
+  const pg0 = backendCpuSeconds(pids0);
+  const cpu0 = cpuNow(target.pid, false);
   const shape = rate ? loadShape() : null;
   const r = await autocannon({ url, connections, duration, requests: [request], ...(shape ? { overallRate: rate, setupClient: shape.setupClient } : {}) } as autocannon.Options);
-  const cpu1 = cpuNow(target.pid, target.postgres);
+  const cpu1 = cpuNow(target.pid, false);
+  const pg1 = backendCpuSeconds(target.pgDatabase ? [...new Set([...pids0, ...(await backendsOf(target.pgDatabase))])] : []);
+  // A backend still connected at the end: all it used since the start (from 0 if it connected since).
+  cpu1.pg = [...pg1].reduce((sum, [pid, seconds]) => sum + seconds - (pg0.get(pid) ?? 0), 0);
   const after = target.tally ? await batchTotals(url) : null;
   const meanBatch = before && after ? (after.sum - before.sum) / (after.count - before.count) : null;
   const used = cpuUsed(cpu0, cpu1);
@@ -285,7 +312,7 @@ async function drive(target: Driven, request: autocannon.Request, rate?: number)
     client: perCall(used.client),
     serverMain: perCall(used.main),
     server: perCall(used.server),
-    postgres: target.postgres ? perCall(used.pg) : null,
+    postgres: target.pgDatabase ? perCall(used.pg) : null,
     coresBusy: (used.client + used.server + used.pg) / r.duration,
   };
   // Answered writes only: a 4xx or 5xx answer is not throughput (it is reported beside it).
@@ -336,7 +363,7 @@ async function main() {
   };
   const targetOf = (name: string): Driven => {
     const served = name === 'baseline' ? baseline : targets.get(name)!.served;
-    return { url: served.url, pid: served.child.pid!, tally: isTally(name), postgres: name === 'postgres' || name === 'pg-floor' };
+    return { url: served.url, pid: served.child.pid!, tally: isTally(name), pgDatabase: targets.get(name)?.pgDatabase ?? null };
   };
 
   const samples: Record<string, Record<string, Sample[]>> = {};
