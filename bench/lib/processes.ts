@@ -96,6 +96,24 @@ export function postgresCpuSeconds(): number {
   return total;
 }
 
+/**
+ * CPU seconds used so far by each of these PostgreSQL backends (the connections to one database,
+ * from pg_stat_activity), by process id; those that have exited are left out. On a machine shared
+ * with other users of the same PostgreSQL, these are the processes doing one target's work (the
+ * WAL writer and checkpointer, shared by all, are not counted).
+ */
+export function backendCpuSeconds(pids: readonly number[]): Map<number, number> {
+  const out = new Map<number, number>();
+  for (const pid of pids) {
+    try {
+      out.set(pid, cpuSeconds(pid));
+    } catch {
+      // the backend has gone
+    }
+  }
+  return out;
+}
+
 /** CPU seconds used so far by this process (the benchmark's client), a server (and its main thread) and PostgreSQL. */
 export interface CpuReading {
   client: number;

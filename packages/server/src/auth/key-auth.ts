@@ -52,7 +52,8 @@ function keyFrom(request: FastifyRequest): string | null {
 
 /**
  * Resolves the API key from `X-API-KEY`, `Authorization: Bearer`, or the body's `api_key` (the SDKs' track calls) on every
- * call, so a revoked key is refused on its next request, on every instance.
+ * call; a revoked key is refused on its next request, on every instance (SQLite: within
+ * KEY_CHANGE_CHECK_MS of a revocation by another process).
  */
 export function keyAuthenticator(store: Store, log: { warn(obj: object, msg: string): void }) {
   const touched = new Map<number, number>();

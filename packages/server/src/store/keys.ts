@@ -82,7 +82,8 @@ export class SqlKeys implements KeyStore {
   /**
    * The live key with this hash. Every request asks, so found keys are kept in memory for as long
    * as the backend's key-change token stays the same: a key revoked by any process is refused on
-   * its next request. Unknown hashes are never kept (a flood of bad keys cannot grow memory).
+   * its next request once the token moves (SQLite reads it at most every KEY_CHANGE_CHECK_MS).
+   * Unknown hashes are never kept (a flood of bad keys cannot grow memory).
    */
   async find(secretHash: string): Promise<ApiKeyInfo | null> {
     const token = this.changes?.token() ?? null;

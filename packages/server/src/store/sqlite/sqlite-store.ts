@@ -64,6 +64,9 @@ async function withFileLock<T>(lockFile: string, fn: () => Promise<T>): Promise<
   }
 }
 
+/** How long a key revoked by another process (the CLI, another server on the file) may still be accepted. */
+export const KEY_CHANGE_CHECK_MS = 100;
+
 /**
  * The embedded backend: a better-sqlite3 connection in WAL mode for reads and the occasional
  * write, and a connection on the process's writer thread (writer-thread.ts) for the write queue's
@@ -81,13 +84,19 @@ export function openSqliteStore(opts: SqliteOptions): SqlStore {
   const readDb = new Kysely<Database>({ dialect: withOutageErrors(readerDialect(readers), readiness.noteOutage) });
   // The key-change token: how many keys have been revoked (keys are never deleted or restored, so
   // it only grows). It is counted again only when data_version says another connection (the
-  // writer thread, another process) committed something, so API-key lookups stay in memory while
-  // the writer thread commits scores and logs.
+  // writer thread, another process) committed something, and data_version itself is read at most
+  // once every KEY_CHANGE_CHECK_MS: under load the writer thread commits every few milliseconds,
+  // and a PRAGMA and a count on every call cost more than the rest of the key check. A key revoked
+  // by another process is so refused within that time; one revoked through this store at once
+  // (SqlKeys.revoke forgets its keys).
   const dataVersion = conn.prepare('PRAGMA data_version').pluck();
   let revokedKeys: SQLite.Statement | null = null; // prepared on first use: the table exists once migrated
   let seenVersion: unknown = null;
   let revokedCount = 0;
+  let checkedAt = -Infinity;
   const keyChangeToken = () => {
+    const now = performance.now();
+    if (now - checkedAt < KEY_CHANGE_CHECK_MS) return revokedCount;
     const version = dataVersion.get();
     if (version !== seenVersion) {
       // Run on the connection itself, not through Kysely: outages (a damaged file) are mapped here.
@@ -101,6 +110,7 @@ export function openSqliteStore(opts: SqliteOptions): SqlStore {
       }
       seenVersion = version;
     }
+    checkedAt = now;
     return revokedCount;
   };
   return new SqlStore(db, {
