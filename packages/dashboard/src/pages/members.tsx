@@ -76,7 +76,7 @@ export function MembersPage() {
       </div>
       {isOwner && (
         <form
-          className="card inline-form"
+          className="card inline-form members-invite"
           aria-label="Invite someone"
           onSubmit={(e) => {
             e.preventDefault();
