@@ -81,6 +81,8 @@ export interface Member {
   id: number;
   email: string;
   role: string;
+  /** False until they open their setup link and choose a password. */
+  has_password: boolean;
 }
 
 export const setScore = (id: number, name: string, score: number) => api('PUT', `/v1/requests/${id}/scores/${encodeURIComponent(name)}`, { score });

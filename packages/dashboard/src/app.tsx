@@ -8,6 +8,7 @@ import { Link, match, navigate, useLocation } from './router.js';
 // (recharts) are most of the bundle and no other page needs them. Sign-in and setup stay in the
 // entry chunk, since a signed-out visitor sees them first.
 const AnalyticsPage = lazy(() => import('./pages/analytics.js').then((m) => ({ default: m.AnalyticsPage })));
+const MembersPage = lazy(() => import('./pages/members.js').then((m) => ({ default: m.MembersPage })));
 const KeysPage = lazy(() => import('./pages/keys.js').then((m) => ({ default: m.KeysPage })));
 const RequestLogPage = lazy(() => import('./pages/request-log.js').then((m) => ({ default: m.RequestLogPage })));
 const RequestPage = lazy(() => import('./pages/request-page.js').then((m) => ({ default: m.RequestPage })));
@@ -32,6 +33,7 @@ const SETTINGS = [
   ['/alerts', 'Alerts'],
   ['/webhooks', 'Webhooks'],
   ['/keys', 'API keys'],
+  ['/members', 'Members'],
 ] as const;
 
 /**
@@ -121,6 +123,7 @@ export function App() {
   else if (loc.path === '/review') page = <ReviewPage />;
   else if (loc.path === '/analytics') page = <AnalyticsPage />;
   else if (loc.path === '/keys') page = <KeysPage />;
+  else if (loc.path === '/members') page = <MembersPage />;
   else if (loc.path === '/webhooks') page = <WebhooksPage />;
   else if (loc.path === '/alerts') page = <AlertsPage />;
   else if (loc.path === '/score-schemas') page = <ScoreSchemasPage />;

@@ -51,7 +51,7 @@ describe('agreement over a filter and reason counts in the dashboard', { timeout
     await nav.getByText('Settings').focus();
     await page.keyboard.press('Enter');
     await nav.getByRole('link', { name: 'Schemas' }).waitFor();
-    assert.deepEqual(await nav.getByRole('link').allTextContents(), ['Requests', 'Review', 'Queues', 'Agreement', 'Analytics', 'Schemas', 'Alerts', 'Webhooks', 'API keys', 'API docs']);
+    assert.deepEqual(await nav.getByRole('link').allTextContents(), ['Requests', 'Review', 'Queues', 'Agreement', 'Analytics', 'Schemas', 'Alerts', 'Webhooks', 'API keys', 'Members', 'API docs']);
     for (const width of [1024, 1440]) {
       await page.setViewportSize({ width, height: 900 });
       // One row: every entry, the menu's summary included, on the bar's first line.

@@ -175,7 +175,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   await app.register(reviewAgreementRoutes, routeDeps);
   await app.register(feedbackTokenRoutes, routeDeps);
   await app.register(feedbackRoutes, { store: deps.store, queue, perAddress: config.feedbackPerAddress, perToken: config.feedbackPerToken });
-  await app.register(accountRoutes, { accounts: deps.store.accounts, loginFailuresPerMinute: config.authFailuresPerMinute });
+  await app.register(accountRoutes, { accounts: deps.store.accounts, loginFailuresPerMinute: config.authFailuresPerMinute, publicUrl: config.publicUrl });
   await app.register(keyRoutes, { store: deps.store });
   await app.register(dashboardRoutes, { accounts: deps.store.accounts, dir: deps.dashboardDir });
   return app;

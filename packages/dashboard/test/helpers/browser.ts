@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { buildApp } from '../../../server/src/app.js';
-import { configWith } from '../../../server/src/config.js';
+import { configWith, type Config } from '../../../server/src/config.js';
 import { generateApiKey } from '../../../server/src/auth/api-keys.js';
 import { ownerSetupToken } from '../../../server/src/commands/users.js';
 import { openStore } from '../../../server/src/store/open-store.js';
@@ -58,8 +58,8 @@ export interface Harness {
   close: () => Promise<void>;
 }
 
-/** Starts a server and a browser, and signs the owner in. */
-export async function startHarness(label: string): Promise<Harness> {
+/** Starts a server (with settings besides the defaults) and a browser, and signs the owner in. */
+export async function startHarness(label: string, settings: Partial<Config> = {}): Promise<Harness> {
   ensureBuilt();
   const shotsDir = process.env.TALLY_SHOTS ?? join(tmpdir(), 'tally-shots');
   mkdirSync(shotsDir, { recursive: true });
@@ -69,7 +69,7 @@ export async function startHarness(label: string): Promise<Harness> {
   const k = generateApiKey();
   await store.keys.create({ workspaceId: ws.id, label: `${label} logger`, prefix: k.display, secretHash: k.hash });
   const setupToken = (await ownerSetupToken(store))!;
-  const app: FastifyInstance = await buildApp(configWith(), { store, logger: false, dashboardDir: DIST });
+  const app: FastifyInstance = await buildApp(configWith(settings), { store, logger: false, dashboardDir: DIST });
   const base = await app.listen({ host: '127.0.0.1', port: 0 });
   const browser: Browser = await chromium.launch({
     executablePath: CHROMIUM,

@@ -1,4 +1,5 @@
 import { Option, type Command } from 'commander';
+import { inviteToWorkspace, setupUrl } from '../auth/invites.js';
 import { createSetupToken } from '../auth/sessions.js';
 import type { Config } from '../config.js';
 import { TallyError } from '../domain/errors.js';
@@ -24,7 +25,7 @@ export function publicBase(config: Config): string {
   return `http://${shown}:${port}`;
 }
 
-export const setupUrl = (base: string, token: string) => `${base.replace(/\/+$/, '')}/setup/${token}`;
+export { setupUrl };
 
 /**
  * At start, while nobody has an account, a one-time link that creates the owner of workspace
@@ -45,15 +46,8 @@ export async function ownerSetupToken(store: Store): Promise<string | null> {
 export async function inviteUser(store: Store, ws: Workspace, rawEmail: string): Promise<{ userId: number; token: string | null }> {
   const email = rawEmail.trim().toLowerCase();
   if (!/^[^\s@]+@[^\s@]+$/.test(email) || email.length > 254) throw new TallyError('invalid_field', '--email: must be an email address');
-  const existing = await store.accounts.findUserByEmail(email);
-  if (existing && existing.passwordHash !== null) {
-    await store.accounts.addMembership(existing.id, ws.id, 'member');
-    return { userId: existing.id, token: null };
-  }
-  const user = existing ?? (await store.accounts.createUser(email, null));
-  await store.accounts.addMembership(user.id, ws.id, 'member');
-  const token = await createSetupToken(store.accounts, { purpose: 'invite', workspaceId: ws.id, userId: user.id, email });
-  return { userId: user.id, token };
+  const { userId, token } = await inviteToWorkspace(store.accounts, ws.id, email, 'member');
+  return { userId, token };
 }
 
 /** `tally users create` and `tally users list`. */

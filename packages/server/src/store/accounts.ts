@@ -89,6 +89,11 @@ export interface Accounts {
   addMembership(userId: number, workspaceId: number, role: Role): Promise<void>;
   memberships(userId: number): Promise<Membership[]>;
   workspaceMembers(workspaceId: number): Promise<{ userId: number; email: string; role: Role; hasPassword: boolean }[]>;
+  /**
+   * Gives a member another role, or (role null) removes them and ends their sessions in that
+   * workspace. Refused, changing nothing, when it would leave the workspace without an owner.
+   */
+  changeMembership(userId: number, workspaceId: number, role: Role | null): Promise<'done' | 'not_member' | 'last_owner'>;
 
   createSession(s: { idHash: string; userId: number; workspaceId: number; csrfToken: string; expiresAt: number }): Promise<void>;
   /** The live session with this id hash, only while its user is still a member of its workspace. */
@@ -114,7 +119,17 @@ const toUser = (r: { id: number; email: string; password_hash: string | null; cr
 export class SqlAccounts implements Accounts {
   private readonly db: Kysely<Database & AccountTables>;
 
-  constructor(db: Kysely<Database>) {
+  /**
+   * @param transaction the store's transaction for small writes outside the write order (SQLite:
+   *   BEGIN IMMEDIATE, so one at a time; PostgreSQL: a plain transaction).
+   * @param rowLocks whether `for update` works (PostgreSQL): two owners demoting each other at
+   *   once must not both succeed.
+   */
+  constructor(
+    db: Kysely<Database>,
+    private readonly transaction: <T>(fn: (trx: Kysely<Database>) => Promise<T>) => Promise<T> = (fn) => db.transaction().execute(fn),
+    private readonly rowLocks = false,
+  ) {
     this.db = db.withTables<AccountTables>();
   }
 
@@ -165,6 +180,32 @@ export class SqlAccounts implements Accounts {
       .orderBy('users.id')
       .execute();
     return rows.map((r) => ({ userId: Number(r.id), email: r.email, role: r.role as Role, hasPassword: r.password_hash !== null }));
+  }
+
+  async changeMembership(userId: number, workspaceId: number, role: Role | null): Promise<'done' | 'not_member' | 'last_owner'> {
+    return this.transaction(async (t) => {
+      const trx = t.withTables<AccountTables>();
+      const owners = await trx
+        .selectFrom('memberships')
+        .select('user_id')
+        .where('workspace_id', '=', workspaceId)
+        .where('role', '=', 'owner')
+        .$if(this.rowLocks, (qb) => qb.forUpdate())
+        .execute();
+      const current = await trx.selectFrom('memberships').select('role').where('user_id', '=', userId).where('workspace_id', '=', workspaceId).executeTakeFirst();
+      if (!current) return 'not_member';
+      const staysOwner = role === 'owner';
+      if (current.role === 'owner' && !staysOwner && owners.filter((o) => Number(o.user_id) !== userId).length === 0) return 'last_owner';
+      if (role === null) {
+        await trx.deleteFrom('memberships').where('user_id', '=', userId).where('workspace_id', '=', workspaceId).execute();
+        // Sessions resolve through the membership already; deleting them too keeps a later
+        // re-invite from bringing an old browser's session back to life.
+        await trx.deleteFrom('sessions').where('user_id', '=', userId).where('workspace_id', '=', workspaceId).execute();
+      } else if (role !== current.role) {
+        await trx.updateTable('memberships').set({ role }).where('user_id', '=', userId).where('workspace_id', '=', workspaceId).execute();
+      }
+      return 'done';
+    });
   }
 
   /** Also deletes the sessions that have expired, so the table holds live sessions only. */

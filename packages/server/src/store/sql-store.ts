@@ -100,7 +100,7 @@ export class SqlStore implements Store {
     this.keys = new SqlKeys(db, traits.keyChanges ?? null);
     this.workspaces = new SqlWorkspaces(db);
     this.prices = new SqlPrices(db, reads);
-    this.accounts = new SqlAccounts(db);
+    this.accounts = new SqlAccounts(db, (fn) => traits.workerTransaction(fn), traits.rowLocks);
     this.webhooks = new SqlWebhooks(db, (fn) => traits.workerTransaction(fn), traits.rowLocks);
     this.alerts = new SqlAlerts(db, reads, (fn) => traits.writeTransaction(fn));
     this.feedback = new SqlFeedback(db);

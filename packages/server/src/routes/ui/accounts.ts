@@ -1,12 +1,14 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { inviteToWorkspace, setupUrl } from '../../auth/invites.js';
 import { limitAuthFailures } from '../../auth/rate-limits.js';
 import { passwordProblem, PASSWORD_MAX } from '../../auth/password-policy.js';
 import { hashPassword, verifyPassword } from '../../auth/passwords.js';
 import { endSession, hashSecret, loadSession, sessionAuthenticator, startSession } from '../../auth/sessions.js';
 import { invalidField, TallyError } from '../../domain/errors.js';
 import { ErrorBody } from '../../schemas/common.js';
-import type { Accounts, User } from '../../store/accounts.js';
+import type { FastifyRequest } from 'fastify';
+import type { Accounts, Role, User } from '../../store/accounts.js';
 
 const EMAIL_MAX = 254;
 const Email = Type.String({ minLength: 3, maxLength: EMAIL_MAX, description: 'must be an email address' });
@@ -22,6 +24,21 @@ const SessionReply = Type.Object({
 });
 const Ok = Type.Object({ success: Type.Literal(true) });
 const errors = { 400: ErrorBody, 401: ErrorBody, 404: ErrorBody, 409: ErrorBody };
+const memberErrors = { ...errors, 403: ErrorBody };
+
+const RoleSchema = Type.Union([Type.Literal('owner'), Type.Literal('member')], { description: "must be 'owner' or 'member'" });
+const MemberItem = Type.Object({
+  id: Type.Integer(),
+  email: Type.String(),
+  role: Type.String(),
+  has_password: Type.Boolean({ description: 'false until they open their setup link and choose a password' }),
+});
+const MemberParams = Type.Object({ id: Type.Integer({ minimum: 1, description: "the member's user id" }) });
+
+/** Inviting, changing roles and removing are for the workspace's owners. */
+function requireOwner(req: FastifyRequest, doing: string): void {
+  if (req.session!.role !== 'owner') throw new TallyError('forbidden', `only an owner of this workspace can ${doing}; you are a member`);
+}
 
 function normalizeEmail(raw: string): string {
   const email = raw.trim().toLowerCase();
@@ -40,7 +57,12 @@ const INVALID_LINK = () => new TallyError('not_found', 'token: this setup link i
  * The dashboard's account routes under `/ui/api`: the one-time setup link, sign in and out, the
  * current session and the workspace switcher. Answers carry only what the signed-in user may see.
  */
-export const accountRoutes: FastifyPluginAsyncTypebox<{ accounts: Accounts; loginFailuresPerMinute: number }> = async (app, { accounts, loginFailuresPerMinute }) => {
+export const accountRoutes: FastifyPluginAsyncTypebox<{
+  accounts: Accounts;
+  loginFailuresPerMinute: number;
+  /** `--public-url`: where invite links point; without it, the address the owner reached us at. */
+  publicUrl: string | undefined;
+}> = async (app, { accounts, loginFailuresPerMinute, publicUrl }) => {
   const requireSession = sessionAuthenticator(accounts);
   const signedIn = new WeakMap<object, User>();
   // Wrong passwords count against the client address like bad API keys do: 429 past the limit.
@@ -150,17 +172,95 @@ export const accountRoutes: FastifyPluginAsyncTypebox<{ accounts: Accounts; logi
     return sessionReply(s.userId, s.email, s.workspaceId, s.csrfToken);
   });
 
-  // Names for the actors in score history (`user:<id>`), limited to the current workspace.
+  const memberReply = async (workspaceId: number, userId: number) => {
+    const m = (await accounts.workspaceMembers(workspaceId)).find((x) => x.userId === userId);
+    if (!m) throw new TallyError('not_found', 'id: no member with this id in this workspace', { field: 'id' });
+    return { id: m.userId, email: m.email, role: m.role, has_password: m.hasPassword };
+  };
+
+  // The people of the current workspace: the members page, and names for the actors in score
+  // history (`user:<id>`).
   app.get(
     '/ui/api/members',
     {
       preValidation: requireSession,
-      schema: { response: { 200: Type.Object({ success: Type.Literal(true), members: Type.Array(Type.Object({ id: Type.Integer(), email: Type.String(), role: Type.String() })) }), 401: ErrorBody } },
+      schema: { response: { 200: Type.Object({ success: Type.Literal(true), members: Type.Array(MemberItem) }), 401: ErrorBody } },
     },
     async (req) => ({
       success: true as const,
-      members: (await accounts.workspaceMembers(req.session!.workspaceId)).map((m) => ({ id: m.userId, email: m.email, role: m.role })),
+      members: (await accounts.workspaceMembers(req.session!.workspaceId)).map((m) => ({ id: m.userId, email: m.email, role: m.role, has_password: m.hasPassword })),
     }),
+  );
+
+  app.post(
+    '/ui/api/members',
+    {
+      preValidation: requireSession,
+      schema: {
+        description: 'Adds a person to the current workspace (owners only). A new account, or one that never set a password, gets a one-time setup link, shown only in this answer.',
+        body: Type.Object({ email: Email, role: RoleSchema }, { additionalProperties: false }),
+        response: {
+          200: Type.Object({
+            success: Type.Literal(true),
+            member: MemberItem,
+            setup_url: Type.Union([Type.String(), Type.Null()], { description: 'the one-time link to set a password (valid 7 days); null when the account already has one' }),
+          }),
+          ...memberErrors,
+        },
+      },
+    },
+    async (req) => {
+      requireOwner(req, 'invite people');
+      const ws = req.session!.workspaceId;
+      const email = normalizeEmail(req.body.email);
+      const existing = await accounts.findUserByEmail(email);
+      if (existing && existing.passwordHash !== null && (await accounts.workspaceMembers(ws)).some((m) => m.userId === existing.id)) {
+        throw new TallyError('conflict', 'email: already a member of this workspace', { field: 'email' });
+      }
+      const { userId, token } = await inviteToWorkspace(accounts, ws, email, req.body.role as Role);
+      const base = publicUrl ?? `${req.protocol}://${req.host}`;
+      return { success: true as const, member: await memberReply(ws, userId), setup_url: token === null ? null : setupUrl(base, token) };
+    },
+  );
+
+  app.patch(
+    '/ui/api/members/:id',
+    {
+      preValidation: requireSession,
+      schema: {
+        description: "Changes a member's role in the current workspace (owners only); the last owner cannot be demoted.",
+        params: MemberParams,
+        body: Type.Object({ role: RoleSchema }, { additionalProperties: false }),
+        response: { 200: Type.Object({ success: Type.Literal(true), member: MemberItem }), ...memberErrors },
+      },
+    },
+    async (req) => {
+      requireOwner(req, 'change roles');
+      const ws = req.session!.workspaceId;
+      const outcome = await accounts.changeMembership(req.params.id, ws, req.body.role as Role);
+      if (outcome === 'not_member') throw new TallyError('not_found', 'id: no member with this id in this workspace', { field: 'id' });
+      if (outcome === 'last_owner') throw new TallyError('conflict', 'role: this is the last owner of the workspace; make someone else an owner first', { field: 'role' });
+      return { success: true as const, member: await memberReply(ws, req.params.id) };
+    },
+  );
+
+  app.delete(
+    '/ui/api/members/:id',
+    {
+      preValidation: requireSession,
+      schema: {
+        description: 'Removes a member from the current workspace (owners only); their sessions there end at once. The last owner cannot be removed.',
+        params: MemberParams,
+        response: { 200: Ok, ...memberErrors },
+      },
+    },
+    async (req) => {
+      requireOwner(req, 'remove people');
+      const outcome = await accounts.changeMembership(req.params.id, req.session!.workspaceId, null);
+      if (outcome === 'not_member') throw new TallyError('not_found', 'id: no member with this id in this workspace', { field: 'id' });
+      if (outcome === 'last_owner') throw new TallyError('conflict', 'id: this is the last owner of the workspace; make someone else an owner first', { field: 'id' });
+      return { success: true as const };
+    },
   );
 
   app.put(

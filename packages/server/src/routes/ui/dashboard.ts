@@ -24,7 +24,7 @@ export const DEFAULT_DASHBOARD_DIR = inRepository ? fileURLToPath(new URL('dist/
 
 // Client-side routes of the SPA. Every one answers with index.html; the router takes it from there.
 const PUBLIC_PAGES = ['/login', '/setup/:token'];
-const PRIVATE_PAGES = ['/', '/requests', '/requests/:id', '/review', '/analytics', '/keys', '/webhooks', '/alerts'];
+const PRIVATE_PAGES = ['/', '/requests', '/requests/:id', '/review', '/analytics', '/keys', '/members', '/webhooks', '/alerts'];
 
 // Logged prompts are untrusted; even if some content ever reached the DOM as HTML, no inline or
 // foreign script could run. Charts set inline styles, hence 'unsafe-inline' for styles only.
