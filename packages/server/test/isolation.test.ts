@@ -27,6 +27,7 @@ import { addApiKey, addWorkspace, createTestApp, logRequest, type TestApp, type 
 const PASSWORD = 'correct horse battery';
 const WRONG_PASSWORD = 'not the password at all';
 const NOBODY = 'nobody@example.com';
+const NOBODY_MODEL = 'nobody-model';
 // Routes that end the session the browser carries (logout; login replaces it): each call of these
 // gets a session of its own, so the actor's main session outlives the operation.
 const ENDS_SESSION = new Set(['POST /ui/api/logout', 'POST /ui/api/login']);
@@ -79,6 +80,10 @@ interface Side {
   labelledKeyId: number;
   /** A dashboard user who is a member of this workspace only. */
   user: DashboardUser;
+  /** Its review queue, webhook and alert: what the routes under their own ids take. */
+  queueId: number;
+  webhookId: number;
+  alertId: number;
 }
 
 type ActorKind = 'key' | 'session' | 'both-member';
@@ -92,6 +97,11 @@ const ACTORS: Actor[] = (['key', 'session', 'both-member'] as const).flatMap((ki
 /** The ids an operation puts into paths and bodies. */
 interface Target {
   requestId: number;
+  queueId: number;
+  webhookId: number;
+  alertId: number;
+  /** A model with a price of the workspace's own. */
+  model: string;
   groupId: number;
   keyId: number;
   workspaceId: number;
@@ -151,7 +161,8 @@ for (const backend of BACKENDS) {
       const dashboardDir = mkdtempSync(join(tmpdir(), 'tally-iso-ui-'));
       mkdirSync(join(dashboardDir, 'assets'));
       writeFileSync(join(dashboardDir, 'index.html'), '<!doctype html><title>Tally</title>');
-      t = await createTestApp(backend, { rateLimitPerKey: 0, authFailuresPerMinute: 0, dashboardDir });
+      // No webhook worker or alert scheduler: they would change the other workspace's rows between snapshots.
+      t = await createTestApp(backend, { rateLimitPerKey: 0, authFailuresPerMinute: 0, dashboardDir, webhookPollMs: 0, alertIntervalMs: 0 });
       routes = shardOf(listRoutes(t.app).filter((r) => !r.url.startsWith('/docs') && r.url !== '/openapi.json' && r.url !== '/metrics'));
       // Workspace names and emails carry the markers too, so a leaked name or member is seen.
       const seed = async (marker: string, sharedBase: number): Promise<Side> => {
@@ -168,13 +179,25 @@ for (const backend of BACKENDS) {
         const g = await t.post('/create-group', {}, { key: ws.key });
         const labelled = await addApiKey(t.store, ws.workspace.id, `${marker}-label`);
         const user = await addDashboardUser(t, ws.workspace, `user@${marker.toLowerCase()}.example`, PASSWORD);
-        return { ws, marker, requestIds, groupId: (g.json() as { id: number }).id, labelledKeyId: labelled.keyId, user };
+        // What lives under ids and names of its own: a schema, a queue, a webhook, an alert and a price,
+        // each carrying the marker, so a read that crosses over is seen.
+        const made = async (method: 'POST' | 'PUT', url: string, payload: object) => {
+          const res = await t.inject({ method, url, headers: { 'x-api-key': ws.key }, payload });
+          assert.ok(res.statusCode === 200 || res.statusCode === 201, `${method} ${url}: ${res.body}`);
+          return res.json() as Record<string, { id: number }>;
+        };
+        await made('PUT', `/v1/score-schemas/${marker}-score`, { kind: 'numeric', min: 0, max: 100, rubric: `${marker} rubric` });
+        const queue = await made('POST', '/v1/review-queues', { name: `${marker}-queue`, score_name: `${marker}-score`, raters_per_item: 1, instructions: `${marker} instructions` });
+        const webhook = await made('POST', '/v1/webhooks', { url: `http://127.0.0.1:9/${marker}`, events: ['score.created'] });
+        const alert = await made('POST', '/v1/alerts', { name: `${marker}-alert`, score_name: `${marker}-score`, window: '1h', min_count: 10, threshold: 60, direction: 'below' });
+        await made('PUT', `/v1/model-prices/${marker}-model`, { input: 1, output: 2 });
+        return { ws, marker, requestIds, groupId: (g.json() as { id: number }).id, labelledKeyId: labelled.keyId, user, queueId: queue.queue!.id, webhookId: webhook.webhook!.id, alertId: alert.alert!.id };
       };
       a = await seed('ALPHAMARK', 10);
       b = await seed('OTHERMARK', 60);
       await addDashboardUser(t, a.ws.workspace, 'both@example.com', PASSWORD);
       both = await addDashboardUser(t, b.ws.workspace, 'both@example.com', PASSWORD);
-      missingId = Math.max(...a.requestIds, ...b.requestIds, a.groupId, b.groupId, a.labelledKeyId, b.labelledKeyId, b.ws.workspace.id) + 100_000;
+      missingId = Math.max(...[a, b].flatMap((s) => [...s.requestIds, s.groupId, s.labelledKeyId, s.ws.workspace.id, s.queueId, s.webhookId, s.alertId])) + 100_000;
     });
     after(async () => {
       const total = ops.key + ops.session + ops['both-member'];
@@ -199,10 +222,25 @@ for (const backend of BACKENDS) {
     };
 
     /** The id in the path (or the switch body) that a foreign or missing target varies. */
-    const primaryId = (route: RouteEntry, x: Target) => (route.url.startsWith('/ui/api/keys/') ? x.keyId : route.url === '/ui/api/session/workspace' ? x.workspaceId : x.requestId);
+    const primaryId = (route: RouteEntry, x: Target) => {
+      if (route.url.startsWith('/ui/api/keys/')) return x.keyId;
+      if (route.url === '/ui/api/session/workspace') return x.workspaceId;
+      if (route.url.startsWith('/v1/review-queues/:id')) return x.queueId;
+      if (route.url.startsWith('/v1/webhooks/:id')) return x.webhookId;
+      if (route.url.startsWith('/v1/alerts/:id')) return x.alertId;
+      return x.requestId;
+    };
 
     const call = async (route: RouteEntry, who: { key: string } | { email: string; browser: Browser }, x: Target, label: string, query: string) => {
-      const url = route.url.replace(/:request_id|:id/g, String(primaryId(route, x))).replace(/:name/g, encodeURIComponent(x.name)).replace(/:token/g, 'x').replace(/\*/g, 'x') + query;
+      const url =
+        route.url
+          .replace(/:request_id/g, String(x.requestId))
+          .replace(/:id\b/g, String(primaryId(route, x)))
+          .replace(/:name/g, encodeURIComponent(x.name))
+          .replace(/:model/g, encodeURIComponent(x.model))
+          .replace(/:[a-z_]+/g, '1')
+          .replace(/:token/g, 'x')
+          .replace(/\*/g, 'x') + query;
       const payload = bodyFor(route, x, label);
       const headers = 'key' in who ? { 'x-api-key': who.key } : browserHeaders(ENDS_SESSION.has(`${route.method} ${route.url}`) ? await signIn(t, who.email, PASSWORD) : who.browser);
       const res = await t.inject({ method: route.method as 'GET', url, headers, ...(payload === undefined ? {} : { payload: payload as object }) });
@@ -227,7 +265,7 @@ for (const backend of BACKENDS) {
     const ownTarget = async (route: RouteEntry, actor: Actor, pick: number): Promise<Target> => {
       const me = sides(actor)[0];
       const keyId = route.method === 'DELETE' && route.url === '/ui/api/keys/:id' ? (await addApiKey(t.store, me.ws.workspace.id, `${me.marker}-spare`)).keyId : me.labelledKeyId;
-      return { requestId: me.requestIds[pick % me.requestIds.length]!, groupId: me.groupId, keyId, workspaceId: me.ws.workspace.id, email: userOf(actor).email, password: PASSWORD, name: `${me.marker}-score` };
+      return { requestId: me.requestIds[pick % me.requestIds.length]!, groupId: me.groupId, keyId, workspaceId: me.ws.workspace.id, email: userOf(actor).email, password: PASSWORD, name: `${me.marker}-score`, queueId: me.queueId, webhookId: me.webhookId, alertId: me.alertId, model: `${me.marker}-model` };
     };
 
     const readRoutes = () => routes.filter((r) => r.method === 'GET' || (r.method === 'POST' && r.url.includes('search')));
@@ -292,13 +330,17 @@ for (const backend of BACKENDS) {
               requestId: them.requestIds[pick % them.requestIds.length]!,
               groupId: them.groupId,
               keyId: them.labelledKeyId,
+              queueId: them.queueId,
+              webhookId: them.webhookId,
+              alertId: them.alertId,
+              model: `${them.marker}-model`,
               // A member of both may switch to either, so its foreign workspace is one it is not in.
               workspaceId: actor.kind === 'both-member' ? t.alpha.workspace.id : them.ws.workspace.id,
               email: them.user.email,
               password: WRONG_PASSWORD,
               name: `${them.marker}-score`,
             };
-            const missing: Target = { ...foreign, requestId: missingId, groupId: missingId, keyId: missingId, workspaceId: missingId, email: NOBODY };
+            const missing: Target = { ...foreign, requestId: missingId, groupId: missingId, keyId: missingId, workspaceId: missingId, queueId: missingId, webhookId: missingId, alertId: missingId, model: NOBODY_MODEL, email: NOBODY };
             const own = await ownTarget(route, actor, pick);
 
             const foreignRes = await call(route, who, foreign, label, query);
@@ -308,7 +350,7 @@ for (const backend of BACKENDS) {
             const fid = String(primaryId(route, foreign));
             const norm = (s: string) => s.split(fid).join('<id>').replace(/"(id|took|at|generated_at|key|prefix|created_at|secret_id|rotated_at)":[^,}]*/g, '');
             assert.equal(foreignRes.statusCode, missingRes.statusCode, what);
-            assert.equal(norm(foreignRes.body), norm(missingRes.body.split(String(missingId)).join(fid).split(NOBODY).join(foreign.email)), what);
+            assert.equal(norm(foreignRes.body), norm(missingRes.body.split(String(missingId)).join(fid).split(NOBODY_MODEL).join(foreign.model).split(NOBODY).join(foreign.email)), what);
             if (route.url === '/ui/api/session/workspace' && actor.kind !== 'key') assert.equal(foreignRes.statusCode, 404, `${what}: a workspace I am not in is refused like an unknown one`);
 
             const ownRes = await call(route, who, own, label, query);

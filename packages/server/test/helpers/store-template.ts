@@ -87,7 +87,7 @@ export function pgTemplateDatabase(adminUrl: string, withClient: <T>(url: string
           await c.query(`create database ${building}`);
           const url = new URL(adminUrl);
           url.pathname = `/${building}`;
-          const store = await openStore({ databaseUrl: url.toString() });
+          const store = await openStore({ databaseUrl: url.toString(), dataDir: tmpdir() });
           await store.close();
           await c.query(`alter database ${building} rename to ${name}`);
           await c.query(`comment on database ${name} is '${Date.now()}'`);
