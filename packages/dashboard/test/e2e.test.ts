@@ -70,7 +70,7 @@ interface Logged {
   version: number;
 }
 
-describe('dashboard in a real browser', { timeout: 150_000 }, () => {
+describe('dashboard in a real browser', { timeout: 240_000 }, () => {
   let store: Store;
   let dataDir: string;
   let app: FastifyInstance;
@@ -589,8 +589,13 @@ describe('dashboard in a real browser', { timeout: 150_000 }, () => {
     assert.equal(await v1Row.locator('td').nth(2).textContent(), String(byVersion[1]!.length));
     await page.getByRole('region', { name: 'By model' }).getByText('gpt-4o-mini').waitFor();
 
-    await page.locator('input[name="a.prompt_version"]').fill('1');
-    await page.locator('input[name="b.prompt_version"]').fill('2');
+    // The pickers offer what exists: both versions, the models logged.
+    const versionPicker = page.locator('select[name="a.prompt_version"]');
+    await versionPicker.locator('option[value="2"]').waitFor({ state: 'attached' });
+    assert.deepEqual(await versionPicker.locator('option').allTextContents(), ['any', '1', '2']);
+    assert.ok((await page.locator('select[name="b.model"] option').allTextContents()).includes('gpt-4o-mini'));
+    await versionPicker.selectOption('1');
+    await page.locator('select[name="b.prompt_version"]').selectOption('2');
     await page.getByRole('button', { name: 'Compare' }).click();
     const result = page.getByLabel('Comparison result');
     await result.waitFor();
@@ -647,6 +652,43 @@ describe('dashboard in a real browser', { timeout: 150_000 }, () => {
     assert.ok(ticks.length >= 2);
     for (let i = 1; i < ticks.length; i++) assert.ok(ticks[i]![0]! > ticks[i - 1]![1]!, `ticks overlap: ${JSON.stringify(ticks)}`);
     await shot('analytics-hour');
+  });
+
+  it('analytics filters by tag and time range, breaks down by a metadata key, and sets the score against latency', async () => {
+    await page.goto(`${base}/analytics?name=default`);
+    const count = page.locator('[data-stat="Count"]');
+    await count.waitFor();
+    // By a metadata key picked from the keys that exist: the same groups and counts as the API's.
+    const breakdown = page.getByRole('region', { name: 'Breakdown' });
+    await breakdown.getByLabel('Break down by').locator('option[value="metadata.customer"]').waitFor({ state: 'attached' });
+    await breakdown.getByLabel('Break down by').selectOption('metadata.customer');
+    const byCustomer = await apiCall('GET', '/v1/scores/stats?name=default&group_by=metadata.customer');
+    const groups = (byCustomer.body.scores as { group: { metadata_value: string | null }; count: number }[]).map((e) => [e.group.metadata_value ?? '', String(e.count)]);
+    assert.ok(groups.length >= 3, JSON.stringify(groups));
+    await breakdown.locator('tr[data-group="c0"]').waitFor();
+    const shown = await breakdown.locator('tbody tr').evaluateAll((trs) => trs.map((tr) => [tr.getAttribute('data-group'), tr.children[1]!.textContent]));
+    assert.deepEqual(shown, groups);
+    // Spearman's rho as the API gives it.
+    const corr = await apiCall('GET', '/v1/scores/correlation?name=default&x=latency_ms');
+    const rho = (corr.body.spearman as { rho: number | null }).rho;
+    const against = page.getByRole('region', { name: 'Score against' });
+    await against.locator('.rho').waitFor();
+    assert.equal(await against.locator('.rho strong').textContent(), rho === null ? '–' : rho.toFixed(2));
+    await against.locator('.recharts-line-dot').first().waitFor();
+    await shotAtWidths('analytics-breakdown');
+    // A tag narrows every figure: the count is the API's for the tag.
+    const eu = await apiCall('GET', '/v1/scores/stats?name=default&tag=eu');
+    const euCount = String((eu.body.scores as { count: number }[])[0]!.count);
+    await page.getByRole('region', { name: 'Filters' }).getByLabel('Tag').selectOption('eu');
+    await count.filter({ hasText: new RegExp(`^${euCount}$`) }).waitFor();
+    assert.match(page.url(), /tag=eu/);
+    // The scores were logged in January 2025: none in the last 24 hours.
+    await page.getByLabel('Time range').selectOption('24h');
+    await page.getByText('No scores of default match these filters.').waitFor();
+    await page.getByLabel('Time range').selectOption('custom');
+    await page.locator('input[name="range.from"]').fill('2025-01-11T00:00');
+    await count.waitFor();
+    await shot('analytics-filters');
   });
 
   it('creates an API key shown once that works, then revokes it', async () => {

@@ -9,6 +9,9 @@ import type {
   BatchResult,
   CompareParams,
   CompareResult,
+  CorrelationParams,
+  CorrelationResult,
+  FacetsResult,
   CreatedFeedbackToken,
   CreateFeedbackTokenParams,
   CreateFeedbackTokensParams,
@@ -278,6 +281,19 @@ export class RequestsResource {
   }
 
   /**
+   * The prompt names (with their versions), models, tags and metadata keys in use in the
+   * workspace, each list at most `limit` long (default 100, at most 500).
+   * @example
+   * ```ts
+   * const { models, metadata_keys } = await tally.requests.facets();
+   * ```
+   */
+  async facets(params: { limit?: number } = {}, opts?: RequestOptions): Promise<FacetsResult> {
+    const res = await call<Ok<FacetsResult>>(this.#t, { method: 'GET', path: '/v1/requests/facets', query: { limit: params.limit }, idempotent: true }, opts);
+    return strip(res);
+  }
+
+  /**
    * Every request that matches, page after page, as one async iterator. Stable while new requests
    * arrive (cursor pagination). Stop early with `break`.
    * @example
@@ -440,6 +456,21 @@ export class ScoresResource {
    * console.log(c.verdict, c.difference, c.ci);
    * ```
    */
+  /**
+   * One score against latency, cost or tokens: Spearman's rank correlation (ties by average rank)
+   * and the mean score per bin of x's rank (deciles by default).
+   * @example
+   * ```ts
+   * const c = await tally.scores.correlation({ name: 'quality', x: 'latency_ms' });
+   * console.log(c.spearman.rho, c.n, c.bins.map((b) => [b.x_mean, b.score_mean]));
+   * ```
+   */
+  async correlation(params: CorrelationParams, opts?: RequestOptions): Promise<CorrelationResult> {
+    const { filter: _f, q: _q, ...rest } = params;
+    const res = await call<Ok<CorrelationResult>>(this.#t, { method: 'GET', path: '/v1/scores/correlation', query: { ...rest, ...filterQuery(params) }, idempotent: true }, opts);
+    return strip(res);
+  }
+
   async compare(params: CompareParams, opts?: RequestOptions): Promise<CompareResult> {
     const query: Record<string, string | number | undefined> = { name: params.name, ...filterQuery(params) };
     for (const side of ['a', 'b'] as const) {

@@ -345,13 +345,16 @@ export interface FilterParams {
   q?: string;
 }
 
+export type StatsGroupBy = 'prompt' | 'model' | 'tag' | `metadata.${string}`;
+
 export interface StatsParams extends FilterParams {
   /** One score name; absent: every name. */
   name?: string;
   /** Histogram buckets over 0..100, default 10. */
   buckets?: number;
   interval?: 'hour' | 'day';
-  group_by?: 'prompt' | 'model' | 'tag';
+  /** `metadata.KEY`: by the value of one metadata key (null: requests without it). Tag and metadata keep the 50 groups with the most scores. */
+  group_by?: StatsGroupBy;
   /** Request start time range: `from` inclusive, `to` exclusive. */
   from?: Timestamp;
   to?: Timestamp;
@@ -363,7 +366,7 @@ export interface StatsParams extends FilterParams {
 
 export interface StatsEntry {
   name: string;
-  group: { prompt_name?: string | null; prompt_version?: number | null; model?: string; tag?: string | null } | null;
+  group: { prompt_name?: string | null; prompt_version?: number | null; model?: string; tag?: string | null; metadata_value?: string | null } | null;
   count: number;
   mean: number | null;
   /** Sample standard deviation; null below 2 values. */
@@ -380,7 +383,9 @@ export interface StatsResult {
   stddev: 'sample';
   percentiles: 'linear';
   interval: 'hour' | 'day';
-  group_by: 'prompt' | 'model' | 'tag' | null;
+  group_by: StatsGroupBy | null;
+  /** Grouped by tag or metadata: whether groups beyond the 50 with the most scores were left out. */
+  groups_truncated?: boolean;
   scores: StatsEntry[];
   /** Per score name whose scores carry reasons: how many carry each, and how many of those are below `low_below`. */
   reasons: { name: string; low_below: number; reasons: { reason: string; count: number; low: number }[] }[];
@@ -663,4 +668,46 @@ export interface AlertEvaluation {
   interval: { low: number; high: number; confidence: number } | null;
   threshold: number;
   direction: 'below' | 'above';
+}
+
+/** The request figure a score is set against: `tokens` is input plus output. */
+export type CorrelationX = 'latency_ms' | 'cost' | 'input_tokens' | 'output_tokens' | 'tokens';
+
+export interface CorrelationParams extends FilterParams {
+  /** The score name. */
+  name: string;
+  x: CorrelationX;
+  /** Bins by the rank of x, 2 to 20; default 10 (deciles). */
+  bins?: number;
+  from?: Timestamp;
+  to?: Timestamp;
+  prompt_name?: string;
+  prompt_version?: number;
+  model?: string;
+  tag?: string;
+}
+
+export interface CorrelationResult {
+  name: string;
+  x: CorrelationX;
+  /** Scored requests counted. */
+  n: number;
+  /** Spearman's rank correlation; tied values share the mean of their ranks. Null below 2 pairs or without variance. */
+  spearman: { rho: number | null; n: number; ties: 'average' };
+  /** Per bin of x's rank (lowest x first; empty bins left out): its count, range and mean of x, and mean score. */
+  bins: { bin: number; count: number; x_min: number; x_max: number; x_mean: number; score_mean: number }[];
+}
+
+/** One list of values in use; `truncated` when more exist than the limit. */
+export interface FacetList<T> {
+  values: T[];
+  truncated: boolean;
+}
+
+export interface FacetsResult {
+  limit: number;
+  prompts: FacetList<{ prompt_name: string; versions: number[] }>;
+  models: FacetList<string>;
+  tags: FacetList<string>;
+  metadata_keys: FacetList<string>;
 }

@@ -126,5 +126,19 @@ for (const backend of BACKENDS) {
       assert.deepEqual([cmp.a.mean, cmp.b.mean, cmp.difference, cmp.test], [50, 90, 40, 'welch_t']);
       assert.ok(['b_better', 'no_significant_difference', 'not_enough_data'].includes(cmp.verdict));
     });
+
+    it('scores.stats by a metadata key, scores.correlation and requests.facets', async () => {
+      // Tokens 10, 20, 30 against scores 30, 10, 20: ranks 1 2 3 against 3 1 2, rho = -.5.
+      for (const [tokens, value, tier] of [[10, 30, 'gold'], [20, 10, 'gold'], [30, 20, 'free']] as const) {
+        const id = await logRequest(t, { input_tokens: tokens, metadata: { sdk_tier: tier }, model: 'sdk-model' });
+        await tally.scores.set(id, 'sdk_corr', value);
+      }
+      const byTier = await tally.scores.stats({ name: 'sdk_corr', group_by: 'metadata.sdk_tier' });
+      assert.deepEqual(byTier.scores.map((s) => [s.group?.metadata_value, s.mean]), [['free', 20], ['gold', 20]]);
+      const c = await tally.scores.correlation({ name: 'sdk_corr', x: 'input_tokens', bins: 3 });
+      assert.deepEqual([c.n, c.spearman.rho, c.bins.map((b) => b.score_mean)], [3, -0.5, [30, 10, 20]]);
+      const f = await tally.requests.facets({ limit: 500 });
+      assert.ok(f.models.values.includes('sdk-model') && f.metadata_keys.values.includes('sdk_tier'), JSON.stringify(f));
+    });
   });
 }

@@ -6,7 +6,7 @@
  */
 import type { Static } from '@sinclair/typebox';
 import type { LogRequestReply, TrackScoreBody } from '../../server/src/schemas/promptlayer.js';
-import type { BatchReply, ScoreChangeReply, ScoreEventItem, StatsReply } from '../../server/src/schemas/scores.js';
+import type { BatchReply, CorrelationReply, FacetsReply, ScoreChangeReply, ScoreEventItem, StatsReply } from '../../server/src/schemas/scores.js';
 import type { RequestDetail as RequestDetailSchema, RequestSummary, ScoreDetailItem, ScoreRatingItem, SearchReply } from '../../server/src/schemas/search.js';
 import type {
   AdjudicateReply,
@@ -40,6 +40,8 @@ import type {
   ScoreSchemaRecord,
   ScoresAgreement,
   StatsResult,
+  CorrelationResult,
+  FacetsResult,
 } from '../src/index.js';
 import { Tally, TallyError, type BatchResult, type LogRequestResult, type RequestDetail, type RequestItem, type ScoreChange, type ScoreEvent, type SearchPage, type TrackScoreParams } from '../src/index.js';
 
@@ -68,6 +70,8 @@ assertType<Equal<ScoreRating, Static<typeof ScoreRatingItem>>>(true);
 assertType<Equal<ItemRating, Static<typeof ScoreRatingItem>>>(true);
 assertType<Equal<ScoreDetail, Static<typeof ScoreDetailItem>>>(true);
 assertType<Equal<StatsResult, Omit<Static<typeof StatsReply>, 'success'>>>(true);
+assertType<Equal<CorrelationResult, Omit<Static<typeof CorrelationReply>, 'success'>>>(true);
+assertType<Equal<FacetsResult, Omit<Static<typeof FacetsReply>, 'success'>>>(true);
 assertType<Equal<ScoreSchema, Static<typeof ScoreSchemaItem>>>(true);
 assertType<Equal<ScoreSchemaRecord, Omit<Static<typeof ScoreSchemaReply>, 'success'>>>(true);
 // A queue's filter is typed as the SDK's native filter (what the server accepted); the reply schema

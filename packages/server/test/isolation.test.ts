@@ -61,6 +61,8 @@ const QUERIES = [
   '?prompt_name=shared-prompt&sort_by=latency_ms',
   '?name=shared-score&a.model=shared-a&b.model=shared-b',
   '?name=shared-score&a.tag=shared-tag&b.prompt_name=shared-prompt',
+  '?name=shared-score&group_by=metadata.shared',
+  '?name=shared-score&x=cost&model=shared-a&bins=2',
 ];
 /** The routes that read a query string: the JSON API's. Pages, health and the dashboard's API read none. */
 const queriesFor = (route: RouteEntry) => (route.url.startsWith('/v1/') || route.url.startsWith('/api/') ? QUERIES : ['']);

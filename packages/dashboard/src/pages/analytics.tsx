@@ -1,10 +1,12 @@
-import { useEffect, useState } from 'react';
+import { useEffect, useMemo, useState } from 'react';
 import { Bar, BarChart, CartesianGrid, ComposedChart, Legend, Line, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
 import type { StatsResult } from '@tally/sdk';
 import { api, type CompareReply, type StatsEntry } from '../api.js';
 import { fmtNum } from '../format.js';
 import { Link, navigate, useLocation } from '../router.js';
 import { labelsOf, useScoreNames, type ScoreLabel } from '../score-schemas.js';
+import { BreakdownPanel, CorrelationPanel, FilterBar, pageFilter, useFacets, type Facets } from './analytics-panels.js';
+import type { CorrelationX } from '@tally/sdk';
 
 const HOUR_MS = 3_600_000;
 const pad = (n: number) => String(n).padStart(2, '0');
@@ -124,13 +126,32 @@ function LabelTick(props: { x?: number; y?: number; payload?: { value: string };
 }
 
 const COHORT_FIELDS = [
-  ['prompt_name', 'Prompt name', 'text'],
-  ['prompt_version', 'Prompt version', 'number'],
-  ['model', 'Model', 'text'],
-  ['tag', 'Tag', 'text'],
+  ['prompt_name', 'Prompt name', 'select'],
+  ['prompt_version', 'Prompt version', 'select'],
+  ['model', 'Model', 'select'],
+  ['tag', 'Tag', 'select'],
   ['from', 'From', 'datetime-local'],
   ['to', 'To', 'datetime-local'],
 ] as const;
+
+/** A cohort picker's choices: what exists in the workspace, versions of the picked prompt only. */
+function cohortOptions(key: (typeof COHORT_FIELDS)[number][0], c: Record<string, string>, facets: Facets | null): string[] {
+  if (!facets) return [];
+  switch (key) {
+    case 'prompt_name':
+      return facets.prompts.values.map((p) => p.prompt_name);
+    case 'prompt_version': {
+      const prompts = facets.prompts.values.filter((p) => !c.prompt_name || p.prompt_name === c.prompt_name);
+      return [...new Set(prompts.flatMap((p) => p.versions))].sort((a, b) => a - b).map(String);
+    }
+    case 'model':
+      return facets.models.values;
+    case 'tag':
+      return facets.tags.values;
+    default:
+      return [];
+  }
+}
 
 type Cohort = Record<(typeof COHORT_FIELDS)[number][0], string>;
 const emptyCohort = (): Cohort => ({ prompt_name: '', prompt_version: '', model: '', tag: '', from: '', to: '' });
@@ -184,7 +205,7 @@ const VERDICT: Record<CompareReply['verdict'], string> = {
   not_enough_data: 'Not enough data to tell',
 };
 
-function ComparePanel({ name }: { name: string }) {
+function ComparePanel({ name, facets, filter }: { name: string; facets: Facets | null; filter: [string, string][] }) {
   const [a, setA] = useState<Cohort>(emptyCohort);
   const [b, setB] = useState<Cohort>(emptyCohort);
   const [result, setResult] = useState<CompareReply | null>(null);
@@ -195,7 +216,24 @@ function ComparePanel({ name }: { name: string }) {
       {COHORT_FIELDS.map(([key, label, type]) => (
         <label key={key}>
           {label}
-          <input name={`${side}.${key}`} type={type} value={c[key]} onChange={(e) => set({ ...c, [key]: e.target.value })} />
+          {type === 'select' ? (
+            <select
+              name={`${side}.${key}`}
+              value={c[key]}
+              disabled={!facets}
+              // A new prompt clears a version it does not have.
+              onChange={(e) => set({ ...c, [key]: e.target.value, ...(key === 'prompt_name' ? { prompt_version: '' } : {}) })}
+            >
+              <option value="">any</option>
+              {cohortOptions(key, c, facets).map((v) => (
+                <option key={v} value={v}>
+                  {v}
+                </option>
+              ))}
+            </select>
+          ) : (
+            <input name={`${side}.${key}`} type={type} value={c[key]} onChange={(e) => set({ ...c, [key]: e.target.value })} />
+          )}
         </label>
       ))}
     </fieldset>
@@ -207,7 +245,8 @@ function ComparePanel({ name }: { name: string }) {
         className="compare-form"
         onSubmit={async (e) => {
           e.preventDefault();
-          const q = new URLSearchParams([['name', name]]);
+          // The page's time range and tag hold for both cohorts.
+          const q = new URLSearchParams([['name', name], ...filter]);
           for (const [side, c] of [['a', a], ['b', b]] as const) {
             for (const [key] of COHORT_FIELDS) {
               const v = c[key].trim();
@@ -284,11 +323,21 @@ export function AnalyticsPage() {
   // Names with scores, then names with a schema (no scores yet: an empty view says so).
   const names = statNames === null || !loaded ? statNames : [...new Set([...statNames, ...known])];
   const [stats, setStats] = useState<StatsEntry | null>(null);
+  // The name and filters the shown figures were read for: "no scores" only once a read answered.
+  const [readFor, setReadFor] = useState<string | null>(null);
   const [reasons, setReasons] = useState<ReasonCounts | null>(null);
   const [byPrompt, setByPrompt] = useState<StatsEntry[]>([]);
   const [byModel, setByModel] = useState<StatsEntry[]>([]);
   const [error, setError] = useState<string | null>(null);
   const interval = loc.query.get('interval') === 'hour' ? 'hour' : 'day';
+  const facets = useFacets();
+  const range = loc.query.get('range');
+  // A preset range is measured back from when it was picked (or the page opened), not every render.
+  const now = useMemo(() => Date.now(), [range]);
+  const filter = pageFilter(loc.query, now);
+  const filterKey = JSON.stringify(filter);
+  const breakdownBy = loc.query.get('by') ?? 'tag';
+  const against = (loc.query.get('against') ?? 'latency_ms') as CorrelationX;
   const name = loc.query.get('name') ?? (names?.includes('default') ? 'default' : names?.[0]) ?? null;
   const labels = name ? labelsOf(schemas.get(name)) : null;
   const labelled = labels !== null;
@@ -303,14 +352,14 @@ export function AnalyticsPage() {
   useEffect(() => {
     if (!name) return;
     setError(null);
-    const base = new URLSearchParams([['name', name], ['interval', interval]]);
+    const base = new URLSearchParams([['name', name], ['interval', interval], ...(JSON.parse(filterKey) as [string, string][])]);
     // A labelled name's histogram is one bar per label: 100 one-wide buckets put each value apart.
     const fine = new URLSearchParams(base);
     if (labelled) fine.set('buckets', '100');
     // Replies of an earlier name, interval or bucketing never land over the current ones.
     let live = true;
     api<StatsResult>('GET', `/v1/scores/stats?${fine}`).then(
-      (r) => live && (setStats(r.scores[0] ?? null), setReasons(r.reasons?.find((x) => x.name === name) ?? null)),
+      (r) => live && (setStats(r.scores[0] ?? null), setReasons(r.reasons?.find((x) => x.name === name) ?? null), setReadFor(`${name} ${filterKey}`)),
       (e: Error) => live && setError(e.message),
     );
     api<StatsResult>('GET', `/v1/scores/stats?${base}&group_by=prompt`).then((r) => live && setByPrompt(r.scores), () => live && setByPrompt([]));
@@ -318,13 +367,17 @@ export function AnalyticsPage() {
     return () => {
       live = false;
     };
-  }, [name, interval, labelled]);
+  }, [name, interval, labelled, filterKey]);
 
-  const set = (key: string, value: string) => {
+  const setMany = (changes: Record<string, string | null>) => {
     const q = new URLSearchParams(loc.query);
-    q.set(key, value);
+    for (const [key, value] of Object.entries(changes)) {
+      if (value === null) q.delete(key);
+      else q.set(key, value);
+    }
     navigate(`/analytics?${q}`);
   };
+  const set = (key: string, value: string) => setMany({ [key]: value });
 
   const series = timeSeries(stats?.series ?? [], interval);
   const step = interval === 'hour' ? HOUR_MS : 24 * HOUR_MS;
@@ -364,7 +417,9 @@ export function AnalyticsPage() {
           {error}
         </p>
       )}
+      {names && names.length > 0 && <FilterBar query={loc.query} facets={facets} set={setMany} />}
       {names && names.length === 0 && <p>No scores yet: score some requests first.</p>}
+      {name && !stats && readFor === `${name} ${filterKey}` && <p className="muted">No scores of {name} match these filters.</p>}
       {stats && (
         <>
           <section className="summary card" aria-label="Summary">
@@ -432,7 +487,9 @@ export function AnalyticsPage() {
           {reasons && reasons.reasons.length > 0 && <ReasonTable counts={reasons} />}
           <GroupTable title="By prompt version" entries={byPrompt} columns={[['prompt_name', 'Prompt'], ['prompt_version', 'Version']]} />
           <GroupTable title="By model" entries={byModel} columns={[['model', 'Model']]} />
-          {name && <ComparePanel key={name} name={name} />}
+          {name && <BreakdownPanel name={name} filter={filter} facets={facets} by={breakdownBy} setBy={(by) => set('by', by)} />}
+          {name && <CorrelationPanel name={name} filter={filter} x={against} setX={(x) => set('against', x)} />}
+          {name && <ComparePanel key={name} name={name} facets={facets} filter={filter} />}
         </>
       )}
     </div>

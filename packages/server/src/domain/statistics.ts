@@ -37,6 +37,11 @@ export interface HistogramBucket {
 
 export const DEFAULT_HISTOGRAM_BUCKETS = 10;
 export const MAX_HISTOGRAM_BUCKETS = 100;
+/**
+ * Grouping statistics by tag or by a metadata key keeps the groups with the most scores, at most
+ * this many: a key such as a user id could otherwise make one group per request.
+ */
+export const MAX_STATS_GROUPS = 50;
 
 const sortedByValue = (dist: readonly ValueCount[]): ValueCount[] =>
   dist.filter((d) => d.count > 0).sort((x, y) => x.value - y.value);

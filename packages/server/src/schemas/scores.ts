@@ -1,7 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { LIMITS } from '../domain/limits.js';
 import { SCHEMA_LIMITS } from '../domain/score-schema.js';
-import { MAX_HISTOGRAM_BUCKETS } from '../domain/statistics.js';
+import { MAX_HISTOGRAM_BUCKETS, MAX_STATS_GROUPS } from '../domain/statistics.js';
 import { Id, Nullable, RecordOf, Score, ScoreName, Timestamp } from './common.js';
 import { CostFigures } from './prices.js';
 import { FilterParams, familyParams } from './search.js';
@@ -152,7 +152,15 @@ export const BatchErrorBody = Type.Object({
   errors: Type.Optional(Type.Array(BatchItemError)),
 });
 
-const GroupBy = Type.Union([Type.Literal('prompt'), Type.Literal('model'), Type.Literal('tag')], { description: 'must be prompt, model or tag' });
+const GroupBy = Type.Union(
+  [
+    Type.Literal('prompt'),
+    Type.Literal('model'),
+    Type.Literal('tag'),
+    Type.Unsafe<`metadata.${string}`>(Type.String({ pattern: `^metadata\\.[\\s\\S]{1,${LIMITS.metadataKey}}$`, description: 'metadata.KEY: by the value of one metadata key' })),
+  ],
+  { description: `must be prompt, model, tag or metadata.KEY (a key of 1 to ${LIMITS.metadataKey} characters)` },
+);
 const Interval = Type.Union([Type.Literal('hour'), Type.Literal('day')], { description: 'must be hour or day' });
 
 const SOURCES = ['api', 'dashboard', 'sdk', 'batch', 'cli', 'end_user'] as const;
@@ -183,6 +191,7 @@ const GroupKey = Type.Object({
   prompt_version: Type.Optional(Nullable(Type.Integer())),
   model: Type.Optional(Type.String()),
   tag: Type.Optional(Nullable(Type.String({ description: 'null: requests without tags' }))),
+  metadata_value: Type.Optional(Nullable(Type.String({ description: 'group_by=metadata.KEY: the value of KEY; null: requests without the key' }))),
 });
 
 const NullableNumber = Nullable(Type.Number());
@@ -220,6 +229,9 @@ export const StatsReply = Type.Object({
   percentiles: Type.Literal('linear'),
   interval: Interval,
   group_by: Nullable(GroupBy),
+  groups_truncated: Type.Optional(
+    Type.Boolean({ description: `group_by=tag or metadata.KEY: true when more than ${MAX_STATS_GROUPS} groups had scores and only the ${MAX_STATS_GROUPS} with the most were kept` }),
+  ),
   scores: Type.Array(StatsEntry),
   reasons: Type.Array(ReasonStats, { description: 'per score name whose scores carry reasons (not grouped), by name; the filters apply' }),
 });
@@ -267,4 +279,63 @@ export const CompareReply = Type.Object({
   df: NullableNumber,
   p_value: NullableNumber,
   verdict: Type.Union([Type.Literal('a_better'), Type.Literal('b_better'), Type.Literal('no_significant_difference'), Type.Literal('not_enough_data')]),
+});
+
+export const CORRELATION_X = ['latency_ms', 'cost', 'input_tokens', 'output_tokens', 'tokens'] as const;
+export const MAX_CORRELATION_BINS = 20;
+
+export const CorrelationQuery = Type.Object(
+  {
+    name: ScoreName,
+    x: Type.Union(
+      CORRELATION_X.map((x) => Type.Literal(x)),
+      { description: `must be one of ${CORRELATION_X.join(', ')}: the request figure the score is set against (tokens: input plus output)` },
+    ),
+    bins: Type.Optional(Type.Integer({ minimum: 2, maximum: MAX_CORRELATION_BINS, default: 10, description: `must be an integer from 2 to ${MAX_CORRELATION_BINS}` })),
+    ...FilterParams,
+  },
+  familyParams,
+);
+export type CorrelationQuery = Static<typeof CorrelationQuery>;
+
+export const CorrelationReply = Type.Object({
+  success: Type.Literal(true),
+  name: Type.String(),
+  x: Type.Union(CORRELATION_X.map((x) => Type.Literal(x))),
+  n: Type.Integer({ description: 'scored requests counted' }),
+  spearman: Type.Object({
+    rho: NullableNumber,
+    n: Type.Integer(),
+    ties: Type.Literal('average', { description: 'tied values share the mean of their ranks' }),
+  }),
+  bins: Type.Array(
+    Type.Object({
+      bin: Type.Integer({ description: '0 for the lowest x' }),
+      count: Type.Integer(),
+      x_min: Type.Number(),
+      x_max: Type.Number(),
+      x_mean: Type.Number(),
+      score_mean: Type.Number(),
+    }),
+    { description: 'empty bins are left out' },
+  ),
+});
+
+export const MAX_FACETS = 500;
+
+export const FacetsQuery = Type.Object(
+  { limit: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_FACETS, default: 100, description: `must be an integer from 1 to ${MAX_FACETS}` })) },
+  { additionalProperties: false },
+);
+export type FacetsQuery = Static<typeof FacetsQuery>;
+
+const FacetList = <T extends ReturnType<typeof Type.Array>>(items: T) => Type.Object({ values: items, truncated: Type.Boolean({ description: 'more values exist than limit' }) });
+
+export const FacetsReply = Type.Object({
+  success: Type.Literal(true),
+  limit: Type.Integer(),
+  prompts: FacetList(Type.Array(Type.Object({ prompt_name: Type.String(), versions: Type.Array(Type.Integer()) }))),
+  models: FacetList(Type.Array(Type.String())),
+  tags: FacetList(Type.Array(Type.String())),
+  metadata_keys: FacetList(Type.Array(Type.String())),
 });

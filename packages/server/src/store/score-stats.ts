@@ -1,5 +1,6 @@
 import { sql, type Kysely, type RawBuilder, type SqlBool } from 'kysely';
 import type { RequestFilter } from '../domain/search-query.js';
+import { MAX_STATS_GROUPS } from '../domain/statistics.js';
 import type { Database } from './schema.js';
 import type { DistributionRow, ScoreAggregateQuery, ScoreStatsRows, SeriesRow, StatsGroupBy, StatsGroupKey, StatsInterval } from './types.js';
 import { applyRequestFilter, planTextSearch } from './search-filter.js';
@@ -13,7 +14,11 @@ import { applyRequestFilter, planTextSearch } from './search-filter.js';
 
 export const INTERVAL_MS: Record<StatsInterval, number> = { hour: 3_600_000, day: 86_400_000 };
 
-type Tables = Database & { s: Database['scores']; t: Database['request_tags'] };
+type Tables = Database & { s: Database['scores']; t: Database['request_tags']; m: Database['request_metadata'] };
+
+
+/** The key of a `metadata.KEY` grouping; undefined for any other. */
+export const metadataKeyOf = (groupBy: StatsGroupBy | undefined): string | undefined => (groupBy?.startsWith('metadata.') ? groupBy.slice('metadata.'.length) : undefined);
 
 /** Where the statistics are read, and how that database orders text. */
 export interface StatsSource {
@@ -25,7 +30,7 @@ export interface StatsSource {
   codePointCollation: string | null;
 }
 
-const TEXT_KEYS = new Set(['name', 'prompt_name', 'model', 'tag']);
+const TEXT_KEYS = new Set(['name', 'prompt_name', 'model', 'tag', 'meta_value']);
 
 /**
  * The ORDER BY term of a name or group column: the same order on both backends (SQLite sorts NULL
@@ -58,7 +63,7 @@ export function currentRatingsTable(workspaceId: number, name: string | undefine
   )`;
 }
 
-function scoredRequests(db: Kysely<Database>, workspaceId: number, q: ScoreAggregateQuery) {
+export function scoredRequests(db: Kysely<Database>, workspaceId: number, q: ScoreAggregateQuery) {
   // `requests` stays un-aliased: the shared filter refers to it by that name.
   // request_tags is joined only to group by tag. A constant-false join instead (`on 1 = 0`) is not
   // folded away by SQLite: it scans every tag row for every score, minutes at a million requests.
@@ -68,9 +73,20 @@ function scoredRequests(db: Kysely<Database>, workspaceId: number, q: ScoreAggre
     q.raterSources === undefined
       ? base.innerJoin('scores as s', 's.request_id', 'requests.id')
       : (base.innerJoin(currentRatingsTable(workspaceId, q.name, q.raterSources).as('s'), (j) => j.onRef(sql.ref('s.request_id') as never, '=', 'requests.id')) as unknown as ReturnType<typeof base.innerJoin<'scores as s', 's.request_id', 'requests.id'>>);
-  const withTags = scored.leftJoin('request_tags as t', 't.request_id', 'requests.id');
-  // Typed as joined either way: `t` is referenced only when grouping by tag.
-  const qb = (q.groupBy === 'tag' ? withTags : (scored as unknown as typeof withTags))
+  const metaKey = metadataKeyOf(q.groupBy);
+  // One metadata row at most per request and key (their primary key): a seek per scored request.
+  // Only its type is used: the query joins what its grouping reads.
+  const joinedBoth = () => scored.leftJoin('request_tags as t', 't.request_id', 'requests.id').leftJoin('request_metadata as m', (j) => j.onRef('m.request_id', '=', 'requests.id').on('m.key', '=', metaKey ?? ''));
+  type Joined = ReturnType<typeof joinedBoth>;
+  // Typed as joined either way: `t` is referenced only when grouping by tag, `m` by metadata.
+  const joined = (
+    q.groupBy === 'tag'
+      ? scored.leftJoin('request_tags as t', 't.request_id', 'requests.id')
+      : metaKey !== undefined
+        ? scored.leftJoin('request_metadata as m', (j) => j.onRef('m.request_id', '=', 'requests.id').on('m.key', '=', metaKey))
+        : scored
+  ) as unknown as Joined;
+  const qb = joined
     // The workspace is tested on requests (applyRequestFilter); a score row is always in its request's.
     .$if(q.name !== undefined, (b) => b.where('s.name', '=', q.name!));
   return applyRequestFilter(qb, workspaceId, q.filter ?? null);
@@ -83,12 +99,17 @@ const GROUP_COLUMNS = {
   tag: ['t.tag'],
 } as const;
 
+/** The grouping's columns as selected (a metadata value is named meta_value: `value` is the score's). */
+const groupColumns = (groupBy: StatsGroupBy | undefined): readonly string[] =>
+  groupBy === undefined ? [] : metadataKeyOf(groupBy) !== undefined ? ['m.value as meta_value'] : GROUP_COLUMNS[groupBy as keyof typeof GROUP_COLUMNS];
+
 interface GroupedRow {
   name: string;
   prompt_name?: string | null;
   prompt_version?: number | null;
   model?: string;
   tag?: string | null;
+  meta_value?: string | null;
 }
 
 function groupKey(groupBy: StatsGroupBy | undefined, r: GroupedRow): StatsGroupKey | null {
@@ -99,8 +120,10 @@ function groupKey(groupBy: StatsGroupBy | undefined, r: GroupedRow): StatsGroupK
       return { model: r.model ?? '' };
     case 'tag':
       return { tag: r.tag ?? null };
-    default:
+    case undefined:
       return null;
+    default:
+      return { metadataValue: r.meta_value ?? null };
   }
 }
 
@@ -109,7 +132,9 @@ export async function selectScoreDistribution(src: StatsSource, workspaceId: num
   await planTextSearch(src.db, q.filter ?? null);
   const totals = totalsSelection(q);
   if (totals) return selectValueTotals(src, workspaceId, q, totals);
-  const groupCols = q.groupBy ? GROUP_COLUMNS[q.groupBy] : [];
+  // Comparisons read no grouping but these; metadata groupings are read by selectJoinedStats only.
+  if (metadataKeyOf(q.groupBy) !== undefined) throw new Error('selectScoreDistribution does not group by metadata');
+  const groupCols = q.groupBy ? GROUP_COLUMNS[q.groupBy as keyof typeof GROUP_COLUMNS] : [];
   const rows = await scoredRequests(src.db, workspaceId, q)
     .select(['s.name', ...groupCols, 's.value'])
     .select((eb) => eb.fn.countAll<number>().as('count'))
@@ -150,29 +175,48 @@ interface JoinedStatsRow extends GroupedRow {
  * and PostgreSQL hashes all of a name's scores for such a join (bench/queries.ts compares).
  */
 async function selectJoinedStats(src: StatsSource, workspaceId: number, q: ScoreAggregateQuery & { interval: StatsInterval }): Promise<ScoreStatsRows> {
-  const groupCols = q.groupBy ? GROUP_COLUMNS[q.groupBy] : [];
-  const joined = scoredRequests(src.db, workspaceId, q).select(['s.name', ...groupCols, 's.value', 'requests.request_start_time']);
+  const groupCols = groupColumns(q.groupBy);
+  const joined = scoredRequests(src.db, workspaceId, q).select(['s.name', ...(groupCols as 'requests.model'[]), 's.value', 'requests.request_start_time']);
   // The joined rows' columns are named without their tables (`requests.model` is `model`).
-  const columns = ['name', ...groupCols.map((c) => c.slice(c.indexOf('.') + 1))];
+  const groupNames = groupCols.map((c) => (c.includes(' as ') ? c.slice(c.indexOf(' as ') + 4) : c.slice(c.indexOf('.') + 1)));
+  const columns = ['name', ...groupNames];
   const keys = sql.join(columns.map((c) => sql.ref(c)));
   // A literal, not a parameter: PostgreSQL must see an integer to keep the arithmetic in bigint.
   const width = sql.lit(INTERVAL_MS[q.interval]);
   const bucket = sql`request_start_time - (request_start_time % ${width})`;
+  // A tag or a metadata value is one column of unbounded variety: only the groups with the most
+  // scores are kept (ties by value, in code point order), and a row of part 2 says some were left.
+  const bounded = q.groupBy === 'tag' || metadataKeyOf(q.groupBy) !== undefined;
+  const g = sql.ref(groupNames[0] ?? 'name');
+  const gOrder = groupOrder(src, groupNames[0] ?? 'name');
+  const limit = sql.lit(MAX_STATS_GROUPS);
+  // `in` and an uncorrelated `exists`: a hashed set and one constant, not a scan of top per row.
+  const kept = bounded ? sql`where (j.${g} in (select g from top where rn <= ${limit}) or (j.${g} is null and exists (select 1 from top where rn <= ${limit} and g is null)))` : sql``;
+  const top = bounded ? sql`, top as (select ${g} as g, row_number() over (order by count(*) desc, ${gOrder}) as rn from j group by ${g})` : sql``;
+  const nulls = columns.map((c) => sql`null as ${sql.ref(c)}`);
+  const leftOut = bounded ? sql`union all select 2 as part, ${sql.join(nulls)}, null as value, null as bucket_start, count(*) as count, null as sum from top where rn > ${limit}` : sql``;
   const { rows } = await sql<JoinedStatsRow>`
-    with j as materialized ${joined}
+    with j as materialized ${joined}${top}
     select * from (
       select 0 as part, ${keys}, value, null as bucket_start, count(*) as count, null as sum
-      from j group by ${keys}, value
+      from j ${kept} group by ${keys}, value
       union all
       select 1 as part, ${keys}, null as value, ${bucket} as bucket_start, count(*) as count, sum(value) as sum
-      from j group by ${keys}, ${bucket}
+      from j ${kept} group by ${keys}, ${bucket}
+      ${leftOut}
     ) as parts
     order by part, ${sql.join(columns.map((c) => groupOrder(src, c)))}, value, bucket_start
   `.execute(src.db);
   const out: ScoreStatsRows = { distribution: [], series: [] };
+  if (bounded) out.groupsTruncated = false;
   for (const r of rows) {
+    const part = Number(r.part);
+    if (part === 2) {
+      out.groupsTruncated = Number(r.count) > 0;
+      continue;
+    }
     const group = groupKey(q.groupBy, r);
-    if (Number(r.part) === 0) out.distribution.push({ name: r.name, group, value: Number(r.value), count: Number(r.count) });
+    if (part === 0) out.distribution.push({ name: r.name, group, value: Number(r.value), count: Number(r.count) });
     else out.series.push({ name: r.name, group, bucketStart: Number(r.bucket_start), count: Number(r.count), sum: Number(r.sum) });
   }
   return out;
@@ -191,7 +235,7 @@ export type TotalsCondition = { column: 'prompt_name' | 'model'; values: string[
  */
 export function totalsSelection(q: ScoreAggregateQuery): TotalsCondition[] | null {
   // The totals count scores, whoever rated them; ratings of some sources need the join.
-  if (q.groupBy === 'tag' || q.raterSources !== undefined) return null;
+  if (q.groupBy === 'tag' || metadataKeyOf(q.groupBy) !== undefined || q.raterSources !== undefined) return null;
   return q.filter ? totalsConditions(q.filter) : [];
 }
 

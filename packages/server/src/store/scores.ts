@@ -4,7 +4,9 @@ import type { Database, ScoreEventsTable } from './schema.js';
 import { readFor } from './read-scope.js';
 import { applyRequestFilter, planTextSearch } from './search-filter.js';
 import { currentRatingsTable, selectScoreDistribution, selectScoreStats, type StatsSource } from './score-stats.js';
-import type { CurrentRating, DistributionRow, ReasonRow, ScoreAggregateQuery, ScoreEvent, ScoreEventQuery, ScoreStatsRows, StatsInterval } from './types.js';
+import { selectCorrelation } from './score-correlation.js';
+import { selectFacets } from './facets.js';
+import type { CorrelationBinRow, CorrelationQuery, FacetRows, CurrentRating, DistributionRow, ReasonRow, ScoreAggregateQuery, ScoreEvent, ScoreEventQuery, ScoreStatsRows, StatsInterval } from './types.js';
 import { reduceRatings, type ScoreEventKind } from '../domain/score-schema.js';
 
 /** Reads of scores: a request's history, the workspace's event feed, statistics and comparisons. Writes go through the write queue. */
@@ -34,6 +36,10 @@ export interface ScoreStore {
   reasonRows(workspaceId: number, query: Omit<ScoreAggregateQuery, 'groupBy'>): Promise<ReasonRow[]>;
   /** The distribution and the time series together (statistics). */
   stats(workspaceId: number, query: ScoreAggregateQuery & { interval: StatsInterval }): Promise<ScoreStatsRows>;
+  /** A score against a request figure: per bin of x's average rank, counts and the sums of Spearman's rho (score-correlation.ts). */
+  correlation(workspaceId: number, query: CorrelationQuery): Promise<CorrelationBinRow[]>;
+  /** Prompt names, prompt versions, models, tags and metadata keys in use, each at most limit + 1 (facets.ts). */
+  facets(workspaceId: number, limit: number): Promise<FacetRows>;
 }
 
 const reasonsOf = (text: string | null): string[] | null => (text === null ? null : (JSON.parse(text) as string[]));
@@ -207,5 +213,13 @@ export class SqlScores implements ScoreStore {
 
   stats(workspaceId: number, query: ScoreAggregateQuery & { interval: StatsInterval }): Promise<ScoreStatsRows> {
     return readFor(workspaceId, () => selectScoreStats(this.statsSource, workspaceId, query));
+  }
+
+  correlation(workspaceId: number, query: CorrelationQuery): Promise<CorrelationBinRow[]> {
+    return readFor(workspaceId, () => selectCorrelation(this.statsSource, workspaceId, query));
+  }
+
+  facets(workspaceId: number, limit: number): Promise<FacetRows> {
+    return readFor(workspaceId, () => selectFacets(this.reads, workspaceId, limit));
   }
 }

@@ -233,7 +233,8 @@ export interface ScoreEventQuery {
   requestId?: number | undefined;
 }
 
-export type StatsGroupBy = 'prompt' | 'model' | 'tag';
+/** `metadata.KEY`: by the value of one metadata key (requests without it make the null group). */
+export type StatsGroupBy = 'prompt' | 'model' | 'tag' | `metadata.${string}`;
 export type StatsInterval = 'hour' | 'day';
 
 export interface ScoreAggregateQuery {
@@ -254,6 +255,8 @@ export interface StatsGroupKey {
   promptVersion?: number | null;
   model?: string;
   tag?: string | null;
+  /** The value of the grouping's metadata key; null: requests without the key. */
+  metadataValue?: string | null;
 }
 
 export interface DistributionRow {
@@ -285,6 +288,43 @@ export interface ReasonRow {
 export interface ScoreStatsRows {
   distribution: DistributionRow[];
   series: SeriesRow[];
+  /** Grouping by tag or metadata: groups beyond MAX_STATS_GROUPS (the ones with fewest scores) were left out. */
+  groupsTruncated?: boolean;
+}
+
+/** What a score is set against in `GET /v1/scores/correlation`. */
+export type CorrelationX = 'latency_ms' | 'cost' | 'input_tokens' | 'output_tokens' | 'tokens';
+
+export interface CorrelationQuery {
+  name: string;
+  x: CorrelationX;
+  bins: number;
+  filter: RequestFilter | null;
+}
+
+/**
+ * One bin of a correlation read: the scored requests whose average rank of x falls in the bin,
+ * with sums of their doubled, centred average ranks (2 * rank - (n + 1)) for Spearman's rho.
+ */
+export interface CorrelationBinRow {
+  bin: number;
+  count: number;
+  xMin: number;
+  xMax: number;
+  xSum: number;
+  ySum: number;
+  dxx: number;
+  dyy: number;
+  dxy: number;
+}
+
+/** Values in use in a workspace, each list bounded by the limit asked for. */
+export interface FacetRows {
+  promptNames: string[];
+  promptVersions: { promptName: string; version: number }[];
+  models: string[];
+  tags: string[];
+  metadataKeys: string[];
 }
 
 export interface Webhook {

@@ -4,11 +4,11 @@ import { CRITERIA_FIELDS, criteriaFilter, type RequestCriteria } from '../../dom
 import { filterFromParams } from '../../domain/search-params.js';
 import { scoreName } from '../../domain/score.js';
 import { allOf } from '../../domain/search-query.js';
-import { DEFAULT_HISTOGRAM_BUCKETS, histogram, summarize, welchTTest, type ValueCount } from '../../domain/statistics.js';
+import { DEFAULT_HISTOGRAM_BUCKETS, MAX_STATS_GROUPS, histogram, summarize, welchTTest, type ValueCount } from '../../domain/statistics.js';
 import { toIso } from '../../domain/timestamps.js';
 import { ErrorBody } from '../../schemas/common.js';
-import { CompareQuery, CompareReply, StatsQuery, StatsReply } from '../../schemas/scores.js';
-import type { ReasonRow, StatsGroupKey } from '../../store/types.js';
+import { CompareQuery, CompareReply, CorrelationQuery, CorrelationReply, FacetsQuery, FacetsReply, MAX_FACETS, StatsQuery, StatsReply } from '../../schemas/scores.js';
+import type { CorrelationBinRow, ReasonRow, StatsGroupBy, StatsGroupKey } from '../../store/types.js';
 import { countReasons, lowThreshold } from '../../domain/score-schema.js';
 import type { Store } from '../../store/store.js';
 import type { RouteDeps } from '../deps.js';
@@ -27,6 +27,7 @@ const wireGroup = (g: StatsGroupKey | null) => {
   if (g.promptVersion !== undefined) out.prompt_version = g.promptVersion;
   if (g.model !== undefined) out.model = g.model;
   if (g.tag !== undefined) out.tag = g.tag;
+  if (g.metadataValue !== undefined) out.metadata_value = g.metadataValue;
   return out;
 };
 
@@ -49,7 +50,8 @@ export const scoreAnalyticsRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async 
         tags: ['v1'],
         summary: 'Statistics per score name: count, mean, standard deviation, min, max, p50, p90, histogram and time series',
         description: [
-          'One entry per score name (or only `name`), and per group with `group_by=prompt|model|tag` (a request with several tags counts in each tag; `tag: null` holds untagged requests).',
+          'One entry per score name (or only `name`), and per group with `group_by=prompt|model|tag|metadata.KEY` (a request with several tags counts in each tag; `tag: null` holds untagged requests; `metadata_value: null` holds requests without KEY).',
+          `Grouping by tag or metadata keeps the ${MAX_STATS_GROUPS} groups with the most scores (ties by value); \`groups_truncated\` says whether any were left out.`,
           '`stddev` is the sample standard deviation (divides by n - 1; null below two scores). Percentiles interpolate linearly between the closest ranks (as PostgreSQL percentile_cont).',
           'The histogram has `buckets` equal-width buckets over 0..100 (default 10: [0,10), [10,20), ..., [90,100], the last closed at 100). The series counts scores and their mean per UTC `interval` (hour or day, default day) of the request start time.',
           "`reasons` counts, per score name, the current scores carrying each reason and how many of them are low (below `low_below`: the schema's comment_required_below, else the middle of its range rounded up, 50 without a schema); not grouped. With `rater_source`, like the rest of the statistics, it counts the current ratings of raters of those sources instead (each rating's own reasons and value).",
@@ -66,10 +68,10 @@ export const scoreAnalyticsRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async 
       if (name !== undefined) await requireScoreName(store, workspaceId, name);
       const buckets = query.buckets ?? DEFAULT_HISTOGRAM_BUCKETS;
       const interval = query.interval ?? 'day';
-      const groupBy = query.group_by;
+      const groupBy = query.group_by as StatsGroupBy | undefined;
       const filter = filterFromParams(query, query as Record<string, unknown>);
       const aggregate = { name, groupBy, filter, raterSources: raterSources(query.rater_source) };
-      const [{ distribution: dist, series }, reasonRows] = await Promise.all([
+      const [{ distribution: dist, series, groupsTruncated }, reasonRows] = await Promise.all([
         store.scores.stats(workspaceId, { ...aggregate, interval }),
         store.scores.reasonRows(workspaceId, { name, filter, raterSources: aggregate.raterSources }),
       ]);
@@ -103,6 +105,7 @@ export const scoreAnalyticsRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async 
         percentiles: 'linear' as const,
         interval,
         group_by: groupBy ?? null,
+        ...(groupsTruncated === undefined ? {} : { groups_truncated: groupsTruncated }),
         scores: [...entries.values()].map((e) => ({
           name: e.name,
           group: wireGroup(e.group),
@@ -157,4 +160,88 @@ export const scoreAnalyticsRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async 
       };
     },
   );
+
+  app.get(
+    '/v1/scores/correlation',
+    {
+      preValidation: auth,
+      schema: {
+        tags: ['v1'],
+        summary: "A score against latency, cost or tokens: binned means and Spearman's rank correlation",
+        description: [
+          '`x` is the request figure (`latency_ms`, `cost`, `input_tokens`, `output_tokens` or `tokens`, their sum); every current score of `name` on a matching request is one pair.',
+          "`spearman.rho` is Pearson's correlation of the pairs' ranks; tied values share the mean of their ranks (`ties: average`). It is null below two pairs or when x or the score does not vary.",
+          '`bins` (default 10) splits the pairs by the rank of x into equal shares (deciles by default), tied x always in one bin: bin = floor((rank - 0.5) * bins / n). Each bin gives its count, the range and mean of x and the mean score; empty bins are left out.',
+          'Filters: exactly those of `GET /v1/requests/search`. An unknown score name is a 400 naming it.',
+        ].join('\n\n'),
+        querystring: CorrelationQuery,
+        response: { 200: CorrelationReply, ...errors },
+      },
+    },
+    async (req) => {
+      const { workspaceId } = req.auth!;
+      const query = req.query;
+      const name = scoreName(query.name);
+      await requireScoreName(store, workspaceId, name);
+      const filter = filterFromParams(query, query as Record<string, unknown>);
+      const rows = await store.scores.correlation(workspaceId, { name, x: query.x, bins: query.bins ?? 10, filter });
+      return { success: true as const, name, x: query.x, ...correlationFigures(rows) };
+    },
+  );
+
+  app.get(
+    '/v1/requests/facets',
+    {
+      preValidation: auth,
+      schema: {
+        tags: ['v1'],
+        summary: 'The prompt names and versions, models, tags and metadata keys in use in the workspace',
+        description: `Each list sorted and at most \`limit\` long (default 100, at most ${MAX_FACETS}); \`truncated\` says more exist. Prompt versions are listed per prompt name (at most \`limit\` name and version pairs). Pickers fill themselves from it; the cost grows with the values listed, not with the requests.`,
+        querystring: FacetsQuery,
+        response: { 200: FacetsReply, ...errors },
+      },
+    },
+    async (req) => {
+      const { workspaceId } = req.auth!;
+      const limit = req.query.limit ?? 100;
+      const f = await store.scores.facets(workspaceId, limit);
+      const list = <T>(values: T[]) => ({ values: values.slice(0, limit), truncated: values.length > limit });
+      const pairs = list(f.promptVersions);
+      const names = list(f.promptNames);
+      const versionsOf = new Map<string, number[]>();
+      for (const p of pairs.values) {
+        let vs = versionsOf.get(p.promptName);
+        if (!vs) versionsOf.set(p.promptName, (vs = []));
+        vs.push(p.version);
+      }
+      return {
+        success: true as const,
+        limit,
+        prompts: { values: names.values.map((n) => ({ prompt_name: n, versions: versionsOf.get(n) ?? [] })), truncated: names.truncated || pairs.truncated },
+        models: list(f.models),
+        tags: list(f.tags),
+        metadata_keys: list(f.metadataKeys),
+      };
+    },
+  );
 };
+
+/** Spearman's rho and the bins' means from the per-bin sums of the store (score-correlation.ts). */
+export function correlationFigures(rows: CorrelationBinRow[]) {
+  let n = 0;
+  let dxx = 0;
+  let dyy = 0;
+  let dxy = 0;
+  for (const r of rows) {
+    n += r.count;
+    dxx += r.dxx;
+    dyy += r.dyy;
+    dxy += r.dxy;
+  }
+  const rho = n >= 2 && dxx > 0 && dyy > 0 ? Math.max(-1, Math.min(1, dxy / Math.sqrt(dxx * dyy))) : null;
+  return {
+    n,
+    spearman: { rho, n, ties: 'average' as const },
+    bins: rows.map((r) => ({ bin: r.bin, count: r.count, x_min: r.xMin, x_max: r.xMax, x_mean: r.xSum / r.count, score_mean: r.ySum / r.count })),
+  };
+}
