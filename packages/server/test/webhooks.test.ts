@@ -178,10 +178,13 @@ for (const backend of BACKENDS) {
       const { webhook } = await createHook('http://127.0.0.1:9/never', ['score.created']);
       await t.inject({ method: 'PATCH', url: `/v1/webhooks/${webhook.id}`, headers: { 'x-api-key': t.alpha.key }, payload: { enabled: false } });
       const hook = (await t.store.webhooks.get(t.alpha.workspace.id, webhook.id))!;
-      const d = await t.store.webhooks.enqueue(hook, { eventId: 'x1', type: 'webhook.test', orderKey: null, payload: '{}' }, 1000, 10_000);
+      // Due, and retried, far in the future: this app's own worker, claiming at the present time,
+      // must not attempt it (an attempt now would count three days of failures since day 10).
+      const F = Date.now() + 1e9;
+      const d = await t.store.webhooks.enqueue(hook, { eventId: 'x1', type: 'webhook.test', orderKey: null, payload: '{}' }, F, 10_000);
       const DAY = 86_400_000;
       const attempt = (at: number) =>
-        t.store.webhooks.recordAttempt({ deliveryId: d.id, webhookId: webhook.id, at, ok: false, statusCode: 500, error: 'HTTP 500', retryAt: at + 1, disableIfFailingSince: at - 3 * DAY });
+        t.store.webhooks.recordAttempt({ deliveryId: d.id, webhookId: webhook.id, at, ok: false, statusCode: 500, error: 'HTTP 500', retryAt: F, disableIfFailingSince: at - 3 * DAY });
       await t.store.webhooks.update(t.alpha.workspace.id, webhook.id, { enabled: true });
       await attempt(10 * DAY);
       await attempt(12 * DAY);
