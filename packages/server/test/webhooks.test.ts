@@ -64,7 +64,8 @@ for (const backend of BACKENDS) {
         // The receiver has the third POST before the worker records its answer: wait for that.
         type Page = { deliveries: { status: string; attempts: number; last_status_code: number }[] };
         let deliveries = (await t.get(`/v1/webhooks/${webhook.id}/deliveries`)).json() as Page;
-        for (let i = 0; i < 200 && deliveries.deliveries.some((d) => d.status === 'pending'); i++) {
+        // A deadline, not a count of polls: under load the worker can take longer than 200 short sleeps.
+        for (const end = Date.now() + 20_000; Date.now() < end && deliveries.deliveries.some((d) => d.status === 'pending'); ) {
           await new Promise((r) => setTimeout(r, 10));
           deliveries = (await t.get(`/v1/webhooks/${webhook.id}/deliveries`)).json() as Page;
         }
