@@ -1,3 +1,4 @@
+import { useEffect, useState } from 'react';
 /**
  * The dashboard speaks the same `/v1` API as programs, signed in by its session cookie; every
  * state-changing call carries the session's CSRF token in `x-csrf-token`.
@@ -13,6 +14,26 @@ export function setCsrfToken(token: string | null): void {
 
 export function setUnauthorizedHandler(fn: (() => void) | null): void {
   onUnauthorized = fn;
+}
+
+/**
+ * GETs `url` each time it changes: the latest answer, or the error's message. An answer that
+ * arrives after the url changed is dropped, so a slow old answer never replaces a new one.
+ */
+export function useApiGet<T>(url: string): { reply: T | null; error: string | null } {
+  const [state, setState] = useState<{ reply: T | null; error: string | null }>({ reply: null, error: null });
+  useEffect(() => {
+    let live = true;
+    setState((s) => ({ reply: s.reply, error: null }));
+    api<T>('GET', url).then(
+      (reply) => live && setState({ reply, error: null }),
+      (e: Error) => live && setState({ reply: null, error: e.message }),
+    );
+    return () => {
+      live = false;
+    };
+  }, [url]);
+  return state;
 }
 
 export class ApiError extends Error {

@@ -1,7 +1,7 @@
 import { useEffect, useState } from 'react';
 import { CartesianGrid, ComposedChart, Line, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
 import type { CorrelationResult, CorrelationX, FacetsResult, StatsResult } from '@tally/sdk';
-import { api, type StatsEntry } from '../api.js';
+import { api, useApiGet, type StatsEntry } from '../api.js';
 import { fmtCost, fmtLatency, fmtNum } from '../format.js';
 
 export type Facets = FacetsResult;
@@ -96,21 +96,7 @@ export function FilterBar({ query, facets, set }: { query: URLSearchParams; face
 
 /** A score broken down by tag or by the value of a metadata key, as a table. */
 export function BreakdownPanel({ name, filter, facets, by, setBy }: { name: string; filter: [string, string][]; facets: Facets | null; by: string; setBy: (by: string) => void }) {
-  const [reply, setReply] = useState<StatsResult | null>(null);
-  const [error, setError] = useState<string | null>(null);
-  const filterKey = JSON.stringify(filter);
-  useEffect(() => {
-    let live = true;
-    setError(null);
-    const q = new URLSearchParams([['name', name], ['group_by', by], ...(JSON.parse(filterKey) as [string, string][])]);
-    api<StatsResult>('GET', `/v1/scores/stats?${q}`).then(
-      (r) => live && setReply(r),
-      (e: Error) => live && (setReply(null), setError(e.message)),
-    );
-    return () => {
-      live = false;
-    };
-  }, [name, by, filterKey]);
+  const { reply, error } = useApiGet<StatsResult>(`/v1/scores/stats?${new URLSearchParams([['name', name], ['group_by', by], ...filter])}`);
   const metaKey = by.startsWith('metadata.') ? by.slice('metadata.'.length) : null;
   const label = metaKey ?? 'Tag';
   const empty = metaKey ? `no ${metaKey}` : 'untagged';
@@ -196,21 +182,7 @@ const fmtX = (x: CorrelationX, v: number): string => (x === 'latency_ms' ? fmtLa
 
 /** A score against latency, cost or tokens: its mean per decile of x, and Spearman's rho. */
 export function CorrelationPanel({ name, filter, x, setX }: { name: string; filter: [string, string][]; x: CorrelationX; setX: (x: CorrelationX) => void }) {
-  const [reply, setReply] = useState<CorrelationResult | null>(null);
-  const [error, setError] = useState<string | null>(null);
-  const filterKey = JSON.stringify(filter);
-  useEffect(() => {
-    let live = true;
-    setError(null);
-    const q = new URLSearchParams([['name', name], ['x', x], ...(JSON.parse(filterKey) as [string, string][])]);
-    api<CorrelationResult>('GET', `/v1/scores/correlation?${q}`).then(
-      (r) => live && setReply(r),
-      (e: Error) => live && (setReply(null), setError(e.message)),
-    );
-    return () => {
-      live = false;
-    };
-  }, [name, x, filterKey]);
+  const { reply, error } = useApiGet<CorrelationResult>(`/v1/scores/correlation?${new URLSearchParams([['name', name], ['x', x], ...filter])}`);
   const xLabel = X_CHOICES.find((c) => c[0] === x)![1];
   const rho = reply?.spearman.rho;
   const data = (reply?.bins ?? []).map((b) => ({ ...b, score_mean: Math.round(b.score_mean * 100) / 100 }));
