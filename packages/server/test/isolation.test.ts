@@ -64,8 +64,28 @@ const QUERIES = [
   '?name=shared-score&group_by=metadata.shared',
   '?name=shared-score&x=cost&model=shared-a&bins=2',
 ];
-/** The routes that read a query string: the JSON API's. Pages, health and the dashboard's API read none. */
-const queriesFor = (route: RouteEntry) => (route.url.startsWith('/v1/') || route.url.startsWith('/api/') ? QUERIES : ['']);
+/**
+ * The queries a route is called with: the bare call, and every query that sets a parameter the
+ * route reads, as its OpenAPI description lists them. A parameter a route does not read cannot
+ * change its answer; a route that read one it does not list would be a defect of the description.
+ */
+const queriesFor = (route: RouteEntry, params: Map<string, Set<string>>) => {
+  const reads = params.get(`${route.method} ${route.url}`);
+  if (reads === undefined) return [''];
+  return QUERIES.filter((q) => q === '' || [...new URLSearchParams(q).keys()].some((k) => reads.has(k)));
+};
+
+/** Each route's query parameters, method and path as the router prints them, from the OpenAPI document. */
+function queryParams(spec: { paths?: Record<string, Record<string, { parameters?: { in: string; name: string }[] }>> }): Map<string, Set<string>> {
+  const out = new Map<string, Set<string>>();
+  for (const [path, methods] of Object.entries(spec.paths ?? {})) {
+    for (const [method, op] of Object.entries(methods)) {
+      const names = (op.parameters ?? []).filter((p) => p.in === 'query').map((p) => p.name);
+      out.set(`${method.toUpperCase()} ${path.replace(/\{([^}]+)\}/g, ':$1')}`, new Set(names));
+    }
+  }
+  return out;
+}
 
 interface DashboardUser {
   userId: number;
@@ -156,6 +176,7 @@ for (const backend of BACKENDS) {
     let b: Side;
     let both: DashboardUser;
     let missingId = 0;
+    let params = new Map<string, Set<string>>();
     const ops: Record<ActorKind, number> = { key: 0, session: 0, 'both-member': 0 };
     let reads = 0;
     before(async () => {
@@ -166,6 +187,10 @@ for (const backend of BACKENDS) {
       // No webhook worker or alert scheduler: they would change the other workspace's rows between snapshots.
       t = await createTestApp(backend, { rateLimitPerKey: 0, authFailuresPerMinute: 0, dashboardDir, webhookPollMs: 0, alertIntervalMs: 0 });
       routes = shardOf(listRoutes(t.app).filter((r) => !r.url.startsWith('/docs') && r.url !== '/openapi.json' && r.url !== '/metrics'));
+      await t.app.ready();
+      params = queryParams(t.app.swagger() as Parameters<typeof queryParams>[0]);
+      // Every route of the JSON API is described, so none is called with the bare query alone by mistake.
+      for (const r of routes) if (r.url.startsWith('/v1/') || r.url.startsWith('/api/')) assert.ok(params.has(`${r.method} ${r.url}`), `${r.method} ${r.url} is in the OpenAPI document`);
       // Workspace names and emails carry the markers too, so a leaked name or member is seen.
       const seed = async (marker: string, sharedBase: number): Promise<Side> => {
         const ws = await addWorkspace(t.store, `${marker}-ws`);
@@ -281,7 +306,7 @@ for (const backend of BACKENDS) {
       for (const actor of ACTORS.filter((x) => x.in === side)) {
         await switchBoth(actor);
         for (const route of readRoutes()) {
-          for (const query of queriesFor(route)) {
+          for (const query of queriesFor(route, params)) {
             const res = await call(route, whoOf(actor), await ownTarget(route, actor, 0), `${sides(actor)[0].marker}-made`, query);
             reads++;
             out.set(describeCall(route, query, actor), `${res.statusCode} ${volatile(res.body)}`);
@@ -323,7 +348,7 @@ for (const backend of BACKENDS) {
           const who = whoOf(actor);
           await switchBoth(actor);
           const theirsBefore = await snapshot(t.store as SqlStore, backend, them.ws.workspace.id, actor.kind === 'key' ? null : user.userId);
-          for (const query of queriesFor(route)) {
+          for (const query of queriesFor(route, params)) {
             ops[actor.kind]++;
             pick++;
             const what = describeCall(route, query, actor);
