@@ -96,10 +96,12 @@ for (const backend of BACKENDS) for (const parts of [1, 2]) {
       // 12 pages of rows: on SQLite the export is split among as many threads as it may use.
       assert.equal(exportThreads().running, each);
       const body = await rest(res, first);
-      const [header, ...rows] = parseCsv(body);
-      assert.equal(rows.length, ROWS);
-      const output = header!.indexOf('output');
-      assert.ok(rows.every((r) => r[output]!.includes(BIG)));
+      // Every record on a line of its own (no cell holds a line break): the CSV format itself is
+      // export.test.ts's, and parsing 24 MB here would cost seconds for nothing more.
+      const [header, ...records] = body.split('\r\n').slice(0, -1);
+      assert.equal(records.length, ROWS);
+      assert.ok(parseCsv(`${header}\r\n`)[0]!.includes('output'));
+      assert.ok(records.every((r) => r.includes(BIG)));
       await waitFor('the thread to be free', () => exportThreads().running === 0);
       const { idle } = exportThreads();
       assert.ok(idle >= each);
