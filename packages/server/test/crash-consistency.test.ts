@@ -8,10 +8,10 @@ import { logBody } from './helpers/test-app.js';
 
 /**
  * Crash consistency: concurrent writes of every kind against a real server process, SIGKILL at a
- * random moment, restart, and check the database directly. `TALLY_CRASH_ROUNDS` (default 20) sets
+ * random moment, restart, and check the database directly. `TALLY_CRASH_ROUNDS` (default 12) sets
  * the rounds per backend; `TALLY_CRASH_SEED` replays a run's kill moments.
  */
-const ROUNDS = Number(process.env.TALLY_CRASH_ROUNDS ?? 20);
+const ROUNDS = Number(process.env.TALLY_CRASH_ROUNDS ?? 12);
 const WRITERS = 8;
 let seed = Number(process.env.TALLY_CRASH_SEED ?? Date.now() % 1_000_000);
 const SEED = seed;
@@ -180,8 +180,17 @@ for (const backend of BACKENDS) {
             totals.halfWritten.push(...f.halfWritten.map((x) => `round ${round}: ${x}`));
             totals.historyMismatches.push(...f.historyMismatches.map((x) => `round ${round}: ${x}`));
             if (round === ROUNDS) break;
+            // The kill comes after a random number of this round's acknowledgements, and a random
+            // few milliseconds more, so it lands anywhere in a batch whatever the machine's load.
+            const ackedBefore = ledger.acked;
+            const wanted = 5 + Math.floor(random() * 40);
             const writers = Array.from({ length: WRITERS }, (_, w) => writer(server, key, ledger, w, round));
-            await new Promise((r) => setTimeout(r, 150 + random() * 600));
+            const deadline = Date.now() + 30_000;
+            while (ledger.acked - ackedBefore < wanted) {
+              assert.ok(Date.now() < deadline, `round ${round}: ${ledger.acked - ackedBefore} of ${wanted} writes acknowledged within 30 s`);
+              await new Promise((r) => setTimeout(r, 2));
+            }
+            await new Promise((r) => setTimeout(r, random() * 20));
             server.child.kill('SIGKILL');
             await server.exited;
             await Promise.all(writers);
@@ -205,7 +214,8 @@ for (const backend of BACKENDS) {
       assert.deepEqual(totals.lost.slice(0, 10), [], `${lost} acknowledged writes lost`);
       assert.deepEqual(totals.halfWritten.slice(0, 10), []);
       assert.deepEqual(totals.historyMismatches.slice(0, 10), []);
-      assert.ok(ledger.acked > ROUNDS * 10, `only ${ledger.acked} writes acknowledged`);
+      assert.ok(ledger.acked >= ROUNDS * 5, `only ${ledger.acked} writes acknowledged`);
+      assert.ok(ledger.unanswered > 0, 'no write was in flight at any kill');
     });
   });
 }
