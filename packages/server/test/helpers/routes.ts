@@ -25,6 +25,28 @@ export function listRoutes(app: FastifyInstance): RouteEntry[] {
   return out;
 }
 
+/**
+ * Each route's query parameters as its OpenAPI description lists them, keyed by method and path as
+ * `listRoutes` prints them. Routes left out of the description (pages, the dashboard's API) are
+ * absent. A parameter a route does not list cannot change its answer; a route that read one it
+ * does not list would be a defect of the description.
+ */
+export async function queryParams(app: FastifyInstance): Promise<Map<string, Set<string>>> {
+  await app.ready();
+  const spec = app.swagger() as { paths?: Record<string, Record<string, { parameters?: { in: string; name: string }[] }>> };
+  const out = new Map<string, Set<string>>();
+  for (const [path, methods] of Object.entries(spec.paths ?? {})) {
+    for (const [method, op] of Object.entries(methods)) {
+      const names = (op.parameters ?? []).filter((p) => p.in === 'query').map((p) => p.name);
+      out.set(`${method.toUpperCase()} ${path.replace(/\{([^}]+)\}/g, ':$1')}`, new Set(names));
+    }
+  }
+  return out;
+}
+
+/** The parameter names a query string sets. */
+export const queryKeys = (query: string): string[] => [...new URLSearchParams(query.replace(/^\?/, '')).keys()];
+
 // The tables of a store do not change while a test counts its rows; information_schema is slow to ask.
 const tablesOf = new WeakMap<Kysely<any>, string[]>();
 
