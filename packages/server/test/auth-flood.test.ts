@@ -8,8 +8,8 @@ import { BACKENDS } from './helpers/backends.js';
 import { addDashboardUser } from './helpers/dashboard-users.js';
 import { createTestApp, type TestApp } from './helpers/test-app.js';
 
-const LIMIT = 60;
-const FLOOD = 300;
+const LIMIT = 15;
+const FLOOD = 120;
 const PASSWORD = 'correct horse battery staple';
 
 /** Counts of answers by status; every 429 in Tally's shape with Retry-After. */
