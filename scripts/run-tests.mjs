@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * Runs test files in parallel, each in its own `node --test` process, and prints each file's
+ * Runs test files in parallel, each in a node process of its own, and prints each file's
  * output whole when it ends (so parallel files never interleave), then every file's duration.
  *
  *   node scripts/run-tests.mjs fast|slow|all [package-dir ...]
@@ -87,11 +87,15 @@ for (const signal of ['SIGINT', 'SIGTERM']) {
   });
 }
 
+/**
+ * One file's process. The file runs its node:test tests itself, with the spec reporter, rather than
+ * under `node --test`, which would start a second process (and a second loader) to run it.
+ */
 function runFile({ dir, file, backend, shard }) {
   return new Promise((done) => {
     const started = Date.now();
     const env = { ...process.env, ...(backend ? { TALLY_TEST_BACKENDS: backend } : {}), ...(shard ? { TALLY_TEST_SHARD: shard } : {}) };
-    const child = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=spec', file], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'], env, detached: true });
+    const child = spawn(process.execPath, ['--import', 'tsx', '--test-reporter=spec', file], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'], env, detached: true });
     running.add(child);
     const chunks = [];
     let timedOut = false;
