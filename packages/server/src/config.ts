@@ -167,6 +167,27 @@ export const SETTINGS = {
     schema: Type.Integer({ minimum: 2, maximum: 16, default: 2 }),
     description: 'SQLite: threads that run reads off the event loop, 2 to 16; one workspace holds all but one',
   }),
+  readsPerWorkspace: setting({
+    flag: '--reads-per-workspace',
+    env: 'TALLY_READS_PER_WORKSPACE',
+    arg: 'n',
+    schema: Type.Integer({ minimum: 0, default: 1 }),
+    description: "reads (searches, counts, statistics) of one workspace running at once; its others wait, so its slow reads do not take the CPU from other workspaces; `0`: no limit",
+  }),
+  readsWaitingPerWorkspace: setting({
+    flag: '--reads-waiting-per-workspace',
+    env: 'TALLY_READS_WAITING_PER_WORKSPACE',
+    arg: 'n',
+    schema: Type.Integer({ minimum: 1, default: 32 }),
+    description: 'read statements of one workspace waiting for its turn; one more is answered 429',
+  }),
+  readParallelWorkers: setting({
+    flag: '--read-parallel-workers',
+    env: 'TALLY_READ_PARALLEL_WORKERS',
+    arg: 'n',
+    schema: Type.Integer({ minimum: 0, maximum: 64, default: 0 }),
+    description: "PostgreSQL: parallel workers one read statement may use (`max_parallel_workers_per_gather`); `0`: one process, so a slow filter holds one core, not all of them",
+  }),
   exportsPerKey: setting({
     flag: '--exports-per-key',
     env: 'TALLY_EXPORTS_PER_KEY',

@@ -3,6 +3,7 @@ import { openPostgresStore } from './postgres/postgres-store.js';
 import { openSqliteReader, openSqliteStore } from './sqlite/sqlite-store.js';
 import type { Store } from './store.js';
 import type { ReadSource } from './types.js';
+import { DEFAULT_WORKSPACE_READ_LIMITS } from './workspace-reads.js';
 
 export interface StoreLocation {
   /** A `postgres://` URL; when absent the SQLite file `<dataDir>/tally.db` is used. */
@@ -13,13 +14,22 @@ export interface StoreLocation {
   readTimeoutMs?: number;
   /** SQLite: threads that run reads off the event loop; default 2. */
   readerThreads?: number;
+  /** Read statements of one workspace running at once (0: no limit) and waiting; default 1 and 32. */
+  readsPerWorkspace?: number;
+  readsWaitingPerWorkspace?: number;
+  /** PostgreSQL: parallel workers one read statement may use; default 0. */
+  readParallelWorkers?: number;
 }
 
 /** Opens and migrates the store the configuration names. */
 export async function openStore(loc: StoreLocation): Promise<Store> {
+  const workspaceReads = {
+    perWorkspace: loc.readsPerWorkspace ?? DEFAULT_WORKSPACE_READ_LIMITS.perWorkspace,
+    waitingPerWorkspace: loc.readsWaitingPerWorkspace ?? DEFAULT_WORKSPACE_READ_LIMITS.waitingPerWorkspace,
+  };
   const store = loc.databaseUrl
-    ? openPostgresStore({ connectionString: loc.databaseUrl, readTimeoutMs: loc.readTimeoutMs })
-    : openSqliteStore({ file: join(loc.dataDir, 'tally.db'), synchronous: loc.sqliteSynchronous ?? 'FULL', readTimeoutMs: loc.readTimeoutMs, readerThreads: loc.readerThreads });
+    ? openPostgresStore({ connectionString: loc.databaseUrl, readTimeoutMs: loc.readTimeoutMs, readParallelWorkers: loc.readParallelWorkers, workspaceReads })
+    : openSqliteStore({ file: join(loc.dataDir, 'tally.db'), synchronous: loc.sqliteSynchronous ?? 'FULL', readTimeoutMs: loc.readTimeoutMs, readerThreads: loc.readerThreads, workspaceReads });
   try {
     await store.migrate();
   } catch (err) {
@@ -37,5 +47,5 @@ export async function openStore(loc: StoreLocation): Promise<Store> {
 export function openReader(source: ReadSource): Store {
   return source.backend === 'sqlite'
     ? openSqliteReader(source.file, source.readTimeoutMs)
-    : openPostgresStore({ connectionString: source.connectionString, maxConnections: 4, readTimeoutMs: source.readTimeoutMs, readOnly: true });
+    : openPostgresStore({ connectionString: source.connectionString, maxConnections: 4, readTimeoutMs: source.readTimeoutMs, readParallelWorkers: source.readParallelWorkers, readOnly: true });
 }

@@ -15,6 +15,7 @@ import type { Store, StoreCapabilities } from './store.js';
 import type { Backend, ReadSource } from './types.js';
 import { SqlWebhooks } from './webhooks.js';
 import { SqlWorkspaces } from './workspaces.js';
+import type { WorkspaceReads } from './workspace-reads.js';
 import { groupCommit, type BatchWriter } from './group-commit.js';
 import { TransactionWriter, type StoreWriter } from './transaction-writer.js';
 import type { Outcome, WriteCommand } from './write-commands.js';
@@ -67,6 +68,8 @@ export interface BackendTraits {
    * (SQLite: reader threads; PostgreSQL: a pool with statement_timeout); absent, on `db`.
    */
   readDb?: Kysely<Database>;
+  /** The places `readDb`'s statements take per workspace; absent, reads take none. */
+  workspaceReads?: WorkspaceReads;
 }
 
 /** The Store over Kysely: one implementation of each aggregate, given the backend's few differences. */
@@ -85,6 +88,7 @@ export class SqlStore implements Store {
   readonly alerts: SqlAlerts;
   readonly feedback: SqlFeedback;
   readonly readSource: ReadSource | null;
+  readonly workspaceReads: WorkspaceReads | null;
 
   constructor(
     readonly db: Kysely<Database>,
@@ -105,6 +109,7 @@ export class SqlStore implements Store {
     this.alerts = new SqlAlerts(db, reads, (fn) => traits.writeTransaction(fn));
     this.feedback = new SqlFeedback(db);
     this.readSource = traits.readSource ?? null;
+    this.workspaceReads = traits.workspaceReads ?? null;
   }
 
   /** Runs the migrations not yet run, up to `to` (a migration's name; tests of a migration's backfill) or the latest. */

@@ -12,6 +12,7 @@ import type { StoreWriter } from './transaction-writer.js';
 import type { Outcome, WriteCommand } from './write-commands.js';
 import type { WebhookStore } from './webhooks.js';
 import type { WorkspaceStore } from './workspaces.js';
+import type { WorkspaceReads } from './workspace-reads.js';
 
 /**
  * What a backend can do beyond the shared SQL, for code above the store to choose a strategy by
@@ -59,6 +60,8 @@ export interface Store {
   readonly feedback: FeedbackStore;
   /** How another thread opens this store for reading (open-store.ts `openReader`); null when it cannot. */
   readonly readSource: ReadSource | null;
+  /** The places each workspace's reads take turns for (workspace-reads.ts); null when reads take none. */
+  readonly workspaceReads: WorkspaceReads | null;
   /** Brings the schema to the newest version; safe to run from several processes at once. */
   migrate(): Promise<void>;
   close(): Promise<void>;

@@ -15,7 +15,7 @@ export type Backend = 'sqlite' | 'postgres';
  * long each of its read statements may run: the store's read deadline, so that a stuck export
  * cannot hold a thread or a connection forever.
  */
-export type ReadSource = ({ backend: 'sqlite'; file: string } | { backend: 'postgres'; connectionString: string }) & { readTimeoutMs: number };
+export type ReadSource = ({ backend: 'sqlite'; file: string } | { backend: 'postgres'; connectionString: string; readParallelWorkers?: number }) & { readTimeoutMs: number };
 
 export interface Workspace {
   id: number;

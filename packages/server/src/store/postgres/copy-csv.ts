@@ -23,8 +23,10 @@ export class CsvCopier {
   constructor(
     private readonly connectionString: string,
     private readonly chunkTimeoutMs: number,
+    /** The read sessions' startup options (postgres-store.ts). */
+    options?: string,
   ) {
-    this.pool = new pg.Pool({ connectionString, keepAlive: true });
+    this.pool = new pg.Pool({ connectionString, keepAlive: true, options });
     this.pool.on('error', () => {});
     this.pool.on('connect', (client) => {
       client.on('error', () => {});

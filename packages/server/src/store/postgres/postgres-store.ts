@@ -8,6 +8,7 @@ import { KEY_CHANGE_CHANNEL, KeyChangeListener } from './key-change-listener.js'
 import { renderStatements } from '../write-statements.js';
 import { PostgresBatchWriter } from './postgres-batch-writer.js';
 import { DEFAULT_READ_TIMEOUT_MS } from '../read-scope.js';
+import { DEFAULT_WORKSPACE_READ_LIMITS, withWorkspacePlaces, WorkspaceReads, type WorkspaceReadLimits } from '../workspace-reads.js';
 
 /**
  * Without planner statistics PostgreSQL plans for a small table and cannot answer from an index
@@ -49,14 +50,32 @@ export interface PostgresOptions {
    * deadline too, so no query of a stuck export holds a connection past it.
    */
   readOnly?: boolean;
+  /**
+   * Parallel workers one read statement may use (`max_parallel_workers_per_gather` of the read
+   * sessions); default 0.
+   */
+  readParallelWorkers?: number;
+  /** How many read statements of one workspace run at once and wait (workspace-reads.ts). */
+  workspaceReads?: WorkspaceReadLimits;
 }
+
+/** Read sessions' parallel workers unless configured otherwise (see readSessionOptions). */
+export const DEFAULT_READ_PARALLEL_WORKERS = 0;
+
+/**
+ * A read steered by a client's filter may scan until its deadline; with parallel workers, one such
+ * read keeps several processes busy (on two cores, both of them and more), and every other
+ * workspace's writes and the server's own event loop wait for the CPU. Without, one read takes one
+ * core at most, and reads of a workspace take turns (workspace-reads.ts).
+ */
+const readSessionOptions = (parallelWorkers: number) => `-c max_parallel_workers_per_gather=${parallelWorkers}`;
 
 /**
  * A pool of connections to the store. Both timeouts keep a request from hanging while PostgreSQL
  * is down or unreachable: it fails fast with 503 and Retry-After, and the pool connects again once
  * the server is back.
  */
-function openPool(opts: PostgresOptions, extra: Pick<pg.PoolConfig, 'statement_timeout'> = {}): pg.Pool {
+function openPool(opts: PostgresOptions, extra: Pick<pg.PoolConfig, 'statement_timeout' | 'options'> = {}): pg.Pool {
   const pool = new pg.Pool({
     connectionString: opts.connectionString,
     max: opts.maxConnections ?? 10,
@@ -76,15 +95,19 @@ function openPool(opts: PostgresOptions, extra: Pick<pg.PoolConfig, 'statement_t
 /** The scale-out backend: stateless Tally instances over one PostgreSQL. */
 export function openPostgresStore(opts: PostgresOptions): SqlStore {
   const readTimeoutMs = opts.readTimeoutMs ?? DEFAULT_READ_TIMEOUT_MS;
-  const pool = openPool(opts, opts.readOnly ? { statement_timeout: readTimeoutMs } : {});
+  const readParallelWorkers = opts.readParallelWorkers ?? DEFAULT_READ_PARALLEL_WORKERS;
+  const readSession = { statement_timeout: readTimeoutMs, options: readSessionOptions(readParallelWorkers) };
+  const pool = openPool(opts, opts.readOnly ? readSession : {});
   const db = new Kysely<Database>({ dialect: withOutageErrors(new PostgresDialect({ pool })) });
   // Reads steered by clients' filters get a pool of their own whose sessions carry
   // statement_timeout: the server itself stops a read at its deadline (the client-side
   // query_timeout only stops waiting), and writes and migrations keep no such limit.
-  const readPool = openPool(opts, { statement_timeout: readTimeoutMs });
-  const readDb = new Kysely<Database>({ dialect: withOutageErrors(new PostgresDialect({ pool: readPool })) });
+  const readPool = openPool(opts, readSession);
+  // One workspace's reads take turns among themselves, not every connection of the pool.
+  const workspaceReads = new WorkspaceReads(opts.workspaceReads ?? DEFAULT_WORKSPACE_READ_LIMITS, readTimeoutMs);
+  const readDb = new Kysely<Database>({ dialect: withWorkspacePlaces(withOutageErrors(new PostgresDialect({ pool: readPool })), workspaceReads) });
   const keyChanges = new KeyChangeListener(opts.connectionString);
-  const copier = new CsvCopier(opts.connectionString, readTimeoutMs);
+  const copier = new CsvCopier(opts.connectionString, readTimeoutMs, readSession.options);
   // Group commit makes each instance's writes one transaction at a time; this lock lines up the
   // transactions of every instance (and of the CLI) so that they commit in the order they began.
   // BEGIN and the lock go in one round trip: a query without parameters is sent as a simple
@@ -129,10 +152,11 @@ export function openPostgresStore(opts: PostgresOptions): SqlStore {
         client.release();
       }
     },
-    readSource: { backend: 'postgres', connectionString: opts.connectionString, readTimeoutMs },
+    readSource: { backend: 'postgres', connectionString: opts.connectionString, readTimeoutMs, readParallelWorkers },
     reads: { pageEndsInOneQuery: true, copyCsv: (query) => copier.copy(query) },
     readAhead: true,
     readDb,
+    workspaceReads,
     codePointCollation: 'C',
     maintenanceWarnings: async () => {
       const warnings: string[] = [];

@@ -11,6 +11,7 @@ import { withOutageErrors } from '../database-errors.js';
 import { Kysely } from 'kysely';
 import type { Database } from '../schema.js';
 import { DEFAULT_READ_TIMEOUT_MS } from '../read-scope.js';
+import { DEFAULT_WORKSPACE_READ_LIMITS, withWorkspacePlaces, WorkspaceReads, type WorkspaceReadLimits } from '../workspace-reads.js';
 import { WriterConnection } from './writer-client.js';
 
 export interface SqliteOptions {
@@ -22,6 +23,8 @@ export interface SqliteOptions {
   readerThreads?: number;
   /** How long one read statement may take before it is stopped and answered 503; default 15000 ms. */
   readTimeoutMs?: number;
+  /** How many read statements of one workspace run at once and wait (workspace-reads.ts). */
+  workspaceReads?: WorkspaceReadLimits;
 }
 
 const LOCK_WAIT_MS = 60_000;
@@ -81,7 +84,10 @@ export function openSqliteStore(opts: SqliteOptions): SqlStore {
   const readiness = new SqliteReadiness(opts.file);
   const db = kyselyOver(conn, readiness.noteOutage);
   const readers = new ReaderPool({ file: opts.file, threads: opts.readerThreads, timeoutMs: opts.readTimeoutMs });
-  const readDb = new Kysely<Database>({ dialect: withOutageErrors(readerDialect(readers), readiness.noteOutage) });
+  // One workspace's reads take turns among themselves (its exports included), and on the reader
+  // threads none holds all of them (reader-pool.ts).
+  const workspaceReads = new WorkspaceReads(opts.workspaceReads ?? DEFAULT_WORKSPACE_READ_LIMITS, readers.timeoutMs);
+  const readDb = new Kysely<Database>({ dialect: withWorkspacePlaces(withOutageErrors(readerDialect(readers), readiness.noteOutage), workspaceReads) });
   // The key-change token: how many keys have been revoked (keys are never deleted or restored, so
   // it only grows). It is counted again only when data_version says another connection (the
   // writer thread, another process) committed something, and data_version itself is read at most
@@ -120,6 +126,7 @@ export function openSqliteStore(opts: SqliteOptions): SqlStore {
     reads: SQLITE_READS,
     readAhead: false,
     readDb,
+    workspaceReads,
     codePointCollation: null,
     writeTransaction: (fn) => immediateTransaction(db, conn, fn),
     workerTransaction: (fn) => immediateTransaction(db, conn, fn),
