@@ -458,7 +458,8 @@ export class ScoresResource {
    */
   /**
    * One score against latency, cost or tokens: Spearman's rank correlation (ties by average rank)
-   * and the mean score per bin of x's rank (deciles by default).
+   * and the mean score per bin of x's rank (deciles by default), over the pairs of the newest
+   * `limit` scored requests (default 10000; `window.truncated` says older ones were left out).
    * @example
    * ```ts
    * const c = await tally.scores.correlation({ name: 'quality', x: 'latency_ms' });

@@ -679,6 +679,8 @@ export interface CorrelationParams extends FilterParams {
   x: CorrelationX;
   /** Bins by the rank of x, 2 to 20; default 10 (deciles). */
   bins?: number;
+  /** Most pairs read, from the newest scored requests: 2 to 1000000; default 10000. */
+  limit?: number;
   from?: Timestamp;
   to?: Timestamp;
   prompt_name?: string;
@@ -692,6 +694,8 @@ export interface CorrelationResult {
   x: CorrelationX;
   /** Scored requests counted. */
   n: number;
+  /** The pairs read: those of the newest `n` scored requests; `truncated` when older ones were left out. */
+  window: { limit: number; truncated: boolean };
   /** Spearman's rank correlation; tied values share the mean of their ranks. Null below 2 pairs or without variance. */
   spearman: { rho: number | null; n: number; ties: 'average' };
   /** Per bin of x's rank (lowest x first; empty bins left out): its count, range and mean of x, and mean score. */

@@ -158,6 +158,20 @@ for (const backend of BACKENDS) {
       assert.deepEqual([one.n, one.spearman.rho], [1, null]);
     });
 
+    it('reads the pairs of the newest `limit` scored requests and says whether older ones were left out', async () => {
+      const all = (await ok('/v1/scores/correlation?name=quality&x=latency_ms')) as { n: number; window: { limit: number; truncated: boolean } };
+      assert.deepEqual([all.n, all.window], [6, { limit: 10000, truncated: false }]);
+      // The newest four (rows 2..5; the newer unscored request and the other workspace's are not
+      // pairs): latency 500 750 1000 1250, score 40 30 50 50. Ranks 1 2 3 4 and 2 1 3.5 3.5, centred
+      // on 2.5: dx = -1.5 -.5 .5 1.5, dy = -.5 -1.5 1 1: sum dx*dy = 3.5, sum dx^2 = 5, sum dy^2 = 4.5.
+      const four = (await ok('/v1/scores/correlation?name=quality&x=latency_ms&limit=4')) as { n: number; window: { limit: number; truncated: boolean }; spearman: { rho: number }; bins: { x_min: number }[] };
+      assert.deepEqual([four.n, four.window], [4, { limit: 4, truncated: true }]);
+      assert.ok(Math.abs(four.spearman.rho - 3.5 / Math.sqrt(22.5)) < 1e-12, String(four.spearman.rho));
+      assert.equal(Math.min(...four.bins.map((b) => b.x_min)), 500);
+      const six = (await ok('/v1/scores/correlation?name=quality&x=latency_ms&limit=6')) as { n: number; window: { limit: number; truncated: boolean } };
+      assert.deepEqual([six.n, six.window], [6, { limit: 6, truncated: false }]);
+    });
+
     it('lists prompts with their versions, models, tags and metadata keys of this workspace only', async () => {
       const body = (await ok('/v1/requests/facets')) as Record<string, { values: unknown[]; truncated: boolean }>;
       assert.deepEqual(body.prompts, { values: [{ prompt_name: 'aaa', versions: [7] }, { prompt_name: 'greet', versions: [1, 2] }], truncated: false });
@@ -175,6 +189,8 @@ for (const backend of BACKENDS) {
       await bad('/v1/scores/correlation?name=quality&x=speed', 'x');
       await bad('/v1/scores/correlation?name=quality', 'x');
       await bad('/v1/scores/correlation?name=quality&x=cost&bins=1', 'bins');
+      await bad('/v1/scores/correlation?name=quality&x=cost&limit=1', 'limit');
+      await bad('/v1/scores/correlation?name=quality&x=cost&limit=1000001', 'limit');
       await bad('/v1/scores/correlation?name=nope&x=cost', 'name');
       await bad('/v1/scores/correlation?name=quality&x=cost&min_latency=abc', 'min_latency');
       await bad('/v1/requests/facets?limit=0', 'limit');

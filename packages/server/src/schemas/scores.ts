@@ -283,6 +283,9 @@ export const CompareReply = Type.Object({
 
 export const CORRELATION_X = ['latency_ms', 'cost', 'input_tokens', 'output_tokens', 'tokens'] as const;
 export const MAX_CORRELATION_BINS = 20;
+/** Pairs a correlation reads unless asked for more (the newest), and the most it reads. */
+export const DEFAULT_CORRELATION_PAIRS = 10_000;
+export const MAX_CORRELATION_PAIRS = 1_000_000;
 
 export const CorrelationQuery = Type.Object(
   {
@@ -292,6 +295,14 @@ export const CorrelationQuery = Type.Object(
       { description: `must be one of ${CORRELATION_X.join(', ')}: the request figure the score is set against (tokens: input plus output)` },
     ),
     bins: Type.Optional(Type.Integer({ minimum: 2, maximum: MAX_CORRELATION_BINS, default: 10, description: `must be an integer from 2 to ${MAX_CORRELATION_BINS}` })),
+    limit: Type.Optional(
+      Type.Integer({
+        minimum: 2,
+        maximum: MAX_CORRELATION_PAIRS,
+        default: DEFAULT_CORRELATION_PAIRS,
+        description: `most pairs read, from the newest scored requests (by id): an integer from 2 to ${MAX_CORRELATION_PAIRS}`,
+      }),
+    ),
     ...FilterParams,
   },
   familyParams,
@@ -303,6 +314,13 @@ export const CorrelationReply = Type.Object({
   name: Type.String(),
   x: Type.Union(CORRELATION_X.map((x) => Type.Literal(x))),
   n: Type.Integer({ description: 'scored requests counted' }),
+  window: Type.Object(
+    {
+      limit: Type.Integer({ description: 'most pairs read (`limit`, or its default)' }),
+      truncated: Type.Boolean({ description: 'true when older matching scored requests were left out: the figures are of the newest `n`' }),
+    },
+    { description: 'the pairs the figures were computed from' },
+  ),
   spearman: Type.Object({
     rho: NullableNumber,
     n: Type.Integer(),

@@ -6,7 +6,7 @@ import { applyRequestFilter, planTextSearch } from './search-filter.js';
 import { currentRatingsTable, selectScoreDistribution, selectScoreStats, type StatsSource } from './score-stats.js';
 import { selectCorrelation } from './score-correlation.js';
 import { selectFacets } from './facets.js';
-import type { CorrelationBinRow, CorrelationQuery, FacetRows, CurrentRating, DistributionRow, ReasonRow, ScoreAggregateQuery, ScoreEvent, ScoreEventQuery, ScoreStatsRows, StatsInterval } from './types.js';
+import type { CorrelationQuery, CorrelationRows, FacetRows, CurrentRating, DistributionRow, ReasonRow, ScoreAggregateQuery, ScoreEvent, ScoreEventQuery, ScoreStatsRows, StatsInterval } from './types.js';
 import { reduceRatings, type ScoreEventKind } from '../domain/score-schema.js';
 
 /** Reads of scores: a request's history, the workspace's event feed, statistics and comparisons. Writes go through the write queue. */
@@ -37,7 +37,7 @@ export interface ScoreStore {
   /** The distribution and the time series together (statistics). */
   stats(workspaceId: number, query: ScoreAggregateQuery & { interval: StatsInterval }): Promise<ScoreStatsRows>;
   /** A score against a request figure: per bin of x's average rank, counts and the sums of Spearman's rho (score-correlation.ts). */
-  correlation(workspaceId: number, query: CorrelationQuery): Promise<CorrelationBinRow[]>;
+  correlation(workspaceId: number, query: CorrelationQuery): Promise<CorrelationRows>;
   /** Prompt names, prompt versions, models, tags and metadata keys in use, each at most limit + 1 (facets.ts). */
   facets(workspaceId: number, limit: number): Promise<FacetRows>;
 }
@@ -215,7 +215,7 @@ export class SqlScores implements ScoreStore {
     return readFor(workspaceId, () => selectScoreStats(this.statsSource, workspaceId, query));
   }
 
-  correlation(workspaceId: number, query: CorrelationQuery): Promise<CorrelationBinRow[]> {
+  correlation(workspaceId: number, query: CorrelationQuery): Promise<CorrelationRows> {
     return readFor(workspaceId, () => selectCorrelation(this.statsSource, workspaceId, query));
   }
 

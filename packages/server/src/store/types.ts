@@ -300,6 +300,14 @@ export interface CorrelationQuery {
   x: CorrelationX;
   bins: number;
   filter: RequestFilter | null;
+  /** Most pairs read: those of the newest scored requests (by id). */
+  limit: number;
+}
+
+/** A correlation read: its bins, and whether older pairs were left out by the limit. */
+export interface CorrelationRows {
+  bins: CorrelationBinRow[];
+  truncated: boolean;
 }
 
 /**

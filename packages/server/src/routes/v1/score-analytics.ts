@@ -7,7 +7,19 @@ import { allOf } from '../../domain/search-query.js';
 import { DEFAULT_HISTOGRAM_BUCKETS, MAX_STATS_GROUPS, histogram, summarize, welchTTest, type ValueCount } from '../../domain/statistics.js';
 import { toIso } from '../../domain/timestamps.js';
 import { ErrorBody } from '../../schemas/common.js';
-import { CompareQuery, CompareReply, CorrelationQuery, CorrelationReply, FacetsQuery, FacetsReply, MAX_FACETS, StatsQuery, StatsReply } from '../../schemas/scores.js';
+import {
+  CompareQuery,
+  CompareReply,
+  CorrelationQuery,
+  CorrelationReply,
+  DEFAULT_CORRELATION_PAIRS,
+  FacetsQuery,
+  FacetsReply,
+  MAX_CORRELATION_PAIRS,
+  MAX_FACETS,
+  StatsQuery,
+  StatsReply,
+} from '../../schemas/scores.js';
 import type { CorrelationBinRow, ReasonRow, StatsGroupBy, StatsGroupKey } from '../../store/types.js';
 import { countReasons, lowThreshold } from '../../domain/score-schema.js';
 import type { Store } from '../../store/store.js';
@@ -171,6 +183,7 @@ export const scoreAnalyticsRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async 
         description: [
           '`x` is the request figure (`latency_ms`, `cost`, `input_tokens`, `output_tokens` or `tokens`, their sum); every current score of `name` on a matching request is one pair.',
           "`spearman.rho` is Pearson's correlation of the pairs' ranks; tied values share the mean of their ranks (`ties: average`). It is null below two pairs or when x or the score does not vary.",
+          `Only the pairs of the newest \`limit\` scored requests (by id) are read: default ${DEFAULT_CORRELATION_PAIRS}, at most ${MAX_CORRELATION_PAIRS}; \`window.truncated\` says whether older ones were left out, and \`n\` counts the pairs read.`,
           '`bins` (default 10) splits the pairs by the rank of x into equal shares (deciles by default), tied x always in one bin: bin = floor((rank - 0.5) * bins / n). Each bin gives its count, the range and mean of x and the mean score; empty bins are left out.',
           'Filters: exactly those of `GET /v1/requests/search`. An unknown score name is a 400 naming it.',
         ].join('\n\n'),
@@ -184,8 +197,10 @@ export const scoreAnalyticsRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async 
       const name = scoreName(query.name);
       await requireScoreName(store, workspaceId, name);
       const filter = filterFromParams(query, query as Record<string, unknown>);
-      const rows = await store.scores.correlation(workspaceId, { name, x: query.x, bins: query.bins ?? 10, filter });
-      return { success: true as const, name, x: query.x, ...correlationFigures(rows) };
+      const limit = query.limit ?? DEFAULT_CORRELATION_PAIRS;
+      const { bins, truncated } = await store.scores.correlation(workspaceId, { name, x: query.x, bins: query.bins ?? 10, filter, limit });
+      const figures = correlationFigures(bins);
+      return { success: true as const, name, x: query.x, n: figures.n, window: { limit, truncated }, spearman: figures.spearman, bins: figures.bins };
     },
   );
 
