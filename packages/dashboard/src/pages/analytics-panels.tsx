@@ -214,6 +214,7 @@ export function CorrelationPanel({ name, filter, x, setX }: { name: string; filt
           <span className="muted">
             {' '}
             · mean {name} per tenth of requests by {xLabel}
+            {reply.window.truncated && ` · over the latest ${reply.n.toLocaleString('en-US')} scored requests`}
           </span>
         </p>
       )}
