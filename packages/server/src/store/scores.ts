@@ -119,14 +119,11 @@ export class SqlScores implements ScoreStore {
   }
 
   async history(workspaceId: number, requestId: number): Promise<ScoreEvent[]> {
-    const rows = await this.db
-      .selectFrom('score_events')
-      .selectAll()
-      .where('workspace_id', '=', workspaceId)
-      .where('request_id', '=', requestId)
-      .orderBy('id')
-      .execute();
-    return rows.map(toScoreEvent);
+    // By request_id alone, as in currentRatings: with a workspace_id term SQLite may walk
+    // score_events_ws (every event of the workspace) instead of score_events_request. A request
+    // belongs to one workspace; another's rows are dropped below.
+    const rows = await this.db.selectFrom('score_events').selectAll().where('request_id', '=', requestId).orderBy('id').execute();
+    return rows.filter((r) => Number(r.workspace_id) === workspaceId).map(toScoreEvent);
   }
 
   async events(workspaceId: number, q: ScoreEventQuery): Promise<ScoreEvent[]> {
