@@ -355,6 +355,8 @@ export interface StatsParams extends FilterParams {
   interval?: 'hour' | 'day';
   /** `metadata.KEY`: by the value of one metadata key (null: requests without it). Tag and metadata keep the 50 groups with the most scores. */
   group_by?: StatsGroupBy;
+  /** With `name`: count only the newest `limit` matching requests scored `name` (1 to 1000000); `window` says so. */
+  limit?: number;
   /** Request start time range: `from` inclusive, `to` exclusive. */
   from?: Timestamp;
   to?: Timestamp;
@@ -386,6 +388,8 @@ export interface StatsResult {
   group_by: StatsGroupBy | null;
   /** Grouped by tag or metadata: whether groups beyond the 50 with the most scores were left out. */
   groups_truncated?: boolean;
+  /** With `limit`: the figures count the newest `limit` matching requests scored `name`; `truncated` when older ones were left out. */
+  window?: { limit: number; truncated: boolean };
   scores: StatsEntry[];
   /** Per score name whose scores carry reasons: how many carry each, and how many of those are below `low_below`. */
   reasons: { name: string; low_below: number; reasons: { reason: string; count: number; low: number }[] }[];

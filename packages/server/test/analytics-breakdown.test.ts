@@ -96,6 +96,23 @@ for (const backend of BACKENDS) {
       assert.equal(byTag.groups_truncated, false);
     });
 
+    it('counts only the newest `limit` scored requests with limit, and says so in window', async () => {
+      // The newest three scored "quality" are rows 3..5: eu 30, untagged 50, prod 50.
+      const byTag = (await ok('/v1/scores/stats?name=quality&group_by=tag&limit=3')) as { window: unknown; scores: { group: Record<string, unknown>; count: number; mean: number }[] };
+      assert.deepEqual(byTag.window, { limit: 3, truncated: true });
+      assert.deepEqual(byTag.scores.map((e) => [e.group.tag, e.count, e.mean]), [[null, 1, 50], ['eu', 1, 30], ['prod', 1, 50]]);
+      // Ungrouped, where the totals would answer for every score: rows 4 and 5.
+      const two = (await ok('/v1/scores/stats?name=quality&limit=2')) as { window: unknown; scores: { count: number; mean: number }[] };
+      assert.deepEqual(two.window, { limit: 2, truncated: true });
+      assert.deepEqual(two.scores.map((e) => [e.count, e.mean]), [[2, 50]]);
+      const all = (await ok('/v1/scores/stats?name=quality&limit=6')) as { window: unknown; scores: { count: number }[] };
+      assert.deepEqual([all.window, all.scores[0]!.count], [{ limit: 6, truncated: false }, 6]);
+      const plain = (await ok('/v1/scores/stats?name=quality')) as { window?: unknown };
+      assert.equal(plain.window, undefined, 'no window without limit');
+      await bad('/v1/scores/stats?limit=3', 'limit');
+      await bad('/v1/scores/stats?name=quality&limit=0', 'limit');
+    });
+
     it('keeps the 50 groups with the most scores and says that others were left out', async () => {
       const items: { request_id: number; name: string; score: number }[] = [];
       // 52 users: u00 twice, the rest once. Kept: u00 (most scores), then u01..u49 by value.

@@ -172,6 +172,9 @@ const RaterSource = Type.Optional(
   }),
 );
 
+/** Most requests a windowed statistics read (`limit`) counts. */
+export const MAX_STATS_WINDOW = 1_000_000;
+
 export const StatsQuery = Type.Object(
   {
     name: Type.Optional(ScoreName),
@@ -179,6 +182,13 @@ export const StatsQuery = Type.Object(
     interval: Type.Optional(Interval),
     group_by: Type.Optional(GroupBy),
     rater_source: RaterSource,
+    limit: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: MAX_STATS_WINDOW,
+        description: `with \`name\`: only the newest \`limit\` matching requests (by id) scored \`name\` are counted, 1 to ${MAX_STATS_WINDOW}; absent: every one`,
+      }),
+    ),
     // Exactly the filters of GET /v1/requests/search; an unknown parameter is refused, naming it.
     ...FilterParams,
   },
@@ -231,6 +241,15 @@ export const StatsReply = Type.Object({
   group_by: Nullable(GroupBy),
   groups_truncated: Type.Optional(
     Type.Boolean({ description: `group_by=tag or metadata.KEY: true when more than ${MAX_STATS_GROUPS} groups had scores and only the ${MAX_STATS_GROUPS} with the most were kept` }),
+  ),
+  window: Type.Optional(
+    Type.Object(
+      {
+        limit: Type.Integer(),
+        truncated: Type.Boolean({ description: 'true when older matching scored requests were left out' }),
+      },
+      { description: 'with `limit`: the figures count the newest `limit` matching requests scored `name`' },
+    ),
   ),
   scores: Type.Array(StatsEntry),
   reasons: Type.Array(ReasonStats, { description: 'per score name whose scores carry reasons (not grouped), by name; the filters apply' }),

@@ -1,5 +1,5 @@
 import { sql, type Kysely, type Selectable } from 'kysely';
-import type { RequestFilter } from '../domain/search-query.js';
+import { allOf, type RequestFilter } from '../domain/search-query.js';
 import type { Database, ScoreEventsTable } from './schema.js';
 import { readFor } from './read-scope.js';
 import { applyRequestFilter, planTextSearch } from './search-filter.js';
@@ -22,6 +22,12 @@ export interface ScoreStore {
   history(workspaceId: number, requestId: number): Promise<ScoreEvent[]>;
   /** The workspace's score events after a keyset cursor, oldest first. */
   events(workspaceId: number, query: ScoreEventQuery): Promise<ScoreEvent[]>;
+  /**
+   * Where a window of the newest `limit` requests (by id) that `filter` matches and that carry a
+   * score of `name` starts: the id of the oldest in it (null when fewer match: no bound), and
+   * whether older ones were left out.
+   */
+  windowStart(workspaceId: number, query: { name: string; filter: RequestFilter | null; limit: number }): Promise<{ minRequestId: number | null; truncated: boolean }>;
   /** Whether any request of the workspace has ever held a current score of this name. */
   nameExists(workspaceId: number, name: string): Promise<boolean>;
   /** The distinct score names on the matching requests, sorted. */
@@ -140,6 +146,21 @@ export class SqlScores implements ScoreStore {
     return rows.map(toScoreEvent);
   }
 
+  windowStart(workspaceId: number, query: { name: string; filter: RequestFilter | null; limit: number }): Promise<{ minRequestId: number | null; truncated: boolean }> {
+    return readFor(workspaceId, async () => {
+      const db = this.reads;
+      await planTextSearch(db, query.filter);
+      const scored = allOf(query.filter, { kind: 'score', name: query.name, test: { op: 'exists' } });
+      // A walk of requests by id, newest first: the window's oldest and the one after it, if any.
+      const rows = await applyRequestFilter(db.selectFrom('requests').select('requests.id'), workspaceId, scored)
+        .orderBy('requests.id', 'desc')
+        .limit(2)
+        .offset(query.limit - 1)
+        .execute();
+      return { minRequestId: rows.length === 0 ? null : Number(rows[0]!.id), truncated: rows.length > 1 };
+    });
+  }
+
   async nameExists(workspaceId: number, name: string): Promise<boolean> {
     const row = await this.db.selectFrom('scores').select('request_id').where('workspace_id', '=', workspaceId).where('name', '=', name).limit(1).executeTakeFirst();
     return row !== undefined;
@@ -196,6 +217,7 @@ export class SqlScores implements ScoreStore {
         .where('scores.workspace_id', '=', workspaceId)
         .where('scores.reasons', 'is not', null)
         .$if(query.name !== undefined, (qb) => qb.where('scores.name', '=', query.name!))
+        .$if(query.minRequestId !== undefined, (qb) => qb.where('scores.request_id', '>=', query.minRequestId!))
         .$if(filter !== null, (qb) => qb.where('scores.request_id', 'in', applyRequestFilter(db.selectFrom('requests').select('requests.id'), workspaceId, filter!)))
         .groupBy(['scores.name', 'scores.value', 'scores.reasons'])
         .orderBy('scores.name')

@@ -247,6 +247,8 @@ export interface ScoreAggregateQuery {
    * these sources (`end_user`, or reviewers' `api`, `dashboard`, ...). Absent: the scores.
    */
   raterSources?: readonly string[] | undefined;
+  /** Only requests with this id or a larger one: a window of the newest (ScoreStore.windowStart). */
+  minRequestId?: number | undefined;
 }
 
 /** The group a row belongs to, as stored: prompt name and version, model, or tag (null: untagged). */

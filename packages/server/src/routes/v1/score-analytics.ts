@@ -63,6 +63,7 @@ export const scoreAnalyticsRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async 
         summary: 'Statistics per score name: count, mean, standard deviation, min, max, p50, p90, histogram and time series',
         description: [
           'One entry per score name (or only `name`), and per group with `group_by=prompt|model|tag|metadata.KEY` (a request with several tags counts in each tag; `tag: null` holds untagged requests; `metadata_value: null` holds requests without KEY).',
+          'With `name` and `limit`, only the newest `limit` matching requests (by id) scored `name` are counted, and `window: { limit, truncated }` says whether older ones were left out: a tag or metadata breakdown of a large workspace then costs what `limit` requests do. Without `limit`, every matching score counts.',
           `Grouping by tag or metadata keeps the ${MAX_STATS_GROUPS} groups with the most scores (ties by value); \`groups_truncated\` says whether any were left out.`,
           '`stddev` is the sample standard deviation (divides by n - 1; null below two scores). Percentiles interpolate linearly between the closest ranks (as PostgreSQL percentile_cont).',
           'The histogram has `buckets` equal-width buckets over 0..100 (default 10: [0,10), [10,20), ..., [90,100], the last closed at 100). The series counts scores and their mean per UTC `interval` (hour or day, default day) of the request start time.',
@@ -82,10 +83,12 @@ export const scoreAnalyticsRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async 
       const interval = query.interval ?? 'day';
       const groupBy = query.group_by as StatsGroupBy | undefined;
       const filter = filterFromParams(query, query as Record<string, unknown>);
-      const aggregate = { name, groupBy, filter, raterSources: raterSources(query.rater_source) };
+      if (query.limit !== undefined && name === undefined) throw invalidField('limit', 'needs name: the window is of the newest requests scored that name');
+      const window = query.limit === undefined || name === undefined ? undefined : await store.scores.windowStart(workspaceId, { name, filter, limit: query.limit });
+      const aggregate = { name, groupBy, filter, raterSources: raterSources(query.rater_source), minRequestId: window?.minRequestId ?? undefined };
       const [{ distribution: dist, series, groupsTruncated }, reasonRows] = await Promise.all([
         store.scores.stats(workspaceId, { ...aggregate, interval }),
-        store.scores.reasonRows(workspaceId, { name, filter, raterSources: aggregate.raterSources }),
+        store.scores.reasonRows(workspaceId, { name, filter, raterSources: aggregate.raterSources, minRequestId: aggregate.minRequestId }),
       ]);
       const byName = new Map<string, ReasonRow[]>();
       for (const r of reasonRows) {
@@ -118,6 +121,7 @@ export const scoreAnalyticsRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async 
         interval,
         group_by: groupBy ?? null,
         ...(groupsTruncated === undefined ? {} : { groups_truncated: groupsTruncated }),
+        ...(window === undefined ? {} : { window: { limit: query.limit!, truncated: window.truncated } }),
         scores: [...entries.values()].map((e) => ({
           name: e.name,
           group: wireGroup(e.group),
