@@ -718,4 +718,6 @@ export interface FacetsResult {
   models: FacetList<string>;
   tags: FacetList<string>;
   metadata_keys: FacetList<string>;
+  /** Names with a current score on some request. */
+  score_names: FacetList<string>;
 }

@@ -195,6 +195,7 @@ for (const backend of BACKENDS) {
       assert.deepEqual(body.models!.values.filter((m) => m !== 'gpt-4o-mini'), ['m-a', 'm-b', 'm-unscored']);
       assert.deepEqual(body.tags, { values: ['eu', 'prod'], truncated: false });
       assert.deepEqual(body.metadata_keys, { values: ['customer_tier', 'plan', 'region', 'user'], truncated: false });
+      assert.deepEqual(body.score_names, { values: ['many', 'quality'], truncated: false });
       const cut = (await ok('/v1/requests/facets?limit=1')) as Record<string, { values: unknown[]; truncated: boolean }>;
       assert.deepEqual(cut.tags, { values: ['eu'], truncated: true });
       assert.deepEqual(cut.prompts, { values: [{ prompt_name: 'aaa', versions: [7] }], truncated: true });

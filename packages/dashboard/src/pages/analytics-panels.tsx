@@ -13,7 +13,7 @@ export function useFacets(): Facets | null {
     let live = true;
     api<Facets>('GET', '/v1/requests/facets?limit=500').then(
       (f) => live && setFacets(f),
-      () => live && setFacets({ limit: 0, prompts: { values: [], truncated: false }, models: { values: [], truncated: false }, tags: { values: [], truncated: false }, metadata_keys: { values: [], truncated: false } }),
+      () => live && setFacets({ limit: 0, prompts: { values: [], truncated: false }, models: { values: [], truncated: false }, tags: { values: [], truncated: false }, metadata_keys: { values: [], truncated: false }, score_names: { values: [], truncated: false } }),
     );
     return () => {
       live = false;

@@ -61,7 +61,8 @@ export function ReviewPage() {
     setIndex(0);
     (async () => {
       // The first page starts the sitting; later pages only extend the list after it.
-      const out = await matchingIds(filter, SNAPSHOT_MAX, (soFar) => live && setIds(soFar));
+      // Once the page is left, the walk stops: its reads would queue before the next page's.
+      const out = await matchingIds(filter, SNAPSHOT_MAX, (soFar) => (live && setIds(soFar), live));
       if (live) {
         setIds(out);
         setComplete(true);

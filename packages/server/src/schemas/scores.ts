@@ -375,4 +375,5 @@ export const FacetsReply = Type.Object({
   models: FacetList(Type.Array(Type.String())),
   tags: FacetList(Type.Array(Type.String())),
   metadata_keys: FacetList(Type.Array(Type.String())),
+  score_names: FacetList(Type.Array(Type.String({ description: 'names with a current score on some request of the workspace' }))),
 });

@@ -10,7 +10,7 @@ import type { FacetRows } from './types.js';
  */
 async function distinctValues<T = string>(
   db: Kysely<Database>,
-  table: 'requests' | 'request_tags' | 'request_metadata',
+  table: 'requests' | 'request_tags' | 'request_metadata' | 'scores',
   column: string,
   workspaceId: number,
   limit: number,
@@ -47,15 +47,17 @@ async function promptVersions(db: Kysely<Database>, workspaceId: number, names: 
   return out;
 }
 
-/** Prompt names, versions, models, tags and metadata keys in use in a workspace, each list at most `limit` long (+1, to tell a cut). */
+/** Prompt names, versions, models, tags, metadata keys and score names in use in a workspace, each list at most `limit` long (+1, to tell a cut). */
 export async function selectFacets(db: Kysely<Database>, workspaceId: number, limit: number): Promise<FacetRows> {
   const n = limit + 1;
   const promptNames = await distinctValues(db, 'requests', 'prompt_name', workspaceId, n);
-  const [versions, models, tags, metadataKeys] = await Promise.all([
+  const [versions, models, tags, metadataKeys, scoreNames] = await Promise.all([
     promptVersions(db, workspaceId, promptNames, n),
     distinctValues(db, 'requests', 'model', workspaceId, n),
     distinctValues(db, 'request_tags', 'tag', workspaceId, n),
     distinctValues(db, 'request_metadata', 'key', workspaceId, n),
+    // Through scores_ws_name_value: the names with a current score.
+    distinctValues(db, 'scores', 'name', workspaceId, n),
   ]);
-  return { promptNames, promptVersions: versions, models, tags, metadataKeys };
+  return { promptNames, promptVersions: versions, models, tags, metadataKeys, scoreNames };
 }

@@ -335,6 +335,7 @@ export interface FacetRows {
   models: string[];
   tags: string[];
   metadataKeys: string[];
+  scoreNames: string[];
 }
 
 export interface Webhook {

@@ -214,7 +214,7 @@ export const scoreAnalyticsRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async 
       preValidation: auth,
       schema: {
         tags: ['v1'],
-        summary: 'The prompt names and versions, models, tags and metadata keys in use in the workspace',
+        summary: 'The prompt names and versions, models, tags, metadata keys and score names in use in the workspace',
         description: `Each list sorted and at most \`limit\` long (default 100, at most ${MAX_FACETS}); \`truncated\` says more exist. Prompt versions are listed per prompt name (at most \`limit\` name and version pairs). Pickers fill themselves from it; the cost grows with the values listed, not with the requests.`,
         querystring: FacetsQuery,
         response: { 200: FacetsReply, ...errors },
@@ -240,6 +240,7 @@ export const scoreAnalyticsRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async 
         models: list(f.models),
         tags: list(f.tags),
         metadata_keys: list(f.metadataKeys),
+        score_names: list(f.scoreNames),
       };
     },
   );
