@@ -109,8 +109,12 @@ export interface Member {
 export const setScore = (id: number, name: string, score: number) => api('PUT', `/v1/requests/${id}/scores/${encodeURIComponent(name)}`, { score });
 export const deleteScore = (id: number, name: string) => api('DELETE', `/v1/requests/${id}/scores/${encodeURIComponent(name)}`);
 
-/** Ids of every request matching a search filter, newest first, walked with the cursor 500 a page, up to `cap`. */
-export async function matchingIds(filter: URLSearchParams, cap: number): Promise<number[]> {
+/**
+ * Ids of every request matching a search filter, newest first, walked with the cursor 500 a page,
+ * up to `cap`. `onPage` sees the ids read so far after each page, so a caller can start on the
+ * first page while the rest are read; it answers false to stop the walk (its page has gone).
+ */
+export async function matchingIds(filter: URLSearchParams, cap: number, onPage?: (soFar: number[]) => boolean): Promise<number[]> {
   const ids: number[] = [];
   let cursor: string | null = null;
   do {
@@ -120,6 +124,7 @@ export async function matchingIds(filter: URLSearchParams, cap: number): Promise
     const page: SearchPage = await api('GET', `/v1/requests/search?${q}`);
     ids.push(...page.items.map((i) => i.id));
     cursor = page.has_more ? page.next_cursor : null;
+    if (cursor && ids.length < cap && onPage && !onPage([...ids])) break;
   } while (cursor && ids.length < cap);
   return ids;
 }

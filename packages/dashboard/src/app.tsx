@@ -7,18 +7,37 @@ import { Link, match, navigate, useLocation } from './router.js';
 // Each signed-in page is its own chunk, fetched the first time it is shown: the analytics charts
 // (recharts) are most of the bundle and no other page needs them. Sign-in and setup stay in the
 // entry chunk, since a signed-out visitor sees them first.
-const AnalyticsPage = lazy(() => import('./pages/analytics.js').then((m) => ({ default: m.AnalyticsPage })));
+const loadAnalytics = () => import('./pages/analytics.js');
+const loadRequestLog = () => import('./pages/request-log.js');
+const loadRequestPage = () => import('./pages/request-page.js');
+const loadReview = () => import('./pages/review.js');
+const loadQueues = () => import('./pages/queues.js');
+const loadAgreement = () => import('./pages/agreement.js');
+const AnalyticsPage = lazy(() => loadAnalytics().then((m) => ({ default: m.AnalyticsPage })));
 const MembersPage = lazy(() => import('./pages/members.js').then((m) => ({ default: m.MembersPage })));
 const KeysPage = lazy(() => import('./pages/keys.js').then((m) => ({ default: m.KeysPage })));
-const RequestLogPage = lazy(() => import('./pages/request-log.js').then((m) => ({ default: m.RequestLogPage })));
-const RequestPage = lazy(() => import('./pages/request-page.js').then((m) => ({ default: m.RequestPage })));
-const ReviewPage = lazy(() => import('./pages/review.js').then((m) => ({ default: m.ReviewPage })));
+const RequestLogPage = lazy(() => loadRequestLog().then((m) => ({ default: m.RequestLogPage })));
+const RequestPage = lazy(() => loadRequestPage().then((m) => ({ default: m.RequestPage })));
+const ReviewPage = lazy(() => loadReview().then((m) => ({ default: m.ReviewPage })));
 const WebhooksPage = lazy(() => import('./pages/webhooks.js').then((m) => ({ default: m.WebhooksPage })));
 const AlertsPage = lazy(() => import('./pages/alerts.js').then((m) => ({ default: m.AlertsPage })));
 const ScoreSchemasPage = lazy(() => import('./pages/score-schemas.js').then((m) => ({ default: m.ScoreSchemasPage })));
-const QueuesPage = lazy(() => import('./pages/queues.js').then((m) => ({ default: m.QueuesPage })));
+const QueuesPage = lazy(() => loadQueues().then((m) => ({ default: m.QueuesPage })));
 const QueueReviewPage = lazy(() => import('./pages/queue-review.js').then((m) => ({ default: m.QueueReviewPage })));
-const AgreementPage = lazy(() => import('./pages/agreement.js').then((m) => ({ default: m.AgreementPage })));
+const AgreementPage = lazy(() => loadAgreement().then((m) => ({ default: m.AgreementPage })));
+
+// The chunk of the page a visit opens on starts loading with the entry chunk, beside the session
+// read, not after it: the analytics chunk alone takes a few hundred milliseconds to fetch and parse.
+// (import() loads a module once; lazy() then finds it loaded.)
+const OPENING: [RegExp, () => Promise<unknown>][] = [
+  [/^\/(requests)?$/, loadRequestLog],
+  [/^\/requests\/\d+$/, loadRequestPage],
+  [/^\/review$/, loadReview],
+  [/^\/analytics$/, loadAnalytics],
+  [/^\/queues$/, loadQueues],
+  [/^\/agreement$/, loadAgreement],
+];
+void OPENING.find(([path]) => path.test(window.location.pathname))?.[1]().catch(() => undefined);
 
 /** The pages used every day, in the bar; the rest under "Settings". */
 const NAV = [

@@ -7,7 +7,7 @@ import type { AdjudicateResult, AgreementResult, ClaimResult, ComparisonResult, 
 import { api } from './api.js';
 
 // The wire types are the SDK's, which its type tests hold equal to the server's schemas.
-export type { AgreementResult, ClaimedItem, ComparisonResult, Dispute, ReviewQueue } from '@tally/sdk';
+export type { AgreementResult, ClaimedItem, ComparisonResult, Dispute, ReviewQueue, ScoresAgreement } from '@tally/sdk';
 
 /**
  * A filter node as the dashboard builds it from the log's parameters: loose, as the server's

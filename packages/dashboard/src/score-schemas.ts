@@ -4,8 +4,8 @@
  * names (those with a schema, and those already in use).
  */
 import { useEffect, useState } from 'react';
-import type { ScoreAggregate, ScoreKind, ScoreSchema, ScoreSchemaDefinition, ScoreSchemaRecord } from '@tally/sdk';
-import { api, type StatsEntry } from './api.js';
+import type { FacetsResult, ScoreAggregate, ScoreKind, ScoreSchema, ScoreSchemaDefinition, ScoreSchemaRecord } from '@tally/sdk';
+import { api } from './api.js';
 
 // The wire types are the SDK's, which its type tests hold equal to the server's schemas.
 export type { ScoreAggregate, ScoreDetail, ScoreKind, ScoreRating, ScoreSchema } from '@tally/sdk';
@@ -66,8 +66,9 @@ export function useScoreNames(): { schemas: Map<string, ScoreSchema>; names: str
     let live = true;
     Promise.all([
       listSchemas().catch(() => [] as ScoreSchema[]),
-      api<{ scores: StatsEntry[] }>('GET', '/v1/scores/stats').then(
-        (r) => r.scores.map((s) => s.name),
+      // The facets' names: a seek per name, where statistics of every name read their totals.
+      api<FacetsResult>('GET', '/v1/requests/facets?limit=500').then(
+        (r) => r.score_names.values,
         () => [] as string[],
       ),
     ]).then(([list, names]) => {

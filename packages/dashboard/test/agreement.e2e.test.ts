@@ -107,6 +107,15 @@ describe('agreement over a filter and reason counts in the dashboard', { timeout
     await raters.locator('tr[data-rater="external:bob"]').waitFor();
     assert.match(page.url(), /name=quality/);
     assert.match(page.url(), /model=gpt-4o/);
+    await page.getByTestId('agreement-window').filter({ hasText: 'Based on all 4 requests scored quality that match the filter.' }).waitFor();
+
+    // A window smaller than the scored requests says so, and offers a wider one.
+    await page.goto(`${base}/agreement?name=quality&limit=2`);
+    const note = page.getByTestId('agreement-window');
+    await note.filter({ hasText: 'Based on the latest 2 requests scored quality; older ones are left out.' }).waitFor();
+    await note.getByRole('button', { name: 'Use the latest 5,000 (slower)' }).click();
+    await note.filter({ hasText: 'Based on all 6 requests scored quality.' }).waitFor();
+    assert.match(page.url(), /limit=5000/);
 
     // From analytics, the agreement of the selected name over every request.
     await page.goto(`${base}/analytics?name=quality`);

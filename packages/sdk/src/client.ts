@@ -458,7 +458,8 @@ export class ScoresResource {
    */
   /**
    * One score against latency, cost or tokens: Spearman's rank correlation (ties by average rank)
-   * and the mean score per bin of x's rank (deciles by default).
+   * and the mean score per bin of x's rank (deciles by default), over the pairs of the newest
+   * `limit` scored requests (default 10000; `window.truncated` says older ones were left out).
    * @example
    * ```ts
    * const c = await tally.scores.correlation({ name: 'quality', x: 'latency_ms' });
@@ -481,9 +482,11 @@ export class ScoresResource {
   }
 
   /**
-   * Krippendorff's alpha between every rater of a score name over the matching requests, with a
-   * bootstrap interval and per-rater figures; `compare: 'humans,automatic'` adds people against
-   * automatic raters (alpha, mean absolute difference, confusion matrix, disagreements).
+   * Krippendorff's alpha between every rater of a score name over the newest `limit` matching
+   * requests that carry the score (default 5000; `window` says how many were read and whether
+   * older ones were left out), with a bootstrap interval and per-rater figures;
+   * `compare: 'humans,automatic'` adds people against automatic raters (alpha, mean absolute
+   * difference, confusion matrix, disagreements).
    * @example
    * ```ts
    * const { agreement, comparison } = await tally.scores.agreement({ name: 'quality', compare: 'humans,automatic', from: '2025-01-01' });

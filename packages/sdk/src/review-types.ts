@@ -173,6 +173,8 @@ export interface ScoresAgreementParams extends FilterParams, AgreementOptions {
   /** Compare people with automatic raters. */
   compare?: 'humans,automatic';
   min_difference?: number;
+  /** Most scored requests read, the newest first: 1 to 100000 (default 5000); `window` says what was read. */
+  limit?: number;
   from?: Timestamp;
   to?: Timestamp;
   model?: string;
@@ -180,8 +182,19 @@ export interface ScoresAgreementParams extends FilterParams, AgreementOptions {
   tag?: string;
 }
 
+/** The requests an agreement over a filter was computed from. */
+export interface AgreementWindow {
+  /** Most scored requests read (`limit`, or its default). */
+  limit: number;
+  /** Scored requests read: the newest matching ones, at most `limit`. */
+  requests: number;
+  /** True when older matching scored requests were left out. */
+  truncated: boolean;
+}
+
 export interface ScoresAgreement {
   name: string;
+  window: AgreementWindow;
   agreement: AgreementResult;
   comparison?: ComparisonResult;
 }

@@ -355,6 +355,8 @@ export interface StatsParams extends FilterParams {
   interval?: 'hour' | 'day';
   /** `metadata.KEY`: by the value of one metadata key (null: requests without it). Tag and metadata keep the 50 groups with the most scores. */
   group_by?: StatsGroupBy;
+  /** With `name`: count only the newest `limit` matching requests scored `name` (1 to 1000000); `window` says so. */
+  limit?: number;
   /** Request start time range: `from` inclusive, `to` exclusive. */
   from?: Timestamp;
   to?: Timestamp;
@@ -386,6 +388,8 @@ export interface StatsResult {
   group_by: StatsGroupBy | null;
   /** Grouped by tag or metadata: whether groups beyond the 50 with the most scores were left out. */
   groups_truncated?: boolean;
+  /** With `limit`: the figures count the newest `limit` matching requests scored `name`; `truncated` when older ones were left out. */
+  window?: { limit: number; truncated: boolean };
   scores: StatsEntry[];
   /** Per score name whose scores carry reasons: how many carry each, and how many of those are below `low_below`. */
   reasons: { name: string; low_below: number; reasons: { reason: string; count: number; low: number }[] }[];
@@ -679,6 +683,8 @@ export interface CorrelationParams extends FilterParams {
   x: CorrelationX;
   /** Bins by the rank of x, 2 to 20; default 10 (deciles). */
   bins?: number;
+  /** Most pairs read, from the newest scored requests: 2 to 1000000; default 10000. */
+  limit?: number;
   from?: Timestamp;
   to?: Timestamp;
   prompt_name?: string;
@@ -692,6 +698,8 @@ export interface CorrelationResult {
   x: CorrelationX;
   /** Scored requests counted. */
   n: number;
+  /** The pairs read: those of the newest `n` scored requests; `truncated` when older ones were left out. */
+  window: { limit: number; truncated: boolean };
   /** Spearman's rank correlation; tied values share the mean of their ranks. Null below 2 pairs or without variance. */
   spearman: { rho: number | null; n: number; ties: 'average' };
   /** Per bin of x's rank (lowest x first; empty bins left out): its count, range and mean of x, and mean score. */
@@ -710,4 +718,6 @@ export interface FacetsResult {
   models: FacetList<string>;
   tags: FacetList<string>;
   metadata_keys: FacetList<string>;
+  /** Names with a current score on some request. */
+  score_names: FacetList<string>;
 }

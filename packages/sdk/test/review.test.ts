@@ -38,6 +38,9 @@ for (const backend of BACKENDS) {
       assert.deepEqual(disputes.map((d) => [d.request_id, d.spread]), [[ids[1], 60], [ids[0], 20]]);
       const overall = await tally.scores.agreement({ name: 'quality', filter: { field: 'model', op: '=', value: 'sdk-review' } });
       assert.equal(overall.agreement.alpha, agreement.alpha);
+      assert.equal(overall.window.truncated, false);
+      const newest = await tally.scores.agreement({ name: 'quality', limit: 1, filter: { field: 'model', op: '=', value: 'sdk-review' } });
+      assert.deepEqual(newest.window, { limit: 1, requests: 1, truncated: true });
       assert.ok((await tally.queues.list()).some((x) => x.id === q.id));
       const archived = await tally.queues.archive(q.id);
       assert.ok(archived.archived_at);

@@ -137,8 +137,14 @@ for (const backend of BACKENDS) {
       assert.deepEqual(byTier.scores.map((s) => [s.group?.metadata_value, s.mean]), [['free', 20], ['gold', 20]]);
       const c = await tally.scores.correlation({ name: 'sdk_corr', x: 'input_tokens', bins: 3 });
       assert.deepEqual([c.n, c.spearman.rho, c.bins.map((b) => b.score_mean)], [3, -0.5, [30, 10, 20]]);
+      assert.deepEqual(c.window, { limit: 10000, truncated: false });
+      const newest = await tally.scores.correlation({ name: 'sdk_corr', x: 'input_tokens', limit: 2 });
+      assert.deepEqual([newest.n, newest.window], [2, { limit: 2, truncated: true }]);
+      const windowed = await tally.scores.stats({ name: 'sdk_corr', limit: 2 });
+      assert.deepEqual([windowed.window, windowed.scores[0]?.count], [{ limit: 2, truncated: true }, 2]);
       const f = await tally.requests.facets({ limit: 500 });
       assert.ok(f.models.values.includes('sdk-model') && f.metadata_keys.values.includes('sdk_tier'), JSON.stringify(f));
+      assert.ok(f.score_names.values.includes('sdk_corr'), JSON.stringify(f.score_names));
     });
   });
 }

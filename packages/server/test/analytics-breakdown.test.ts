@@ -96,6 +96,23 @@ for (const backend of BACKENDS) {
       assert.equal(byTag.groups_truncated, false);
     });
 
+    it('counts only the newest `limit` scored requests with limit, and says so in window', async () => {
+      // The newest three scored "quality" are rows 3..5: eu 30, untagged 50, prod 50.
+      const byTag = (await ok('/v1/scores/stats?name=quality&group_by=tag&limit=3')) as { window: unknown; scores: { group: Record<string, unknown>; count: number; mean: number }[] };
+      assert.deepEqual(byTag.window, { limit: 3, truncated: true });
+      assert.deepEqual(byTag.scores.map((e) => [e.group.tag, e.count, e.mean]), [[null, 1, 50], ['eu', 1, 30], ['prod', 1, 50]]);
+      // Ungrouped, where the totals would answer for every score: rows 4 and 5.
+      const two = (await ok('/v1/scores/stats?name=quality&limit=2')) as { window: unknown; scores: { count: number; mean: number }[] };
+      assert.deepEqual(two.window, { limit: 2, truncated: true });
+      assert.deepEqual(two.scores.map((e) => [e.count, e.mean]), [[2, 50]]);
+      const all = (await ok('/v1/scores/stats?name=quality&limit=6')) as { window: unknown; scores: { count: number }[] };
+      assert.deepEqual([all.window, all.scores[0]!.count], [{ limit: 6, truncated: false }, 6]);
+      const plain = (await ok('/v1/scores/stats?name=quality')) as { window?: unknown };
+      assert.equal(plain.window, undefined, 'no window without limit');
+      await bad('/v1/scores/stats?limit=3', 'limit');
+      await bad('/v1/scores/stats?name=quality&limit=0', 'limit');
+    });
+
     it('keeps the 50 groups with the most scores and says that others were left out', async () => {
       const items: { request_id: number; name: string; score: number }[] = [];
       // 52 users: u00 twice, the rest once. Kept: u00 (most scores), then u01..u49 by value.
@@ -158,12 +175,27 @@ for (const backend of BACKENDS) {
       assert.deepEqual([one.n, one.spearman.rho], [1, null]);
     });
 
+    it('reads the pairs of the newest `limit` scored requests and says whether older ones were left out', async () => {
+      const all = (await ok('/v1/scores/correlation?name=quality&x=latency_ms')) as { n: number; window: { limit: number; truncated: boolean } };
+      assert.deepEqual([all.n, all.window], [6, { limit: 10000, truncated: false }]);
+      // The newest four (rows 2..5; the newer unscored request and the other workspace's are not
+      // pairs): latency 500 750 1000 1250, score 40 30 50 50. Ranks 1 2 3 4 and 2 1 3.5 3.5, centred
+      // on 2.5: dx = -1.5 -.5 .5 1.5, dy = -.5 -1.5 1 1: sum dx*dy = 3.5, sum dx^2 = 5, sum dy^2 = 4.5.
+      const four = (await ok('/v1/scores/correlation?name=quality&x=latency_ms&limit=4')) as { n: number; window: { limit: number; truncated: boolean }; spearman: { rho: number }; bins: { x_min: number }[] };
+      assert.deepEqual([four.n, four.window], [4, { limit: 4, truncated: true }]);
+      assert.ok(Math.abs(four.spearman.rho - 3.5 / Math.sqrt(22.5)) < 1e-12, String(four.spearman.rho));
+      assert.equal(Math.min(...four.bins.map((b) => b.x_min)), 500);
+      const six = (await ok('/v1/scores/correlation?name=quality&x=latency_ms&limit=6')) as { n: number; window: { limit: number; truncated: boolean } };
+      assert.deepEqual([six.n, six.window], [6, { limit: 6, truncated: false }]);
+    });
+
     it('lists prompts with their versions, models, tags and metadata keys of this workspace only', async () => {
       const body = (await ok('/v1/requests/facets')) as Record<string, { values: unknown[]; truncated: boolean }>;
       assert.deepEqual(body.prompts, { values: [{ prompt_name: 'aaa', versions: [7] }, { prompt_name: 'greet', versions: [1, 2] }], truncated: false });
       assert.deepEqual(body.models!.values.filter((m) => m !== 'gpt-4o-mini'), ['m-a', 'm-b', 'm-unscored']);
       assert.deepEqual(body.tags, { values: ['eu', 'prod'], truncated: false });
       assert.deepEqual(body.metadata_keys, { values: ['customer_tier', 'plan', 'region', 'user'], truncated: false });
+      assert.deepEqual(body.score_names, { values: ['many', 'quality'], truncated: false });
       const cut = (await ok('/v1/requests/facets?limit=1')) as Record<string, { values: unknown[]; truncated: boolean }>;
       assert.deepEqual(cut.tags, { values: ['eu'], truncated: true });
       assert.deepEqual(cut.prompts, { values: [{ prompt_name: 'aaa', versions: [7] }], truncated: true });
@@ -175,6 +207,8 @@ for (const backend of BACKENDS) {
       await bad('/v1/scores/correlation?name=quality&x=speed', 'x');
       await bad('/v1/scores/correlation?name=quality', 'x');
       await bad('/v1/scores/correlation?name=quality&x=cost&bins=1', 'bins');
+      await bad('/v1/scores/correlation?name=quality&x=cost&limit=1', 'limit');
+      await bad('/v1/scores/correlation?name=quality&x=cost&limit=1000001', 'limit');
       await bad('/v1/scores/correlation?name=nope&x=cost', 'name');
       await bad('/v1/scores/correlation?name=quality&x=cost&min_latency=abc', 'min_latency');
       await bad('/v1/requests/facets?limit=0', 'limit');

@@ -42,6 +42,17 @@ for (const backend of BACKENDS) {
       const bad = await runCli(['agreement', '--name', 'quality', '--metric', 'ratio', ...t.location.args]);
       assert.equal(bad.code, 2);
       assert.match(bad.stderr, /--metric/);
+      // --limit: the newest scored requests only, as the API's window, and said so.
+      const windowed = await runCli(['agreement', '--name', 'quality', '--limit', '2', '--workspace', 'alpha', '--json', ...t.location.args]);
+      assert.equal(windowed.code, 0, windowed.stderr);
+      const fromApi = (await t.get('/v1/scores/agreement?name=quality&limit=2')).json();
+      assert.deepEqual(JSON.parse(windowed.stdout).window, { limit: 2, requests: 2, truncated: true });
+      assert.deepEqual(JSON.parse(windowed.stdout).agreement, fromApi.agreement);
+      const said = await runCli(['agreement', '--name', 'quality', '--limit', '2', '--workspace', 'alpha', ...t.location.args]);
+      assert.match(said.stdout, /over the latest 2 scored requests/);
+      const zero = await runCli(['agreement', '--name', 'quality', '--limit', '0', ...t.location.args]);
+      assert.equal(zero.code, 2);
+      assert.match(zero.stderr, /--limit/);
     });
   });
 }

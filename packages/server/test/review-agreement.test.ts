@@ -235,6 +235,44 @@ for (const backend of BACKENDS) {
       });
     });
 
+    describe('agreement over a filter: the window', () => {
+      it('reads the newest `limit` requests carrying the score, and says so in `window`', async () => {
+        const model = modelFor('window');
+        // Oldest first: three rated requests, then one with no score of the name (the newest).
+        const [old, mid, recent] = await logMany(model, 3);
+        await logRequest(t, { model });
+        const put = async (id: number, rater: string, score: number) => {
+          const res = await t.inject({ method: 'PUT', url: `/v1/requests/${id}/scores/windowed`, headers: { 'x-api-key': t.alpha.key }, payload: { score, rater } });
+          assert.equal(res.statusCode, 200, res.body);
+        };
+        await put(old!, 'early', 10);
+        await put(old!, 'pat', 90);
+        for (const id of [mid!, recent!]) {
+          await put(id, 'pat', 40);
+          await put(id, 'sam', 50);
+        }
+        const read = async (limit?: number) => {
+          const res = await t.get(`/v1/scores/agreement?name=windowed&model=${model}${limit === undefined ? '' : `&limit=${limit}`}`);
+          assert.equal(res.statusCode, 200, res.body);
+          return res.json() as { window: { limit: number; requests: number; truncated: boolean }; agreement: Agreement };
+        };
+        const two = await read(2);
+        assert.deepEqual(two.window, { limit: 2, requests: 2, truncated: true });
+        assert.equal(two.agreement.items_rated, 2);
+        assert.deepEqual(two.agreement.raters.map((r) => r.rater).sort(), ['external:pat', 'external:sam'], 'the two newest scored requests, not the oldest');
+        const all = await read();
+        assert.deepEqual(all.window, { limit: 5000, requests: 3, truncated: false });
+        assert.equal(all.agreement.items_rated, 3);
+        assert.ok(all.agreement.raters.some((r) => r.rater === 'external:early'));
+        assert.deepEqual((await read(3)).window, { limit: 3, requests: 3, truncated: false });
+        for (const bad of ['0', '100001', 'x']) {
+          const res = await t.get(`/v1/scores/agreement?name=windowed&limit=${bad}`);
+          assert.equal(res.statusCode, 400, res.body);
+          assert.match(res.json().message, /limit/);
+        }
+      });
+    });
+
     describe('adjudication', () => {
       it('sets the score of an adjudicated name and records the adjudicator in its history', async () => {
         await putSchema('settled', { kind: 'numeric', aggregate: 'adjudicated' });

@@ -17,6 +17,7 @@ import {
   type ComparisonResult,
   type Dispute,
   type ReviewQueue,
+  type ScoresAgreement,
 } from '../review-queues.js';
 import { labelFor, labelsOf, useScoreNames, type ScoreSchema } from '../score-schemas.js';
 
@@ -437,6 +438,31 @@ function ComparisonView({ c, name, schema, filter }: { c: ComparisonResult; name
   );
 }
 
+/** The window sizes the page offers: its default first, the API's maximum last. */
+const WINDOWS = [5_000, 20_000, 100_000];
+const count = (n: number) => n.toLocaleString('en-US');
+
+/** Which requests the figures come from: the newest scored ones, and whether older ones were left out. */
+function WindowNote({ name, filtered, window: w, onWiden }: { name: string; filtered: boolean; window: ScoresAgreement['window']; onWiden: (limit: number) => void }) {
+  const wider = WINDOWS.find((n) => n > w.limit);
+  const matching = filtered ? ' that match the filter' : '';
+  return (
+    <p className="muted window-note" data-testid="agreement-window">
+      {w.truncated
+        ? `Based on the latest ${count(w.requests)} requests scored ${name}${matching}; older ones are left out.`
+        : `Based on all ${count(w.requests)} requests scored ${name}${matching}.`}
+      {w.truncated && wider !== undefined && (
+        <>
+          {' '}
+          <button type="button" className="link" onClick={() => onWiden(wider)}>
+            Use the latest {count(wider)} (slower)
+          </button>
+        </>
+      )}
+    </p>
+  );
+}
+
 /**
  * Agreement of every rater of a score name over the request log's filter (`/agreement?name=N&<the
  * filter's parameters>`), and with `compare` people against automatic raters.
@@ -446,10 +472,11 @@ function NameAgreement({ loc }: { loc: Location }) {
   const { members, keys } = useActors();
   const name = loc.query.get('name') ?? '';
   const compare = loc.query.has('compare');
+  const limit = loc.query.get('limit');
   const filter = filterOnly(loc.query);
-  for (const k of ['queue', 'compare']) filter.delete(k);
+  for (const k of ['queue', 'compare', 'limit']) filter.delete(k);
   const [draft, setDraft] = useState(name);
-  const [reply, setReply] = useState<{ agreement: AgreementResult; comparison?: ComparisonResult } | null>(null);
+  const [reply, setReply] = useState<ScoresAgreement | null>(null);
   const [error, setError] = useState<string | null>(null);
   useEffect(() => setDraft(name), [name]);
   useEffect(() => {
@@ -458,6 +485,7 @@ function NameAgreement({ loc }: { loc: Location }) {
     if (!name.trim()) return;
     const params = new URLSearchParams([['name', name], ...filter]);
     if (compare) params.set('compare', 'humans,automatic');
+    if (limit) params.set('limit', limit);
     let live = true;
     scoreAgreement(params).then(
       (r) => live && setReply(r),
@@ -467,7 +495,8 @@ function NameAgreement({ loc }: { loc: Location }) {
       live = false;
     };
   }, [loc.search]);
-  const go = (n: string, cmp: boolean) => navigate(`/agreement?${new URLSearchParams([['name', n], ...filter, ...(cmp ? [['compare', 'humans,automatic']] : [])])}`);
+  const go = (n: string, cmp: boolean, lim = limit) =>
+    navigate(`/agreement?${new URLSearchParams([['name', n], ...filter, ...(cmp ? [['compare', 'humans,automatic']] : []), ...(lim ? [['limit', lim]] : [])])}`);
   const schema = schemas.get(name);
   return (
     <div className="page agreement-page">
@@ -517,6 +546,7 @@ function NameAgreement({ loc }: { loc: Location }) {
       )}
       {reply && (
         <>
+          <WindowNote name={name} filtered={[...filter].length > 0} window={reply.window} onWiden={(l) => go(name, compare, String(l))} />
           <AgreementView a={reply.agreement} members={members} keys={keys} />
           {reply.comparison && <ComparisonView c={reply.comparison} name={name} schema={schema} filter={filter} />}
         </>

@@ -13,7 +13,7 @@ export function useFacets(): Facets | null {
     let live = true;
     api<Facets>('GET', '/v1/requests/facets?limit=500').then(
       (f) => live && setFacets(f),
-      () => live && setFacets({ limit: 0, prompts: { values: [], truncated: false }, models: { values: [], truncated: false }, tags: { values: [], truncated: false }, metadata_keys: { values: [], truncated: false } }),
+      () => live && setFacets({ limit: 0, prompts: { values: [], truncated: false }, models: { values: [], truncated: false }, tags: { values: [], truncated: false }, metadata_keys: { values: [], truncated: false }, score_names: { values: [], truncated: false } }),
     );
     return () => {
       live = false;
@@ -94,9 +94,14 @@ export function FilterBar({ query, facets, set }: { query: URLSearchParams; face
   );
 }
 
+/** Scored requests a breakdown counts: the newest. */
+const BREAKDOWN_WINDOW = 10_000;
+
 /** A score broken down by tag or by the value of a metadata key, as a table. */
 export function BreakdownPanel({ name, filter, facets, by, setBy }: { name: string; filter: [string, string][]; facets: Facets | null; by: string; setBy: (by: string) => void }) {
-  const { reply, error } = useApiGet<StatsResult>(`/v1/scores/stats?${new URLSearchParams([['name', name], ['group_by', by], ...filter])}`);
+  // A breakdown joins every score with its tags or metadata: over the newest scored requests only,
+  // so it answers in a moment however many the workspace holds (the panel says so).
+  const { reply, error } = useApiGet<StatsResult>(`/v1/scores/stats?${new URLSearchParams([['name', name], ['group_by', by], ['limit', String(BREAKDOWN_WINDOW)], ...filter])}`);
   const metaKey = by.startsWith('metadata.') ? by.slice('metadata.'.length) : null;
   const label = metaKey ?? 'Tag';
   const empty = metaKey ? `no ${metaKey}` : 'untagged';
@@ -165,6 +170,11 @@ export function BreakdownPanel({ name, filter, facets, by, setBy }: { name: stri
           </tbody>
         </table>
       )}
+      {reply?.window?.truncated && (
+        <p className="muted" data-testid="breakdown-window">
+          Over the latest {BREAKDOWN_WINDOW.toLocaleString('en-US')} requests scored {name}; older ones are left out.
+        </p>
+      )}
       {reply?.groups_truncated && <p className="muted">Only the 50 groups with the most scores are shown.</p>}
     </section>
   );
@@ -214,6 +224,7 @@ export function CorrelationPanel({ name, filter, x, setX }: { name: string; filt
           <span className="muted">
             {' '}
             · mean {name} per tenth of requests by {xLabel}
+            {reply.window.truncated && ` · over the latest ${reply.n.toLocaleString('en-US')} scored requests`}
           </span>
         </p>
       )}

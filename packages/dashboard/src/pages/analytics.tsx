@@ -318,8 +318,10 @@ function ComparePanel({ name, facets, filter }: { name: string; facets: Facets |
 
 export function AnalyticsPage() {
   const loc = useLocation();
-  const [statNames, setNames] = useState<string[] | null>(null);
   const { schemas, names: known, loaded } = useScoreNames();
+  const facets = useFacets();
+  // Names with scores from the facets (a seek per name), not from the statistics of every name.
+  const statNames = facets ? facets.score_names.values : null;
   // Names with scores, then names with a schema (no scores yet: an empty view says so).
   const names = statNames === null || !loaded ? statNames : [...new Set([...statNames, ...known])];
   const [stats, setStats] = useState<StatsEntry | null>(null);
@@ -330,7 +332,6 @@ export function AnalyticsPage() {
   const [byModel, setByModel] = useState<StatsEntry[]>([]);
   const [error, setError] = useState<string | null>(null);
   const interval = loc.query.get('interval') === 'hour' ? 'hour' : 'day';
-  const facets = useFacets();
   const range = loc.query.get('range');
   // A preset range is measured back from when it was picked (or the page opened), not every render.
   const now = useMemo(() => Date.now(), [range]);
@@ -342,12 +343,6 @@ export function AnalyticsPage() {
   const labels = name ? labelsOf(schemas.get(name)) : null;
   const labelled = labels !== null;
 
-  useEffect(() => {
-    api<StatsResult>('GET', '/v1/scores/stats').then(
-      (r) => setNames([...new Set(r.scores.map((s) => s.name))]),
-      (e: Error) => (setError(e.message), setNames([])),
-    );
-  }, []);
 
   useEffect(() => {
     if (!name) return;

@@ -29,6 +29,8 @@ export function ReviewPage() {
   const filterKey = filter.toString();
 
   const [ids, setIds] = useState<number[] | null>(null);
+  // False while later pages of the snapshot are still being read (the first is shown meanwhile).
+  const [complete, setComplete] = useState(false);
   const [index, setIndex] = useState(0);
   const [loaded, setLoaded] = useState<{ request: RequestDetail; name: string } | null>(null);
   const [value, setValue] = useState<number | null>(50);
@@ -54,13 +56,18 @@ export function ReviewPage() {
 
   useEffect(() => {
     let live = true;
+    setIds(null);
+    setComplete(false);
+    setIndex(0);
     (async () => {
-      const out = await matchingIds(filter, SNAPSHOT_MAX);
+      // The first page starts the sitting; later pages only extend the list after it.
+      // Once the page is left, the walk stops: its reads would queue before the next page's.
+      const out = await matchingIds(filter, SNAPSHOT_MAX, (soFar) => (live && setIds(soFar), live));
       if (live) {
         setIds(out);
-        setIndex(0);
+        setComplete(true);
       }
-    })().catch((e: Error) => live && (setStatus(e.message), setIds([])));
+    })().catch((e: Error) => live && (setStatus(e.message), setIds((x) => x ?? []), setComplete(true)));
     return () => {
       live = false;
     };
@@ -145,13 +152,13 @@ export function ReviewPage() {
   }, []);
 
   const total = ids?.length ?? 0;
-  const done = ids !== null && index >= total;
+  const done = ids !== null && complete && index >= total;
   return (
     <div className="page review">
       <div className="page-head">
         <h1>Review</h1>
         <p className="progress" role="status" aria-live="polite">
-          {ids === null ? 'Loading…' : done ? `Done: ${total} of ${total}` : `Request ${index + 1} of ${total}`} · {scored} scored this sitting
+          {ids === null || (!complete && index >= total) ? 'Loading…' : done ? `Done: ${total} of ${total}` : `Request ${index + 1} of ${total}${complete ? '' : '+'}`} · {scored} scored this sitting
         </p>
       </div>
       <div className="review-pick">

@@ -1,11 +1,11 @@
 import type { Static } from '@sinclair/typebox';
 import type { Command } from 'commander';
-import { AGREEMENT_METRICS, type AgreementMetric } from '../domain/agreement.js';
+import { AGREEMENT_METRICS, DEFAULT_AGREEMENT_ITEMS, MAX_AGREEMENT_ITEMS, type AgreementMetric } from '../domain/agreement.js';
 import { invalidField, TallyError } from '../domain/errors.js';
 import { parseId } from '../domain/ids.js';
 import { scoreName } from '../domain/score.js';
 import { jsonFilterParam } from '../domain/search-params.js';
-import { filterRatings, metricFor, queueRatings } from '../review/agreement-data.js';
+import { metricFor, queueRatings, windowRatings, type RatingWindow } from '../review/agreement-data.js';
 import { agreementReply, comparisonReply } from '../review/agreement-view.js';
 import type { AgreementResult, ComparisonResult } from '../schemas/review.js';
 import type { Store } from '../store/store.js';
@@ -25,6 +25,7 @@ interface AgreementFlags extends CommonFlags {
   compare?: boolean;
   filter?: string;
   seed?: string;
+  limit?: string;
 }
 
 async function workspaceOf(store: Store, name: string): Promise<Workspace> {
@@ -100,6 +101,7 @@ export function registerReviewCommands<F extends object>(program: Command, helpe
         .option('--metric <metric>', 'nominal, ordinal or interval (default: from the schema)')
         .option('--compare', 'compare people (user:, external:) with automatic raters (key:)')
         .option('--filter <json>', 'a native search filter as JSON (with --name)')
+        .option('--limit <n>', `with --name: most scored requests read, the newest first (1 to ${MAX_AGREEMENT_ITEMS})`, String(DEFAULT_AGREEMENT_ITEMS))
         .option('--seed <n>', 'seed of the bootstrap', '1')
         .option('--workspace <name>', 'workspace (store mode)', 'default')
         .option('--url <url>', 'a running Tally server instead of the store (env TALLY_BASE_URL)')
@@ -115,15 +117,17 @@ export function registerReviewCommands<F extends object>(program: Command, helpe
       const name = flags.name === undefined ? undefined : scoreName(flags.name, '--name');
       const filter = flags.filter === undefined ? null : jsonFilterParam(flags.filter, '--filter');
       if (queueId !== undefined && (flags.compare || flags.filter !== undefined)) throw invalidField('--compare', '--compare and --filter go with --name');
+      const limit = Number(flags.limit ?? DEFAULT_AGREEMENT_ITEMS);
+      if (!Number.isInteger(limit) || limit < 1 || limit > MAX_AGREEMENT_ITEMS) throw invalidField('--limit', `must be an integer from 1 to ${MAX_AGREEMENT_ITEMS}`);
       const client = await remoteClient(flags);
-      let answer: { name: string; agreement: Static<typeof AgreementResult>; comparison?: Static<typeof ComparisonResult> };
+      let answer: { name: string; window?: RatingWindow; agreement: Static<typeof AgreementResult>; comparison?: Static<typeof ComparisonResult> };
       if (client) {
         const options = { ...(metric === undefined ? {} : { metric }), seed };
         answer =
           queueId !== undefined
             ? await remote(() => client.queues.agreement(queueId, options))
             : await remote(() =>
-                client.scores.agreement({ name: name!, ...options, ...(flags.compare ? { compare: 'humans,automatic' as const } : {}), ...(flags.filter === undefined ? {} : { filter: JSON.parse(flags.filter) }) }),
+                client.scores.agreement({ name: name!, ...options, limit, ...(flags.compare ? { compare: 'humans,automatic' as const } : {}), ...(flags.filter === undefined ? {} : { filter: JSON.parse(flags.filter) }) }),
               );
       } else {
         answer = await helpers.withStore(flags, async (store) => {
@@ -137,9 +141,11 @@ export function registerReviewCommands<F extends object>(program: Command, helpe
             return { name: q.scoreName, agreement: agreementReply(points, chosen.metric, bootstrap) };
           }
           const chosen = await metricFor(store, ws.id, name!, metric);
-          const points = (await filterRatings(store, ws.id, name!, filter)).map((r) => ({ requestId: r.requestId, rater: r.rater, value: r.value }));
+          const read = await windowRatings(store, ws.id, name!, filter, limit);
+          const points = read.ratings.map((r) => ({ requestId: r.requestId, rater: r.rater, value: r.value }));
           return {
             name: name!,
+            window: read.window,
             agreement: agreementReply(points, chosen.metric, bootstrap),
             ...(flags.compare ? { comparison: comparisonReply(points, chosen.metric, 1, chosen.labelOf) } : {}),
           };
@@ -149,6 +155,7 @@ export function registerReviewCommands<F extends object>(program: Command, helpe
       const a = answer.agreement;
       const ci = a.interval === null ? '' : ` (95% interval ${fixed(a.interval.low)} to ${fixed(a.interval.high)})`;
       console.log(`${answer.name}: alpha ${fixed(a.alpha)}${ci}, ${a.metric}, ${a.items_pairable} of ${a.items_rated} items rated by 2 or more`);
+      if (answer.window?.truncated) console.log(`  over the latest ${answer.window.requests} scored requests that match; older ones left out (--limit)`);
       for (const r of a.raters) console.log(`  ${r.rater}\t${r.items} items\toffset ${fixed(r.mean_offset)}\talpha ${fixed(r.alpha)}`);
       const c = answer.comparison;
       if (c) console.log(`humans vs automatic: ${c.items} items, alpha ${fixed(c.alpha)}, mean absolute difference ${fixed(c.mean_absolute_difference)}, ${c.disagreement_count} disagreements`);

@@ -29,6 +29,14 @@ import { seededUniform, type Seed } from './seeded-random.js';
 export type AgreementMetric = 'nominal' | 'ordinal' | 'interval';
 export const AGREEMENT_METRICS: readonly AgreementMetric[] = ['nominal', 'ordinal', 'interval'];
 
+/** Most scored requests an agreement over a filter reads. */
+export const MAX_AGREEMENT_ITEMS = 100_000;
+/**
+ * Scored requests an agreement over a filter reads unless asked for more: the newest ones. Enough
+ * for a tight interval, and few enough to answer within a second on a million requests.
+ */
+export const DEFAULT_AGREEMENT_ITEMS = 5_000;
+
 /** One rater's value for one unit. A later rating of the same (unit, rater) replaces an earlier one. */
 export interface Rating {
   unit: string;

@@ -1,13 +1,10 @@
-import type { AgreementMetric } from '../domain/agreement.js';
+import { MAX_AGREEMENT_ITEMS, type AgreementMetric } from '../domain/agreement.js';
 import { invalidField } from '../domain/errors.js';
 import { allOf, type RequestFilter } from '../domain/search-query.js';
 import type { ReviewQueue } from '../store/review-queues.js';
 import type { Store } from '../store/store.js';
 import type { CurrentRating } from '../store/types.js';
 import { metricOfKind } from './agreement-view.js';
-
-/** Most requests an agreement over a filter reads; a wider filter is refused naming `filter`. */
-export const MAX_AGREEMENT_ITEMS = 100_000;
 
 /**
  * The ratings a queue's agreement and disputes are computed from: the current ratings (latest per
@@ -22,12 +19,38 @@ export async function queueRatings(store: Store, q: ReviewQueue): Promise<Curren
   return ratings.filter((r) => done.has(`${r.requestId}\u0000${r.rater}`));
 }
 
-/** Every current rating of `name` on the requests `filter` matches (at most MAX_AGREEMENT_ITEMS requests). */
+const scoredBy = (filter: RequestFilter | null, name: string) => allOf(filter, { kind: 'score', name, test: { op: 'exists' } });
+
+/**
+ * Every current rating of `name` on the requests `filter` matches; a filter matching more than
+ * MAX_AGREEMENT_ITEMS requests scored `name` is refused naming `filter`.
+ */
 export async function filterRatings(store: Store, workspaceId: number, name: string, filter: RequestFilter | null): Promise<CurrentRating[]> {
-  const scored = allOf(filter, { kind: 'score', name, test: { op: 'exists' } });
-  const matched = await store.reviewQueues.matching(workspaceId, scored, { afterId: 0, upToId: Number.MAX_SAFE_INTEGER, limit: MAX_AGREEMENT_ITEMS + 1 }, null);
+  const matched = await store.reviewQueues.matching(workspaceId, scoredBy(filter, name), { afterId: 0, upToId: Number.MAX_SAFE_INTEGER, limit: MAX_AGREEMENT_ITEMS + 1 }, null);
   if (matched.length > MAX_AGREEMENT_ITEMS) throw invalidField('filter', `matches more than ${MAX_AGREEMENT_ITEMS} requests scored "${name}"; narrow it`);
   return store.scores.currentRatings(workspaceId, matched.map((m) => m.id), name);
+}
+
+/** The requests an agreement over a filter was computed from: the newest `limit` that match and carry the score. */
+export interface RatingWindow {
+  /** Most requests read (asked for, or the default). */
+  limit: number;
+  /** Requests read: at most `limit`. */
+  requests: number;
+  /** True when older matching requests were left out. */
+  truncated: boolean;
+}
+
+/**
+ * The current ratings of `name` on the newest `limit` requests (by id) that `filter` matches and
+ * that carry a score of `name`. The window is chosen before anything is read, so a filter matching
+ * every request costs what one matching `limit` of them does.
+ */
+export async function windowRatings(store: Store, workspaceId: number, name: string, filter: RequestFilter | null, limit: number): Promise<{ ratings: CurrentRating[]; window: RatingWindow }> {
+  const matched = await store.reviewQueues.matching(workspaceId, scoredBy(filter, name), { afterId: 0, upToId: Number.MAX_SAFE_INTEGER, limit: limit + 1, newestFirst: true }, null);
+  const read = matched.slice(0, limit);
+  const ratings = await store.scores.currentRatings(workspaceId, read.map((m) => m.id), name);
+  return { ratings, window: { limit, requests: read.length, truncated: matched.length > limit } };
 }
 
 /** The metric for a name (asked for, or from its schema's kind), and the label of each value under a labelled schema. */

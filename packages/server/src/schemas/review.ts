@@ -1,4 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
+import { DEFAULT_AGREEMENT_ITEMS, MAX_AGREEMENT_ITEMS } from '../domain/agreement.js';
 import { MAX_SAMPLE_COUNT } from '../domain/sampling.js';
 import { Id, Nullable, Score, ScoreName } from './common.js';
 import { Label, MAX_COMMENT_CHARS, Reasons } from './scores.js';
@@ -133,6 +134,14 @@ export const AgreementQuery = Type.Object(
     metric: MetricField,
     compare: Type.Optional(Type.Literal('humans,automatic', { description: 'compare people (user:, external:) with automatic raters (key:)' })),
     min_difference: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 1, description: 'under the interval and ordinal metrics, how far apart the two sides must be to disagree' })),
+    limit: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: MAX_AGREEMENT_ITEMS,
+        default: DEFAULT_AGREEMENT_ITEMS,
+        description: `most scored requests read, the newest first (by id): 1 to ${MAX_AGREEMENT_ITEMS}`,
+      }),
+    ),
     ...bootstrapParams,
     ...FilterParams,
   },
@@ -191,7 +200,15 @@ export const ComparisonResult = Type.Object({
 });
 
 export const QueueAgreementReply = Type.Object({ success: Type.Literal(true), queue_id: Type.Integer(), name: Type.String(), agreement: AgreementResult });
-export const AgreementReply = Type.Object({ success: Type.Literal(true), name: Type.String(), agreement: AgreementResult, comparison: Type.Optional(ComparisonResult) });
+export const AgreementWindow = Type.Object(
+  {
+    limit: Type.Integer({ description: 'most scored requests read (`limit`, or its default)' }),
+    requests: Type.Integer({ description: 'scored requests read: the newest matching ones, at most `limit`' }),
+    truncated: Type.Boolean({ description: 'true when older matching scored requests were left out' }),
+  },
+  { description: 'the requests the figures were computed from' },
+);
+export const AgreementReply = Type.Object({ success: Type.Literal(true), name: Type.String(), window: AgreementWindow, agreement: AgreementResult, comparison: Type.Optional(ComparisonResult) });
 
 export const DisputesQuery = Type.Object({
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100 })),

@@ -172,6 +172,9 @@ const RaterSource = Type.Optional(
   }),
 );
 
+/** Most requests a windowed statistics read (`limit`) counts. */
+export const MAX_STATS_WINDOW = 1_000_000;
+
 export const StatsQuery = Type.Object(
   {
     name: Type.Optional(ScoreName),
@@ -179,6 +182,13 @@ export const StatsQuery = Type.Object(
     interval: Type.Optional(Interval),
     group_by: Type.Optional(GroupBy),
     rater_source: RaterSource,
+    limit: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: MAX_STATS_WINDOW,
+        description: `with \`name\`: only the newest \`limit\` matching requests (by id) scored \`name\` are counted, 1 to ${MAX_STATS_WINDOW}; absent: every one`,
+      }),
+    ),
     // Exactly the filters of GET /v1/requests/search; an unknown parameter is refused, naming it.
     ...FilterParams,
   },
@@ -232,6 +242,15 @@ export const StatsReply = Type.Object({
   groups_truncated: Type.Optional(
     Type.Boolean({ description: `group_by=tag or metadata.KEY: true when more than ${MAX_STATS_GROUPS} groups had scores and only the ${MAX_STATS_GROUPS} with the most were kept` }),
   ),
+  window: Type.Optional(
+    Type.Object(
+      {
+        limit: Type.Integer(),
+        truncated: Type.Boolean({ description: 'true when older matching scored requests were left out' }),
+      },
+      { description: 'with `limit`: the figures count the newest `limit` matching requests scored `name`' },
+    ),
+  ),
   scores: Type.Array(StatsEntry),
   reasons: Type.Array(ReasonStats, { description: 'per score name whose scores carry reasons (not grouped), by name; the filters apply' }),
 });
@@ -283,6 +302,9 @@ export const CompareReply = Type.Object({
 
 export const CORRELATION_X = ['latency_ms', 'cost', 'input_tokens', 'output_tokens', 'tokens'] as const;
 export const MAX_CORRELATION_BINS = 20;
+/** Pairs a correlation reads unless asked for more (the newest), and the most it reads. */
+export const DEFAULT_CORRELATION_PAIRS = 10_000;
+export const MAX_CORRELATION_PAIRS = 1_000_000;
 
 export const CorrelationQuery = Type.Object(
   {
@@ -292,6 +314,14 @@ export const CorrelationQuery = Type.Object(
       { description: `must be one of ${CORRELATION_X.join(', ')}: the request figure the score is set against (tokens: input plus output)` },
     ),
     bins: Type.Optional(Type.Integer({ minimum: 2, maximum: MAX_CORRELATION_BINS, default: 10, description: `must be an integer from 2 to ${MAX_CORRELATION_BINS}` })),
+    limit: Type.Optional(
+      Type.Integer({
+        minimum: 2,
+        maximum: MAX_CORRELATION_PAIRS,
+        default: DEFAULT_CORRELATION_PAIRS,
+        description: `most pairs read, from the newest scored requests (by id): an integer from 2 to ${MAX_CORRELATION_PAIRS}`,
+      }),
+    ),
     ...FilterParams,
   },
   familyParams,
@@ -303,6 +333,13 @@ export const CorrelationReply = Type.Object({
   name: Type.String(),
   x: Type.Union(CORRELATION_X.map((x) => Type.Literal(x))),
   n: Type.Integer({ description: 'scored requests counted' }),
+  window: Type.Object(
+    {
+      limit: Type.Integer({ description: 'most pairs read (`limit`, or its default)' }),
+      truncated: Type.Boolean({ description: 'true when older matching scored requests were left out: the figures are of the newest `n`' }),
+    },
+    { description: 'the pairs the figures were computed from' },
+  ),
   spearman: Type.Object({
     rho: NullableNumber,
     n: Type.Integer(),
@@ -338,4 +375,5 @@ export const FacetsReply = Type.Object({
   models: FacetList(Type.Array(Type.String())),
   tags: FacetList(Type.Array(Type.String())),
   metadata_keys: FacetList(Type.Array(Type.String())),
+  score_names: FacetList(Type.Array(Type.String({ description: 'names with a current score on some request of the workspace' }))),
 });

@@ -8,11 +8,18 @@ import type { FacetRows } from './types.js';
  * so the cost grows with the values returned, not with the rows holding them. Both backends
  * answer the recursive form; neither skips through an index for a plain DISTINCT.
  */
-async function distinctValues(db: Kysely<Database>, table: 'requests' | 'request_tags' | 'request_metadata', column: string, workspaceId: number, limit: number): Promise<string[]> {
+async function distinctValues<T = string>(
+  db: Kysely<Database>,
+  table: 'requests' | 'request_tags' | 'request_metadata' | 'scores',
+  column: string,
+  workspaceId: number,
+  limit: number,
+  within: RawText = sql``,
+): Promise<T[]> {
   const t = sql.table(table);
   const c = sql.ref(column);
-  const next = (after: RawText) => sql`(select ${c} from ${t} where workspace_id = ${workspaceId} and ${c} is not null ${after} order by ${c} limit 1)`;
-  const { rows } = await sql<{ v: string | null }>`
+  const next = (after: RawText) => sql`(select ${c} from ${t} where workspace_id = ${workspaceId} ${within} and ${c} is not null ${after} order by ${c} limit 1)`;
+  const { rows } = await sql<{ v: T | null }>`
     with recursive vs(v, n) as (
       select ${next(sql``)}, 1
       union all
@@ -25,34 +32,32 @@ async function distinctValues(db: Kysely<Database>, table: 'requests' | 'request
 type RawText = ReturnType<typeof sql>;
 
 /**
- * The (prompt name, version) pairs of a workspace, at most `limit`, by the same loose scan over
- * requests_ws_prompt_start with a row-value comparison; requests without a version are skipped.
+ * The (prompt name, version) pairs of a workspace, at most `limit`: for each prompt name in turn,
+ * a loose scan of its versions over requests_ws_prompt_start (workspace_id, prompt_name,
+ * prompt_version, ...). A seek past a (name, version) pair as a row value would read every request
+ * of the name on SQLite, which uses only the name's part of the comparison.
  */
-async function promptVersions(db: Kysely<Database>, workspaceId: number, limit: number): Promise<{ promptName: string; version: number }[]> {
-  const next = (after: RawText) =>
-    sql`from requests where workspace_id = ${workspaceId} and prompt_name is not null and prompt_version is not null ${after} order by prompt_name, prompt_version limit 1`;
-  const { rows } = await sql<{ pn: string | null; pv: number | string | null }>`
-    with recursive vs(pn, pv, n) as (
-      select (select prompt_name ${next(sql``)}), (select prompt_version ${next(sql``)}), 1
-      union all
-      select (select prompt_name ${next(sql`and (prompt_name, prompt_version) > (vs.pn, vs.pv)`)}),
-        (select prompt_version ${next(sql`and (prompt_name, prompt_version) > (vs.pn, vs.pv)`)}), n + 1
-      from vs where vs.pn is not null and n < ${sql.lit(limit)}
-    )
-    select pn, pv from vs where pn is not null
-  `.execute(db);
-  return rows.map((r) => ({ promptName: r.pn!, version: Number(r.pv) }));
+async function promptVersions(db: Kysely<Database>, workspaceId: number, names: readonly string[], limit: number): Promise<{ promptName: string; version: number }[]> {
+  const out: { promptName: string; version: number }[] = [];
+  for (const promptName of names) {
+    if (out.length >= limit) break;
+    const versions = await distinctValues<number | string>(db, 'requests', 'prompt_version', workspaceId, limit - out.length, sql`and prompt_name = ${promptName}`);
+    for (const v of versions) out.push({ promptName, version: Number(v) });
+  }
+  return out;
 }
 
-/** Prompt names, versions, models, tags and metadata keys in use in a workspace, each list at most `limit` long (+1, to tell a cut). */
+/** Prompt names, versions, models, tags, metadata keys and score names in use in a workspace, each list at most `limit` long (+1, to tell a cut). */
 export async function selectFacets(db: Kysely<Database>, workspaceId: number, limit: number): Promise<FacetRows> {
   const n = limit + 1;
-  const [promptNames, versions, models, tags, metadataKeys] = await Promise.all([
-    distinctValues(db, 'requests', 'prompt_name', workspaceId, n),
-    promptVersions(db, workspaceId, n),
+  const promptNames = await distinctValues(db, 'requests', 'prompt_name', workspaceId, n);
+  const [versions, models, tags, metadataKeys, scoreNames] = await Promise.all([
+    promptVersions(db, workspaceId, promptNames, n),
     distinctValues(db, 'requests', 'model', workspaceId, n),
     distinctValues(db, 'request_tags', 'tag', workspaceId, n),
     distinctValues(db, 'request_metadata', 'key', workspaceId, n),
+    // Through scores_ws_name_value: the names with a current score.
+    distinctValues(db, 'scores', 'name', workspaceId, n),
   ]);
-  return { promptNames, promptVersions: versions, models, tags, metadataKeys };
+  return { promptNames, promptVersions: versions, models, tags, metadataKeys, scoreNames };
 }

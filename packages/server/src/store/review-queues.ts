@@ -139,10 +139,10 @@ export interface ReviewQueueStore {
   /** The newest request id and score-event id of the workspace (0 when none). */
   heads(workspaceId: number): Promise<{ requestId: number; eventId: number }>;
   /**
-   * Requests matching `filter` with `afterId < id <= upToId`, by id, at most `limit`; with the
-   * stratum of each under `by`.
+   * Requests matching `filter` with `afterId < id <= upToId`, by id (the newest first with
+   * `newestFirst`), at most `limit`; with the stratum of each under `by`.
    */
-  matching(workspaceId: number, filter: RequestFilter | null, range: { afterId: number; upToId: number; limit: number }, by: StratumField | null): Promise<MatchedRequest[]>;
+  matching(workspaceId: number, filter: RequestFilter | null, range: { afterId: number; upToId: number; limit: number; newestFirst?: boolean }, by: StratumField | null): Promise<MatchedRequest[]>;
   /** Those of `ids` that match `filter`, with their strata. */
   matchingAmong(workspaceId: number, filter: RequestFilter | null, ids: readonly number[], by: StratumField | null): Promise<MatchedRequest[]>;
   /** The distinct requests of score events with `afterId < id <= upToId`, and the last event id read (at most `limit` events). */
@@ -293,13 +293,13 @@ export class SqlReviewQueues implements ReviewQueueStore {
     return { requestId: Number(request?.id ?? 0), eventId: Number(event?.id ?? 0) };
   }
 
-  matching(workspaceId: number, filter: RequestFilter | null, range: { afterId: number; upToId: number; limit: number }, by: StratumField | null): Promise<MatchedRequest[]> {
+  matching(workspaceId: number, filter: RequestFilter | null, range: { afterId: number; upToId: number; limit: number; newestFirst?: boolean }, by: StratumField | null): Promise<MatchedRequest[]> {
     return readFor(workspaceId, async () => {
       await planTextSearch(this.reads, filter);
       const rows = await applyRequestFilter(this.reads.selectFrom('requests').select(['requests.id', stratumSql(by).as('stratum')]), workspaceId, filter)
         .where('requests.id', '>', range.afterId)
         .where('requests.id', '<=', range.upToId)
-        .orderBy('requests.id')
+        .orderBy('requests.id', range.newestFirst ? 'desc' : 'asc')
         .limit(range.limit)
         .execute();
       return rows.map((r) => ({ id: Number(r.id), stratum: String(r.stratum) }));

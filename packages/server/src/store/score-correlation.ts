@@ -2,7 +2,7 @@ import { sql, type RawBuilder } from 'kysely';
 import type { StatsSource } from './score-stats.js';
 import { scoredRequests } from './score-stats.js';
 import { planTextSearch, requestColumn } from './search-filter.js';
-import type { CorrelationBinRow, CorrelationQuery, CorrelationX } from './types.js';
+import type { CorrelationQuery, CorrelationRows, CorrelationX } from './types.js';
 
 /** The request column (or sum) each x of a correlation reads. */
 const X_COLUMN: Record<CorrelationX, () => RawBuilder<unknown>> = {
@@ -23,6 +23,8 @@ interface BinRow {
   dxx: number | string;
   dyy: number | string;
   dxy: number | string;
+  /** Pairs read before the limit cut: limit + 1 when older ones were left out. */
+  seen: number | string;
 }
 
 /**
@@ -31,14 +33,22 @@ interface BinRow {
  * from x's average rank, so that equal x always fall in one bin, and per bin the sums Spearman's
  * rho is made of. Ranks are kept doubled (2r is an integer) and centred on n + 1, so the sums are
  * of integers and bins are integer divisions, alike on both backends.
+ *
+ * Only the pairs of the newest `limit` scored requests are read: a walk of requests by id, newest
+ * first, stopping at limit + 1 (the one more says older pairs were left out), so the cost follows
+ * the limit and not the store; ranking every pair of a million requests takes seconds.
  */
-export async function selectCorrelation(src: StatsSource, workspaceId: number, q: CorrelationQuery): Promise<CorrelationBinRow[]> {
+export async function selectCorrelation(src: StatsSource, workspaceId: number, q: CorrelationQuery): Promise<CorrelationRows> {
   await planTextSearch(src.db, q.filter);
-  const pairs = scoredRequests(src.db, workspaceId, { name: q.name, filter: q.filter })
-    .select([X_COLUMN[q.x]().as('x'), 's.value as y']);
+  const newest = scoredRequests(src.db, workspaceId, { name: q.name, filter: q.filter })
+    .select(['requests.id as id', X_COLUMN[q.x]().as('x'), 's.value as y'])
+    .orderBy('requests.id', 'desc')
+    .limit(q.limit + 1);
   const bins = sql.lit(q.bins);
+  const limit = sql.lit(q.limit);
   const { rows } = await sql<BinRow>`
-    with p as ${pairs},
+    with seen as ${newest},
+    p as (select x, y from seen order by id desc limit ${limit}),
     r as (
       select x, y,
         2 * rank() over (order by x) + count(*) over (partition by x) - 1 as rx2,
@@ -53,10 +63,11 @@ export async function selectCorrelation(src: StatsSource, workspaceId: number, q
       from r
     )
     select bin, count(*) as count, min(x) as x_min, max(x) as x_max, sum(x) as x_sum, sum(y) as y_sum,
-      sum(dx * dx) as dxx, sum(dy * dy) as dyy, sum(dx * dy) as dxy
+      sum(dx * dx) as dxx, sum(dy * dy) as dyy, sum(dx * dy) as dxy, (select count(*) from seen) as seen
     from d group by bin order by bin
   `.execute(src.db);
-  return rows.map((r) => ({
+  const truncated = rows.length > 0 && Number(rows[0]!.seen) > q.limit;
+  const out = rows.map((r) => ({
     bin: Number(r.bin),
     count: Number(r.count),
     xMin: Number(r.x_min),
@@ -67,4 +78,5 @@ export async function selectCorrelation(src: StatsSource, workspaceId: number, q
     dyy: Number(r.dyy),
     dxy: Number(r.dxy),
   }));
+  return { bins: out, truncated };
 }

@@ -88,7 +88,8 @@ export function scoredRequests(db: Kysely<Database>, workspaceId: number, q: Sco
   ) as unknown as Joined;
   const qb = joined
     // The workspace is tested on requests (applyRequestFilter); a score row is always in its request's.
-    .$if(q.name !== undefined, (b) => b.where('s.name', '=', q.name!));
+    .$if(q.name !== undefined, (b) => b.where('s.name', '=', q.name!))
+    .$if(q.minRequestId !== undefined, (b) => b.where('requests.id', '>=', q.minRequestId!));
   return applyRequestFilter(qb, workspaceId, q.filter ?? null);
 }
 
@@ -235,7 +236,8 @@ export type TotalsCondition = { column: 'prompt_name' | 'model'; values: string[
  */
 export function totalsSelection(q: ScoreAggregateQuery): TotalsCondition[] | null {
   // The totals count scores, whoever rated them; ratings of some sources need the join.
-  if (q.groupBy === 'tag' || metadataKeyOf(q.groupBy) !== undefined || q.raterSources !== undefined) return null;
+  // So do a window of the newest requests: the totals are not kept per request.
+  if (q.groupBy === 'tag' || metadataKeyOf(q.groupBy) !== undefined || q.raterSources !== undefined || q.minRequestId !== undefined) return null;
   return q.filter ? totalsConditions(q.filter) : [];
 }
 

@@ -1,12 +1,12 @@
 import { sql, type Kysely, type Selectable } from 'kysely';
-import type { RequestFilter } from '../domain/search-query.js';
+import { allOf, type RequestFilter } from '../domain/search-query.js';
 import type { Database, ScoreEventsTable } from './schema.js';
 import { readFor } from './read-scope.js';
 import { applyRequestFilter, planTextSearch } from './search-filter.js';
 import { currentRatingsTable, selectScoreDistribution, selectScoreStats, type StatsSource } from './score-stats.js';
 import { selectCorrelation } from './score-correlation.js';
 import { selectFacets } from './facets.js';
-import type { CorrelationBinRow, CorrelationQuery, FacetRows, CurrentRating, DistributionRow, ReasonRow, ScoreAggregateQuery, ScoreEvent, ScoreEventQuery, ScoreStatsRows, StatsInterval } from './types.js';
+import type { CorrelationQuery, CorrelationRows, FacetRows, CurrentRating, DistributionRow, ReasonRow, ScoreAggregateQuery, ScoreEvent, ScoreEventQuery, ScoreStatsRows, StatsInterval } from './types.js';
 import { reduceRatings, type ScoreEventKind } from '../domain/score-schema.js';
 
 /** Reads of scores: a request's history, the workspace's event feed, statistics and comparisons. Writes go through the write queue. */
@@ -22,6 +22,12 @@ export interface ScoreStore {
   history(workspaceId: number, requestId: number): Promise<ScoreEvent[]>;
   /** The workspace's score events after a keyset cursor, oldest first. */
   events(workspaceId: number, query: ScoreEventQuery): Promise<ScoreEvent[]>;
+  /**
+   * Where a window of the newest `limit` requests (by id) that `filter` matches and that carry a
+   * score of `name` starts: the id of the oldest in it (null when fewer match: no bound), and
+   * whether older ones were left out.
+   */
+  windowStart(workspaceId: number, query: { name: string; filter: RequestFilter | null; limit: number }): Promise<{ minRequestId: number | null; truncated: boolean }>;
   /** Whether any request of the workspace has ever held a current score of this name. */
   nameExists(workspaceId: number, name: string): Promise<boolean>;
   /** The distinct score names on the matching requests, sorted. */
@@ -37,7 +43,7 @@ export interface ScoreStore {
   /** The distribution and the time series together (statistics). */
   stats(workspaceId: number, query: ScoreAggregateQuery & { interval: StatsInterval }): Promise<ScoreStatsRows>;
   /** A score against a request figure: per bin of x's average rank, counts and the sums of Spearman's rho (score-correlation.ts). */
-  correlation(workspaceId: number, query: CorrelationQuery): Promise<CorrelationBinRow[]>;
+  correlation(workspaceId: number, query: CorrelationQuery): Promise<CorrelationRows>;
   /** Prompt names, prompt versions, models, tags and metadata keys in use, each at most limit + 1 (facets.ts). */
   facets(workspaceId: number, limit: number): Promise<FacetRows>;
 }
@@ -119,14 +125,11 @@ export class SqlScores implements ScoreStore {
   }
 
   async history(workspaceId: number, requestId: number): Promise<ScoreEvent[]> {
-    const rows = await this.db
-      .selectFrom('score_events')
-      .selectAll()
-      .where('workspace_id', '=', workspaceId)
-      .where('request_id', '=', requestId)
-      .orderBy('id')
-      .execute();
-    return rows.map(toScoreEvent);
+    // By request_id alone, as in currentRatings: with a workspace_id term SQLite may walk
+    // score_events_ws (every event of the workspace) instead of score_events_request. A request
+    // belongs to one workspace; another's rows are dropped below.
+    const rows = await this.db.selectFrom('score_events').selectAll().where('request_id', '=', requestId).orderBy('id').execute();
+    return rows.filter((r) => Number(r.workspace_id) === workspaceId).map(toScoreEvent);
   }
 
   async events(workspaceId: number, q: ScoreEventQuery): Promise<ScoreEvent[]> {
@@ -141,6 +144,21 @@ export class SqlScores implements ScoreStore {
       .limit(q.limit)
       .execute();
     return rows.map(toScoreEvent);
+  }
+
+  windowStart(workspaceId: number, query: { name: string; filter: RequestFilter | null; limit: number }): Promise<{ minRequestId: number | null; truncated: boolean }> {
+    return readFor(workspaceId, async () => {
+      const db = this.reads;
+      await planTextSearch(db, query.filter);
+      const scored = allOf(query.filter, { kind: 'score', name: query.name, test: { op: 'exists' } });
+      // A walk of requests by id, newest first: the window's oldest and the one after it, if any.
+      const rows = await applyRequestFilter(db.selectFrom('requests').select('requests.id'), workspaceId, scored)
+        .orderBy('requests.id', 'desc')
+        .limit(2)
+        .offset(query.limit - 1)
+        .execute();
+      return { minRequestId: rows.length === 0 ? null : Number(rows[0]!.id), truncated: rows.length > 1 };
+    });
   }
 
   async nameExists(workspaceId: number, name: string): Promise<boolean> {
@@ -199,6 +217,7 @@ export class SqlScores implements ScoreStore {
         .where('scores.workspace_id', '=', workspaceId)
         .where('scores.reasons', 'is not', null)
         .$if(query.name !== undefined, (qb) => qb.where('scores.name', '=', query.name!))
+        .$if(query.minRequestId !== undefined, (qb) => qb.where('scores.request_id', '>=', query.minRequestId!))
         .$if(filter !== null, (qb) => qb.where('scores.request_id', 'in', applyRequestFilter(db.selectFrom('requests').select('requests.id'), workspaceId, filter!)))
         .groupBy(['scores.name', 'scores.value', 'scores.reasons'])
         .orderBy('scores.name')
@@ -215,7 +234,7 @@ export class SqlScores implements ScoreStore {
     return readFor(workspaceId, () => selectScoreStats(this.statsSource, workspaceId, query));
   }
 
-  correlation(workspaceId: number, query: CorrelationQuery): Promise<CorrelationBinRow[]> {
+  correlation(workspaceId: number, query: CorrelationQuery): Promise<CorrelationRows> {
     return readFor(workspaceId, () => selectCorrelation(this.statsSource, workspaceId, query));
   }
 

@@ -247,6 +247,8 @@ export interface ScoreAggregateQuery {
    * these sources (`end_user`, or reviewers' `api`, `dashboard`, ...). Absent: the scores.
    */
   raterSources?: readonly string[] | undefined;
+  /** Only requests with this id or a larger one: a window of the newest (ScoreStore.windowStart). */
+  minRequestId?: number | undefined;
 }
 
 /** The group a row belongs to, as stored: prompt name and version, model, or tag (null: untagged). */
@@ -300,6 +302,14 @@ export interface CorrelationQuery {
   x: CorrelationX;
   bins: number;
   filter: RequestFilter | null;
+  /** Most pairs read: those of the newest scored requests (by id). */
+  limit: number;
+}
+
+/** A correlation read: its bins, and whether older pairs were left out by the limit. */
+export interface CorrelationRows {
+  bins: CorrelationBinRow[];
+  truncated: boolean;
 }
 
 /**
@@ -325,6 +335,7 @@ export interface FacetRows {
   models: string[];
   tags: string[];
   metadataKeys: string[];
+  scoreNames: string[];
 }
 
 export interface Webhook {

@@ -4,7 +4,8 @@ import { parseId } from '../../domain/ids.js';
 import { scoreName } from '../../domain/score.js';
 import { filterFromParams } from '../../domain/search-params.js';
 import { parseFilter } from '../../domain/search-query.js';
-import { filterRatings, metricFor, queueRatings } from '../../review/agreement-data.js';
+import { DEFAULT_AGREEMENT_ITEMS } from '../../domain/agreement.js';
+import { filterRatings, metricFor, queueRatings, windowRatings } from '../../review/agreement-data.js';
 import { MAX_QUEUE_ITEMS } from '../../review/queue-feed.js';
 import { agreementReply, comparisonReply, disputes, type RatingPoint } from '../../review/agreement-view.js';
 import { ErrorBody } from '../../schemas/common.js';
@@ -142,7 +143,7 @@ export const reviewAgreementRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async
         tags: ['v1'],
         summary: "Agreement between every rater of a score name over the requests a filter matches; people against automatic raters with compare",
         description: [
-          "Krippendorff's alpha (as for a queue) over every current rating of `name` on the matching requests (the search filters of `GET /v1/requests/search`; at most 100000 scored requests).",
+          "Krippendorff's alpha (as for a queue) over every current rating of `name` on the newest `limit` matching requests (by id) that carry a score of `name` (the search filters of `GET /v1/requests/search`). `window` says how many were read and whether older ones were left out (`truncated`).",
           '`compare=humans,automatic` adds the comparison of people (`user:` and `external:` raters) with automatic raters (`key:` raters: an API key rating as itself, such as an LLM judge); end users are on neither side. Where a side has several raters on an item its value is their mean (interval), lower median (ordinal) or most frequent value (nominal). It gives alpha between the two sides, the mean absolute difference, a confusion matrix under the nominal metric, and the items where they disagree (differ at all under nominal; by `min_difference` or more otherwise, default 1), largest difference first.',
         ].join('\n\n'),
         querystring: AgreementQuery,
@@ -155,11 +156,13 @@ export const reviewAgreementRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async
       const name = scoreName(query.name);
       const filter = filterFromParams(query, query as Record<string, unknown>);
       const { metric, labelOf } = await metricFor(store, workspaceId, name, query.metric);
-      const ratings = points(await filterRatings(store, workspaceId, name, filter));
+      const read = await windowRatings(store, workspaceId, name, filter, query.limit ?? DEFAULT_AGREEMENT_ITEMS);
+      const ratings = points(read.ratings);
       const bootstrap = { seed: query.seed ?? 1, replicates: query.replicates ?? DEFAULT_BOOTSTRAP_REPLICATES };
       return {
         success: true as const,
         name,
+        window: read.window,
         agreement: agreementReply(ratings, metric, bootstrap),
         ...(query.compare === undefined ? {} : { comparison: comparisonReply(ratings, metric, query.min_difference ?? 1, labelOf) }),
       };

@@ -7,7 +7,19 @@ import { allOf } from '../../domain/search-query.js';
 import { DEFAULT_HISTOGRAM_BUCKETS, MAX_STATS_GROUPS, histogram, summarize, welchTTest, type ValueCount } from '../../domain/statistics.js';
 import { toIso } from '../../domain/timestamps.js';
 import { ErrorBody } from '../../schemas/common.js';
-import { CompareQuery, CompareReply, CorrelationQuery, CorrelationReply, FacetsQuery, FacetsReply, MAX_FACETS, StatsQuery, StatsReply } from '../../schemas/scores.js';
+import {
+  CompareQuery,
+  CompareReply,
+  CorrelationQuery,
+  CorrelationReply,
+  DEFAULT_CORRELATION_PAIRS,
+  FacetsQuery,
+  FacetsReply,
+  MAX_CORRELATION_PAIRS,
+  MAX_FACETS,
+  StatsQuery,
+  StatsReply,
+} from '../../schemas/scores.js';
 import type { CorrelationBinRow, ReasonRow, StatsGroupBy, StatsGroupKey } from '../../store/types.js';
 import { countReasons, lowThreshold } from '../../domain/score-schema.js';
 import type { Store } from '../../store/store.js';
@@ -51,6 +63,7 @@ export const scoreAnalyticsRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async 
         summary: 'Statistics per score name: count, mean, standard deviation, min, max, p50, p90, histogram and time series',
         description: [
           'One entry per score name (or only `name`), and per group with `group_by=prompt|model|tag|metadata.KEY` (a request with several tags counts in each tag; `tag: null` holds untagged requests; `metadata_value: null` holds requests without KEY).',
+          'With `name` and `limit`, only the newest `limit` matching requests (by id) scored `name` are counted, and `window: { limit, truncated }` says whether older ones were left out: a tag or metadata breakdown of a large workspace then costs what `limit` requests do. Without `limit`, every matching score counts.',
           `Grouping by tag or metadata keeps the ${MAX_STATS_GROUPS} groups with the most scores (ties by value); \`groups_truncated\` says whether any were left out.`,
           '`stddev` is the sample standard deviation (divides by n - 1; null below two scores). Percentiles interpolate linearly between the closest ranks (as PostgreSQL percentile_cont).',
           'The histogram has `buckets` equal-width buckets over 0..100 (default 10: [0,10), [10,20), ..., [90,100], the last closed at 100). The series counts scores and their mean per UTC `interval` (hour or day, default day) of the request start time.',
@@ -70,10 +83,12 @@ export const scoreAnalyticsRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async 
       const interval = query.interval ?? 'day';
       const groupBy = query.group_by as StatsGroupBy | undefined;
       const filter = filterFromParams(query, query as Record<string, unknown>);
-      const aggregate = { name, groupBy, filter, raterSources: raterSources(query.rater_source) };
+      if (query.limit !== undefined && name === undefined) throw invalidField('limit', 'needs name: the window is of the newest requests scored that name');
+      const window = query.limit === undefined || name === undefined ? undefined : await store.scores.windowStart(workspaceId, { name, filter, limit: query.limit });
+      const aggregate = { name, groupBy, filter, raterSources: raterSources(query.rater_source), minRequestId: window?.minRequestId ?? undefined };
       const [{ distribution: dist, series, groupsTruncated }, reasonRows] = await Promise.all([
         store.scores.stats(workspaceId, { ...aggregate, interval }),
-        store.scores.reasonRows(workspaceId, { name, filter, raterSources: aggregate.raterSources }),
+        store.scores.reasonRows(workspaceId, { name, filter, raterSources: aggregate.raterSources, minRequestId: aggregate.minRequestId }),
       ]);
       const byName = new Map<string, ReasonRow[]>();
       for (const r of reasonRows) {
@@ -106,6 +121,7 @@ export const scoreAnalyticsRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async 
         interval,
         group_by: groupBy ?? null,
         ...(groupsTruncated === undefined ? {} : { groups_truncated: groupsTruncated }),
+        ...(window === undefined ? {} : { window: { limit: query.limit!, truncated: window.truncated } }),
         scores: [...entries.values()].map((e) => ({
           name: e.name,
           group: wireGroup(e.group),
@@ -171,6 +187,7 @@ export const scoreAnalyticsRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async 
         description: [
           '`x` is the request figure (`latency_ms`, `cost`, `input_tokens`, `output_tokens` or `tokens`, their sum); every current score of `name` on a matching request is one pair.',
           "`spearman.rho` is Pearson's correlation of the pairs' ranks; tied values share the mean of their ranks (`ties: average`). It is null below two pairs or when x or the score does not vary.",
+          `Only the pairs of the newest \`limit\` scored requests (by id) are read: default ${DEFAULT_CORRELATION_PAIRS}, at most ${MAX_CORRELATION_PAIRS}; \`window.truncated\` says whether older ones were left out, and \`n\` counts the pairs read.`,
           '`bins` (default 10) splits the pairs by the rank of x into equal shares (deciles by default), tied x always in one bin: bin = floor((rank - 0.5) * bins / n). Each bin gives its count, the range and mean of x and the mean score; empty bins are left out.',
           'Filters: exactly those of `GET /v1/requests/search`. An unknown score name is a 400 naming it.',
         ].join('\n\n'),
@@ -184,8 +201,10 @@ export const scoreAnalyticsRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async 
       const name = scoreName(query.name);
       await requireScoreName(store, workspaceId, name);
       const filter = filterFromParams(query, query as Record<string, unknown>);
-      const rows = await store.scores.correlation(workspaceId, { name, x: query.x, bins: query.bins ?? 10, filter });
-      return { success: true as const, name, x: query.x, ...correlationFigures(rows) };
+      const limit = query.limit ?? DEFAULT_CORRELATION_PAIRS;
+      const { bins, truncated } = await store.scores.correlation(workspaceId, { name, x: query.x, bins: query.bins ?? 10, filter, limit });
+      const figures = correlationFigures(bins);
+      return { success: true as const, name, x: query.x, n: figures.n, window: { limit, truncated }, spearman: figures.spearman, bins: figures.bins };
     },
   );
 
@@ -195,7 +214,7 @@ export const scoreAnalyticsRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async 
       preValidation: auth,
       schema: {
         tags: ['v1'],
-        summary: 'The prompt names and versions, models, tags and metadata keys in use in the workspace',
+        summary: 'The prompt names and versions, models, tags, metadata keys and score names in use in the workspace',
         description: `Each list sorted and at most \`limit\` long (default 100, at most ${MAX_FACETS}); \`truncated\` says more exist. Prompt versions are listed per prompt name (at most \`limit\` name and version pairs). Pickers fill themselves from it; the cost grows with the values listed, not with the requests.`,
         querystring: FacetsQuery,
         response: { 200: FacetsReply, ...errors },
@@ -221,6 +240,7 @@ export const scoreAnalyticsRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async 
         models: list(f.models),
         tags: list(f.tags),
         metadata_keys: list(f.metadataKeys),
+        score_names: list(f.scoreNames),
       };
     },
   );

@@ -13,6 +13,7 @@ import * as webhooks from './011-webhooks.js';
 import * as tracesPrices from './010-traces-prices.js';
 import * as reviewQueues from './012-review-queues.js';
 import * as feedback from './013-feedback.js';
+import * as scoreReasonsIndex from './014-score-reasons-index.js';
 
 type VersionedMigration = { up(db: Kysely<unknown>, d: MigrationDialect): Promise<void> };
 
@@ -31,6 +32,7 @@ const MIGRATIONS: Record<string, VersionedMigration> = {
   '010-traces-prices': tracesPrices,
   '012-review-queues': reviewQueues,
   '013-feedback': feedback,
+  '014-score-reasons-index': scoreReasonsIndex,
 };
 
 export class TallyMigrations implements MigrationProvider {
