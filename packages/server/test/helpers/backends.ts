@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import type { Store } from '../../src/store/store.js';
 import type { Backend } from '../../src/store/types.js';
-import { openStore } from '../../src/store/open-store.js';
+import { openStore, type StoreLocation } from '../../src/store/open-store.js';
 import { openPostgresStore } from '../../src/store/postgres/postgres-store.js';
 import type { SqlStore } from '../../src/store/sql-store.js';
 import { copySqliteTemplate, pgTemplateDatabase } from './store-template.js';
@@ -84,9 +84,12 @@ export function openUnmigrated(location: StoreLocationForTest): SqlStore {
 }
 
 /** Opens a migrated store on a fresh location; `close` closes it and drops the location. */
-export async function freshStore(backend: Backend): Promise<{ store: Store; location: StoreLocationForTest; close(): Promise<void> }> {
+export async function freshStore(
+  backend: Backend,
+  options: Pick<StoreLocation, 'readsPerWorkspace' | 'readsWaitingPerWorkspace'> = {},
+): Promise<{ store: Store; location: StoreLocationForTest; close(): Promise<void> }> {
   const location = await freshLocation(backend, { migrated: true });
-  const store = await openStore({ databaseUrl: location.databaseUrl, dataDir: location.dataDir });
+  const store = await openStore({ databaseUrl: location.databaseUrl, dataDir: location.dataDir, ...options });
   return {
     store,
     location,
