@@ -222,5 +222,7 @@ describe('score schemas in the dashboard', { timeout: 150_000 }, () => {
 /** The preview of a saved schema shows its buttons with their number keys. */
 async function preview(h: Harness, name: string) {
   const group = h.page.getByRole('region', { name: 'Preview' }).getByRole('group', { name: `${name} label` });
+  // The form may be drawing the saved version again: wait for its buttons, then count them.
+  await group.getByRole('button').first().waitFor();
   assert.equal(await group.getByRole('button').count(), 3);
 }
