@@ -5,9 +5,9 @@
  *
  *   node scripts/checks.mjs [build] [typecheck] [imports]
  *
- * Without names: all three. The builds run first and alone, since the typechecks of the SDK's
- * users read its compiled declarations; each type check is a compiler process of its own, one core
- * each, so running them side by side takes the time of the longest instead of their sum.
+ * Without names: all three. The builds run first, one after the other, since the server and the
+ * typechecks of the SDK's users read its compiled declarations; each type check is a compiler
+ * process of its own, one core each, so side by side they take the time of the longest.
  */
 import { spawn } from 'node:child_process';
 import { availableParallelism } from 'node:os';
@@ -18,9 +18,10 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const tsc = (project) => ['node', ['node_modules/typescript/bin/tsc', '-p', project, '--noEmit']];
 
 const STEPS = {
+  // In this order, one after the other: the server's CLI compiles against the SDK's declarations.
   build: [
-    ['npm', ['run', 'build', '-w', '@tally/server']],
     ['npm', ['run', 'build', '-w', '@tally/sdk']],
+    ['npm', ['run', 'build', '-w', '@tally/server']],
   ],
   // Longest first, so the short ones fill in beside them instead of one long one ending alone.
   typecheck: [
@@ -71,6 +72,6 @@ async function pool(steps, width) {
 
 const width = availableParallelism();
 let ok = true;
-if (wanted.includes('build')) ok = (await pool(STEPS.build, width)) && ok;
+if (wanted.includes('build')) ok = (await pool(STEPS.build, 1)) && ok;
 if (ok) ok = (await pool(wanted.filter((n) => n !== 'build').flatMap((n) => STEPS[n]), width)) && ok;
 process.exit(ok ? 0 : 1);
