@@ -92,6 +92,19 @@ for (const backend of BACKENDS) {
       assert.deepEqual(doc.paths['/rest/track-score']!.post!.tags, ['promptlayer']);
     });
 
+    it('declares on every API route the refusals any of them can give: 429 past a rate limit, 503 when the store is away', () => {
+      // Left out: routes that only refuse (a method feedback does not take), and CORS preflights,
+      // answered before any key or store is looked at.
+      const answers = (r: { method: string; path: string }) => doc.paths[toOpenApiPath(r.path)]?.[r.method.toLowerCase()]?.responses ?? {};
+      const api = servedRoutes(t).filter((r) => isApiRoute(r.method, r.path) && r.method !== 'OPTIONS' && Object.keys(answers(r)).some((code) => code.startsWith('2')));
+      const lacking = api.flatMap((r) => {
+        const responses = answers(r);
+        return ['429', '503'].filter((code) => !(code in responses)).map((code) => `${r.method} ${r.path}: ${code}`);
+      });
+      assert.ok(api.length > 50, `found ${api.length} API routes`);
+      assert.deepEqual(lacking, []);
+    });
+
     it('lists no route the server does not serve', () => {
       for (const [path, methods] of Object.entries(doc.paths)) {
         for (const method of Object.keys(methods)) {

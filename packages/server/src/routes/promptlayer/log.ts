@@ -10,7 +10,7 @@ import { GetRequestParams, GetRequestReply, LogRequestBody, LogRequestReply, Tra
 import type { RouteDeps } from '../deps.js';
 import { checkLabels } from '../v1/feedback-tokens.js';
 
-const errors = { 400: ErrorBody, 401: ErrorBody, 404: ErrorBody, 413: ErrorBody, 503: ErrorBody };
+const errors = { 400: ErrorBody, 401: ErrorBody, 404: ErrorBody, 413: ErrorBody, 429: ErrorBody, 503: ErrorBody };
 
 /** Logging requests (the legacy `/track-request` and the current `/log-request`) and reading one back. */
 export const logRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, { store, queue, auth, logBodyLimit }) => {

@@ -5,7 +5,7 @@ import { PromptLayerSearchBody, PromptLayerSearchReply } from '../../schemas/sea
 import { promptLayerPage } from '../../search/promptlayer-page.js';
 import type { RouteDeps } from '../deps.js';
 
-const errors = { 400: ErrorBody, 401: ErrorBody, 503: ErrorBody };
+const errors = { 400: ErrorBody, 401: ErrorBody, 429: ErrorBody, 503: ErrorBody };
 
 /** PromptLayer's request search, with page numbers as its clients expect (25 items a page at most). */
 export const promptLayerSearchRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, { store, auth }) => {

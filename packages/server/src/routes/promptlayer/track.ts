@@ -7,7 +7,7 @@ import { ErrorBody, TrackOk } from '../../schemas/common.js';
 import { CreateGroupBody, CreateGroupReply, TrackGroupBody, TrackMetadataBody, TrackPromptBody, TrackScoreBody } from '../../schemas/promptlayer.js';
 import type { RouteDeps } from '../deps.js';
 
-const errors = { 400: ErrorBody, 401: ErrorBody, 404: ErrorBody, 413: ErrorBody, 503: ErrorBody };
+const errors = { 400: ErrorBody, 401: ErrorBody, 404: ErrorBody, 413: ErrorBody, 429: ErrorBody, 503: ErrorBody };
 
 /** The track calls, each at PromptLayer's documented path and at the path the SDKs really call. */
 export const trackRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, { queue, auth, trackBodyLimit }) => {

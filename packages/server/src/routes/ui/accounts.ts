@@ -23,7 +23,7 @@ const SessionReply = Type.Object({
   csrf_token: Type.String(),
 });
 const Ok = Type.Object({ success: Type.Literal(true) });
-const errors = { 400: ErrorBody, 401: ErrorBody, 404: ErrorBody, 409: ErrorBody };
+const errors = { 400: ErrorBody, 401: ErrorBody, 404: ErrorBody, 409: ErrorBody, 429: ErrorBody, 503: ErrorBody };
 const memberErrors = { ...errors, 403: ErrorBody };
 
 const RoleSchema = Type.Union([Type.Literal('owner'), Type.Literal('member')], { description: "must be 'owner' or 'member'" });

@@ -19,7 +19,7 @@ const KeyItem = Type.Object({
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 const toItem = (k: ApiKeyInfo) => ({ id: k.id, label: k.label, prefix: k.prefix, created_at: iso(k.createdAt)!, last_used_at: iso(k.lastUsedAt), revoked_at: iso(k.revokedAt) });
-const errors = { 400: ErrorBody, 401: ErrorBody, 404: ErrorBody };
+const errors = { 400: ErrorBody, 401: ErrorBody, 404: ErrorBody, 429: ErrorBody, 503: ErrorBody };
 
 /**
  * The API keys page: the current workspace's keys, for a signed-in user only (a key cannot mint

@@ -16,7 +16,7 @@ export interface AlertRouteDeps extends Pick<RouteDeps, 'store' | 'auth'> {
   publicUrl: string | undefined;
 }
 
-const errors = { 400: ErrorBody, 401: ErrorBody, 404: ErrorBody, 503: ErrorBody };
+const errors = { 400: ErrorBody, 401: ErrorBody, 404: ErrorBody, 429: ErrorBody, 503: ErrorBody };
 const HISTORY_LIMIT = 500;
 
 /** Alerts on a score's mean or share over a window: create, list, read with history, enable, delete, evaluate now. */

@@ -46,7 +46,7 @@ export const costStatsRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app,
         description:
           'The search filters of `GET /v1/requests/search` select the requests. `group_by=model` or `prompt` splits them. With `name`, each group also has its scored requests, their mean score and `score_per_dollar` (sum of scores / cost of the scored requests). Costs include prices Tally computed (`computed_cost`).',
         querystring: CostStatsQuery,
-        response: { 200: CostStatsReply, 400: ErrorBody, 401: ErrorBody, 503: ErrorBody },
+        response: { 200: CostStatsReply, 400: ErrorBody, 401: ErrorBody, 429: ErrorBody, 503: ErrorBody },
       },
     },
     async (req) => {

@@ -16,7 +16,7 @@ import {
 } from '../../schemas/feedback.js';
 import type { RouteDeps } from '../deps.js';
 
-const errors = { 400: ErrorBody, 401: ErrorBody, 404: ErrorBody, 503: ErrorBody };
+const errors = { 400: ErrorBody, 401: ErrorBody, 404: ErrorBody, 429: ErrorBody, 503: ErrorBody };
 
 const SPEC_KEYS = ['name', 'values', 'labels', 'range', 'end_user', 'expires_in'] as const;
 

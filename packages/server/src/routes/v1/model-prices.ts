@@ -7,7 +7,7 @@ import { ErrorBody } from '../../schemas/common.js';
 import { DeleteModelPriceQuery, DeleteModelPriceReply, ModelParams, ModelPriceReply, ModelPricesReply, PutModelPriceBody } from '../../schemas/prices.js';
 import type { RouteDeps } from '../deps.js';
 
-const errors = { 400: ErrorBody, 401: ErrorBody, 404: ErrorBody, 503: ErrorBody };
+const errors = { 400: ErrorBody, 401: ErrorBody, 404: ErrorBody, 429: ErrorBody, 503: ErrorBody };
 
 /** Effective time 0 is "always": the override applies to requests of any time. */
 const effectiveIso = (ms: number): string | null => (ms === 0 ? null : toIso(ms));

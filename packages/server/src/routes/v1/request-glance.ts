@@ -15,7 +15,7 @@ export const COUNT_BOUND = 10_000;
 /** Previews are asked for one page of the log at a time. */
 const PREVIEW_IDS_MAX = 100;
 
-const errors = { 400: ErrorBody, 401: ErrorBody, 503: ErrorBody };
+const errors = { 400: ErrorBody, 401: ErrorBody, 429: ErrorBody, 503: ErrorBody };
 
 const CountQuery = Type.Object({ ...FilterParams }, familyParams);
 const CountReply = Type.Object({

@@ -11,7 +11,7 @@ import type { RouteDeps } from '../deps.js';
 import { exportRoute } from './request-export.js';
 import { requestGlanceRoutes } from './request-glance.js';
 
-const errors = { 400: ErrorBody, 401: ErrorBody, 404: ErrorBody, 503: ErrorBody };
+const errors = { 400: ErrorBody, 401: ErrorBody, 404: ErrorBody, 429: ErrorBody, 503: ErrorBody };
 
 const SEARCH_DESCRIPTION =
   'Sorted by `sort_by` (request_start_time by default, latency_ms, cost, tokens, input_tokens, output_tokens, status, id, score or score.NAME; requests without the sorted score come last) and `sort_order` (desc by default). ' +

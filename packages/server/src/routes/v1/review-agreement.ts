@@ -30,7 +30,7 @@ import type { RouteDeps } from '../deps.js';
 import { queueOf, queueWire, ratingWire } from './review-queues.js';
 import { ratingOf } from './scores.js';
 
-const errors = { 400: ErrorBody, 401: ErrorBody, 404: ErrorBody, 409: ErrorBody, 503: ErrorBody };
+const errors = { 400: ErrorBody, 401: ErrorBody, 404: ErrorBody, 409: ErrorBody, 429: ErrorBody, 503: ErrorBody };
 
 const points = (ratings: readonly CurrentRating[]): RatingPoint[] => ratings.map((r) => ({ requestId: r.requestId, rater: r.rater, value: r.value }));
 

@@ -36,7 +36,7 @@ import type { CurrentRating } from '../../store/types.js';
 import type { RouteDeps } from '../deps.js';
 import { ratingOf } from './scores.js';
 
-const errors = { 400: ErrorBody, 401: ErrorBody, 404: ErrorBody, 409: ErrorBody, 503: ErrorBody };
+const errors = { 400: ErrorBody, 401: ErrorBody, 404: ErrorBody, 409: ErrorBody, 429: ErrorBody, 503: ErrorBody };
 
 /**
  * Who rates: a dashboard user as `user:<id>` (and only as themselves); an API key as

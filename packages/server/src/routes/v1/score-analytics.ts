@@ -26,7 +26,7 @@ import type { Store } from '../../store/store.js';
 import type { RouteDeps } from '../deps.js';
 import { costFigures, sumRows } from './cost-stats.js';
 
-const errors = { 400: ErrorBody, 401: ErrorBody };
+const errors = { 400: ErrorBody, 401: ErrorBody, 429: ErrorBody, 503: ErrorBody };
 
 async function requireScoreName(store: Store, workspaceId: number, name: string): Promise<void> {
   if (!(await store.scores.nameExists(workspaceId, name))) throw invalidField('name', `no score named "${name}" in this workspace`);

@@ -20,7 +20,7 @@ import {
 import type { ScoreSchemaVersion } from '../../store/types.js';
 import type { RouteDeps } from '../deps.js';
 
-const errors = { 400: ErrorBody, 401: ErrorBody, 404: ErrorBody, 503: ErrorBody };
+const errors = { 400: ErrorBody, 401: ErrorBody, 404: ErrorBody, 429: ErrorBody, 503: ErrorBody };
 
 export function toSchemaItem(v: ScoreSchemaVersion): ScoreSchemaItem {
   return {

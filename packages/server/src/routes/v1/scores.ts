@@ -27,7 +27,7 @@ import type { ScoreChange, ScoreEvent } from '../../store/types.js';
 import type { RatingFields, ScoreItem } from '../../store/write-commands.js';
 import type { RouteDeps } from '../deps.js';
 
-const errors = { 400: ErrorBody, 401: ErrorBody, 404: ErrorBody, 503: ErrorBody };
+const errors = { 400: ErrorBody, 401: ErrorBody, 404: ErrorBody, 429: ErrorBody, 503: ErrorBody };
 
 export function toEventItem(e: ScoreEvent): ScoreEventItem {
   return {
@@ -281,7 +281,7 @@ export const scoreRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, { s
         description:
           "Items are `{ request_id, name?, score | label, comment?, reasons?, rater? }` (name absent: `default`), applied in order (a later item for the same request and name wins; the item's comment replaces the batch's). Every item is checked, also against its name's schema and the workspace's strict_score_names, before anything is written; if any is bad the answer is 400 with `errors: [{ index, field, message }]` for each bad item (including requests that do not exist or belong to another workspace) and nothing is written. Every history row of one call carries the same `batch_id` and source `batch`.",
         body: BatchBody,
-        response: { 200: BatchReply, 400: BatchErrorBody, 401: ErrorBody, 404: ErrorBody, 413: ErrorBody, 503: ErrorBody },
+        response: { 200: BatchReply, 400: BatchErrorBody, 401: ErrorBody, 404: ErrorBody, 413: ErrorBody, 429: ErrorBody, 503: ErrorBody },
       },
     },
     async (req, reply) => {

@@ -24,7 +24,7 @@ export const spanScoreRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app,
         description: '404 when no request of the workspace has this span id; 409 when several do (score those by request id).',
         params: SpanScoreParams,
         body: PutScoreBody,
-        response: { 200: ScoreChangeReply, 400: ErrorBody, 401: ErrorBody, 404: ErrorBody, 409: ErrorBody, 503: ErrorBody },
+        response: { 200: ScoreChangeReply, 400: ErrorBody, 401: ErrorBody, 404: ErrorBody, 409: ErrorBody, 429: ErrorBody, 503: ErrorBody },
       },
     },
     async (req) => {

@@ -54,7 +54,7 @@ export const traceRoutes: FastifyPluginAsyncTypebox<TraceRouteDeps> = async (app
         summary: 'OTLP/HTTP trace export: LLM spans become logged requests',
         description:
           'Takes an ExportTraceServiceRequest as protobuf (`application/x-protobuf`) or OTLP/JSON (`application/json`), optionally with `Content-Encoding: gzip`; the API key in `X-API-KEY` or `Authorization: Bearer`. Spans that are LLM calls (GenAI semantic conventions, OpenInference, OpenLLMetry) become requests, grouped by trace; others are dropped and counted in `partialSuccess`. See docs/opentelemetry.md.',
-        response: { 200: TraceExportReply, 400: ErrorBody, 401: ErrorBody, 413: ErrorBody, 415: ErrorBody, 503: ErrorBody },
+        response: { 200: TraceExportReply, 400: ErrorBody, 401: ErrorBody, 413: ErrorBody, 415: ErrorBody, 429: ErrorBody, 503: ErrorBody },
       },
       onRequest: async (request) => {
         const type = mediaType(request);

@@ -33,7 +33,7 @@ export interface WebhookRouteDeps extends Pick<RouteDeps, 'store' | 'auth'> {
   kick?: (() => void) | undefined;
 }
 
-const errors = { 400: ErrorBody, 401: ErrorBody, 404: ErrorBody, 503: ErrorBody };
+const errors = { 400: ErrorBody, 401: ErrorBody, 404: ErrorBody, 429: ErrorBody, 503: ErrorBody };
 const iso = (ms: number | null) => (ms === null ? null : toIso(ms));
 
 async function webhookItem(store: Store, w: Webhook) {
