@@ -4,11 +4,11 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../src/app.js';
 import { configWith } from '../src/config.js';
-import { FILTER_LIMITS } from '../src/domain/search-query.js';
 import { exportThreads } from '../src/export/export-stream.js';
 import { openStore } from '../src/store/open-store.js';
 import type { Store } from '../src/store/store.js';
 import type { ReadSource } from '../src/store/types.js';
+import { heaviestTextFilter } from './helpers/search-fixtures.js';
 import { BACKENDS, freshLocation, withPgClient, type StoreLocationForTest } from './helpers/backends.js';
 import { addWorkspace, type TestWorkspace } from './helpers/test-app.js';
 
@@ -23,11 +23,7 @@ import { addWorkspace, type TestWorkspace } from './helpers/test-app.js';
 const READ_TIMEOUT_MS = 300;
 const ROWS = 200;
 
-/** 20 OR'd 256-character terms that almost match 'aaa...' at every position: milliseconds a row, and no row matches. */
-const HEAVIEST = {
-  logic: 'or',
-  filters: Array.from({ length: FILTER_LIMITS.textConditions }, (_, i) => ({ field: 'text', op: 'contains', value: `${'a'.repeat(240)}c${String(i).padStart(2, '0')}${'a'.repeat(13)}` })),
-};
+const HEAVIEST = heaviestTextFilter();
 
 for (const backend of BACKENDS) {
   describe(`an export that outruns the read deadline [${backend}]`, () => {

@@ -10,7 +10,7 @@ import { openStore } from '../src/store/open-store.js';
 import type { Store } from '../src/store/store.js';
 import type { Backend } from '../src/store/types.js';
 import { BACKENDS, freshLocation, withPgClient, type StoreLocationForTest } from './helpers/backends.js';
-import { chat, reply } from './helpers/search-fixtures.js';
+import { chat, reply, heaviestTextFilter } from './helpers/search-fixtures.js';
 import { addWorkspace, logBody, type TestWorkspace } from './helpers/test-app.js';
 
 interface Harness {
@@ -68,12 +68,6 @@ function matches(row: { input: string; output: string }, target: 'input' | 'outp
  * matches 8,000 characters at every position. The trigrams the index is asked for ("aaa") are in
  * every row, so the index cannot rule a row out.
  */
-function heaviestFilter(): Record<string, unknown> {
-  return {
-    logic: 'or',
-    filters: Array.from({ length: FILTER_LIMITS.textConditions }, (_, i) => ({ field: 'text', op: 'contains', value: `${'a'.repeat(240)}c${String(i).padStart(2, '0')}${'a'.repeat(13)}` })),
-  };
-}
 
 /**
  * Starts the reader threads and waits until a read answers: under tsx a thread takes a second or
@@ -224,7 +218,7 @@ for (const backend of BACKENDS) {
 
     it('answers 503 in Tally\'s shape at the deadline, and the query is stopped there', async () => {
       const started = Date.now();
-      const res = await h.app.inject({ method: 'POST', url: '/v1/requests/search', headers: { 'x-api-key': h.b.key }, payload: { filter: heaviestFilter(), limit: 10 } });
+      const res = await h.app.inject({ method: 'POST', url: '/v1/requests/search', headers: { 'x-api-key': h.b.key }, payload: { filter: heaviestTextFilter(), limit: 10 } });
       const elapsed = Date.now() - started;
       assert.equal(res.statusCode, 503, res.body);
       const body = res.json() as { success: boolean; code: string; message: string };
@@ -276,7 +270,7 @@ for (const backend of BACKENDS) {
       await series(5); // warm-up
       const alone = await series(15);
       const heavy = Array.from({ length: 4 }, () =>
-        h.app.inject({ method: 'POST', url: '/v1/requests/search', headers: { 'x-api-key': h.b.key }, payload: { filter: heaviestFilter(), limit: 10 } }),
+        h.app.inject({ method: 'POST', url: '/v1/requests/search', headers: { 'x-api-key': h.b.key }, payload: { filter: heaviestTextFilter(), limit: 10 } }),
       );
       await new Promise((r) => setTimeout(r, 100));
       const loaded = await series(15);

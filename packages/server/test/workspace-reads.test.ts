@@ -3,9 +3,9 @@ import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { buildApp } from '../src/app.js';
 import { configWith } from '../src/config.js';
-import { FILTER_LIMITS } from '../src/domain/search-query.js';
 import { openStore } from '../src/store/open-store.js';
 import type { Store } from '../src/store/store.js';
+import { heaviestTextFilter } from './helpers/search-fixtures.js';
 import { BACKENDS, freshLocation, withPgClient, type StoreLocationForTest } from './helpers/backends.js';
 import { addWorkspace, logBody, type TestWorkspace } from './helpers/test-app.js';
 
@@ -21,11 +21,7 @@ import { addWorkspace, logBody, type TestWorkspace } from './helpers/test-app.js
 const READ_TIMEOUT_MS = 2000;
 const ROWS = 120;
 
-/** 20 OR'd 256-character terms that almost match 'aaa...' at every position: milliseconds a row, and no row matches. */
-const HEAVIEST = {
-  logic: 'or',
-  filters: Array.from({ length: FILTER_LIMITS.textConditions }, (_, i) => ({ field: 'text', op: 'contains', value: `${'a'.repeat(240)}c${String(i).padStart(2, '0')}${'a'.repeat(13)}` })),
-};
+const HEAVIEST = heaviestTextFilter();
 
 for (const backend of BACKENDS) {
   describe(`one workspace's reads take turns [${backend}]`, () => {

@@ -1,4 +1,5 @@
 import { fromLogRequest } from '../../src/domain/request-shape.js';
+import { FILTER_LIMITS } from '../../src/domain/search-query.js';
 import type { LogRequestBody } from '../../src/schemas/promptlayer.js';
 import { logBody, logRequest, type TestApp } from './test-app.js';
 
@@ -83,3 +84,13 @@ export async function bulkInsert(t: TestApp, count: number, tag: string, start: 
 }
 
 export { score };
+
+/**
+ * The heaviest text filter a client may send: as many OR'd 256-character terms as allowed, each
+ * almost matching a run of 'a' at every position, so a scan spends milliseconds a row and no row
+ * matches.
+ */
+export const heaviestTextFilter = (): { logic: 'or'; filters: { field: 'text'; op: 'contains'; value: string }[] } => ({
+  logic: 'or',
+  filters: Array.from({ length: FILTER_LIMITS.textConditions }, (_, i) => ({ field: 'text', op: 'contains', value: `${'a'.repeat(240)}c${String(i).padStart(2, '0')}${'a'.repeat(13)}` })),
+});
