@@ -512,6 +512,8 @@ describe('dashboard in a real browser', { timeout: 240_000 }, () => {
     await page.waitForURL(/\/review\?.*name=tone/);
     const picker = page.getByLabel('Score to review');
     assert.equal(await picker.inputValue(), 'tone');
+    // The picker starts with the name from the link and fills from the facets' score names.
+    await picker.locator('option', { hasText: /^default$/ }).waitFor({ state: 'attached' });
     assert.deepEqual(new Set(await picker.locator('option').allTextContents()), new Set(['default', 'tone']));
     await page.locator('.progress').filter({ hasText: 'Request 1 of 6' }).waitFor();
     await page.locator('.hint strong').filter({ hasText: /^tone$/ }).waitFor();
