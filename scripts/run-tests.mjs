@@ -13,6 +13,11 @@
  * "splitByBackend" run as one job per backend (TALLY_TEST_BACKENDS), and those under "shards" as that many
  * jobs (TALLY_TEST_SHARD). The files share nothing: each makes its own temp
  * folders, PostgreSQL databases and port-0 listeners.
+ *
+ * The other fast files of a package run about four to a process (scripts/test-batch.mjs), in at most
+ * TALLY_TEST_BATCHES processes per package (default: twice the fast jobs), since starting one costs
+ * seconds of CPU (tsx, the server's modules, the first app's compiled schemas) that a small file's
+ * tests do not. TALLY_TEST_BATCHES=0 runs every file in a process of its own.
  */
 import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
@@ -62,8 +67,34 @@ const perShard = (f) => {
   return n > 1 ? Array.from({ length: n }, (_, i) => ({ ...f, shard: `${i + 1}/${n}` })) : [f];
 };
 const all = packages.flatMap(filesOf).sort((a, b) => rank(a) - rank(b)).flatMap(perBackend).flatMap(perShard);
+const fastJobs = jobs('TALLY_TEST_JOBS', cores * 2);
+const batchCount = Number(process.env.TALLY_TEST_BATCHES ?? fastJobs * 2);
+
+/**
+ * A package's fast files that run alone in their process (split by backend or into shards) stay
+ * alone; the others are dealt into `batchCount` batches, biggest file first to the lightest batch,
+ * so the batches end at about the same time.
+ */
+function batched(files) {
+  if (!(Number.isInteger(batchCount) && batchCount >= 1)) return files;
+  const alone = files.filter((f) => f.backend || f.shard);
+  const rest = files.filter((f) => !f.backend && !f.shard);
+  const out = [...alone];
+  for (const dir of [...new Set(rest.map((f) => f.dir))]) {
+    const mine = rest.filter((f) => f.dir === dir).sort((a, b) => b.size - a.size);
+    const bins = Array.from({ length: Math.min(batchCount, Math.ceil(mine.length / 4)) }, () => ({ files: [], size: 0 }));
+    for (const f of mine) {
+      const bin = bins.reduce((a, b) => (b.size < a.size ? b : a));
+      bin.files.push(f);
+      bin.size += f.size;
+    }
+    for (const bin of bins) out.push(bin.files.length === 1 ? bin.files[0] : { dir, file: bin.files.map((f) => f.file), slow: false, size: bin.size });
+  }
+  return out.sort((a, b) => (a.backend || a.shard ? 0 : 1) - (b.backend || b.shard ? 0 : 1) || b.size - a.size);
+}
+
 const groups = [
-  { name: 'fast', files: all.filter((f) => !f.slow), jobs: jobs('TALLY_TEST_JOBS', cores * 2) },
+  { name: 'fast', files: batched(all.filter((f) => !f.slow)), jobs: fastJobs },
   { name: 'slow', files: all.filter((f) => f.slow), jobs: jobs('TALLY_TEST_SLOW_JOBS', cores) },
 ].filter((g) => mode === 'all' || g.name === mode);
 
@@ -95,7 +126,8 @@ function runFile({ dir, file, backend, shard }) {
   return new Promise((done) => {
     const started = Date.now();
     const env = { ...process.env, ...(backend ? { TALLY_TEST_BACKENDS: backend } : {}), ...(shard ? { TALLY_TEST_SHARD: shard } : {}) };
-    const child = spawn(process.execPath, ['--import', 'tsx', '--test-reporter=spec', file], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'], env, detached: true });
+    const args = Array.isArray(file) ? [join(ROOT, 'scripts', 'test-batch.mjs'), ...file] : [file];
+    const child = spawn(process.execPath, ['--import', 'tsx', '--test-reporter=spec', ...args], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'], env, detached: true });
     running.add(child);
     const chunks = [];
     let timedOut = false;
@@ -135,23 +167,25 @@ for (const group of groups) {
   const worker = async () => {
     for (let next = queue.shift(); next; next = queue.shift()) {
       const r = await runFile(next);
-      const name = relative(ROOT, join(next.dir, next.file)) + (next.backend ? ` [${next.backend}]` : '') + (next.shard ? ` [shard ${next.shard}]` : '');
+      const name = Array.isArray(next.file)
+        ? `${relative(ROOT, next.dir)}: ${next.file.map((f) => f.replace(/^test\//, '')).join(', ')}`
+        : relative(ROOT, join(next.dir, next.file)) + (next.backend ? ` [${next.backend}]` : '') + (next.shard ? ` [shard ${next.shard}]` : '');
       results.push({ name, group: group.name, ...r });
       process.stdout.write(`\n━━ ${name} (${group.name}) ${r.code === 0 ? 'passed' : `FAILED (exit ${r.code}${r.signal ? `, ${r.signal}` : ''})`} in ${(r.ms / 1000).toFixed(1)} s\n${r.output}`);
     }
   };
   await Promise.all(Array.from({ length: Math.min(group.jobs, queue.length) }, worker));
-  console.log(`\n━━ ${group.name}: ${group.files.length} files, ${group.jobs} at a time, ${((Date.now() - groupStart) / 1000).toFixed(1)} s${busyShare(cpuStart, cpuTimes())}`);
+  console.log(`\n━━ ${group.name}: ${group.files.length} processes, ${group.jobs} at a time, ${((Date.now() - groupStart) / 1000).toFixed(1)} s${busyShare(cpuStart, cpuTimes())}`);
 }
 
-console.log('\n━━ duration of each file (s):');
+console.log('\n━━ duration of each process (s):');
 for (const r of [...results].sort((a, b) => b.ms - a.ms)) console.log(`${(r.ms / 1000).toFixed(1).padStart(8)}  ${r.group}  ${r.code === 0 ? 'ok    ' : 'FAILED'}  ${r.name}`);
 // Skipped tests are listed with their reasons, so a skip is never lost in the output above.
 const skipped = results.flatMap((r) => r.output.split('\n').filter((l) => /^\s*\u{FE63} /u.test(l)).map((l) => `${r.name}: ${l.trim().slice(2)}`));
 if (skipped.length > 0) console.log(`\n━━ ${skipped.length} tests skipped:\n${skipped.join('\n')}`);
 const failed = results.filter((r) => r.code !== 0);
 if (failed.length > 0) {
-  console.log(`\n━━ ${failed.length} of ${results.length} files failed: ${failed.map((r) => r.name).join(', ')}`);
+  console.log(`\n━━ ${failed.length} of ${results.length} processes failed: ${failed.map((r) => r.name).join(', ')}`);
   process.exit(1);
 }
-console.log(`\n━━ all ${results.length} files passed`);
+console.log(`\n━━ all ${results.length} processes passed`);
