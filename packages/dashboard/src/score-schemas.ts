@@ -64,10 +64,11 @@ export function useScoreNames(): { schemas: Map<string, ScoreSchema>; names: str
   const [n, setN] = useState(0);
   useEffect(() => {
     let live = true;
+    const stop = new AbortController();
     Promise.all([
       listSchemas().catch(() => [] as ScoreSchema[]),
       // The facets' names: a seek per name, where statistics of every name read their totals.
-      api<FacetsResult>('GET', '/v1/requests/facets?limit=500').then(
+      api<FacetsResult>('GET', '/v1/requests/facets?limit=500', undefined, stop.signal).then(
         (r) => r.score_names.values,
         () => [] as string[],
       ),
@@ -79,6 +80,7 @@ export function useScoreNames(): { schemas: Map<string, ScoreSchema>; names: str
     });
     return () => {
       live = false;
+      stop.abort();
     };
   }, [n]);
   const names = [...new Set([...schemas.keys(), ...used])].sort(byName);

@@ -11,12 +11,14 @@ export function useFacets(): Facets | null {
   const [facets, setFacets] = useState<Facets | null>(null);
   useEffect(() => {
     let live = true;
-    api<Facets>('GET', '/v1/requests/facets?limit=500').then(
+    const stop = new AbortController();
+    api<Facets>('GET', '/v1/requests/facets?limit=500', undefined, stop.signal).then(
       (f) => live && setFacets(f),
       () => live && setFacets({ limit: 0, prompts: { values: [], truncated: false }, models: { values: [], truncated: false }, tags: { values: [], truncated: false }, metadata_keys: { values: [], truncated: false }, score_names: { values: [], truncated: false } }),
     );
     return () => {
       live = false;
+      stop.abort();
     };
   }, []);
   return facets;

@@ -351,16 +351,26 @@ export function AnalyticsPage() {
     // A labelled name's histogram is one bar per label: 100 one-wide buckets put each value apart.
     const fine = new URLSearchParams(base);
     if (labelled) fine.set('buckets', '100');
-    // Replies of an earlier name, interval or bucketing never land over the current ones.
+    // Replies of an earlier name, interval or bucketing never land over the current ones, and
+    // their reads are aborted (the server stops them).
     let live = true;
-    api<StatsResult>('GET', `/v1/scores/stats?${fine}`).then(
-      (r) => live && (setStats(r.scores[0] ?? null), setReasons(r.reasons?.find((x) => x.name === name) ?? null), setReadFor(`${name} ${filterKey}`)),
-      (e: Error) => live && setError(e.message),
-    );
-    api<StatsResult>('GET', `/v1/scores/stats?${base}&group_by=prompt`).then((r) => live && setByPrompt(r.scores), () => live && setByPrompt([]));
-    api<StatsResult>('GET', `/v1/scores/stats?${base}&group_by=model`).then((r) => live && setByModel(r.scores), () => live && setByModel([]));
+    const stop = new AbortController();
+    const get = <T,>(url: string) => api<T>('GET', url, undefined, stop.signal);
+    // The headline figures first: a workspace's reads take turns, so the tables by prompt and by
+    // model (and the panels below, drawn once these figures are) wait until they have answered.
+    get<StatsResult>(`/v1/scores/stats?${fine}`)
+      .then(
+        (r) => live && (setStats(r.scores[0] ?? null), setReasons(r.reasons?.find((x) => x.name === name) ?? null), setReadFor(`${name} ${filterKey}`)),
+        (e: Error) => live && setError(e.message),
+      )
+      .then(() => {
+        if (!live) return;
+        get<StatsResult>(`/v1/scores/stats?${base}&group_by=prompt`).then((r) => live && setByPrompt(r.scores), () => live && setByPrompt([]));
+        get<StatsResult>(`/v1/scores/stats?${base}&group_by=model`).then((r) => live && setByModel(r.scores), () => live && setByModel([]));
+      });
     return () => {
       live = false;
+      stop.abort();
     };
   }, [name, interval, labelled, filterKey]);
 
