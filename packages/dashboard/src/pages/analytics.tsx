@@ -318,8 +318,12 @@ function ComparePanel({ name, facets, filter }: { name: string; facets: Facets |
 
 export function AnalyticsPage() {
   const loc = useLocation();
-  const { schemas, names: known, loaded } = useScoreNames();
-  const facets = useFacets();
+  // The schemas only: the names with scores come with the facets below.
+  const { schemas, names: known, loaded } = useScoreNames({ used: false });
+  // With a name in the URL the headline figures need no facet: they are read first, the facets
+  // (the pickers' values) once they have answered.
+  const [headlineRead, setHeadlineRead] = useState(false);
+  const facets = useFacets(loc.query.get('name') !== null && !headlineRead);
   // Names with scores from the facets (a seek per name), not from the statistics of every name.
   const statNames = facets ? facets.score_names.values : null;
   // Names with scores, then names with a schema (no scores yet: an empty view says so).
@@ -345,7 +349,8 @@ export function AnalyticsPage() {
 
 
   useEffect(() => {
-    if (!name) return;
+    // The schemas say whether the name is labelled (its histogram's buckets): read once, not twice.
+    if (!name || !loaded) return;
     setError(null);
     const base = new URLSearchParams([['name', name], ['interval', interval], ...(JSON.parse(filterKey) as [string, string][])]);
     // A labelled name's histogram is one bar per label: 100 one-wide buckets put each value apart.
@@ -365,6 +370,7 @@ export function AnalyticsPage() {
       )
       .then(() => {
         if (!live) return;
+        setHeadlineRead(true);
         get<StatsResult>(`/v1/scores/stats?${base}&group_by=prompt`).then((r) => live && setByPrompt(r.scores), () => live && setByPrompt([]));
         get<StatsResult>(`/v1/scores/stats?${base}&group_by=model`).then((r) => live && setByModel(r.scores), () => live && setByModel([]));
       });
@@ -372,7 +378,7 @@ export function AnalyticsPage() {
       live = false;
       stop.abort();
     };
-  }, [name, interval, labelled, filterKey]);
+  }, [name, interval, labelled, filterKey, loaded]);
 
   const setMany = (changes: Record<string, string | null>) => {
     const q = new URLSearchParams(loc.query);
