@@ -47,9 +47,9 @@ interface Holding {
  * workspace's places taken waits, within its own deadline (then 503, as a read that ran too long);
  * past `waitingPerWorkspace` waiting it is refused at once with 429 and Retry-After. Other
  * workspaces' reads never wait here. A read whose client goes away while it waits leaves the line
- * (readFor's signal), so a page the browser left does not hold up the next. Exports take none: they have caps of their own
- * (routes/export-slots.ts), and one that streams for minutes must not stop its workspace's
- * searches for as long.
+ * (readFor's signal), so a page the browser left does not hold up the next. Exports take none:
+ * they have caps of their own (routes/export-slots.ts), and one that streams for minutes must not
+ * stop its workspace's searches for as long.
  */
 export class WorkspaceReads {
   private readonly lines = new Map<number, Line>();
