@@ -18,19 +18,23 @@ export function setUnauthorizedHandler(fn: (() => void) | null): void {
 
 /**
  * GETs `url` each time it changes: the latest answer, or the error's message. An answer that
- * arrives after the url changed is dropped, so a slow old answer never replaces a new one.
+ * arrives after the url changed is dropped, so a slow old answer never replaces a new one, and the
+ * old request is aborted: the server then stops its read (a page left or refiltered keeps no read
+ * of the workspace busy for the next).
  */
 export function useApiGet<T>(url: string): { reply: T | null; error: string | null } {
   const [state, setState] = useState<{ reply: T | null; error: string | null }>({ reply: null, error: null });
   useEffect(() => {
     let live = true;
+    const stop = new AbortController();
     setState((s) => ({ reply: s.reply, error: null }));
-    api<T>('GET', url).then(
+    api<T>('GET', url, undefined, stop.signal).then(
       (reply) => live && setState({ reply, error: null }),
       (e: Error) => live && setState({ reply: null, error: e.message }),
     );
     return () => {
       live = false;
+      stop.abort();
     };
   }, [url]);
   return state;
@@ -46,11 +50,15 @@ export class ApiError extends Error {
   }
 }
 
-export async function api<T = unknown>(method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', url: string, body?: unknown): Promise<T> {
+/**
+ * Calls the API. `signal` aborts the call: pass one from an effect and abort it in the effect's
+ * cleanup, so a page that unmounts or changes its filters stops the reads it no longer wants.
+ */
+export async function api<T = unknown>(method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', url: string, body?: unknown, signal?: AbortSignal): Promise<T> {
   const headers: Record<string, string> = { accept: 'application/json' };
   if (body !== undefined) headers['content-type'] = 'application/json';
   if (method !== 'GET' && csrfToken) headers['x-csrf-token'] = csrfToken;
-  const res = await fetch(url, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), credentials: 'same-origin' });
+  const res = await fetch(url, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), credentials: 'same-origin', signal });
   const text = await res.text();
   let parsed: unknown = null;
   try {
@@ -113,15 +121,16 @@ export const deleteScore = (id: number, name: string) => api('DELETE', `/v1/requ
  * Ids of every request matching a search filter, newest first, walked with the cursor 500 a page,
  * up to `cap`. `onPage` sees the ids read so far after each page, so a caller can start on the
  * first page while the rest are read; it answers false to stop the walk (its page has gone).
+ * `signal` aborts the page being read.
  */
-export async function matchingIds(filter: URLSearchParams, cap: number, onPage?: (soFar: number[]) => boolean): Promise<number[]> {
+export async function matchingIds(filter: URLSearchParams, cap: number, onPage?: (soFar: number[]) => boolean, signal?: AbortSignal): Promise<number[]> {
   const ids: number[] = [];
   let cursor: string | null = null;
   do {
     const q = new URLSearchParams(filter);
     q.set('limit', '500');
     if (cursor) q.set('cursor', cursor);
-    const page: SearchPage = await api('GET', `/v1/requests/search?${q}`);
+    const page: SearchPage = await api('GET', `/v1/requests/search?${q}`, undefined, signal);
     ids.push(...page.items.map((i) => i.id));
     cursor = page.has_more ? page.next_cursor : null;
     if (cursor && ids.length < cap && onPage && !onPage([...ids])) break;

@@ -94,6 +94,6 @@ export const itemView = (id: number, requestId: number) => api<ItemView>('GET', 
 export const queueAgreement = (id: number) => api<QueueAgreement>('GET', `${q(id)}/agreement`);
 export const disputes = (id: number) => api<{ disputes: Dispute[] }>('GET', `${q(id)}/disputes`).then((r) => r.disputes);
 /** Agreement of every rater of a score name over a search filter (its URL parameters), with `compare` people against automatic raters. */
-export const scoreAgreement = (params: URLSearchParams) => api<ScoresAgreement>('GET', `/v1/scores/agreement?${params}`);
+export const scoreAgreement = (params: URLSearchParams, signal?: AbortSignal) => api<ScoresAgreement>('GET', `/v1/scores/agreement?${params}`, undefined, signal);
 export const queueFromDisagreements = (body: Record<string, unknown>) => api<{ queue: ReviewQueue }>('POST', '/v1/review-queues/from-disagreements', body).then((r) => r.queue);
 export const adjudicate = (id: number, requestId: number, body: Record<string, unknown>) => api<AdjudicateResult>('POST', `${q(id)}/items/${requestId}/adjudicate`, body);

@@ -55,22 +55,26 @@ export const byName = (a: string, b: string) => (a === 'default' ? -1 : b === 'd
 
 /**
  * The workspace's score schemas (in force) and every score name worth offering: names with a
- * schema, then names that already have scores. `reload` fetches again.
+ * schema, then names that already have scores. `reload` fetches again. `used: false` leaves out
+ * the names with scores (a read of the workspace's facets), for a page that reads them itself.
  */
-export function useScoreNames(): { schemas: Map<string, ScoreSchema>; names: string[]; loaded: boolean; reload: () => void } {
+export function useScoreNames({ used: withUsed = true }: { used?: boolean } = {}): { schemas: Map<string, ScoreSchema>; names: string[]; loaded: boolean; reload: () => void } {
   const [schemas, setSchemas] = useState<Map<string, ScoreSchema>>(new Map());
   const [used, setUsed] = useState<string[]>([]);
   const [loaded, setLoaded] = useState(false);
   const [n, setN] = useState(0);
   useEffect(() => {
     let live = true;
+    const stop = new AbortController();
     Promise.all([
       listSchemas().catch(() => [] as ScoreSchema[]),
       // The facets' names: a seek per name, where statistics of every name read their totals.
-      api<FacetsResult>('GET', '/v1/requests/facets?limit=500').then(
-        (r) => r.score_names.values,
-        () => [] as string[],
-      ),
+      withUsed
+        ? api<FacetsResult>('GET', '/v1/requests/facets?limit=500', undefined, stop.signal).then(
+            (r) => r.score_names.values,
+            () => [] as string[],
+          )
+        : ([] as string[]),
     ]).then(([list, names]) => {
       if (!live) return;
       setSchemas(new Map(list.map((s) => [s.name, s])));
@@ -79,8 +83,9 @@ export function useScoreNames(): { schemas: Map<string, ScoreSchema>; names: str
     });
     return () => {
       live = false;
+      stop.abort();
     };
-  }, [n]);
+  }, [n, withUsed]);
   const names = [...new Set([...schemas.keys(), ...used])].sort(byName);
   return { schemas, names, loaded, reload: () => setN((x) => x + 1) };
 }

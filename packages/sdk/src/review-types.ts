@@ -233,6 +233,8 @@ export interface FromDisagreementsParams {
   name: string;
   score_name: string;
   filter?: FilterNode | null;
+  /** Most scored requests read, the newest first (as the agreement's `limit`); default 5000, at most 100000. */
+  limit?: number;
   metric?: AgreementMetric;
   min_difference?: number;
   raters_per_item: number;

@@ -11,6 +11,7 @@ import { WriteQueue } from './ingest/write-queue.js';
 import { createMetrics, instrumentRequests } from './metrics.js';
 import { answerClientError, answerFrameworkError, registerErrorHandling } from './routes/error-handler.js';
 import { parseJsonWithDepthLimit } from './routes/json-body.js';
+import { stopReadsOfGoneClients } from './routes/client-gone.js';
 import { checkKeyBeforeBody } from './routes/key-before-body.js';
 import { drainRefusedBodies } from './routes/refused-body.js';
 import { refuseWhileClosing } from './routes/closing.js';
@@ -136,6 +137,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   const routeDeps = { store: deps.store, queue, auth: keyOrSessionAuthenticator(auth, deps.store.accounts), trackBodyLimit, logBodyLimit, exportThreads: config.exportThreads, exportSlots };
   const plDeps = { ...routeDeps, auth };
   checkKeyBeforeBody(app, [auth, routeDeps.auth]);
+  stopReadsOfGoneClients(app);
   // Before the route plugins: the OpenAPI document is collected from routes as they are added.
   await registerOpenApi(app);
   await app.register(trackRoutes, plDeps);

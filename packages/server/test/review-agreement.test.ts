@@ -232,6 +232,14 @@ for (const backend of BACKENDS) {
         assert.equal(made.statusCode, 201, made.body);
         assert.equal(made.json().queue.origin, 'disagreements');
         assert.deepEqual((await t.store.reviewQueues.items(made.json().queue.id)).map((i) => i.requestId).sort((a, b) => a - b), [ids[1], ids[3]]);
+
+        // The window of the agreement: the newest 3 scored requests hold one disagreement of the two.
+        const windowed = await t.post('/v1/review-queues/from-disagreements', { name: 'newest disagreements', score_name: 'thumbs', filter: { field: 'model', op: '=', value: model }, limit: 3, raters_per_item: 1 });
+        assert.equal(windowed.statusCode, 201, windowed.body);
+        assert.deepEqual((await t.store.reviewQueues.items(windowed.json().queue.id)).map((i) => i.requestId), [ids[3]]);
+        const refused = await t.post('/v1/review-queues/from-disagreements', { name: 'none', score_name: 'thumbs', limit: 0, raters_per_item: 1 });
+        assert.equal(refused.statusCode, 400, refused.body);
+        assert.match(refused.json().message, /limit/);
       });
     });
 

@@ -328,7 +328,8 @@ function ConfusionMatrix({ c, schema }: { c: NonNullable<ComparisonResult['confu
   );
 }
 
-function SendToQueue({ name, filter, count }: { name: string; filter: URLSearchParams; count: number }) {
+/** The queue is made from the same window of requests as the comparison shown (`limit`). */
+function SendToQueue({ name, filter, limit, count }: { name: string; filter: URLSearchParams; limit: number; count: number }) {
   const [queueName, setQueueName] = useState(`${name} disagreements`);
   const [raters, setRaters] = useState('1');
   const [made, setMade] = useState<ReviewQueue | null>(null);
@@ -341,7 +342,7 @@ function SendToQueue({ name, filter, count }: { name: string; filter: URLSearchP
         e.preventDefault();
         setError(null);
         try {
-          setMade(await queueFromDisagreements({ name: queueName.trim(), score_name: name, filter: filterNodeFromQuery(filter), raters_per_item: Number(raters) }));
+          setMade(await queueFromDisagreements({ name: queueName.trim(), score_name: name, filter: filterNodeFromQuery(filter), limit, raters_per_item: Number(raters) }));
         } catch (err) {
           setError((err as Error).message);
         }
@@ -373,7 +374,7 @@ function SendToQueue({ name, filter, count }: { name: string; filter: URLSearchP
   );
 }
 
-function ComparisonView({ c, name, schema, filter }: { c: ComparisonResult; name: string; schema: ScoreSchema | undefined; filter: URLSearchParams }) {
+function ComparisonView({ c, name, schema, filter, limit }: { c: ComparisonResult; name: string; schema: ScoreSchema | undefined; filter: URLSearchParams; limit: number }) {
   return (
     <section className="card" aria-label="People against automatic raters">
       <h2>People against automatic raters</h2>
@@ -433,7 +434,7 @@ function ComparisonView({ c, name, schema, filter }: { c: ComparisonResult; name
         </table>
       )}
       {c.disagreements.length > 50 && <p className="muted">The first 50 of {c.disagreement_count}.</p>}
-      <SendToQueue key={name} name={name} filter={filter} count={c.disagreement_count} />
+      <SendToQueue key={name} name={name} filter={filter} limit={limit} count={c.disagreement_count} />
     </section>
   );
 }
@@ -487,12 +488,14 @@ function NameAgreement({ loc }: { loc: Location }) {
     if (compare) params.set('compare', 'humans,automatic');
     if (limit) params.set('limit', limit);
     let live = true;
-    scoreAgreement(params).then(
+    const stop = new AbortController();
+    scoreAgreement(params, stop.signal).then(
       (r) => live && setReply(r),
       (e: Error) => live && setError(e.message),
     );
     return () => {
       live = false;
+      stop.abort();
     };
   }, [loc.search]);
   const go = (n: string, cmp: boolean, lim = limit) =>
@@ -548,7 +551,7 @@ function NameAgreement({ loc }: { loc: Location }) {
         <>
           <WindowNote name={name} filtered={[...filter].length > 0} window={reply.window} onWiden={(l) => go(name, compare, String(l))} />
           <AgreementView a={reply.agreement} members={members} keys={keys} />
-          {reply.comparison && <ComparisonView c={reply.comparison} name={name} schema={schema} filter={filter} />}
+          {reply.comparison && <ComparisonView c={reply.comparison} name={name} schema={schema} filter={filter} limit={reply.window.limit} />}
         </>
       )}
     </div>

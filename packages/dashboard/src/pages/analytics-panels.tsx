@@ -6,19 +6,26 @@ import { fmtCost, fmtLatency, fmtNum } from '../format.js';
 
 export type Facets = FacetsResult;
 
-/** The values the pickers offer; null until read (the pickers are then empty and disabled). */
-export function useFacets(): Facets | null {
+/**
+ * The values the pickers offer; null until read (the pickers are then empty and disabled). While
+ * `wait` is true nothing is read: a page whose first figures do not need the facets asks for them
+ * after, since a workspace's reads take turns.
+ */
+export function useFacets(wait = false): Facets | null {
   const [facets, setFacets] = useState<Facets | null>(null);
   useEffect(() => {
+    if (wait) return;
     let live = true;
-    api<Facets>('GET', '/v1/requests/facets?limit=500').then(
+    const stop = new AbortController();
+    api<Facets>('GET', '/v1/requests/facets?limit=500', undefined, stop.signal).then(
       (f) => live && setFacets(f),
       () => live && setFacets({ limit: 0, prompts: { values: [], truncated: false }, models: { values: [], truncated: false }, tags: { values: [], truncated: false }, metadata_keys: { values: [], truncated: false }, score_names: { values: [], truncated: false } }),
     );
     return () => {
       live = false;
+      stop.abort();
     };
-  }, []);
+  }, [wait]);
   return facets;
 }
 

@@ -1,4 +1,4 @@
-import { useEffect, useMemo, useState } from 'react';
+import { useDeferredValue, useEffect, useMemo, useState } from 'react';
 import { Bar, BarChart, CartesianGrid, ComposedChart, Legend, Line, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
 import type { StatsResult } from '@tally/sdk';
 import { api, type CompareReply, type StatsEntry } from '../api.js';
@@ -318,8 +318,12 @@ function ComparePanel({ name, facets, filter }: { name: string; facets: Facets |
 
 export function AnalyticsPage() {
   const loc = useLocation();
-  const { schemas, names: known, loaded } = useScoreNames();
-  const facets = useFacets();
+  // The schemas only: the names with scores come with the facets below.
+  const { schemas, names: known, loaded } = useScoreNames({ used: false });
+  // With a name in the URL the headline figures need no facet: they are read first, the facets
+  // (the pickers' values) once they have answered.
+  const [headlineRead, setHeadlineRead] = useState(false);
+  const facets = useFacets(loc.query.get('name') !== null && !headlineRead);
   // Names with scores from the facets (a seek per name), not from the statistics of every name.
   const statNames = facets ? facets.score_names.values : null;
   // Names with scores, then names with a schema (no scores yet: an empty view says so).
@@ -345,24 +349,36 @@ export function AnalyticsPage() {
 
 
   useEffect(() => {
-    if (!name) return;
+    // The schemas say whether the name is labelled (its histogram's buckets): read once, not twice.
+    if (!name || !loaded) return;
     setError(null);
     const base = new URLSearchParams([['name', name], ['interval', interval], ...(JSON.parse(filterKey) as [string, string][])]);
     // A labelled name's histogram is one bar per label: 100 one-wide buckets put each value apart.
     const fine = new URLSearchParams(base);
     if (labelled) fine.set('buckets', '100');
-    // Replies of an earlier name, interval or bucketing never land over the current ones.
+    // Replies of an earlier name, interval or bucketing never land over the current ones, and
+    // their reads are aborted (the server stops them).
     let live = true;
-    api<StatsResult>('GET', `/v1/scores/stats?${fine}`).then(
-      (r) => live && (setStats(r.scores[0] ?? null), setReasons(r.reasons?.find((x) => x.name === name) ?? null), setReadFor(`${name} ${filterKey}`)),
-      (e: Error) => live && setError(e.message),
-    );
-    api<StatsResult>('GET', `/v1/scores/stats?${base}&group_by=prompt`).then((r) => live && setByPrompt(r.scores), () => live && setByPrompt([]));
-    api<StatsResult>('GET', `/v1/scores/stats?${base}&group_by=model`).then((r) => live && setByModel(r.scores), () => live && setByModel([]));
+    const stop = new AbortController();
+    const get = <T,>(url: string) => api<T>('GET', url, undefined, stop.signal);
+    // The headline figures first: a workspace's reads take turns, so the tables by prompt and by
+    // model (and the panels below, drawn once these figures are) wait until they have answered.
+    get<StatsResult>(`/v1/scores/stats?${fine}`)
+      .then(
+        (r) => live && (setStats(r.scores[0] ?? null), setReasons(r.reasons?.find((x) => x.name === name) ?? null), setReadFor(`${name} ${filterKey}`)),
+        (e: Error) => live && setError(e.message),
+      )
+      .then(() => {
+        if (!live) return;
+        setHeadlineRead(true);
+        get<StatsResult>(`/v1/scores/stats?${base}&group_by=prompt`).then((r) => live && setByPrompt(r.scores), () => live && setByPrompt([]));
+        get<StatsResult>(`/v1/scores/stats?${base}&group_by=model`).then((r) => live && setByModel(r.scores), () => live && setByModel([]));
+      });
     return () => {
       live = false;
+      stop.abort();
     };
-  }, [name, interval, labelled, filterKey]);
+  }, [name, interval, labelled, filterKey, loaded]);
 
   const setMany = (changes: Record<string, string | null>) => {
     const q = new URLSearchParams(loc.query);
@@ -374,7 +390,11 @@ export function AnalyticsPage() {
   };
   const set = (key: string, value: string) => setMany({ [key]: value });
 
-  const series = timeSeries(stats?.series ?? [], interval);
+  // The summary and histogram are drawn as soon as the figures arrive; the series (hundreds of bars
+  // and dots) and the panels below follow in a render of their own that yields to the browser, so
+  // the first figures are on screen while the rest is drawn.
+  const later = useDeferredValue(stats);
+  const series = timeSeries(later?.series ?? [], interval);
   const step = interval === 'hour' ? HOUR_MS : 24 * HOUR_MS;
   const axisFont = { fontSize: 11 };
   const histogram: { label: string; count: number }[] = labels && (stats?.histogram.length ?? 0) === 100 ? labelHistogram(stats!.histogram, labels) : (stats?.histogram ?? []).map((h) => ({ ...h, label: `${h.from}–${h.to}` }));
@@ -456,29 +476,37 @@ export function AnalyticsPage() {
             </section>
             <section className="card" aria-label="Over time">
               <h2>Mean and count by {interval}</h2>
-              <ResponsiveContainer width="100%" height={260}>
-                <ComposedChart data={series} margin={{ top: 8, right: 8, bottom: 24, left: 8 }}>
-                  <CartesianGrid strokeDasharray="3 3" />
-                  <XAxis
-                    dataKey="t"
-                    type="number"
-                    scale="time"
-                    domain={[(min: number) => min - step / 2, (max: number) => max + step / 2]}
-                    tickFormatter={(t: number) => fmtBucket(t, interval)}
-                    minTickGap={24}
-                    fontSize={11}
-                    label={{ value: `${interval === 'hour' ? 'hour' : 'day'} (UTC)`, position: 'insideBottom', offset: -12, ...axisFont }}
-                  />
-                  <YAxis yAxisId="mean" domain={[0, 100]} fontSize={11} label={{ value: `mean ${name}`, angle: -90, position: 'insideLeft', offset: 4, ...axisFont }} />
-                  <YAxis yAxisId="count" orientation="right" allowDecimals={false} fontSize={11} label={{ value: 'scored requests', angle: 90, position: 'insideRight', offset: 4, ...axisFont }} />
-                  <Tooltip labelFormatter={(t) => fmtBucket(Number(t), interval)} />
-                  <Legend verticalAlign="top" height={24} wrapperStyle={{ fontSize: 12 }} formatter={(value: string) => <span className="legend-text">{value}</span>} />
-                  <Bar yAxisId="count" dataKey="count" name="scored requests" fill="#aebcf0" maxBarSize={40} isAnimationActive={false} />
-                  <Line yAxisId="mean" dataKey="mean" name={`mean ${name}`} stroke="#d8594f" strokeWidth={2} dot connectNulls={false} isAnimationActive={false} />
-                </ComposedChart>
-              </ResponsiveContainer>
+              {later ? (
+                <ResponsiveContainer width="100%" height={260}>
+                  <ComposedChart data={series} margin={{ top: 8, right: 8, bottom: 24, left: 8 }}>
+                    <CartesianGrid strokeDasharray="3 3" />
+                    <XAxis
+                      dataKey="t"
+                      type="number"
+                      scale="time"
+                      domain={[(min: number) => min - step / 2, (max: number) => max + step / 2]}
+                      tickFormatter={(t: number) => fmtBucket(t, interval)}
+                      minTickGap={24}
+                      fontSize={11}
+                      label={{ value: `${interval === 'hour' ? 'hour' : 'day'} (UTC)`, position: 'insideBottom', offset: -12, ...axisFont }}
+                    />
+                    <YAxis yAxisId="mean" domain={[0, 100]} fontSize={11} label={{ value: `mean ${name}`, angle: -90, position: 'insideLeft', offset: 4, ...axisFont }} />
+                    <YAxis yAxisId="count" orientation="right" allowDecimals={false} fontSize={11} label={{ value: 'scored requests', angle: 90, position: 'insideRight', offset: 4, ...axisFont }} />
+                    <Tooltip labelFormatter={(t) => fmtBucket(Number(t), interval)} />
+                    <Legend verticalAlign="top" height={24} wrapperStyle={{ fontSize: 12 }} formatter={(value: string) => <span className="legend-text">{value}</span>} />
+                    <Bar yAxisId="count" dataKey="count" name="scored requests" fill="#aebcf0" maxBarSize={40} isAnimationActive={false} />
+                    <Line yAxisId="mean" dataKey="mean" name={`mean ${name}`} stroke="#d8594f" strokeWidth={2} dot connectNulls={false} isAnimationActive={false} />
+                  </ComposedChart>
+                </ResponsiveContainer>
+              ) : (
+                <div style={{ height: 260 }} aria-busy="true" />
+              )}
             </section>
           </div>
+        </>
+      )}
+      {stats && later && (
+        <>
           {reasons && reasons.reasons.length > 0 && <ReasonTable counts={reasons} />}
           <GroupTable title="By prompt version" entries={byPrompt} columns={[['prompt_name', 'Prompt'], ['prompt_version', 'Version']]} />
           <GroupTable title="By model" entries={byModel} columns={[['model', 'Model']]} />

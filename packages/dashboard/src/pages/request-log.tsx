@@ -81,16 +81,18 @@ export function RequestLogPage() {
 
   useEffect(() => {
     let live = true;
+    // Aborted when the page is left or refiltered: the server then stops the read.
+    const stop = new AbortController();
     setError(null);
     setLoading(true);
-    api<SearchReply>('GET', `/v1/requests/search?${apiQuery}`).then(
+    api<SearchReply>('GET', `/v1/requests/search?${apiQuery}`, undefined, stop.signal).then(
       (r) => {
         if (!live) return;
         setData(r);
         setLoading(false);
         if (r.items.length === 0) return;
         // Previews come after the page, so the table is never held back by them.
-        api<{ previews: Preview[] }>('GET', `/v1/requests/previews?ids=${r.items.map((i) => i.id).join(',')}`).then(
+        api<{ previews: Preview[] }>('GET', `/v1/requests/previews?ids=${r.items.map((i) => i.id).join(',')}`, undefined, stop.signal).then(
           (p) => live && setPreviews(new Map(p.previews.map((x) => [x.id, x]))),
           () => undefined,
         );
@@ -99,6 +101,7 @@ export function RequestLogPage() {
     );
     return () => {
       live = false;
+      stop.abort();
     };
   }, [apiQuery, reload]);
 
@@ -106,13 +109,15 @@ export function RequestLogPage() {
   const filterKey = filter.toString();
   useEffect(() => {
     let live = true;
+    const stop = new AbortController();
     setTotal(null);
-    api<CountReply>('GET', `/v1/requests/count?${filter}`).then(
+    api<CountReply>('GET', `/v1/requests/count?${filter}`, undefined, stop.signal).then(
       (c) => live && setTotal(c),
       () => undefined,
     );
     return () => {
       live = false;
+      stop.abort();
     };
   }, [filterKey, reload]);
   useEffect(() => {

@@ -56,13 +56,14 @@ export function ReviewPage() {
 
   useEffect(() => {
     let live = true;
+    const stop = new AbortController();
     setIds(null);
     setComplete(false);
     setIndex(0);
     (async () => {
       // The first page starts the sitting; later pages only extend the list after it.
       // Once the page is left, the walk stops: its reads would queue before the next page's.
-      const out = await matchingIds(filter, SNAPSHOT_MAX, (soFar) => (live && setIds(soFar), live));
+      const out = await matchingIds(filter, SNAPSHOT_MAX, (soFar) => (live && setIds(soFar), live), stop.signal);
       if (live) {
         setIds(out);
         setComplete(true);
@@ -70,6 +71,7 @@ export function ReviewPage() {
     })().catch((e: Error) => live && (setStatus(e.message), setIds((x) => x ?? []), setComplete(true)));
     return () => {
       live = false;
+      stop.abort();
     };
   }, [filterKey]);
 
@@ -84,15 +86,18 @@ export function ReviewPage() {
     setLoaded(null);
     if (currentId === undefined) return;
     let live = true;
-    api<{ request: RequestDetail }>('GET', `/v1/requests/${currentId}`).then((r) => {
+    const stop = new AbortController();
+    api<{ request: RequestDetail }>('GET', `/v1/requests/${currentId}`, undefined, stop.signal).then((r) => {
       if (!live) return;
       setLoaded({ request: r.request, name });
       setValue(r.request.scores[name] ?? startValue(schema));
       setComment('');
       setReasons([]);
-    });
+      // An aborted read (the request moved on) answers nothing to show.
+    }, () => undefined);
     return () => {
       live = false;
+      stop.abort();
     };
   }, [currentId, name, schemaKey]);
 

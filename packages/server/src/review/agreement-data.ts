@@ -1,5 +1,4 @@
-import { MAX_AGREEMENT_ITEMS, type AgreementMetric } from '../domain/agreement.js';
-import { invalidField } from '../domain/errors.js';
+import type { AgreementMetric } from '../domain/agreement.js';
 import { allOf, type RequestFilter } from '../domain/search-query.js';
 import type { ReviewQueue } from '../store/review-queues.js';
 import type { Store } from '../store/store.js';
@@ -20,16 +19,6 @@ export async function queueRatings(store: Store, q: ReviewQueue): Promise<Curren
 }
 
 const scoredBy = (filter: RequestFilter | null, name: string) => allOf(filter, { kind: 'score', name, test: { op: 'exists' } });
-
-/**
- * Every current rating of `name` on the requests `filter` matches; a filter matching more than
- * MAX_AGREEMENT_ITEMS requests scored `name` is refused naming `filter`.
- */
-export async function filterRatings(store: Store, workspaceId: number, name: string, filter: RequestFilter | null): Promise<CurrentRating[]> {
-  const matched = await store.reviewQueues.matching(workspaceId, scoredBy(filter, name), { afterId: 0, upToId: Number.MAX_SAFE_INTEGER, limit: MAX_AGREEMENT_ITEMS + 1 }, null);
-  if (matched.length > MAX_AGREEMENT_ITEMS) throw invalidField('filter', `matches more than ${MAX_AGREEMENT_ITEMS} requests scored "${name}"; narrow it`);
-  return store.scores.currentRatings(workspaceId, matched.map((m) => m.id), name);
-}
 
 /** The requests an agreement over a filter was computed from: the newest `limit` that match and carry the score. */
 export interface RatingWindow {

@@ -234,6 +234,14 @@ export const FromDisagreementsBody = Type.Object(
     name: Type.String({ minLength: 1, maxLength: MAX_QUEUE_NAME_CHARS, description: 'name of the new queue' }),
     score_name: ScoreName,
     filter: Type.Optional(Nullable(FilterNode)),
+    limit: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: MAX_AGREEMENT_ITEMS,
+        default: DEFAULT_AGREEMENT_ITEMS,
+        description: `most scored requests read, the newest first (by id), as GET /v1/scores/agreement's limit: 1 to ${MAX_AGREEMENT_ITEMS}`,
+      }),
+    ),
     metric: MetricField,
     min_difference: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 1 })),
     raters_per_item: Type.Integer({ minimum: 1, maximum: MAX_RATERS_PER_ITEM }),

@@ -3,7 +3,7 @@ import type { RequestFilter } from '../domain/search-query.js';
 import { MAX_STATS_GROUPS } from '../domain/statistics.js';
 import type { Database } from './schema.js';
 import type { DistributionRow, ScoreAggregateQuery, ScoreStatsRows, SeriesRow, StatsGroupBy, StatsGroupKey, StatsInterval } from './types.js';
-import { applyRequestFilter, planTextSearch } from './search-filter.js';
+import { applyRequestFilter, isSqlite, planTextSearch } from './search-filter.js';
 
 /**
  * Aggregate reads behind score statistics and comparisons. Every query here is a GROUP BY that
@@ -89,7 +89,11 @@ export function scoredRequests(db: Kysely<Database>, workspaceId: number, q: Sco
   const qb = joined
     // The workspace is tested on requests (applyRequestFilter); a score row is always in its request's.
     .$if(q.name !== undefined, (b) => b.where('s.name', '=', q.name!))
-    .$if(q.minRequestId !== undefined, (b) => b.where('requests.id', '>=', q.minRequestId!));
+    .$if(q.minRequestId !== undefined, (b) => b.where('requests.id', '>=', q.minRequestId!))
+    // A filter calls tally_alive() on SQLite (search-filter.ts); without one the join still may
+    // read every score of the name (a breakdown, a correlation), so it calls it too: the read then
+    // stops at its deadline, or when its client has gone (sqlite/read-deadline.ts).
+    .$if(!q.filter && isSqlite(db), (b) => b.where(sql<SqlBool>`tally_alive()`));
   return applyRequestFilter(qb, workspaceId, q.filter ?? null);
 }
 

@@ -1,7 +1,7 @@
 import type { CompiledQuery, DatabaseConnection, Dialect, Driver, QueryResult, TransactionSettings } from 'kysely';
 import { TallyError } from '../domain/errors.js';
 import { DatabaseUnavailableError } from './database-errors.js';
-import { currentRead, type ReadScope } from './read-scope.js';
+import { currentRead, onAbort, ReadCancelledError, type ReadScope } from './read-scope.js';
 
 /** How many reads one workspace may have at once. */
 export interface WorkspaceReadLimits {
@@ -25,6 +25,8 @@ const RETRY_AFTER_S = 1;
 interface Waiter {
   grant(): void;
   timer: NodeJS.Timeout;
+  /** Stops listening for the read's client going away. */
+  unlisten(): void;
 }
 
 interface Line {
@@ -44,9 +46,10 @@ interface Holding {
  * readFor) takes a place of its workspace while any of its statements runs. A read that finds its
  * workspace's places taken waits, within its own deadline (then 503, as a read that ran too long);
  * past `waitingPerWorkspace` waiting it is refused at once with 429 and Retry-After. Other
- * workspaces' reads never wait here. Exports take none: they have caps of their own
- * (routes/export-slots.ts), and one that streams for minutes must not stop its workspace's
- * searches for as long.
+ * workspaces' reads never wait here. A read whose client goes away while it waits leaves the line
+ * (readFor's signal), so a page the browser left does not hold up the next. Exports take none:
+ * they have caps of their own (routes/export-slots.ts), and one that streams for minutes must not
+ * stop its workspace's searches for as long.
  */
 export class WorkspaceReads {
   private readonly lines = new Map<number, Line>();
@@ -66,7 +69,7 @@ export class WorkspaceReads {
     if (this.limits.perWorkspace <= 0) return () => {};
     let holding = this.holdings.get(read);
     if (!holding) {
-      const placed = this.place(read.workspace, read.startedAt + this.timeoutMs);
+      const placed = this.place(read.workspace, read.startedAt + this.timeoutMs, read.signal);
       holding = { statements: 0, placed };
       this.holdings.set(read, holding);
       // A refused or timed-out wait leaves no holding behind (its statements all see the error).
@@ -97,8 +100,8 @@ export class WorkspaceReads {
     return { running: line?.running ?? 0, waiting: line?.waiting.length ?? 0 };
   }
 
-  /** A place of `workspace`, waited for until `deadline` (epoch ms); resolves to its release. */
-  private place(workspace: number, deadline: number): Promise<() => void> {
+  /** A place of `workspace`, waited for until `deadline` (epoch ms) or `signal`; resolves to its release. */
+  private place(workspace: number, deadline: number, signal: AbortSignal | undefined): Promise<() => void> {
     let line = this.lines.get(workspace);
     if (!line) {
       line = { running: 0, waiting: [] };
@@ -114,6 +117,7 @@ export class WorkspaceReads {
       if (next) next.grant();
       else if (held.running === 0) this.lines.delete(workspace);
     };
+    if (signal?.aborted) return Promise.reject(new ReadCancelledError());
     if (held.running < this.limits.perWorkspace) {
       held.running++;
       return Promise.resolve(release);
@@ -124,20 +128,31 @@ export class WorkspaceReads {
       );
     }
     return new Promise((resolve, reject) => {
+      const leaveLine = () => {
+        const at = held.waiting.indexOf(waiter);
+        if (at >= 0) held.waiting.splice(at, 1);
+        if (held.running === 0 && held.waiting.length === 0) this.lines.delete(workspace);
+      };
       const waiter: Waiter = {
         grant: () => {
           clearTimeout(waiter.timer);
+          waiter.unlisten();
           held.running++;
           resolve(release);
         },
         timer: setTimeout(() => {
-          const at = held.waiting.indexOf(waiter);
-          if (at >= 0) held.waiting.splice(at, 1);
-          if (held.running === 0 && held.waiting.length === 0) this.lines.delete(workspace);
+          waiter.unlisten();
+          leaveLine();
           reject(new DatabaseUnavailableError(`the read took longer than its limit of ${this.timeoutMs} ms, waiting for this workspace's other reads (a narrower filter may help)`, 'READ_DEADLINE'));
         }, Math.max(0, deadline - Date.now())),
+        unlisten: () => {},
       };
       held.waiting.push(waiter);
+      waiter.unlisten = onAbort(signal, () => {
+        clearTimeout(waiter.timer);
+        leaveLine();
+        reject(new ReadCancelledError());
+      });
     });
   }
 }

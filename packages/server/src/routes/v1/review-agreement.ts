@@ -5,7 +5,7 @@ import { scoreName } from '../../domain/score.js';
 import { filterFromParams } from '../../domain/search-params.js';
 import { parseFilter } from '../../domain/search-query.js';
 import { DEFAULT_AGREEMENT_ITEMS } from '../../domain/agreement.js';
-import { filterRatings, metricFor, queueRatings, windowRatings } from '../../review/agreement-data.js';
+import { metricFor, queueRatings, windowRatings } from '../../review/agreement-data.js';
 import { MAX_QUEUE_ITEMS } from '../../review/queue-feed.js';
 import { agreementReply, comparisonReply, disputes, type RatingPoint } from '../../review/agreement-view.js';
 import { ErrorBody } from '../../schemas/common.js';
@@ -177,7 +177,7 @@ export const reviewAgreementRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async
         tags: ['v1'],
         summary: 'Make a review queue of the items where people and automatic raters disagree',
         description:
-          "Compares people with automatic raters on `score_name` over the requests `filter` matches (as `GET /v1/scores/agreement?compare=humans,automatic`), and makes a queue (origin `disagreements`) whose items are those where they disagree, largest difference first. `include_new` and `sample` do not apply.",
+          "Compares people with automatic raters on `score_name` over the newest `limit` requests `filter` matches that carry the score (as `GET /v1/scores/agreement?compare=humans,automatic` with the same `limit`), and makes a queue (origin `disagreements`) whose items are those where they disagree, largest difference first. `include_new` and `sample` do not apply.",
         body: FromDisagreementsBody,
         response: { 201: QueueReply, ...errors },
       },
@@ -190,7 +190,10 @@ export const reviewAgreementRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async
       const filter = body.filter === undefined || body.filter === null ? null : body.filter;
       const parsed = filter === null ? null : parseFilter(filter);
       const { metric, labelOf } = await metricFor(store, workspaceId, name, body.metric);
-      const ratings = points(await filterRatings(store, workspaceId, name, parsed));
+      // The window the agreement page showed: the newest `limit`, so a filter matching every
+      // request costs what one matching `limit` of them does.
+      const read = await windowRatings(store, workspaceId, name, parsed, body.limit ?? DEFAULT_AGREEMENT_ITEMS);
+      const ratings = points(read.ratings);
       const comparison = comparisonReply(ratings, metric, body.min_difference ?? 1, labelOf, MAX_QUEUE_ITEMS);
       const heads = await store.reviewQueues.heads(workspaceId);
       const id = await queue.submit({

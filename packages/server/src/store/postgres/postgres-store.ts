@@ -3,6 +3,7 @@ import pg from 'pg';
 import type { Database } from '../schema.js';
 import { withOutageErrors } from '../database-errors.js';
 import { SqlStore } from '../sql-store.js';
+import { cancellableReads } from './cancel-reads.js';
 import { CsvCopier } from './copy-csv.js';
 import { KEY_CHANGE_CHANNEL, KeyChangeListener } from './key-change-listener.js';
 import { renderStatements } from '../write-statements.js';
@@ -103,9 +104,10 @@ export function openPostgresStore(opts: PostgresOptions): SqlStore {
   // statement_timeout: the server itself stops a read at its deadline (the client-side
   // query_timeout only stops waiting), and writes and migrations keep no such limit.
   const readPool = openPool(opts, readSession);
-  // One workspace's reads take turns among themselves, not every connection of the pool.
+  // One workspace's reads take turns among themselves, not every connection of the pool; a read
+  // whose client has gone is cancelled through the other pool (cancel-reads.ts).
   const workspaceReads = new WorkspaceReads(opts.workspaceReads ?? DEFAULT_WORKSPACE_READ_LIMITS, readTimeoutMs);
-  const readDb = new Kysely<Database>({ dialect: withWorkspacePlaces(withOutageErrors(new PostgresDialect({ pool: readPool })), workspaceReads) });
+  const readDb = new Kysely<Database>({ dialect: withWorkspacePlaces(withOutageErrors(new PostgresDialect({ pool: cancellableReads(readPool, pool) })), workspaceReads) });
   const keyChanges = new KeyChangeListener(opts.connectionString);
   const copier = new CsvCopier(opts.connectionString, readTimeoutMs, readSession.options);
   // Group commit makes each instance's writes one transaction at a time; this lock lines up the

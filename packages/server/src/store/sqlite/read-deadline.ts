@@ -1,6 +1,7 @@
 import type SQLite from 'better-sqlite3';
 import type { SqliteDatabase } from 'kysely';
 import { DatabaseUnavailableError } from '../database-errors.js';
+import { ReadCancelledError } from '../read-scope.js';
 
 /**
  * better-sqlite3 cannot interrupt a statement, and a thread running one cannot be stopped from
@@ -8,19 +9,30 @@ import { DatabaseUnavailableError } from '../database-errors.js';
  * puts it first in the WHERE clause), and the function throws once this thread's current read is
  * past its deadline: SQLite then abandons the statement, whatever it was doing with the rows.
  */
-export const readDeadline = { at: Number.POSITIVE_INFINITY, ms: 0 };
+export const readDeadline = {
+  at: Number.POSITIVE_INFINITY,
+  ms: 0,
+  /** A reader thread's job running now (0 for none), for a cancel of that job (registerAlive). */
+  job: 0,
+};
 
 /** The error a read past its deadline ends with: 503 with Retry-After, in Tally's shape. */
 export function readTimedOut(ms: number): DatabaseUnavailableError {
   return new DatabaseUnavailableError(`the read took longer than its limit of ${ms} ms (a narrower filter may help)`, 'READ_DEADLINE');
 }
 
-/** Registers `tally_alive()` on a connection; it answers 1 while the thread's read has time left. */
-export function registerAlive(conn: SQLite.Database): void {
+/**
+ * Registers `tally_alive()` on a connection; it answers 1 while the thread's read has time left.
+ * `cancelled` is a reader thread's word shared with the main thread (reader-pool.ts), which writes
+ * into it the id of a job whose client has gone: the function then stops that job's statement as
+ * it stops one past its deadline.
+ */
+export function registerAlive(conn: SQLite.Database, cancelled: Int32Array | null = null): void {
   // The clock is read for every row: one row's tests can take milliseconds (a long LIKE pattern
   // over long text), so checking every so many rows could overshoot the deadline by seconds.
   conn.function('tally_alive', { deterministic: false }, () => {
     if (Date.now() > readDeadline.at) throw readTimedOut(readDeadline.ms);
+    if (cancelled !== null && readDeadline.job !== 0 && Atomics.load(cancelled, 0) === readDeadline.job) throw new ReadCancelledError();
     return 1;
   });
 }

@@ -2,7 +2,7 @@ import { CompiledQuery, SqliteAdapter, SqliteIntrospector, SqliteQueryCompiler, 
 import type { Worker } from 'node:worker_threads';
 import { receiveError, spawnModule } from '../../threads.js';
 import { DatabaseUnavailableError } from '../database-errors.js';
-import { currentRead, DEFAULT_READ_TIMEOUT_MS } from '../read-scope.js';
+import { currentRead, DEFAULT_READ_TIMEOUT_MS, onAbort, ReadCancelledError } from '../read-scope.js';
 import { readTimedOut } from './read-deadline.js';
 import type { FromReader, ToReader } from './reader-thread.js';
 import { rowConstructor } from './statement-cache.js';
@@ -34,11 +34,15 @@ interface Job {
   resolve(r: { rows: unknown[][]; columns: string[] }): void;
   reject(err: unknown): void;
   timer: NodeJS.Timeout;
+  /** Stops listening for the read's client going away. */
+  unlisten(): void;
 }
 
 interface Reader {
   worker: Worker;
   job: Job | null;
+  /** Shared with the thread: the id of a job to stop (read-deadline.ts). */
+  cancelWord: Int32Array;
 }
 
 /**
@@ -46,7 +50,8 @@ interface Reader {
  * connection of its own, run the statements of searches, exports' counts, statistics and request
  * reads. Each read has a deadline, which stops its statement on the thread. No workspace may occupy every thread: one holds at most
  * all threads but one, so another workspace's read always finds a thread however many slow reads
- * the first keeps sending (they wait for its own threads instead, up to their deadline).
+ * the first keeps sending (they wait for its own threads instead, up to their deadline). A read
+ * whose client goes away leaves the queue, or is stopped on its thread by `tally_alive()`.
  */
 export class ReaderPool {
   private readonly readers: Reader[] = [];
@@ -70,16 +75,18 @@ export class ReaderPool {
       const read = currentRead();
       const deadline = (read?.startedAt ?? Date.now()) + limitMs;
       const msg: ToReader = { id: this.nextId++, sql, parameters, deadline, limitMs };
-      const job: Job = { msg, workspace: read?.workspace, resolve, reject, timer: setTimeout(() => this.expire(job), Math.max(0, deadline - Date.now()) + STUCK_MARGIN_MS) };
+      const job: Job = { msg, workspace: read?.workspace, resolve, reject, timer: setTimeout(() => this.expire(job), Math.max(0, deadline - Date.now()) + STUCK_MARGIN_MS), unlisten: () => {} };
       this.waiting.push(job);
+      job.unlisten = onAbort(read?.signal, () => this.cancel(job));
       this.dispatch();
     });
   }
 
   private spawn(): Reader {
-    const worker = spawnModule(import.meta.url, 'reader-thread', { workerData: { file: this.opts.file } });
+    const cancelWord = new SharedArrayBuffer(4);
+    const worker = spawnModule(import.meta.url, 'reader-thread', { workerData: { file: this.opts.file, cancelWord } });
     worker.unref();
-    const reader: Reader = { worker, job: null };
+    const reader: Reader = { worker, job: null, cancelWord: new Int32Array(cancelWord) };
     worker.on('message', (msg: FromReader) => {
       const job = reader.job;
       if (!job || job.msg.id !== msg.id) return;
@@ -95,6 +102,7 @@ export class ReaderPool {
       if (job) {
         reader.job = null;
         clearTimeout(job.timer);
+        job.unlisten();
         job.reject(new DatabaseUnavailableError(`a reader thread stopped (${why})`, 'READER_THREAD'));
       }
       this.dispatch();
@@ -107,6 +115,7 @@ export class ReaderPool {
 
   private finish(reader: Reader, job: Job): void {
     clearTimeout(job.timer);
+    job.unlisten();
     reader.job = null;
     reader.worker.unref();
     this.dispatch();
@@ -136,8 +145,26 @@ export class ReaderPool {
     }
   }
 
+  /**
+   * Nobody waits for the job any more: one still queued leaves the queue at once; a running one is
+   * stopped by its thread's `tally_alive()` at the next row it examines, and answers then (so its
+   * thread is free again only when SQLite has let go of the statement).
+   */
+  private cancel(job: Job): void {
+    const queued = this.waiting.indexOf(job);
+    if (queued >= 0) {
+      this.waiting.splice(queued, 1);
+      clearTimeout(job.timer);
+      job.reject(new ReadCancelledError());
+      return;
+    }
+    const reader = this.readers.find((r) => r.job === job);
+    if (reader) Atomics.store(reader.cancelWord, 0, job.msg.id);
+  }
+
   /** The deadline plus the margin has passed: the job answers as timed out, wherever it is. */
   private expire(job: Job): void {
+    job.unlisten();
     const queued = this.waiting.indexOf(job);
     if (queued >= 0) this.waiting.splice(queued, 1);
     const reader = this.readers.find((r) => r.job === job);
@@ -156,6 +183,7 @@ export class ReaderPool {
     const err = new DatabaseUnavailableError('the store is closed', 'CLOSED');
     for (const job of this.waiting.splice(0)) {
       clearTimeout(job.timer);
+      job.unlisten();
       job.reject(err);
     }
     await Promise.all(this.readers.splice(0).map((r) => r.worker.terminate()));

@@ -1,7 +1,8 @@
 /**
  * A SQLite reader thread (started by reader-pool.ts): runs the read queries the main thread sends
  * on a read-only connection of its own, one at a time, so a long scan blocks this thread and never
- * the event loop answering HTTP. Each query carries its deadline (read-deadline.ts).
+ * the event loop answering HTTP. Each query carries its deadline (read-deadline.ts), and the main
+ * thread can stop it early through the thread's cancel word (its client went away).
  */
 import SQLite from 'better-sqlite3';
 import { parentPort, workerData } from 'node:worker_threads';
@@ -21,10 +22,10 @@ export interface ToReader {
 export type FromReader = { id: number; rows: unknown[][]; columns: string[] } | { id: number; failed: SentError };
 
 lowerThreadPriority();
-const { file } = workerData as { file: string };
+const { file, cancelWord } = workerData as { file: string; cancelWord: SharedArrayBuffer };
 const conn = new SQLite(file, { readonly: true, fileMustExist: true });
 conn.pragma('busy_timeout = 5000');
-registerAlive(conn);
+registerAlive(conn, new Int32Array(cancelWord));
 
 // Prepared statements by SQL text, least recently used first.
 const cache = new Map<string, SQLite.Statement>();
@@ -47,6 +48,7 @@ const port = parentPort!;
 port.on('message', (msg: ToReader) => {
   readDeadline.at = msg.deadline;
   readDeadline.ms = msg.limitMs;
+  readDeadline.job = msg.id;
   try {
     const stmt = prepare(msg.sql);
     // Rows as arrays: structured cloning copies no key names per row.
@@ -56,5 +58,6 @@ port.on('message', (msg: ToReader) => {
     port.postMessage({ id: msg.id, failed: sendError(err) } satisfies FromReader);
   } finally {
     readDeadline.at = Number.POSITIVE_INFINITY;
+    readDeadline.job = 0;
   }
 });
