@@ -137,11 +137,13 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   const routeDeps = { store: deps.store, queue, auth: keyOrSessionAuthenticator(auth, deps.store.accounts), trackBodyLimit, logBodyLimit, exportThreads: config.exportThreads, exportSlots };
   const plDeps = { ...routeDeps, auth };
   checkKeyBeforeBody(app, [auth, routeDeps.auth]);
-  stopReadsOfGoneClients(app);
   // Before the route plugins: the OpenAPI document is collected from routes as they are added.
   await registerOpenApi(app);
   await app.register(trackRoutes, plDeps);
   await app.register(logRoutes, plDeps);
+  // After the PromptLayer write routes, which only queue writes (and read one request by id):
+  // the hook would cost each of their calls and stop nothing.
+  stopReadsOfGoneClients(app);
   await app.register(promptLayerSearchRoutes, plDeps);
   await app.register(scoreRoutes, routeDeps);
   await app.register(scoreAnalyticsRoutes, routeDeps);
