@@ -650,7 +650,12 @@ describe('dashboard in a real browser', { timeout: 240_000 }, () => {
     await page.getByLabel('Interval').selectOption('hour');
     await chart.getByText('hour (UTC)').waitFor();
     await dots.nth(3).waitFor();
-    const ticks = await chart.locator('.recharts-cartesian-axis-tick-value').filter({ hasText: /\d\d:00$/ }).evaluateAll((ts) => ts.map((t) => t.getBoundingClientRect()).map((r) => [r.left, r.right]));
+    // The chart is drawn in a render after the summary's, so its ticks may be in the page before
+    // they are laid out (every box 0 wide): wait for the laid-out ones.
+    const hourTicks = chart.locator('.recharts-cartesian-axis-tick-value').filter({ hasText: /\d\d:00$/ });
+    const laidOut = () => hourTicks.evaluateAll((ts) => ts.map((t) => t.getBoundingClientRect()).map((r) => [r.left, r.right]));
+    let ticks = await laidOut();
+    for (const until = Date.now() + 10_000; !(ticks.length >= 2 && ticks.every(([l, r]) => r! > l!)) && Date.now() < until; ticks = await laidOut()) await page.waitForTimeout(50);
     assert.ok(ticks.length >= 2);
     for (let i = 1; i < ticks.length; i++) assert.ok(ticks[i]![0]! > ticks[i - 1]![1]!, `ticks overlap: ${JSON.stringify(ticks)}`);
     await shot('analytics-hour');
