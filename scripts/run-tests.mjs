@@ -14,10 +14,12 @@
  * jobs (TALLY_TEST_SHARD). The files share nothing: each makes its own temp
  * folders, PostgreSQL databases and port-0 listeners.
  *
- * The other fast files of a package run about four to a process (scripts/test-batch.mjs), in at most
- * TALLY_TEST_BATCHES processes per package (default: twice the fast jobs), since starting one costs
- * seconds of CPU (tsx, the server's modules, the first app's compiled schemas) that a small file's
- * tests do not. TALLY_TEST_BATCHES=0 runs every file in a process of its own.
+ * The other files of a package run several to a process (scripts/test-batch.mjs), fast ones about
+ * four and slow ones about three, in at most TALLY_TEST_BATCHES processes per package and group
+ * (default: twice the fast jobs), since starting one costs seconds of CPU (tsx, the server's
+ * modules, the first app's compiled schemas) that a small file's tests do not. The files of a batch
+ * run one after another, so a slow file's timing is no more disturbed than alone.
+ * TALLY_TEST_BATCHES=0 runs every file in a process of its own.
  */
 import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
@@ -71,31 +73,31 @@ const fastJobs = jobs('TALLY_TEST_JOBS', cores * 2);
 const batchCount = Number(process.env.TALLY_TEST_BATCHES ?? fastJobs * 2);
 
 /**
- * A package's fast files that run alone in their process (split by backend or into shards) stay
- * alone; the others are dealt into `batchCount` batches, biggest file first to the lightest batch,
- * so the batches end at about the same time.
+ * A package's files that run alone in their process (split by backend or into shards) stay alone;
+ * the others are dealt into batches of about `perBatch` (at most `batchCount`), biggest file first
+ * to the lightest batch, so the batches end at about the same time.
  */
-function batched(files) {
+function batched(files, perBatch) {
   if (!(Number.isInteger(batchCount) && batchCount >= 1)) return files;
   const alone = files.filter((f) => f.backend || f.shard);
   const rest = files.filter((f) => !f.backend && !f.shard);
   const out = [...alone];
   for (const dir of [...new Set(rest.map((f) => f.dir))]) {
     const mine = rest.filter((f) => f.dir === dir).sort((a, b) => b.size - a.size);
-    const bins = Array.from({ length: Math.min(batchCount, Math.ceil(mine.length / 4)) }, () => ({ files: [], size: 0 }));
+    const bins = Array.from({ length: Math.min(batchCount, Math.ceil(mine.length / perBatch)) }, () => ({ files: [], size: 0 }));
     for (const f of mine) {
       const bin = bins.reduce((a, b) => (b.size < a.size ? b : a));
       bin.files.push(f);
       bin.size += f.size;
     }
-    for (const bin of bins) out.push(bin.files.length === 1 ? bin.files[0] : { dir, file: bin.files.map((f) => f.file), slow: false, size: bin.size });
+    for (const bin of bins) out.push(bin.files.length === 1 ? bin.files[0] : { dir, file: bin.files.map((f) => f.file), slow: bin.files[0].slow, size: bin.size });
   }
   return out.sort((a, b) => (a.backend || a.shard ? 0 : 1) - (b.backend || b.shard ? 0 : 1) || b.size - a.size);
 }
 
 const groups = [
-  { name: 'fast', files: batched(all.filter((f) => !f.slow)), jobs: fastJobs },
-  { name: 'slow', files: all.filter((f) => f.slow), jobs: jobs('TALLY_TEST_SLOW_JOBS', cores) },
+  { name: 'fast', files: batched(all.filter((f) => !f.slow), 4), jobs: fastJobs },
+  { name: 'slow', files: batched(all.filter((f) => f.slow), 3), jobs: jobs('TALLY_TEST_SLOW_JOBS', cores) },
 ].filter((g) => mode === 'all' || g.name === mode);
 
 // A file that hangs (a wait without an end, a process never reaped) fails after this long instead
