@@ -23,7 +23,8 @@ export function startProcess(name: string, args: string[], env: NodeJS.ProcessEn
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
       reject(new Error(`${name} did not start:\n${out}\n${err}`));
-    }, 30_000);
+      // A PostgreSQL store's migrations took over 30 s on a machine loaded by other work.
+    }, 120_000);
     child.stderr!.on('data', (d) => (err += d));
     child.stdout!.on('data', (d) => {
       out += d;

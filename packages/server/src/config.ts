@@ -181,6 +181,20 @@ export const SETTINGS = {
     schema: Type.Integer({ minimum: 1, default: 32 }),
     description: 'read statements of one workspace waiting for its turn; one more is answered 429',
   }),
+  readBudgetMs: setting({
+    flag: '--read-budget-ms',
+    env: 'TALLY_READ_BUDGET_MS',
+    arg: 'ms',
+    schema: Type.Integer({ minimum: 0, default: 0 }),
+    description: "read time one workspace may spend within `--read-budget-window-ms`; past it, its reads are answered 429 with Retry-After until enough of it is older than the window; `0` (the default): no budget",
+  }),
+  readBudgetWindowMs: setting({
+    flag: '--read-budget-window-ms',
+    env: 'TALLY_READ_BUDGET_WINDOW_MS',
+    arg: 'ms',
+    schema: Type.Integer({ minimum: 1000, default: 60_000 }),
+    description: 'the sliding window `--read-budget-ms` is counted over',
+  }),
   readParallelWorkers: setting({
     flag: '--read-parallel-workers',
     env: 'TALLY_READ_PARALLEL_WORKERS',

@@ -63,6 +63,8 @@ const SAMPLES: Record<string, string> = {
   '--reads-per-workspace': '2',
   '--reads-waiting-per-workspace': '16',
   '--read-parallel-workers': '1',
+  '--read-budget-ms': '5000',
+  '--read-budget-window-ms': '30000',
   '--cors-origins': 'https://app.example.com',
   '--feedback-limit-per-address': '30',
   '--feedback-limit-per-token': '3',

@@ -17,6 +17,9 @@ export interface StoreLocation {
   /** Read statements of one workspace running at once (0: no limit) and waiting; default 1 and 32. */
   readsPerWorkspace?: number;
   readsWaitingPerWorkspace?: number;
+  /** Read time (ms) one workspace may spend within `readBudgetWindowMs` (0: no budget); default 10000 in 60000. */
+  readBudgetMs?: number;
+  readBudgetWindowMs?: number;
   /** PostgreSQL: parallel workers one read statement may use; default 0. */
   readParallelWorkers?: number;
 }
@@ -26,6 +29,8 @@ export async function openStore(loc: StoreLocation): Promise<Store> {
   const workspaceReads = {
     perWorkspace: loc.readsPerWorkspace ?? DEFAULT_WORKSPACE_READ_LIMITS.perWorkspace,
     waitingPerWorkspace: loc.readsWaitingPerWorkspace ?? DEFAULT_WORKSPACE_READ_LIMITS.waitingPerWorkspace,
+    budgetMs: loc.readBudgetMs ?? DEFAULT_WORKSPACE_READ_LIMITS.budgetMs,
+    budgetWindowMs: loc.readBudgetWindowMs ?? DEFAULT_WORKSPACE_READ_LIMITS.budgetWindowMs,
   };
   const store = loc.databaseUrl
     ? openPostgresStore({ connectionString: loc.databaseUrl, readTimeoutMs: loc.readTimeoutMs, readParallelWorkers: loc.readParallelWorkers, workspaceReads })

@@ -3,30 +3,47 @@ import { TallyError } from '../domain/errors.js';
 import { DatabaseUnavailableError } from './database-errors.js';
 import { currentRead, onAbort, ReadCancelledError, type ReadScope } from './read-scope.js';
 
-/** How many reads one workspace may have at once. */
+/** How many reads one workspace may have at once, and how much read time it may spend. */
 export interface WorkspaceReadLimits {
   /** Reads of one workspace running at once; 0 for no limit. */
   perWorkspace: number;
   /** Reads of one workspace waiting for one of its places; one more is answered 429. */
   waitingPerWorkspace: number;
+  /**
+   * Read time (ms) one workspace may spend within `budgetWindowMs`; once it has, its next reads
+   * are answered 429 until enough of that time is older than the window. 0 for no budget.
+   */
+  budgetMs: number;
+  /** The sliding window the read-time budget is counted over (ms). */
+  budgetWindowMs: number;
 }
 
 /**
  * Defaults: on two cores, one workspace's heaviest filters running side by side took both, and
  * another workspace's writes waited for the CPU (`npm run bench:tenants`). One at a time,
  * a workspace's slow reads queue behind each other instead; a dashboard's panels loading at once
- * still fit in the queue.
+ * still fit in the queue. One at a time is still one core for as long as a client sends slow
+ * reads back to back; a read-time budget bounds that, but it is off unless set: on a store of a
+ * million requests a team's dashboards spend seconds of reads a minute, and where the budget
+ * belongs depends on the machine and on how far its workspaces trust each other.
  */
-export const DEFAULT_WORKSPACE_READ_LIMITS: WorkspaceReadLimits = { perWorkspace: 1, waitingPerWorkspace: 32 };
+export const DEFAULT_WORKSPACE_READ_LIMITS: WorkspaceReadLimits = { perWorkspace: 1, waitingPerWorkspace: 32, budgetMs: 0, budgetWindowMs: 60_000 };
 
 // A refused read is one of many a client sent at once; a second is about how long a short one takes.
 const RETRY_AFTER_S = 1;
 
 interface Waiter {
   grant(): void;
+  refuse(err: Error): void;
   timer: NodeJS.Timeout;
   /** Stops listening for the read's client going away. */
   unlisten(): void;
+}
+
+/** Read time a workspace spent in one slot of the budget's window, from `at` (epoch ms). */
+interface Spent {
+  at: number;
+  ms: number;
 }
 
 interface Line {
@@ -45,28 +62,36 @@ interface Holding {
  * not for the CPU and connections every workspace shares. A read (what the store runs under
  * readFor) takes a place of its workspace while any of its statements runs. A read that finds its
  * workspace's places taken waits, within its own deadline (then 503, as a read that ran too long);
- * past `waitingPerWorkspace` waiting it is refused at once with 429 and Retry-After. Other
- * workspaces' reads never wait here. A read whose client goes away while it waits leaves the line
- * (readFor's signal), so a page the browser left does not hold up the next. Exports take none:
+ * past `waitingPerWorkspace` waiting it is refused at once with 429 and Retry-After. The time each
+ * read holds its place is charged to its workspace: one that has spent `budgetMs` within the last
+ * `budgetWindowMs` is refused (429, Retry-After: when enough of that time has left the window)
+ * before it takes another, so a client cannot keep a core busy with slow reads sent back to back.
+ * Other workspaces' reads never wait here. A read whose client goes away while it waits leaves the
+ * line (readFor's signal), so a page the browser left does not hold up the next. Exports take none:
  * they have caps of their own (routes/export-slots.ts), and one that streams for minutes must not
  * stop its workspace's searches for as long.
  */
 export class WorkspaceReads {
   private readonly lines = new Map<number, Line>();
   private readonly holdings = new WeakMap<ReadScope, Holding>();
+  private readonly spending = new Map<number, Spent[]>();
+  /** Read time is kept per slot of the window, so a workspace's record stays small however many reads it makes. */
+  private readonly slotMs: number;
 
   constructor(
     private readonly limits: WorkspaceReadLimits,
     /** How long one read may take, its wait here included. */
     readonly timeoutMs: number,
-  ) {}
+  ) {
+    this.slotMs = Math.max(100, Math.ceil(limits.budgetWindowMs / 60));
+  }
 
   /**
    * Waits for a place for a statement of `read` (one is shared by the read's statements running at
    * once) until the read's deadline; resolves to the statement's release (safe to call twice).
    */
   async enter(read: ReadScope): Promise<() => void> {
-    if (this.limits.perWorkspace <= 0) return () => {};
+    if (this.limits.perWorkspace <= 0 && this.limits.budgetMs <= 0) return () => {};
     let holding = this.holdings.get(read);
     if (!holding) {
       const placed = this.place(read.workspace, read.startedAt + this.timeoutMs, read.signal);
@@ -100,28 +125,98 @@ export class WorkspaceReads {
     return { running: line?.running ?? 0, waiting: line?.waiting.length ?? 0 };
   }
 
+  /** Read time (ms) `workspace` has spent within the budget's window, its running reads not yet counted. */
+  spentBy(workspace: number, now = Date.now()): number {
+    const slots = this.spending.get(workspace);
+    if (!slots) return 0;
+    const from = now - this.limits.budgetWindowMs;
+    // Slots that ended before the window are forgotten.
+    while (slots.length > 0 && slots[0]!.at + this.slotMs <= from) slots.shift();
+    if (slots.length === 0) this.spending.delete(workspace);
+    return slots.reduce((sum, x) => sum + x.ms, 0);
+  }
+
+  /**
+   * Throws the 429 a read of `workspace` would get for its spent budget. Exports call it before
+   * they start: they take no turn and are not charged (they have caps of their own, and a long one
+   * must not stop its workspace's searches), but a workspace whose reads spent the budget starts
+   * none until they have left the window.
+   */
+  refuseIfSpent(workspace: number): void {
+    const refusal = this.overBudget(workspace);
+    if (refusal) throw refusal;
+  }
+
+  private charge(workspace: number, ms: number): void {
+    if (this.limits.budgetMs <= 0 || ms <= 0) return;
+    const now = Date.now();
+    const at = now - (now % this.slotMs);
+    let slots = this.spending.get(workspace);
+    if (!slots) {
+      slots = [];
+      this.spending.set(workspace, slots);
+    }
+    const last = slots[slots.length - 1];
+    if (last?.at === at) last.ms += ms;
+    else slots.push({ at, ms });
+  }
+
+  /** The refusal for a read of `workspace` that has spent its budget, or null while it has not. */
+  private overBudget(workspace: number): TallyError | null {
+    if (this.limits.budgetMs <= 0) return null;
+    const now = Date.now();
+    let spent = this.spentBy(workspace, now);
+    if (spent < this.limits.budgetMs) return null;
+    // Under budget again once the oldest slots, enough of them, have left the window.
+    let freeAt = now;
+    for (const slot of this.spending.get(workspace) ?? []) {
+      spent -= slot.ms;
+      freeAt = slot.at + this.slotMs + this.limits.budgetWindowMs;
+      if (spent < this.limits.budgetMs) break;
+    }
+    const retryAfter = Math.max(1, Math.ceil((freeAt - now) / 1000));
+    return new TallyError(
+      'rate_limited',
+      `reads: this workspace's reads took ${this.limits.budgetMs} ms or more of the last ${this.limits.budgetWindowMs} ms, its read-time budget; retry in ${retryAfter} s (a narrower filter reads for less)`,
+      { retryAfter },
+    );
+  }
+
   /** A place of `workspace`, waited for until `deadline` (epoch ms) or `signal`; resolves to its release. */
   private place(workspace: number, deadline: number, signal: AbortSignal | undefined): Promise<() => void> {
+    if (signal?.aborted) return Promise.reject(new ReadCancelledError());
+    const spent = this.overBudget(workspace);
+    if (spent) return Promise.reject(spent);
     let line = this.lines.get(workspace);
     if (!line) {
       line = { running: 0, waiting: [] };
       this.lines.set(workspace, line);
     }
     const held = line;
-    let released = false;
-    const release = () => {
-      if (released) return;
-      released = true;
-      held.running--;
-      const next = held.waiting.shift();
-      if (next) next.grant();
-      else if (held.running === 0) this.lines.delete(workspace);
-    };
-    if (signal?.aborted) return Promise.reject(new ReadCancelledError());
-    if (held.running < this.limits.perWorkspace) {
+    const take = (): (() => void) => {
       held.running++;
-      return Promise.resolve(release);
-    }
+      const since = Date.now();
+      let released = false;
+      return () => {
+        if (released) return;
+        released = true;
+        held.running--;
+        this.charge(workspace, Date.now() - since);
+        // The next waiting read goes, unless the one that ended spent the budget: then the waiting
+        // ones are refused as a new one would be.
+        for (let next = held.waiting.shift(); next; next = held.waiting.shift()) {
+          const refusal = this.overBudget(workspace);
+          if (!refusal) {
+            next.grant();
+            return;
+          }
+          next.refuse(refusal);
+        }
+        if (held.running === 0) this.lines.delete(workspace);
+      };
+    };
+    const most = this.limits.perWorkspace > 0 ? this.limits.perWorkspace : Infinity;
+    if (held.running < most) return Promise.resolve(take());
     if (held.waiting.length >= this.limits.waitingPerWorkspace) {
       return Promise.reject(
         new TallyError('rate_limited', `reads: this workspace runs at most ${this.limits.perWorkspace} reads at once and ${this.limits.waitingPerWorkspace} more wait; retry when fewer are running`, { retryAfter: RETRY_AFTER_S }),
@@ -137,8 +232,12 @@ export class WorkspaceReads {
         grant: () => {
           clearTimeout(waiter.timer);
           waiter.unlisten();
-          held.running++;
-          resolve(release);
+          resolve(take());
+        },
+        refuse: (err) => {
+          clearTimeout(waiter.timer);
+          waiter.unlisten();
+          reject(err);
         },
         timer: setTimeout(() => {
           waiter.unlisten();

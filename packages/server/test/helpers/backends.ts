@@ -86,7 +86,7 @@ export function openUnmigrated(location: StoreLocationForTest): SqlStore {
 /** Opens a migrated store on a fresh location; `close` closes it and drops the location. */
 export async function freshStore(
   backend: Backend,
-  options: Pick<StoreLocation, 'readsPerWorkspace' | 'readsWaitingPerWorkspace'> = {},
+  options: Pick<StoreLocation, 'readsPerWorkspace' | 'readsWaitingPerWorkspace' | 'readBudgetMs' | 'readBudgetWindowMs'> = {},
 ): Promise<{ store: Store; location: StoreLocationForTest; close(): Promise<void> }> {
   const location = await freshLocation(backend, { migrated: true });
   const store = await openStore({ databaseUrl: location.databaseUrl, dataDir: location.dataDir, ...options });

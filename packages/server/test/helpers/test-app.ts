@@ -53,7 +53,7 @@ export function splitTestOptions(opts: TestAppOptions): { config: Config; deps: 
 /** An in-process app (no port) over a fresh store of the given backend, with two workspaces. */
 export async function createTestApp(backend: Backend, opts: TestAppOptions = {}): Promise<TestApp> {
   // The store takes its read turns from the settings when it opens, as `tally serve` gives them.
-  const turns = Object.fromEntries(Object.entries(opts).filter(([k]) => k === 'readsPerWorkspace' || k === 'readsWaitingPerWorkspace'));
+  const turns = Object.fromEntries(Object.entries(opts).filter(([k]) => ['readsPerWorkspace', 'readsWaitingPerWorkspace', 'readBudgetMs', 'readBudgetWindowMs'].includes(k)));
   const fresh = await freshStore(backend, turns);
   const { config, deps } = splitTestOptions(opts);
   const app = await buildApp(config, { store: fresh.store, ...deps });

@@ -32,6 +32,7 @@ export function exportRoute(app: App, { store, auth, exportThreads, exportSlots 
       const sort = parseSort(q.sort_by, q.sort_order);
       const format = q.format ?? 'csv';
       const { keyId, userId } = req.auth!;
+      store.workspaceReads?.refuseIfSpent(workspaceId);
       const release = exportSlots.take(keyId !== null ? `key:${keyId}` : `user:${String(userId)}`);
       let body: Awaited<ReturnType<typeof exportStream>>;
       try {
