@@ -7,7 +7,7 @@ import { configWith } from '../src/config.js';
 import { openStore } from '../src/store/open-store.js';
 import { ReadCancelledError } from '../src/store/read-scope.js';
 import type { Store } from '../src/store/store.js';
-import { WorkspaceReads } from '../src/store/workspace-reads.js';
+import { DEFAULT_WORKSPACE_READ_LIMITS, WorkspaceReads } from '../src/store/workspace-reads.js';
 import { heaviestTextFilter } from './helpers/search-fixtures.js';
 import { BACKENDS, freshLocation, withPgClient, type StoreLocationForTest } from './helpers/backends.js';
 import { addWorkspace, logBody, type TestWorkspace } from './helpers/test-app.js';
@@ -28,7 +28,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('a read waiting for its workspace\'s turn', () => {
   it('leaves the line at once when its client disconnects, and the next read gets the turn', async () => {
-    const reads = new WorkspaceReads({ perWorkspace: 1, waitingPerWorkspace: 4 }, READ_TIMEOUT_MS);
+    const reads = new WorkspaceReads({ ...DEFAULT_WORKSPACE_READ_LIMITS, perWorkspace: 1, waitingPerWorkspace: 4 }, READ_TIMEOUT_MS);
     const now = Date.now();
     const leave = await reads.enter({ workspace: 1, startedAt: now });
     const gone = new AbortController();
@@ -47,7 +47,7 @@ describe('a read waiting for its workspace\'s turn', () => {
   });
 
   it('is refused at once when its client has already gone', async () => {
-    const reads = new WorkspaceReads({ perWorkspace: 1, waitingPerWorkspace: 4 }, READ_TIMEOUT_MS);
+    const reads = new WorkspaceReads({ ...DEFAULT_WORKSPACE_READ_LIMITS, perWorkspace: 1, waitingPerWorkspace: 4 }, READ_TIMEOUT_MS);
     const gone = new AbortController();
     gone.abort();
     await assert.rejects(reads.enter({ workspace: 1, startedAt: Date.now(), signal: gone.signal }), ReadCancelledError);
