@@ -6,6 +6,10 @@
  * `--require` preload also runs in worker threads (an `--import` one does not), and SQLite's
  * writer thread is where the COMMITs to watch happen.
  *
+ * A PostgreSQL statement that runs outside BEGIN ... COMMIT and commits on its own (a batch of
+ * logged requests: store/postgres/request-run.ts) is a COMMIT here: it is the one statement that
+ * takes the write-order lock without a BEGIN before it.
+ *
  * For every COMMIT it appends one JSON line to `<dir>/commits.log`: the engine, the thread, and
  * the connection's own setting read just before the COMMIT (SQLite `PRAGMA synchronous`,
  * PostgreSQL `synchronous_commit`). While `<dir>/hold` exists, a COMMIT of the writer (SQLite's
@@ -21,6 +25,7 @@ if (dir) {
   const log = (entry) => appendFileSync(join(dir, 'commits.log'), `${JSON.stringify({ ...entry, thread: isMainThread ? 'main' : `worker ${threadId}` })}\n`);
   const holdFile = join(dir, 'hold');
   const isCommit = (text) => typeof text === 'string' && /^\s*(commit|end)\b/i.test(text);
+  const commitsAlone = (text) => typeof text === 'string' && /pg_advisory_xact_lock/.test(text) && !/^\s*begin\b/i.test(text);
 
   const SQLite = require('better-sqlite3');
   const pause = new Int32Array(new SharedArrayBuffer(4));
@@ -53,7 +58,7 @@ if (dir) {
   const query = pg.Client.prototype.query;
   pg.Client.prototype.query = function (config, values, callback) {
     const text = typeof config === 'string' ? config : config && config.text;
-    if (!isCommit(text) || typeof values === 'function' || typeof callback === 'function') return query.call(this, config, values, callback);
+    if (!(isCommit(text) || commitsAlone(text)) || typeof values === 'function' || typeof callback === 'function') return query.call(this, config, values, callback);
     return (async () => {
       const setting = await query.call(this, 'show synchronous_commit');
       log({ engine: 'postgres', synchronous_commit: setting.rows[0].synchronous_commit });

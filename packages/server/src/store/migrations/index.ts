@@ -14,6 +14,7 @@ import * as tracesPrices from './010-traces-prices.js';
 import * as reviewQueues from './012-review-queues.js';
 import * as feedback from './013-feedback.js';
 import * as scoreReasonsIndex from './014-score-reasons-index.js';
+import * as scoreTotalsByWriter from './015-score-totals-by-writer.js';
 
 type VersionedMigration = { up(db: Kysely<unknown>, d: MigrationDialect): Promise<void> };
 
@@ -33,6 +34,7 @@ const MIGRATIONS: Record<string, VersionedMigration> = {
   '012-review-queues': reviewQueues,
   '013-feedback': feedback,
   '014-score-reasons-index': scoreReasonsIndex,
+  '015-score-totals-by-writer': scoreTotalsByWriter,
 };
 
 export class TallyMigrations implements MigrationProvider {

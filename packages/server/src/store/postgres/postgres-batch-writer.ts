@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import { needsPrice } from '../../domain/model-prices.js';
 import { refusal, type BatchWriter } from '../group-commit.js';
 import type { Database } from '../schema.js';
 import { kyselySteps } from '../transaction-writer.js';
@@ -9,8 +10,13 @@ import { insertEachRequest } from './request-run.js';
 import { setEachScore } from './score-run.js';
 
 export interface PostgresBatchWriterOptions {
-  /** The store's write transaction (its advisory lock keeps the old values a score write reads current). */
-  writeTransaction<T>(fn: (trx: Kysely<Database>) => Promise<T>): Promise<T>;
+  /**
+   * The store's write transaction (its advisory lock keeps the old values a score write reads
+   * current); with `genericPlans`, prepared statements are planned once (prepared-statements.ts).
+   */
+  writeTransaction<T>(fn: (trx: Kysely<Database>) => Promise<T>, genericPlans?: boolean): Promise<T>;
+  /** Runs `fn` on one connection of the pool, outside any transaction (each statement commits on its own). */
+  onConnection<T>(fn: (conn: Kysely<Database>) => Promise<T>): Promise<T>;
   statements: Readonly<Record<StatementName, string>>;
 }
 
@@ -23,6 +29,12 @@ export class PostgresBatchWriter implements BatchWriter {
   constructor(private readonly opts: PostgresBatchWriterOptions) {}
 
   commit(batch: readonly WriteCommand[]): Promise<Outcome[]> {
+    // A batch of plain logged requests that need no price looked up is one statement, which takes
+    // the write-order lock itself and commits on its own: one round trip, as the floor's.
+    const requests = requestRunAt(batch, 0);
+    if (requests.length === batch.length && !requests.some((c) => needsPrice(c.request))) {
+      return this.opts.onConnection((conn) => insertEachRequest(conn, requests, { alone: true }));
+    }
     return this.opts.writeTransaction(async (trx) => {
       const exec = kyselySteps(trx, this.opts.statements);
       const ctx = { compiler: trx };
@@ -51,7 +63,7 @@ export class PostgresBatchWriter implements BatchWriter {
         i++;
       }
       return out;
-    });
+    }, true);
   }
 }
 

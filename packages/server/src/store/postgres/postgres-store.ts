@@ -8,6 +8,8 @@ import { CsvCopier } from './copy-csv.js';
 import { KEY_CHANGE_CHANNEL, KeyChangeListener } from './key-change-listener.js';
 import { renderStatements } from '../write-statements.js';
 import { PostgresBatchWriter } from './postgres-batch-writer.js';
+import { preparingPool } from './prepared-statements.js';
+import { WRITE_ORDER_LOCK_KEY } from './write-order.js';
 import { DEFAULT_READ_TIMEOUT_MS } from '../read-scope.js';
 import { DEFAULT_WORKSPACE_READ_LIMITS, withWorkspacePlaces, WorkspaceReads, type WorkspaceReadLimits } from '../workspace-reads.js';
 
@@ -21,7 +23,6 @@ const WITHOUT_AUTOVACUUM =
 
 // Any fixed number shared by every Tally instance: the advisory lock that serializes migrations.
 const MIGRATION_LOCK_KEY = 7_316_051;
-const WRITE_ORDER_LOCK_KEY = 7_316_052;
 
 // PostgreSQL numbers its parameters.
 const PG_WRITE_SQL = renderStatements((n) => `$${n}`);
@@ -99,7 +100,7 @@ export function openPostgresStore(opts: PostgresOptions): SqlStore {
   const readParallelWorkers = opts.readParallelWorkers ?? DEFAULT_READ_PARALLEL_WORKERS;
   const readSession = { statement_timeout: readTimeoutMs, options: readSessionOptions(readParallelWorkers) };
   const pool = openPool(opts, opts.readOnly ? readSession : {});
-  const db = new Kysely<Database>({ dialect: withOutageErrors(new PostgresDialect({ pool })) });
+  const db = new Kysely<Database>({ dialect: withOutageErrors(new PostgresDialect({ pool: preparingPool(pool) })) });
   // Reads steered by clients' filters get a pool of their own whose sessions carry
   // statement_timeout: the server itself stops a read at its deadline (the client-side
   // query_timeout only stops waiting), and writes and migrations keep no such limit.
@@ -113,10 +114,13 @@ export function openPostgresStore(opts: PostgresOptions): SqlStore {
   // Group commit makes each instance's writes one transaction at a time; this lock lines up the
   // transactions of every instance (and of the CLI) so that they commit in the order they began.
   // BEGIN and the lock go in one round trip: a query without parameters is sent as a simple
-  // query, which may hold several statements. (Kysely's transaction() sends BEGIN alone.)
-  const writeTransaction = <T>(fn: (trx: Kysely<Database>) => Promise<T>): Promise<T> =>
+  // query, which may hold several statements. (Kysely's transaction() sends BEGIN alone.) The
+  // batch writer's transactions plan prepared statements once (prepared-statements.ts).
+  const begin = `begin; select pg_advisory_xact_lock(${WRITE_ORDER_LOCK_KEY})`;
+  const beginGeneric = `begin; set local plan_cache_mode = force_generic_plan; select pg_advisory_xact_lock(${WRITE_ORDER_LOCK_KEY})`;
+  const writeTransaction = <T>(fn: (trx: Kysely<Database>) => Promise<T>, genericPlans = false): Promise<T> =>
     db.connection().execute(async (conn) => {
-      await sql.raw(`begin; select pg_advisory_xact_lock(${WRITE_ORDER_LOCK_KEY})`).execute(conn);
+      await sql.raw(genericPlans ? beginGeneric : begin).execute(conn);
       let result: T;
       try {
         result = await fn(conn);
@@ -138,7 +142,7 @@ export function openPostgresStore(opts: PostgresOptions): SqlStore {
     workerTransaction: (fn) => db.transaction().execute(fn),
     rowLocks: true,
     writeStatements: PG_WRITE_SQL,
-    batchWriter: new PostgresBatchWriter({ writeTransaction, statements: PG_WRITE_SQL }),
+    batchWriter: new PostgresBatchWriter({ writeTransaction, onConnection: (fn) => db.connection().execute(fn), statements: PG_WRITE_SQL }),
     // Kysely's own migration lock assumes its lock table exists; two instances creating it at once
     // can collide, so a session-level advisory lock serializes the whole migration instead.
     withMigrationLock: async (fn) => {

@@ -1,20 +1,21 @@
-import { sql, type Kysely, type RawBuilder } from 'kysely';
+import { CompiledQuery, type Kysely } from 'kysely';
 import { computedPrice, overridesFor } from '../pricing.js';
 import type { Database } from '../schema.js';
 import { REQUEST_COLUMNS, requestRow } from '../write-statements.js';
 import type { InsertRequestCommand, Outcome } from '../write-commands.js';
+import { preparedStatement } from './prepared-statements.js';
+import { WRITE_ORDER_LOCK_KEY } from './write-order.js';
 
 /**
- * Many logged requests in four statements instead of one round trip per request, tag and metadata
- * entry (five for a typical log, 250 for a batch of 50): one takes an id for each request from the
- * identity sequence, one inserts every request row with its id, one every tag and one every
- * metadata entry, each over `unnest` arrays; a fifth reads the workspaces' price overrides when a
- * request was logged without a price (pricing.ts). Ids are taken first so that tags and metadata
- * know their request without relying on the order RETURNING gives rows in; they are handed out in
- * ascending order in command order. The caller passes only commands with no group to check and no
- * score to write (postgres-batch-writer.ts), so nothing here can refuse one command alone: a
- * failure fails the statement, and the batch falls back to one transaction per command
- * (group-commit.ts).
+ * Many logged requests in one prepared statement instead of one round trip per request, tag and
+ * metadata entry (five for a typical log, 250 for a batch of 50): it takes an id for each request
+ * from the identity sequence, in command order, and inserts every request row with its id, every
+ * tag and every metadata entry, each over `unnest` arrays, tags and metadata finding their request
+ * by its place in the batch; another statement reads the workspaces' price overrides when a
+ * request was logged without a price (pricing.ts). The caller passes only commands with no group
+ * to check and no score to write (postgres-batch-writer.ts), so nothing here can refuse one
+ * command alone: a failure fails the statement, and the batch falls back to one transaction per
+ * command (group-commit.ts).
  */
 const PG_TYPES: Record<(typeof REQUEST_COLUMNS)[number], string> = {
   workspace_id: 'int8',
@@ -44,37 +45,46 @@ const PG_TYPES: Record<(typeof REQUEST_COLUMNS)[number], string> = {
   price_source: 'text',
 };
 
-const array = (values: unknown[], type: string): RawBuilder<unknown> => sql`${values}::${sql.raw(type)}[]`;
+const n = REQUEST_COLUMNS.length;
+/**
+ * Alone (outside a transaction), the statement first takes the write-order lock (write-order.ts),
+ * before it takes any id: every row of the input waits for the lock's one row.
+ */
+const insertRequests = (alone: boolean) => `with ${alone ? `write_order as materialized (select pg_advisory_xact_lock(${WRITE_ORDER_LOCK_KEY})), ` : ''}input as materialized (
+    select nextval(pg_get_serial_sequence('requests', 'id')) as id, u.*
+    from ${alone ? 'write_order, ' : ''}unnest(${REQUEST_COLUMNS.map((c, i) => `$${i + 1}::${PG_TYPES[c]}[]`).join(', ')}) with ordinality as u(${REQUEST_COLUMNS.join(', ')}, ord)
+  ), inserted as (
+    insert into requests (id, ${REQUEST_COLUMNS.join(', ')}) select id, ${REQUEST_COLUMNS.join(', ')} from input
+  ), tags as (
+    insert into request_tags (workspace_id, request_id, tag)
+    select input.workspace_id, input.id, t.tag from unnest($${n + 1}::int8[], $${n + 2}::text[]) as t(ord, tag) join input using (ord)
+  ), metadata as (
+    insert into request_metadata (workspace_id, request_id, key, value)
+    select input.workspace_id, input.id, m.key, m.value from unnest($${n + 3}::int8[], $${n + 4}::text[], $${n + 5}::text[]) as m(ord, key, value) join input using (ord)
+  )
+  select id from input order by ord`;
+const INSERT_REQUESTS = preparedStatement('insert_requests', insertRequests(false));
+const INSERT_REQUESTS_ALONE = preparedStatement('insert_requests_alone', insertRequests(true));
 
-export async function insertEachRequest(trx: Kysely<Database>, cmds: readonly InsertRequestCommand[]): Promise<Outcome[]> {
-  const { rows: taken } = await sql<{ id: string }>`
-    select nextval(pg_get_serial_sequence('requests', 'id')) as id from generate_series(1, ${cmds.length}::int4)
-  `.execute(trx);
-  const ids = taken.map((r) => Number(r.id)).sort((a, b) => a - b);
+/**
+ * With `alone`, the statement runs outside a transaction and commits on its own; the caller
+ * passes only requests that need no price looked up then.
+ */
+export async function insertEachRequest(trx: Kysely<Database>, cmds: readonly InsertRequestCommand[], opts: { alone?: boolean } = {}): Promise<Outcome[]> {
   // One query for the price overrides of every request logged without a price (none: no query).
   const overrides = await overridesFor(trx, cmds);
   const now = Date.now();
   const rows = cmds.map((c) => requestRow(c.workspaceId, c.request, now, computedPrice(c.request, overrides.get(c.workspaceId) ?? [])));
-  const columns = REQUEST_COLUMNS.map((c) => array(rows.map((r) => r[c] ?? null), PG_TYPES[c]));
-  await sql`
-    insert into requests (id, ${sql.join(REQUEST_COLUMNS.map((c) => sql.ref(c)))})
-    select * from unnest(${array(ids, 'int8')}, ${sql.join(columns)})
-  `.execute(trx);
-
-  const tags = cmds.flatMap((c, i) => c.request.tags.map((tag) => [c.workspaceId, ids[i]!, tag] as const));
-  if (tags.length > 0) {
-    await sql`
-      insert into request_tags (workspace_id, request_id, tag)
-      select * from unnest(${array(tags.map((t) => t[0]), 'int8')}, ${array(tags.map((t) => t[1]), 'int8')}, ${array(tags.map((t) => t[2]), 'text')})
-    `.execute(trx);
-  }
-  const metadata = cmds.flatMap((c, i) => Object.entries(c.request.metadata).map(([key, value]) => [c.workspaceId, ids[i]!, key, value] as const));
-  if (metadata.length > 0) {
-    await sql`
-      insert into request_metadata (workspace_id, request_id, key, value)
-      select * from unnest(${array(metadata.map((m) => m[0]), 'int8')}, ${array(metadata.map((m) => m[1]), 'int8')},
-        ${array(metadata.map((m) => m[2]), 'text')}, ${array(metadata.map((m) => m[3]), 'text')})
-    `.execute(trx);
-  }
-  return ids.map((id) => ({ ok: true, value: id }));
+  const tagOrd: number[] = [];
+  const tags: string[] = [];
+  const metaOrd: number[] = [];
+  const metaKeys: string[] = [];
+  const metaValues: string[] = [];
+  cmds.forEach((c, i) => {
+    for (const tag of c.request.tags) tagOrd.push(i + 1), tags.push(tag);
+    for (const [key, value] of Object.entries(c.request.metadata)) metaOrd.push(i + 1), metaKeys.push(key), metaValues.push(value);
+  });
+  const params = [...REQUEST_COLUMNS.map((c) => rows.map((r) => r[c] ?? null)), tagOrd, tags, metaOrd, metaKeys, metaValues];
+  const { rows: ids } = await trx.executeQuery<{ id: number }>(CompiledQuery.raw(opts.alone ? INSERT_REQUESTS_ALONE : INSERT_REQUESTS, params));
+  return ids.map((r) => ({ ok: true, value: Number(r.id) }));
 }
