@@ -2,15 +2,12 @@ import assert from 'node:assert/strict';
 import { request as httpRequest, type ClientRequest } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
-import { buildApp } from '../src/app.js';
-import { configWith } from '../src/config.js';
-import { openStore } from '../src/store/open-store.js';
 import { ReadCancelledError } from '../src/store/read-scope.js';
 import type { Store } from '../src/store/store.js';
 import { DEFAULT_WORKSPACE_READ_LIMITS, WorkspaceReads } from '../src/store/workspace-reads.js';
-import { heaviestTextFilter } from './helpers/search-fixtures.js';
-import { BACKENDS, freshLocation, withPgClient, type StoreLocationForTest } from './helpers/backends.js';
-import { addWorkspace, logBody, type TestWorkspace } from './helpers/test-app.js';
+import { heavyReadsFixture, heaviestTextFilter, type HeavyReadsFixture } from './helpers/search-fixtures.js';
+import { BACKENDS, withPgClient } from './helpers/backends.js';
+import type { TestWorkspace } from './helpers/test-app.js';
 
 /**
  * A read whose client goes away before the answer (a browser leaving a dashboard page aborts its
@@ -57,29 +54,21 @@ describe('a read waiting for its workspace\'s turn', () => {
 
 for (const backend of BACKENDS) {
   describe(`a read whose client has gone is stopped [${backend}]`, () => {
-    let location: StoreLocationForTest;
+    let f: HeavyReadsFixture;
     let store: Store;
     let app: FastifyInstance;
     let base: string;
     let b: TestWorkspace;
 
     before(async () => {
-      location = await freshLocation(backend, { migrated: true });
-      store = await openStore({ databaseUrl: location.databaseUrl, dataDir: location.dataDir, readTimeoutMs: READ_TIMEOUT_MS, readsPerWorkspace: 1 });
-      app = await buildApp(configWith({ rateLimitPerKey: 0 }), { store, logger: false });
+      f = await heavyReadsFixture(backend, { store: { readTimeoutMs: READ_TIMEOUT_MS, readsPerWorkspace: 1 }, rows: ROWS });
+      ({ store, app, b } = f);
       base = await app.listen({ host: '127.0.0.1', port: 0 });
-      b = await addWorkspace(store, 'b');
-      const log = () => app.inject({ method: 'POST', url: '/log-request', headers: { 'x-api-key': b.key }, payload: logBody({ input: { type: 'chat', messages: [{ role: 'user', content: [{ type: 'text', text: 'a'.repeat(8000) }] }] } }) });
-      for (let i = 0; i < ROWS; i += 20) {
-        for (const r of await Promise.all(Array.from({ length: 20 }, log))) assert.equal(r.statusCode, 201, r.body);
-      }
       // SQLite's reader threads start at the first read (seconds under tsx): before the reads timed here.
       assert.equal((await lightSearch()).statusCode, 200);
     });
     after(async () => {
-      await app?.close();
-      await store?.close();
-      await location?.drop();
+      await f?.close();
     });
 
     /** B's heaviest search on a connection of its own, to be closed before its answer. */
@@ -98,7 +87,7 @@ for (const backend of BACKENDS) {
     };
     const lightSearch = () => app.inject({ method: 'POST', url: '/v1/requests/search', headers: { 'x-api-key': b.key }, payload: { filter: { field: 'model', op: '=', value: 'gpt-4o-mini' }, limit: 5 } });
     const runningOnPostgres = async () => {
-      const { rows } = await withPgClient(location.databaseUrl!, (c) => c.query<{ n: string }>(`select count(*) as n from pg_stat_activity where datname = current_database() and state = 'active' and query like '%"requests"%' and pid <> pg_backend_pid()`));
+      const { rows } = await withPgClient(f.location.databaseUrl!, (c) => c.query<{ n: string }>(`select count(*) as n from pg_stat_activity where datname = current_database() and state = 'active' and query like '%"requests"%' and pid <> pg_backend_pid()`));
       return Number(rows[0]!.n);
     };
 

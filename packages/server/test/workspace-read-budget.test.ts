@@ -1,15 +1,12 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
-import { buildApp } from '../src/app.js';
-import { configWith } from '../src/config.js';
 import { TallyError } from '../src/domain/errors.js';
-import { openStore } from '../src/store/open-store.js';
 import type { Store } from '../src/store/store.js';
 import { WorkspaceReads } from '../src/store/workspace-reads.js';
-import { heaviestTextFilter } from './helpers/search-fixtures.js';
-import { BACKENDS, freshLocation, type StoreLocationForTest } from './helpers/backends.js';
-import { addWorkspace, logBody, type TestWorkspace } from './helpers/test-app.js';
+import { heavyReadsFixture, heaviestTextFilter, type HeavyReadsFixture } from './helpers/search-fixtures.js';
+import { BACKENDS } from './helpers/backends.js';
+import { addWorkspace, type TestWorkspace } from './helpers/test-app.js';
 
 /**
  * A workspace's read-time budget (`--read-budget-ms` in `--read-budget-window-ms`): once B's
@@ -40,30 +37,18 @@ const refusedForBudget = (r: LightMyRequestResponse) => {
 
 for (const backend of BACKENDS) {
   describe(`a workspace's read-time budget [${backend}]`, () => {
-    let location: StoreLocationForTest;
+    let f: HeavyReadsFixture;
     let store: Store;
     let app: FastifyInstance;
     let a: TestWorkspace;
     let b: TestWorkspace;
 
     before(async () => {
-      location = await freshLocation(backend, { migrated: true });
-      store = await openStore({
-        databaseUrl: location.databaseUrl,
-        dataDir: location.dataDir,
-        readTimeoutMs: READ_TIMEOUT_MS,
-        readsPerWorkspace: 1,
-        readBudgetMs: BUDGET_MS,
-        readBudgetWindowMs: WINDOW_MS,
+      f = await heavyReadsFixture(backend, {
+        store: { readTimeoutMs: READ_TIMEOUT_MS, readsPerWorkspace: 1, readBudgetMs: BUDGET_MS, readBudgetWindowMs: WINDOW_MS },
+        rows: ROWS,
       });
-      app = await buildApp(configWith({ rateLimitPerKey: 0 }), { store, logger: false });
-      a = await addWorkspace(store, 'a');
-      b = await addWorkspace(store, 'b');
-      const log = (key: string, text: string) => app.inject({ method: 'POST', url: '/log-request', headers: { 'x-api-key': key }, payload: logBody({ input: { type: 'chat', messages: [{ role: 'user', content: [{ type: 'text', text }] }] } }) });
-      assert.equal((await log(a.key, 'a short one')).statusCode, 201);
-      for (let i = 0; i < ROWS; i += 20) {
-        for (const r of await Promise.all(Array.from({ length: 20 }, () => log(b.key, 'a'.repeat(8000))))) assert.equal(r.statusCode, 201, r.body);
-      }
+      ({ store, app, a, b } = f);
       // The first read starts SQLite's reader threads, which on a loaded machine may take longer
       // than the short deadline here; reads after it find them started. A third workspace's reads,
       // so that the time they take is charged to neither A nor B.
@@ -75,9 +60,7 @@ for (const backend of BACKENDS) {
       assert.equal(warm, 200);
     });
     after(async () => {
-      await app?.close();
-      await store?.close();
-      await location?.drop();
+      await f?.close();
     });
 
     const search = (key: string, filter: unknown) => app.inject({ method: 'POST', url: '/v1/requests/search', headers: { 'x-api-key': key }, payload: { filter, limit: 50 } });

@@ -1,13 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
-import { buildApp } from '../src/app.js';
-import { configWith } from '../src/config.js';
-import { openStore } from '../src/store/open-store.js';
 import type { Store } from '../src/store/store.js';
-import { heaviestTextFilter } from './helpers/search-fixtures.js';
-import { BACKENDS, freshLocation, withPgClient, type StoreLocationForTest } from './helpers/backends.js';
-import { addWorkspace, logBody, type TestWorkspace } from './helpers/test-app.js';
+import { heavyReadsFixture, heaviestTextFilter, type HeavyReadsFixture } from './helpers/search-fixtures.js';
+import { BACKENDS, withPgClient } from './helpers/backends.js';
+import type { TestWorkspace } from './helpers/test-app.js';
 
 /**
  * One workspace's slow reads take turns among themselves (`--reads-per-workspace`): with one place
@@ -25,39 +22,32 @@ const HEAVIEST = heaviestTextFilter();
 
 for (const backend of BACKENDS) {
   describe(`one workspace's reads take turns [${backend}]`, () => {
-    let location: StoreLocationForTest;
+    let f: HeavyReadsFixture;
     let store: Store;
     let app: FastifyInstance;
     let a: TestWorkspace;
     let b: TestWorkspace;
 
     before(async () => {
-      location = await freshLocation(backend, { migrated: true });
-      // PostgreSQL would plan a parallel scan even of this small table: the read sessions' own
-      // setting is what keeps their statements in one process.
-      if (location.databaseUrl) {
-        await withPgClient(location.databaseUrl, (c) =>
-          c.query(`do $$ begin execute format('alter database %I set parallel_setup_cost = 0; alter database %I set parallel_tuple_cost = 0; alter database %I set min_parallel_table_scan_size = 0; alter database %I set min_parallel_index_scan_size = 0', current_database(), current_database(), current_database(), current_database()); end $$`),
-        );
-      }
-      store = await openStore({ databaseUrl: location.databaseUrl, dataDir: location.dataDir, readTimeoutMs: READ_TIMEOUT_MS, readsPerWorkspace: 1, readsWaitingPerWorkspace: 1 });
-      // No webhook or alert worker: their polls run on the write connections, which the zero
-      // parallel costs above would let PostgreSQL run with parallel workers, and be counted below.
-      app = await buildApp(configWith({ rateLimitPerKey: 0, webhookPollMs: 0, alertIntervalMs: 0 }), { store, logger: false });
-      a = await addWorkspace(store, 'a');
-      b = await addWorkspace(store, 'b');
-      const log = (key: string, text: string) => app.inject({ method: 'POST', url: '/log-request', headers: { 'x-api-key': key }, payload: logBody({ input: { type: 'chat', messages: [{ role: 'user', content: [{ type: 'text', text }] }] } }) });
-      assert.equal((await log(a.key, 'a short one')).statusCode, 201);
-      for (let i = 0; i < ROWS; i += 20) {
-        for (const r of await Promise.all(Array.from({ length: 20 }, () => log(b.key, 'a'.repeat(8000))))) assert.equal(r.statusCode, 201, r.body);
-      }
+      f = await heavyReadsFixture(backend, {
+        store: { readTimeoutMs: READ_TIMEOUT_MS, readsPerWorkspace: 1, readsWaitingPerWorkspace: 1 },
+        rows: ROWS,
+        // PostgreSQL would plan a parallel scan even of this small table: the read sessions' own
+        // setting is what keeps their statements in one process.
+        prepare: async (location) => {
+          if (location.databaseUrl) {
+            await withPgClient(location.databaseUrl, (c) =>
+              c.query(`do $$ begin execute format('alter database %I set parallel_setup_cost = 0; alter database %I set parallel_tuple_cost = 0; alter database %I set min_parallel_table_scan_size = 0; alter database %I set min_parallel_index_scan_size = 0', current_database(), current_database(), current_database(), current_database()); end $$`),
+            );
+          }
+        },
+      });
+      ({ store, app, a, b } = f);
       // Statistics as autovacuum would leave them, so the planner's choice does not hang on its timing.
-      if (location.databaseUrl) await withPgClient(location.databaseUrl, (c) => c.query('analyze'));
+      if (f.location.databaseUrl) await withPgClient(f.location.databaseUrl, (c) => c.query('analyze'));
     });
     after(async () => {
-      await app?.close();
-      await store?.close();
-      await location?.drop();
+      await f?.close();
     });
 
     const search = (key: string, filter: unknown) => app.inject({ method: 'POST', url: '/v1/requests/search', headers: { 'x-api-key': key }, payload: { filter, limit: 50 } });
@@ -97,7 +87,7 @@ for (const backend of BACKENDS) {
       it("runs B's heaviest search in one PostgreSQL process, without parallel workers", async () => {
         const running = heavySearch();
         let most = 0;
-        await withPgClient(location.databaseUrl!, async (c) => {
+        await withPgClient(f.location.databaseUrl!, async (c) => {
           for (let i = 0; i < 15; i++) {
             const { rows } = await c.query<{ n: string }>("select count(*) as n from pg_stat_activity where backend_type = 'parallel worker' and datname = current_database()");
             most = Math.max(most, Number(rows[0]!.n));

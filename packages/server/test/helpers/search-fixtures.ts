@@ -1,7 +1,15 @@
+import assert from 'node:assert/strict';
+import type { FastifyInstance } from 'fastify';
+import { buildApp } from '../../src/app.js';
+import { configWith } from '../../src/config.js';
 import { fromLogRequest } from '../../src/domain/request-shape.js';
 import { FILTER_LIMITS } from '../../src/domain/search-query.js';
 import type { LogRequestBody } from '../../src/schemas/promptlayer.js';
-import { logBody, logRequest, type TestApp } from './test-app.js';
+import { openStore, type StoreLocation } from '../../src/store/open-store.js';
+import type { Store } from '../../src/store/store.js';
+import type { Backend } from '../../src/store/types.js';
+import { freshLocation, type StoreLocationForTest } from './backends.js';
+import { addWorkspace, logBody, logRequest, type TestApp, type TestWorkspace } from './test-app.js';
 
 /** Epoch seconds of the first fixture request; request i starts `BASE + 10 * i`. */
 export const BASE = 1_732_700_000;
@@ -94,3 +102,49 @@ export const heaviestTextFilter = (): { logic: 'or'; filters: { field: 'text'; o
   logic: 'or',
   filters: Array.from({ length: FILTER_LIMITS.textConditions }, (_, i) => ({ field: 'text', op: 'contains', value: `${'a'.repeat(240)}c${String(i).padStart(2, '0')}${'a'.repeat(13)}` })),
 });
+
+/** A store and an app over it, with workspace A holding one short log and B many long ones. */
+export interface HeavyReadsFixture {
+  location: StoreLocationForTest;
+  store: Store;
+  app: FastifyInstance;
+  /** One log, its input 'a short one'. */
+  a: TestWorkspace;
+  /** `rows` logs whose input is 8,000 'a's: heaviestTextFilter() reads milliseconds a row of them and matches none. */
+  b: TestWorkspace;
+  close(): Promise<void>;
+}
+
+/**
+ * The setup of the tests of one workspace's reads against another's: a migrated store opened with
+ * the read options given, and an app over it with no rate limit and no webhook or alert worker
+ * (their polls would be reads of their own). `prepare` runs on the location before the store opens.
+ */
+export async function heavyReadsFixture(
+  backend: Backend,
+  opts: { store: Omit<StoreLocation, 'dataDir' | 'databaseUrl'>; rows: number; prepare?: (location: StoreLocationForTest) => Promise<void> },
+): Promise<HeavyReadsFixture> {
+  const location = await freshLocation(backend, { migrated: true });
+  await opts.prepare?.(location);
+  const store = await openStore({ databaseUrl: location.databaseUrl, dataDir: location.dataDir, ...opts.store });
+  const app = await buildApp(configWith({ rateLimitPerKey: 0, webhookPollMs: 0, alertIntervalMs: 0 }), { store, logger: false });
+  const a = await addWorkspace(store, 'a');
+  const b = await addWorkspace(store, 'b');
+  const log = (key: string, text: string) => app.inject({ method: 'POST', url: '/log-request', headers: { 'x-api-key': key }, payload: logBody({ input: chat(text) }) });
+  assert.equal((await log(a.key, 'a short one')).statusCode, 201);
+  for (let i = 0; i < opts.rows; i += 20) {
+    for (const r of await Promise.all(Array.from({ length: Math.min(20, opts.rows - i) }, () => log(b.key, 'a'.repeat(8000))))) assert.equal(r.statusCode, 201, r.body);
+  }
+  return {
+    location,
+    store,
+    app,
+    a,
+    b,
+    close: async () => {
+      await app.close();
+      await store.close();
+      await location.drop();
+    },
+  };
+}
