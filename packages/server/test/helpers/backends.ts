@@ -86,10 +86,11 @@ export function openUnmigrated(location: StoreLocationForTest): SqlStore {
 /** Opens a migrated store on a fresh location; `close` closes it and drops the location. */
 export async function freshStore(
   backend: Backend,
-  options: Pick<StoreLocation, 'readsPerWorkspace' | 'readsWaitingPerWorkspace' | 'readBudgetMs' | 'readBudgetWindowMs'> = {},
+  options: Omit<StoreLocation, 'databaseUrl' | 'dataDir'> = {},
 ): Promise<{ store: Store; location: StoreLocationForTest; close(): Promise<void> }> {
   const location = await freshLocation(backend, { migrated: true });
-  const store = await openStore({ databaseUrl: location.databaseUrl, dataDir: location.dataDir, ...options });
+  // The fresh location wins over any given with the options (a resolved configuration has one).
+  const store = await openStore({ ...options, databaseUrl: location.databaseUrl, dataDir: location.dataDir });
   return {
     store,
     location,

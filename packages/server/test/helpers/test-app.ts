@@ -52,10 +52,9 @@ export function splitTestOptions(opts: TestAppOptions): { config: Config; deps: 
 
 /** An in-process app (no port) over a fresh store of the given backend, with two workspaces. */
 export async function createTestApp(backend: Backend, opts: TestAppOptions = {}): Promise<TestApp> {
-  // The store takes its read turns from the settings when it opens, as `tally serve` gives them.
-  const turns = Object.fromEntries(Object.entries(opts).filter(([k]) => ['readsPerWorkspace', 'readsWaitingPerWorkspace', 'readBudgetMs', 'readBudgetWindowMs'].includes(k)));
-  const fresh = await freshStore(backend, turns);
   const { config, deps } = splitTestOptions(opts);
+  // The store opens with the whole resolved configuration, as `tally serve` opens it, at a fresh location.
+  const fresh = await freshStore(backend, config);
   const app = await buildApp(config, { store: fresh.store, ...deps });
   const alpha = await addWorkspace(fresh.store, 'alpha');
   const other = await addWorkspace(fresh.store, 'other');
